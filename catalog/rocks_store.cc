@@ -1,0 +1,148 @@
+// RocksDB implementation of Store. The only file that includes <rocksdb/...>, and the one
+// place where rocksdb::Status becomes absl::Status.
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "base/file.h"
+#include "catalog/store.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/write_batch.h"
+
+namespace hanse::catalog {
+namespace {
+
+constexpr absl::string_view kFamilyNames[] = {"meta",      "peers",    "documents",
+                                             "issuer_log", "postings", "fields"};
+static_assert(std::size(kFamilyNames) == static_cast<size_t>(Family::kCount));
+
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view dir) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = s.ToString();
+  if (s.IsIOError() && (absl::StrContains(msg, "lock") || absl::StrContains(msg, "LOCK"))) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "store ", dir, " is locked by another process (is the node already running?): ", msg));
+  }
+  if (s.IsCorruption()) {
+    return absl::DataLossError(absl::StrCat("store ", dir, " is corrupt: ", msg,
+                                            "; restore it from a backup or re-create the node"));
+  }
+  if (s.IsNotFound()) return absl::NotFoundError(absl::StrCat("store ", dir, ": ", msg));
+  if (s.IsNoSpace()) return absl::ResourceExhaustedError(absl::StrCat("store ", dir, ": ", msg));
+  if (s.IsInvalidArgument()) {
+    return absl::FailedPreconditionError(absl::StrCat("store ", dir, ": ", msg));
+  }
+  return absl::InternalError(absl::StrCat("store ", dir, ": ", msg));
+}
+
+class RocksStore final : public Store {
+ public:
+  RocksStore(std::string dir, rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles)
+      : dir_(std::move(dir)), db_(db), handles_(std::move(handles)) {}
+  ~RocksStore() override { (void)Close(); }
+
+  absl::StatusOr<std::optional<std::string>> Get(Family family,
+                                                 absl::string_view key) const override {
+    if (db_ == nullptr) return absl::FailedPreconditionError("store is closed");
+    std::string value;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), Handle(family), rocksdb::Slice(key.data(), key.size()),
+                 &value);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    if (!s.ok()) return FromRocks(s, dir_);
+    return std::optional<std::string>(std::move(value));
+  }
+
+  absl::Status Write(const WriteBatch& batch, bool sync) override {
+    if (db_ == nullptr) return absl::FailedPreconditionError("store is closed");
+    rocksdb::WriteBatch wb;
+    for (const auto& op : batch.ops()) {
+      rocksdb::Status s = op.value ? wb.Put(Handle(op.family), op.key, *op.value)
+                                   : wb.Delete(Handle(op.family), op.key);
+      if (!s.ok()) return FromRocks(s, dir_);
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = sync;
+    return FromRocks(db_->Write(wo, &wb), dir_);
+  }
+
+  absl::Status Scan(Family family, absl::string_view prefix,
+                    const std::function<bool(absl::string_view, absl::string_view)>& visit)
+      const override {
+    if (db_ == nullptr) return absl::FailedPreconditionError("store is closed");
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Handle(family)));
+    for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
+      absl::string_view k(it->key().data(), it->key().size());
+      if (!absl::StartsWith(k, prefix)) break;
+      if (!visit(k, absl::string_view(it->value().data(), it->value().size()))) break;
+    }
+    return FromRocks(it->status(), dir_);
+  }
+
+  std::uint64_t DiskBytes() const override { return DirectorySize(dir_); }
+
+  absl::Status Close() override {
+    if (db_ == nullptr) return absl::OkStatus();
+    absl::Status status = FromRocks(db_->FlushWAL(/*sync=*/true), dir_);
+    for (auto* h : handles_) {
+      rocksdb::Status s = db_->DestroyColumnFamilyHandle(h);
+      if (status.ok()) status = FromRocks(s, dir_);
+    }
+    handles_.clear();
+    rocksdb::Status s = db_->Close();
+    if (status.ok()) status = FromRocks(s, dir_);
+    delete db_;
+    db_ = nullptr;
+    return status;
+  }
+
+ private:
+  rocksdb::ColumnFamilyHandle* Handle(Family f) const {
+    return handles_[static_cast<size_t>(f) + 1];  // [0] is the default family
+  }
+
+  std::string dir_;
+  rocksdb::DB* db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+};
+
+}  // namespace
+
+absl::string_view FamilyName(Family family) { return kFamilyNames[static_cast<int>(family)]; }
+
+absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(const std::string& dir,
+                                                      const StoreOptions& options) {
+  bool exists = PathExists(dir + "/CURRENT");
+  if (!exists && !options.create_if_missing) {
+    return absl::NotFoundError(absl::StrCat("no store at ", dir,
+                                            " (the CURRENT file is missing; was the home "
+                                            "created with `hanse init`?)"));
+  }
+  if (exists && options.error_if_exists) {
+    return absl::AlreadyExistsError(absl::StrCat("a store already exists at ", dir));
+  }
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = true;
+  db_options.paranoid_checks = true;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_options.keep_log_file_num = 4;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  for (auto name : kFamilyNames) {
+    descriptors.emplace_back(std::string(name), rocksdb::ColumnFamilyOptions());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &db);
+  if (!s.ok()) return FromRocks(s, dir);
+  return std::unique_ptr<Store>(new RocksStore(dir, db, std::move(handles)));
+}
+
+}  // namespace hanse::catalog

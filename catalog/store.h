@@ -1,0 +1,86 @@
+// The node's persistent store: an ordered key-value store split into column families, one
+// per concern. Only rocks_store.cc knows it is RocksDB.
+#ifndef HANSE_CATALOG_STORE_H_
+#define HANSE_CATALOG_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace hanse::catalog {
+
+// Column families. Adding one is a store-format change: it is created on open.
+enum class Family : int {
+  kMeta = 0,       // node metadata (store format version, created-at)
+  kPeers,          // trusted peers' member cards, by DID
+  kDocuments,      // signed documents by id
+  kIssuerLog,      // per-issuer sequence log
+  kPostings,       // search postings
+  kFields,         // field indexes
+  kCount,
+};
+
+absl::string_view FamilyName(Family family);
+
+// A set of writes applied atomically.
+class WriteBatch {
+ public:
+  struct Op {
+    Family family;
+    std::string key;
+    std::optional<std::string> value;  // nullopt = delete
+  };
+  void Put(Family family, absl::string_view key, absl::string_view value) {
+    ops_.push_back({family, std::string(key), std::string(value)});
+  }
+  void Delete(Family family, absl::string_view key) {
+    ops_.push_back({family, std::string(key), std::nullopt});
+  }
+  const std::vector<Op>& ops() const { return ops_; }
+  bool empty() const { return ops_.empty(); }
+
+ private:
+  std::vector<Op> ops_;
+};
+
+struct StoreOptions {
+  // Create the store (and its families) if the directory does not hold one.
+  bool create_if_missing = false;
+  // Fail if a store already exists (used by `hanse init`).
+  bool error_if_exists = false;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual absl::StatusOr<std::optional<std::string>> Get(Family family,
+                                                         absl::string_view key) const = 0;
+  // `sync` makes the write durable before returning (for anything acknowledged to a peer).
+  virtual absl::Status Write(const WriteBatch& batch, bool sync) = 0;
+  // Visits keys with `prefix` in order until `visit` returns false.
+  virtual absl::Status Scan(
+      Family family, absl::string_view prefix,
+      const std::function<bool(absl::string_view key, absl::string_view value)>& visit) const = 0;
+  // Bytes on disk (SST + WAL + manifest), approximate.
+  virtual std::uint64_t DiskBytes() const = 0;
+  // Flushes and closes; further calls fail. Called by the destructor if not called.
+  virtual absl::Status Close() = 0;
+};
+
+// Opens the RocksDB store in `dir`. Errors name the problem: NotFound (no store),
+// FailedPrecondition (locked by another process), DataLoss (corruption, naming the file).
+absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(const std::string& dir,
+                                                      const StoreOptions& options);
+
+}  // namespace hanse::catalog
+
+#endif  // HANSE_CATALOG_STORE_H_

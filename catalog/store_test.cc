@@ -1,0 +1,107 @@
+#include "catalog/store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
+
+namespace hanse::catalog {
+namespace {
+
+using ::hanse::testing::IsOk;
+using ::hanse::testing::StatusIs;
+using ::testing::HasSubstr;
+
+TEST(StoreTest, CreateWriteReopenRead) {
+  testing::TempDir tmp;
+  std::string dir = tmp.Sub("store");
+  {
+    HANSE_ASSERT_OK_AND_ASSIGN(auto store, OpenRocksStore(dir, {.create_if_missing = true}));
+    WriteBatch batch;
+    batch.Put(Family::kPeers, "did:key:a", "card-a");
+    batch.Put(Family::kPeers, "did:key:b", "card-b");
+    batch.Put(Family::kMeta, "format", "1");
+    ASSERT_THAT(store->Write(batch, /*sync=*/true), IsOk());
+    ASSERT_THAT(store->Close(), IsOk());
+  }
+  HANSE_ASSERT_OK_AND_ASSIGN(auto store, OpenRocksStore(dir, {}));
+  HANSE_ASSERT_OK_AND_ASSIGN(auto value, store->Get(Family::kPeers, "did:key:b"));
+  ASSERT_TRUE(value.has_value());
+  EXPECT_EQ(*value, "card-b");
+  HANSE_ASSERT_OK_AND_ASSIGN(auto missing, store->Get(Family::kMeta, "did:key:b"));
+  EXPECT_FALSE(missing.has_value());
+
+  std::vector<std::string> keys;
+  ASSERT_THAT(store->Scan(Family::kPeers, "did:key:",
+                          [&](absl::string_view k, absl::string_view) {
+                            keys.emplace_back(k);
+                            return true;
+                          }),
+              IsOk());
+  EXPECT_EQ(keys, (std::vector<std::string>{"did:key:a", "did:key:b"}));
+  EXPECT_GT(store->DiskBytes(), 0u);
+}
+
+TEST(StoreTest, DeleteInBatchIsAtomicWithPut) {
+  testing::TempDir tmp;
+  HANSE_ASSERT_OK_AND_ASSIGN(auto store,
+                             OpenRocksStore(tmp.Sub("s"), {.create_if_missing = true}));
+  WriteBatch a;
+  a.Put(Family::kDocuments, "x", "1");
+  ASSERT_THAT(store->Write(a, false), IsOk());
+  WriteBatch b;
+  b.Delete(Family::kDocuments, "x");
+  b.Put(Family::kDocuments, "y", "2");
+  ASSERT_THAT(store->Write(b, false), IsOk());
+  HANSE_ASSERT_OK_AND_ASSIGN(auto x, store->Get(Family::kDocuments, "x"));
+  HANSE_ASSERT_OK_AND_ASSIGN(auto y, store->Get(Family::kDocuments, "y"));
+  EXPECT_FALSE(x.has_value());
+  EXPECT_EQ(y.value_or(""), "2");
+}
+
+TEST(StoreTest, MissingStoreIsNotFound) {
+  testing::TempDir tmp;
+  EXPECT_THAT(OpenRocksStore(tmp.Sub("nothing"), {}),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("hanse init")));
+}
+
+TEST(StoreTest, SecondOpenIsRefusedAsLocked) {
+  testing::TempDir tmp;
+  HANSE_ASSERT_OK_AND_ASSIGN(auto store,
+                             OpenRocksStore(tmp.Sub("s"), {.create_if_missing = true}));
+  EXPECT_THAT(OpenRocksStore(tmp.Sub("s"), {}),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("locked")));
+}
+
+TEST(StoreTest, CorruptManifestIsDataLoss) {
+  testing::TempDir tmp;
+  std::string dir = tmp.Sub("s");
+  {
+    HANSE_ASSERT_OK_AND_ASSIGN(auto store, OpenRocksStore(dir, {.create_if_missing = true}));
+    WriteBatch batch;
+    batch.Put(Family::kMeta, "k", "v");
+    ASSERT_THAT(store->Write(batch, true), IsOk());
+  }
+  // Overwrite the manifest with garbage of the same length.
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().filename().string().rfind("MANIFEST-", 0) == 0) {
+      auto size = std::filesystem::file_size(entry.path());
+      std::ofstream out(entry.path(), std::ios::binary | std::ios::trunc);
+      out << std::string(size, '\x5a');
+    }
+  }
+  EXPECT_THAT(OpenRocksStore(dir, {}), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("corrupt")));
+}
+
+TEST(StoreTest, ErrorIfExists) {
+  testing::TempDir tmp;
+  { HANSE_ASSERT_OK_AND_ASSIGN(auto s, OpenRocksStore(tmp.Sub("s"), {.create_if_missing = true})); }
+  EXPECT_THAT(OpenRocksStore(tmp.Sub("s"), {.create_if_missing = true, .error_if_exists = true}),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+}
+
+}  // namespace
+}  // namespace hanse::catalog

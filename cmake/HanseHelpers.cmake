@@ -1,0 +1,32 @@
+# Small helpers so every library and test is declared the same way.
+
+set(HANSE_WARNINGS -Wall -Wextra -Wpedantic -Wno-unused-parameter)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  # GCC 12 reports false positives through Abseil's inline string helpers at -O2.
+  list(APPEND HANSE_WARNINGS -Wno-maybe-uninitialized)
+endif()
+if(HANSE_WERROR)
+  list(APPEND HANSE_WARNINGS -Werror)
+endif()
+
+# hanse_library(NAME <name> SRCS ... DEPS ...)
+# Creates target hanse_<name> with alias hanse::<name>.
+function(hanse_library)
+  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
+  add_library(hanse_${ARG_NAME} STATIC ${ARG_SRCS})
+  add_library(hanse::${ARG_NAME} ALIAS hanse_${ARG_NAME})
+  target_include_directories(hanse_${ARG_NAME} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_compile_options(hanse_${ARG_NAME} PRIVATE ${HANSE_WARNINGS})
+  target_link_libraries(hanse_${ARG_NAME} PUBLIC ${ARG_DEPS})
+endfunction()
+
+# hanse_test(NAME <name> SRCS ... DEPS ... LABEL <module>)
+function(hanse_test)
+  cmake_parse_arguments(ARG "" "NAME;LABEL" "SRCS;DEPS" ${ARGN})
+  add_executable(${ARG_NAME} ${ARG_SRCS})
+  target_compile_options(${ARG_NAME} PRIVATE ${HANSE_WARNINGS})
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} hanse::testing GTest::gmock GTest::gtest_main)
+  gtest_discover_tests(${ARG_NAME}
+    PROPERTIES LABELS ${ARG_LABEL}
+    DISCOVERY_TIMEOUT 60)
+endfunction()

@@ -1,0 +1,79 @@
+#include "node/cli/admin_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "base/file.h"
+#include "node/home.h"
+#include "node/tls.h"
+
+namespace hanse::node {
+namespace {
+
+constexpr absl::Duration kAdminDeadline = absl::Seconds(30);
+
+template <typename Req, typename Resp, typename Method>
+absl::StatusOr<Resp> Call(hanse::v1::Admin::Stub* stub, Method method, const Req& req) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + kAdminDeadline));
+  Resp resp;
+  grpc::Status st = (stub->*method)(&ctx, req, &resp);
+  if (!st.ok()) return FromGrpc(st);
+  return resp;
+}
+
+}  // namespace
+
+absl::StatusOr<AdminClient> AdminClient::Connect(const std::string& home_dir) {
+  HomePaths paths(AbsolutePath(home_dir));
+  if (!PathExists(paths.admin_socket)) {
+    return absl::UnavailableError(absl::StrCat("the node at ", paths.dir,
+                                               " is not running (no admin socket; start it with "
+                                               "`hanse node run --home ",
+                                               home_dir, "`)"));
+  }
+  auto channel =
+      grpc::CreateChannel("unix:" + paths.admin_socket, grpc::InsecureChannelCredentials());
+  if (!channel->WaitForConnected(absl::ToChronoTime(absl::Now() + absl::Seconds(3)))) {
+    return absl::UnavailableError(absl::StrCat("the node at ", paths.dir,
+                                               " does not answer on ", paths.admin_socket,
+                                               " (stale socket? start it with `hanse node run`)"));
+  }
+  return AdminClient(hanse::v1::Admin::NewStub(channel));
+}
+
+bool NodeIsRunning(const std::string& home_dir) { return AdminClient::Connect(home_dir).ok(); }
+
+absl::StatusOr<hanse::v1::GetStatusResponse> AdminClient::GetStatus() {
+  return Call<hanse::v1::GetStatusRequest, hanse::v1::GetStatusResponse>(
+      stub_.get(), &hanse::v1::Admin::Stub::GetStatus, {});
+}
+
+absl::StatusOr<std::string> AdminClient::GetCard() {
+  auto resp = Call<hanse::v1::GetCardRequest, hanse::v1::GetCardResponse>(
+      stub_.get(), &hanse::v1::Admin::Stub::GetCard, {});
+  if (!resp.ok()) return resp.status();
+  return resp->card_jws();
+}
+
+absl::StatusOr<hanse::v1::AddPeerResponse> AdminClient::AddPeer(const std::string& card_jws) {
+  hanse::v1::AddPeerRequest req;
+  req.set_card_jws(card_jws);
+  return Call<hanse::v1::AddPeerRequest, hanse::v1::AddPeerResponse>(
+      stub_.get(), &hanse::v1::Admin::Stub::AddPeer, req);
+}
+
+absl::StatusOr<hanse::v1::ListPeersResponse> AdminClient::ListPeers() {
+  return Call<hanse::v1::ListPeersRequest, hanse::v1::ListPeersResponse>(
+      stub_.get(), &hanse::v1::Admin::Stub::ListPeers, {});
+}
+
+absl::StatusOr<hanse::v1::PingPeerResponse> AdminClient::PingPeer(const std::string& target) {
+  hanse::v1::PingPeerRequest req;
+  req.set_target(target);
+  return Call<hanse::v1::PingPeerRequest, hanse::v1::PingPeerResponse>(
+      stub_.get(), &hanse::v1::Admin::Stub::PingPeer, req);
+}
+
+}  // namespace hanse::node

@@ -1,0 +1,34 @@
+// Talks to a running node over its admin socket.
+#ifndef HANSE_NODE_CLI_ADMIN_CLIENT_H_
+#define HANSE_NODE_CLI_ADMIN_CLIENT_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "hanse/v1/admin.grpc.pb.h"
+
+namespace hanse::node {
+
+class AdminClient {
+ public:
+  // Connects to DIR/admin.sock. Unavailable (with advice) when no node is running.
+  static absl::StatusOr<AdminClient> Connect(const std::string& home_dir);
+
+  absl::StatusOr<hanse::v1::GetStatusResponse> GetStatus();
+  absl::StatusOr<std::string> GetCard();
+  absl::StatusOr<hanse::v1::AddPeerResponse> AddPeer(const std::string& card_jws);
+  absl::StatusOr<hanse::v1::ListPeersResponse> ListPeers();
+  absl::StatusOr<hanse::v1::PingPeerResponse> PingPeer(const std::string& target);
+
+ private:
+  explicit AdminClient(std::shared_ptr<hanse::v1::Admin::Stub> stub) : stub_(std::move(stub)) {}
+  std::shared_ptr<hanse::v1::Admin::Stub> stub_;
+};
+
+// True when a node answers on the home's admin socket.
+bool NodeIsRunning(const std::string& home_dir);
+
+}  // namespace hanse::node
+
+#endif  // HANSE_NODE_CLI_ADMIN_CLIENT_H_

@@ -1,0 +1,422 @@
+#include "node/node.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_format.h"
+#include "base/clock.h"
+#include "base/file.h"
+#include "base/log.h"
+#include "base/status.h"
+#include "catalog/store.h"
+#include "hanse/v1/admin.grpc.pb.h"
+#include "hanse/v1/federation.grpc.pb.h"
+#include "node/card.h"
+#include "node/home.h"
+#include "node/peers.h"
+#include "node/tls.h"
+#include "node/version.h"
+#include "trust/did_key.h"
+#include "trust/encoding.h"
+
+namespace hanse::node {
+namespace {
+
+constexpr size_t kMaxNonceBytes = 128;
+constexpr size_t kMaxTargetBytes = 512;
+constexpr absl::Duration kPeerCallDeadline = absl::Seconds(5);
+
+std::string NewRequestId() {
+  static absl::BitGen* gen = new absl::BitGen();
+  static std::mutex mu;
+  std::lock_guard lock(mu);
+  return absl::StrFormat("%016x", absl::Uniform<std::uint64_t>(*gen));
+}
+
+void ToProto(const MemberCard& card, hanse::v1::Peer* out) {
+  out->set_did(card.did);
+  out->set_endpoint(card.endpoint);
+  out->set_legal_name(card.legal_name);
+  out->set_country(card.country);
+}
+
+// Binds the address once ourselves so "port in use" gets a precise message; gRPC's own
+// failure does not say why.
+absl::Status CheckCanListen(const HostPort& hp) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  std::string port = std::to_string(hp.port);
+  int rc = ::getaddrinfo(hp.host.c_str(), port.c_str(), &hints, &res);
+  if (rc != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot resolve listen host \"", hp.host, "\": ", ::gai_strerror(rc)));
+  }
+  absl::Status status = absl::OkStatus();
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) continue;
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+      int err = errno;
+      if (err == EADDRINUSE) {
+        status = absl::FailedPreconditionError(absl::StrCat(
+            "cannot listen on ", hp.ToString(),
+            ": address already in use (another node or program has the port; stop it or set "
+            "\"listen\" in config.json)"));
+      } else {
+        status = absl::FailedPreconditionError(
+            absl::StrCat("cannot listen on ", hp.ToString(), ": ", std::strerror(err)));
+      }
+    }
+    ::close(fd);
+    break;
+  }
+  ::freeaddrinfo(res);
+  return status;
+}
+
+}  // namespace
+
+struct Node::Impl {
+  explicit Impl(Home h) : home(std::move(h)) {}
+  Home home;
+  std::unique_ptr<catalog::Store> store;
+  std::shared_ptr<PeerRegistry> peers;
+  std::unique_ptr<grpc::Service> federation_service;
+  std::unique_ptr<grpc::Service> admin_service;
+  std::unique_ptr<grpc::Server> federation_server;
+  std::unique_ptr<grpc::Server> admin_server;
+  std::string listen_address;
+  absl::Time started = absl::Now();
+  mutable std::mutex card_mu;
+  std::string card_jws;
+  bool shut_down = false;
+
+  std::string Card() const {
+    std::lock_guard lock(card_mu);
+    return card_jws;
+  }
+  CaLookup Lookup() const {
+    std::weak_ptr<PeerRegistry> weak = peers;
+    return [weak](absl::string_view did) -> absl::StatusOr<std::string> {
+      auto registry = weak.lock();
+      if (!registry) return absl::UnavailableError("node is shutting down");
+      return registry->CaFor(did);
+    };
+  }
+};
+
+namespace {
+
+class FederationService final : public hanse::v1::Federation::Service {
+ public:
+  explicit FederationService(Node::Impl* node) : node_(node) {}
+
+  grpc::Status Ping(grpc::ServerContext* context, const hanse::v1::PingRequest* request,
+                    hanse::v1::PingResponse* response) override {
+    auto caller = Authorize(*context);
+    if (!caller.ok()) return ToGrpc(caller.status(), /*for_peer=*/true);
+    if (request->nonce().size() > kMaxNonceBytes) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "nonce longer than 128 bytes");
+    }
+    log::Debug("ping", {{"peer", *caller}});
+    response->set_nonce(request->nonce());
+    response->set_card_jws(node_->Card());
+    return grpc::Status::OK;
+  }
+
+ private:
+  // Every federation RPC: the caller's DID comes from its certificate and must be trusted now.
+  absl::StatusOr<std::string> Authorize(const grpc::ServerContext& context) {
+    HANSE_ASSIGN_OR_RETURN(std::string did, CallerDid(context));
+    if (!node_->peers->Find(did)) {
+      log::Warn("refused call from untrusted peer", {{"peer", did}});
+      return absl::PermissionDeniedError("caller is not a trusted peer");
+    }
+    return did;
+  }
+
+  Node::Impl* node_;
+};
+
+class AdminService final : public hanse::v1::Admin::Service {
+ public:
+  explicit AdminService(Node::Impl* node) : node_(node) {}
+
+  grpc::Status GetStatus(grpc::ServerContext*, const hanse::v1::GetStatusRequest*,
+                         hanse::v1::GetStatusResponse* response) override {
+    const Home& home = node_->home;
+    response->set_did(home.identity.did);
+    response->set_listen(node_->listen_address);
+    response->set_legal_name(home.config.legal_name);
+    response->set_country(home.config.country);
+    for (const auto& card : node_->peers->List()) ToProto(card, response->add_peers());
+    response->set_uptime_seconds(absl::ToInt64Seconds(absl::Now() - node_->started));
+    response->set_store_bytes(node_->store->DiskBytes());
+    response->set_version(kVersion);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetCard(grpc::ServerContext*, const hanse::v1::GetCardRequest*,
+                       hanse::v1::GetCardResponse* response) override {
+    response->set_card_jws(node_->Card());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status AddPeer(grpc::ServerContext*, const hanse::v1::AddPeerRequest* request,
+                       hanse::v1::AddPeerResponse* response) override {
+    std::string request_id = NewRequestId();
+    auto card = VerifyCard(request->card_jws(), Clock::Real().Now());
+    if (!card.ok()) return ToGrpc(card.status());
+    auto added = node_->peers->Add(request->card_jws(), *card);
+    if (!added.ok()) return ToGrpc(added.status());
+    log::Info(*added ? "peer trusted" : "peer already trusted",
+              {{"request_id", request_id}, {"peer", card->did}, {"endpoint", card->endpoint}});
+    ToProto(*card, response->mutable_peer());
+    response->set_added(*added);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListPeers(grpc::ServerContext*, const hanse::v1::ListPeersRequest*,
+                         hanse::v1::ListPeersResponse* response) override {
+    for (const auto& card : node_->peers->List()) ToProto(card, response->add_peers());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status PingPeer(grpc::ServerContext*, const hanse::v1::PingPeerRequest* request,
+                        hanse::v1::PingPeerResponse* response) override {
+    std::string request_id = NewRequestId();
+    absl::Status status = DoPing(request->target(), response);
+    log::Info("peer ping", {{"request_id", request_id},
+                            {"target", request->target().substr(0, kMaxTargetBytes)},
+                            {"result", status.ok() ? "ok" : status.ToString()}});
+    return ToGrpc(status);
+  }
+
+ private:
+  absl::Status DoPing(const std::string& target, hanse::v1::PingPeerResponse* response) {
+    if (target.empty() || target.size() > kMaxTargetBytes) {
+      return absl::InvalidArgumentError("target must be a DID or HOST:PORT");
+    }
+    std::string endpoint;
+    std::string expected_did;
+    if (absl::StartsWith(target, "did:")) {
+      if (!trust::IsDidKey(target)) {
+        return absl::InvalidArgumentError(absl::StrCat(target, " is not a did:key DID"));
+      }
+      auto card = node_->peers->Find(target);
+      if (!card) {
+        return absl::NotFoundError(
+            absl::StrCat(target, " is not a trusted peer (add its card with `hanse peer add`)"));
+      }
+      endpoint = card->endpoint;
+      expected_did = target;
+    } else {
+      HANSE_RETURN_IF_ERROR(ParseHostPort(target).status());
+      endpoint = target;
+    }
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    auto channel = grpc::CreateCustomChannel(
+        endpoint,
+        FederationChannelCredentials(node_->home.identity, node_->Lookup(), expected_did), args);
+    auto stub = hanse::v1::Federation::NewStub(channel);
+
+    hanse::v1::PingRequest req;
+    req.set_nonce(NewRequestId());
+    hanse::v1::PingResponse resp;
+    // Connect first so the round trip measures the call, not the TLS handshake.
+    channel->WaitForConnected(absl::ToChronoTime(absl::Now() + kPeerCallDeadline));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + kPeerCallDeadline));
+    absl::Time start = absl::Now();
+    grpc::Status st = stub->Ping(&ctx, req, &resp);
+    absl::Duration rtt = absl::Now() - start;
+    if (!st.ok()) {
+      return absl::UnavailableError(absl::StrCat(
+          "ping ", endpoint, " failed: ", st.error_message(),
+          st.error_code() == grpc::StatusCode::UNAVAILABLE
+              ? " (is the node running, and do both sides trust each other's card?)"
+              : ""));
+    }
+    if (resp.nonce() != req.nonce()) return absl::DataLossError("peer echoed the wrong nonce");
+    HANSE_ASSIGN_OR_RETURN(std::string server_did, ServerDid(ctx));
+    HANSE_ASSIGN_OR_RETURN(MemberCard card, VerifyCard(resp.card_jws(), Clock::Real().Now()),
+                           "peer's card");
+    if (card.did != server_did) {
+      return absl::UnauthenticatedError(absl::StrCat(
+          "peer at ", endpoint, " presented a certificate for ", server_did,
+          " but a card for ", card.did));
+    }
+    ToProto(card, response->mutable_peer());
+    response->set_round_trip_micros(absl::ToInt64Microseconds(rtt));
+    response->set_endpoint(endpoint);
+    return absl::OkStatus();
+  }
+
+  Node::Impl* node_;
+};
+
+void ApplyServerLimits(grpc::ServerBuilder& builder, const Config& config) {
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetMaxReceiveMessageSize(config.max_message_bytes);
+  builder.SetMaxSendMessageSize(config.max_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, config.max_concurrent_streams);
+  builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, 16 * 1024);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 60'000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 15 * 60'000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, 60 * 60'000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 60'000);
+  grpc::ResourceQuota quota("hanse-server");
+  quota.Resize(512u << 20);
+  quota.SetMaxThreads(128);
+  builder.SetResourceQuota(quota);
+}
+
+}  // namespace
+
+Node::Node(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Node::~Node() { (void)Shutdown(absl::ZeroDuration()); }
+
+const std::string& Node::did() const { return impl_->home.identity.did; }
+std::string Node::listen_address() const { return impl_->listen_address; }
+std::string Node::admin_socket() const { return impl_->home.paths.admin_socket; }
+absl::Duration Node::shutdown_grace() const {
+  return absl::Seconds(impl_->home.config.shutdown_grace_seconds);
+}
+
+absl::StatusOr<std::unique_ptr<Node>> Node::Start(const std::string& home_dir) {
+  static std::once_flag grpc_once;
+  std::call_once(grpc_once, [] {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  });
+
+  absl::Time now = Clock::Real().Now();
+  HANSE_ASSIGN_OR_RETURN(Home loaded, LoadHome(home_dir, now));
+  auto impl = std::make_unique<Impl>(std::move(loaded));
+  const Home& home = impl->home;
+  HANSE_ASSIGN_OR_RETURN(HostPort listen, ParseHostPort(home.config.listen));
+
+  if (home.paths.admin_socket.size() >= sizeof(sockaddr_un{}.sun_path)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the home path is too long for a unix socket (", home.paths.admin_socket.size(),
+        " bytes; at most ", sizeof(sockaddr_un{}.sun_path) - 1, "): use a shorter --home"));
+  }
+
+  // The store lock is the single-instance guard: once we hold it, an old socket is stale.
+  HANSE_ASSIGN_OR_RETURN(impl->store, catalog::OpenRocksStore(home.paths.store, {}));
+  HANSE_ASSIGN_OR_RETURN(auto format, impl->store->Get(catalog::Family::kMeta, "format_version"));
+  if (!format || *format != std::to_string(kHomeFormatVersion)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "store ", home.paths.store, " has format version ", format.value_or("(none)"),
+        "; this hanse reads version ", kHomeFormatVersion));
+  }
+
+  MemberCard self{home.identity.did, home.config.legal_name, home.config.country,
+                  "", home.identity.ca_pem, now};
+  impl->peers = std::make_shared<PeerRegistry>(impl->store.get(), self);
+  HANSE_RETURN_IF_ERROR(impl->peers->Load(now));
+
+  HANSE_RETURN_IF_ERROR(CheckCanListen(listen));
+
+  // Federation server.
+  impl->federation_service = std::make_unique<FederationService>(impl.get());
+  {
+    grpc::ServerBuilder builder;
+    ApplyServerLimits(builder, home.config);
+    int port = 0;
+    builder.AddListeningPort(listen.ToString(),
+                             FederationServerCredentials(home.identity, impl->Lookup()), &port);
+    builder.RegisterService(impl->federation_service.get());
+    impl->federation_server = builder.BuildAndStart();
+    if (!impl->federation_server || port == 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot listen on ", listen.ToString(), " (see the log above)"));
+    }
+    HostPort bound = listen;
+    bound.port = port;
+    impl->listen_address = bound.ToString();
+  }
+
+  // Admin server on a private unix socket.
+  impl->admin_service = std::make_unique<AdminService>(impl.get());
+  {
+    ::unlink(home.paths.admin_socket.c_str());
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("unix:" + home.paths.admin_socket,
+                             grpc::InsecureServerCredentials());
+    builder.RegisterService(impl->admin_service.get());
+    builder.SetMaxReceiveMessageSize(home.config.max_message_bytes);
+    mode_t old = ::umask(077);
+    impl->admin_server = builder.BuildAndStart();
+    ::umask(old);
+    if (!impl->admin_server) {
+      impl->federation_server->Shutdown();
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot create the admin socket ", home.paths.admin_socket));
+    }
+    if (::chmod(home.paths.admin_socket.c_str(), 0600) != 0) {
+      impl->federation_server->Shutdown();
+      impl->admin_server->Shutdown();
+      return ErrnoStatus(errno, home.paths.admin_socket);
+    }
+  }
+
+  self.endpoint = home.config.endpoint.empty() ? impl->listen_address : home.config.endpoint;
+  HANSE_ASSIGN_OR_RETURN(impl->card_jws, SignCard(self, home.identity.participant_key));
+
+  log::Info("node started", {{"did", home.identity.did},
+                             {"listen", impl->listen_address},
+                             {"endpoint", self.endpoint},
+                             {"admin", home.paths.admin_socket},
+                             {"peers", std::to_string(impl->peers->List().size())},
+                             {"version", kVersion}});
+  return std::unique_ptr<Node>(new Node(std::move(impl)));
+}
+
+absl::Status Node::Shutdown(absl::Duration grace) {
+  if (!impl_ || impl_->shut_down) return absl::OkStatus();
+  impl_->shut_down = true;
+  log::Info("shutting down", {{"grace", absl::FormatDuration(grace)}});
+  auto deadline = absl::ToChronoTime(absl::Now() + grace);
+  for (auto* server : {impl_->federation_server.get(), impl_->admin_server.get()}) {
+    if (server == nullptr) continue;
+    if (auto* health = server->GetHealthCheckService()) health->Shutdown();
+  }
+  // Shutdown stops new calls at once and waits for those in flight until the deadline.
+  if (impl_->federation_server) impl_->federation_server->Shutdown(deadline);
+  if (impl_->admin_server) impl_->admin_server->Shutdown(deadline);
+  if (impl_->federation_server) impl_->federation_server->Wait();
+  if (impl_->admin_server) impl_->admin_server->Wait();
+  ::unlink(impl_->home.paths.admin_socket.c_str());
+  absl::Status status = impl_->store ? impl_->store->Close() : absl::OkStatus();
+  log::Info("node stopped", {{"did", impl_->home.identity.did},
+                             {"store", status.ok() ? "closed" : status.ToString()}});
+  return status;
+}
+
+}  // namespace hanse::node

@@ -1,0 +1,313 @@
+// Real `hanse` node processes on loopback with real TLS: trust, refusal, shutdown, errors.
+#include <gtest/gtest.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/security/tls_credentials_options.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "base/file.h"
+#include "catalog/store.h"
+#include "hanse/v1/federation.grpc.pb.h"
+#include "nlohmann/json.hpp"
+#include "node/config.h"
+#include "node/home.h"
+#include "node/tls.h"
+#include "tests/support/process.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
+#include "trust/did_key.h"
+#include "trust/x509.h"
+
+namespace hanse {
+namespace {
+
+using ::hanse::testing::CommandResult;
+using ::hanse::testing::IsOk;
+using ::hanse::testing::NodeProcess;
+using ::hanse::testing::RunHanse;
+using ::testing::HasSubstr;
+
+class FederationTransportTest : public ::testing::Test {
+ protected:
+  // Creates a home (port 0) and returns its DID.
+  std::string Init(const std::string& name, const std::string& country = "FR",
+                   const std::string& key_type = "p256") {
+    CommandResult r = RunHanse({"init", "--home", tmp_.Sub(name), "--name", name, "--country",
+                                country, "--listen", "127.0.0.1:0", "--key-type", key_type});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::string did = r.out.substr(0, r.out.find('\n'));
+    EXPECT_TRUE(trust::IsDidKey(did)) << did;
+    return did;
+  }
+  std::unique_ptr<NodeProcess> Run(const std::string& name) {
+    auto node = std::make_unique<NodeProcess>(tmp_.Sub(name), tmp_.Sub(name + ".log"));
+    auto listen = node->Start();
+    EXPECT_TRUE(listen.ok()) << listen.status();
+    if (listen.ok()) listen_[name] = *listen;
+    return node;
+  }
+  std::string CardFile(const std::string& name) {
+    std::string path = tmp_.Sub(name + ".card.json");
+    CommandResult r = RunHanse({"card", "--home", tmp_.Sub(name), "--out", path});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return path;
+  }
+  void Trust(const std::string& who, const std::string& whom) {
+    CommandResult r = RunHanse({"peer", "add", "--home", tmp_.Sub(who), CardFile(whom)});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  CommandResult Ping(const std::string& from, const std::string& target) {
+    return RunHanse({"peer", "ping", "--home", tmp_.Sub(from), target});
+  }
+
+  testing::TempDir tmp_;
+  std::map<std::string, std::string> listen_;
+};
+
+TEST_F(FederationTransportTest, TwoNodesPingEachOtherByDidAndAddress) {
+  std::string a_did = Init("a");
+  std::string b_did = Init("b", "DE", "ed25519");
+  auto a = Run("a");
+  auto b = Run("b");
+  Trust("a", "b");
+  Trust("b", "a");
+
+  CommandResult r = Ping("a", b_did);
+  EXPECT_EQ(r.exit_code, 0) << r.err << a->Log();
+  EXPECT_THAT(r.out, HasSubstr(b_did));
+  EXPECT_THAT(r.out, HasSubstr(" ms"));
+
+  r = Ping("b", listen_["a"]);
+  EXPECT_EQ(r.exit_code, 0) << r.err << b->Log();
+  EXPECT_THAT(r.out, HasSubstr(a_did));
+
+  r = RunHanse({"status", "--home", tmp_.Sub("a"), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto status = nlohmann::json::parse(r.out);
+  EXPECT_EQ(status["did"], a_did);
+  ASSERT_EQ(status["peers"].size(), 1u);
+  EXPECT_EQ(status["peers"][0]["did"], b_did);
+  EXPECT_GT(status["store_bytes"].get<std::uint64_t>(), 0u);
+
+  EXPECT_EQ(a->Stop(SIGTERM), 0) << a->Log();
+  EXPECT_EQ(b->Stop(SIGINT), 0) << b->Log();
+}
+
+TEST_F(FederationTransportTest, UntrustedNodeIsRefusedAtTheHandshake) {
+  Init("a");
+  std::string c_did = Init("c");
+  auto a = Run("a");
+  auto c = Run("c");
+  Trust("c", "a");  // c trusts a, but a does not trust c
+  CommandResult r = Ping("c", listen_["a"]);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("failed"));
+  EXPECT_THAT(a->Log(), HasSubstr("TLS peer refused"));
+  EXPECT_THAT(a->Log(), HasSubstr("not trusted"));
+  // Nor does a node reach a peer it does not trust, even when the peer trusts it.
+  r = Ping("a", listen_["c"]);
+  EXPECT_NE(r.exit_code, 0);
+}
+
+TEST_F(FederationTransportTest, TrustIsLiveWithNoRestart) {
+  Init("a");
+  std::string b_did = Init("b");
+  auto a = Run("a");
+  auto b = Run("b");
+  Trust("b", "a");
+  EXPECT_NE(Ping("b", listen_["a"]).exit_code, 0);
+  Trust("a", "b");  // through the admin socket of the running node
+  CommandResult r = Ping("b", listen_["a"]);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+// A raw gRPC client without a client certificate.
+TEST_F(FederationTransportTest, ClientWithoutCertificateIsRefused) {
+  Init("a");
+  auto a = Run("a");
+  grpc::experimental::TlsChannelCredentialsOptions options;
+  options.set_verify_server_certs(false);
+  options.set_check_call_host(false);
+  options.set_certificate_verifier(
+      std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+  auto channel =
+      grpc::CreateChannel(listen_["a"], grpc::experimental::TlsCredentials(options));
+  auto stub = hanse::v1::Federation::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  hanse::v1::PingRequest req;
+  hanse::v1::PingResponse resp;
+  grpc::Status st = stub->Ping(&ctx, req, &resp);
+  EXPECT_FALSE(st.ok());
+  EXPECT_TRUE(resp.card_jws().empty());
+}
+
+// A certificate issued by a trusted participant key, but naming another DID.
+TEST_F(FederationTransportTest, CertificateNamingAnotherDidIsRefused) {
+  Init("a");
+  Init("b");
+  std::string c_did = Init("c");
+  auto a = Run("a");
+  auto b = Run("b");
+  auto c = Run("c");
+  Trust("a", "b");
+  Trust("a", "c");
+
+  // b's participant key issues a node certificate that claims to be c. trust:: refuses to
+  // issue such a thing, so the forgery is made with the openssl command line.
+  std::string dir = tmp_.path();
+  std::string cmd = absl::StrCat(
+      "cd ", dir, " && openssl ecparam -name prime256v1 -genkey -noout -out forged.key 2>/dev/null",
+      " && openssl req -new -key forged.key -subj /CN=forged -out forged.csr",
+      " && printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n",
+      "extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=URI:", c_did, "\n' > forged.ext",
+      " && openssl x509 -req -in forged.csr -CA b/participant-ca.pem -CAkey b/participant.key",
+      " -CAcreateserial -days 1 -extfile forged.ext -out forged.pem 2>/dev/null");
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  HANSE_ASSERT_OK_AND_ASSIGN(node::Home b_home, node::LoadHome(tmp_.Sub("b"), absl::Now()));
+  HANSE_ASSERT_OK_AND_ASSIGN(std::string forged_key, ReadFile(tmp_.Sub("forged.key")));
+  HANSE_ASSERT_OK_AND_ASSIGN(std::string forged, ReadFile(tmp_.Sub("forged.pem")));
+  EXPECT_THAT(trust::CertificateDid(forged), hanse::testing::IsOkAndHolds(c_did));
+  // Accept any server here: this test is about a's side of the handshake.
+  auto channel_to_a = [&](const std::string& key_pem, const std::string& cert_pem) {
+    grpc::experimental::TlsChannelCredentialsOptions options;
+    options.set_verify_server_certs(false);
+    options.set_check_call_host(false);
+    options.set_certificate_verifier(
+        std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+    options.set_certificate_provider(
+        std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
+            "", std::vector<grpc::experimental::IdentityKeyCertPair>{{key_pem, cert_pem}}));
+    options.watch_identity_key_cert_pairs();
+    return grpc::CreateChannel(listen_["a"], grpc::experimental::TlsCredentials(options));
+  };
+  auto stub = hanse::v1::Federation::NewStub(channel_to_a(forged_key, forged));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  hanse::v1::PingRequest req;
+  hanse::v1::PingResponse resp;
+  grpc::Status st = stub->Ping(&ctx, req, &resp);
+  EXPECT_FALSE(st.ok());
+  EXPECT_TRUE(resp.card_jws().empty());
+  EXPECT_THAT(a->Log(), HasSubstr("TLS peer refused"));
+
+  // The same client with b's genuine certificate gets through: the refusal above was the DID.
+  auto good = hanse::v1::Federation::NewStub(
+      channel_to_a(b_home.identity.node_key_pem, b_home.identity.node_cert_pem));
+  grpc::ClientContext ctx2;
+  ctx2.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  st = good->Ping(&ctx2, req, &resp);
+  EXPECT_TRUE(st.ok()) << st.error_message() << a->Log();
+  EXPECT_FALSE(resp.card_jws().empty());
+}
+
+TEST_F(FederationTransportTest, GracefulShutdownLeavesAStoreThatReopens) {
+  Init("a");
+  std::string b_did = Init("b");
+  auto a = Run("a");
+  auto b = Run("b");
+  Trust("a", "b");
+  EXPECT_EQ(a->Stop(SIGTERM), 0) << a->Log();
+  EXPECT_THAT(a->Log(), HasSubstr("node stopped"));
+  EXPECT_FALSE(PathExists(tmp_.Sub("a/admin.sock")));
+  {
+    HANSE_ASSERT_OK_AND_ASSIGN(auto store, catalog::OpenRocksStore(tmp_.Sub("a/store"), {}));
+    HANSE_ASSERT_OK_AND_ASSIGN(auto card, store->Get(catalog::Family::kPeers, b_did));
+    EXPECT_TRUE(card.has_value());
+  }
+  auto again = Run("a");
+  CommandResult r = RunHanse({"status", "--home", tmp_.Sub("a")});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr(b_did));
+}
+
+TEST_F(FederationTransportTest, ClearErrorsForCommonMistakes) {
+  Init("a");
+  auto a = Run("a");
+
+  // Store locked by the running node.
+  CommandResult r = RunHanse({"node", "run", "--home", tmp_.Sub("a")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("locked by another process"));
+
+  // Port in use: b asks for a's port.
+  Init("b");
+  HANSE_ASSERT_OK_AND_ASSIGN(node::HostPort hp, node::ParseHostPort(listen_["a"]));
+  std::string config_path = tmp_.Sub("b/config.json");
+  HANSE_ASSERT_OK_AND_ASSIGN(std::string text, ReadFile(config_path));
+  auto j = nlohmann::json::parse(text);
+  j["listen"] = hp.ToString();
+  ASSERT_THAT(WriteFileAtomic(config_path, j.dump(), 0644), IsOk());
+  r = RunHanse({"node", "run", "--home", tmp_.Sub("b")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("address already in use"));
+
+  // Unknown config key: file and key named.
+  j["listen"] = "127.0.0.1:0";
+  j["colour"] = "blue";
+  ASSERT_THAT(WriteFileAtomic(config_path, j.dump(), 0644), IsOk());
+  r = RunHanse({"node", "run", "--home", tmp_.Sub("b")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("config.json"));
+  EXPECT_THAT(r.err, HasSubstr("\"colour\""));
+
+  // Missing home, and an existing directory for init.
+  r = RunHanse({"node", "run", "--home", tmp_.Sub("nope")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("hanse init"));
+  r = RunHanse({"init", "--home", tmp_.Sub("a"), "--name", "x", "--country", "FR"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("already exists"));
+
+  // A key readable by others.
+  Init("c");
+  ASSERT_EQ(::chmod(tmp_.Sub("c/participant.key").c_str(), 0644), 0);
+  r = RunHanse({"node", "run", "--home", tmp_.Sub("c")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("chmod 600"));
+
+  // Status of a node that is not running.
+  r = RunHanse({"status", "--home", tmp_.Sub("c")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("not running"));
+}
+
+TEST_F(FederationTransportTest, CorruptStoreRefusesToStart) {
+  Init("a");
+  for (const auto& entry : std::filesystem::directory_iterator(tmp_.Sub("a/store"))) {
+    if (entry.path().filename().string().rfind("MANIFEST-", 0) == 0) {
+      auto size = std::filesystem::file_size(entry.path());
+      std::ofstream out(entry.path(), std::ios::binary | std::ios::trunc);
+      out << std::string(size, 'Z');
+    }
+  }
+  CommandResult r = RunHanse({"node", "run", "--home", tmp_.Sub("a")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("corrupt"));
+}
+
+TEST_F(FederationTransportTest, JsonLogsCarryDidsAndNoKeyMaterial) {
+  std::string did = Init("a");
+  auto node = std::make_unique<NodeProcess>(tmp_.Sub("a"), tmp_.Sub("a.log"));
+  ASSERT_THAT(node->Start({"--log-format", "json"}).status(), IsOk());
+  EXPECT_EQ(node->Stop(SIGTERM), 0);
+  std::istringstream lines(node->Log());
+  std::string line;
+  int parsed = 0;
+  while (std::getline(lines, line)) {
+    if (line.empty()) continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << line;
+    ++parsed;
+  }
+  EXPECT_GE(parsed, 2);
+  EXPECT_THAT(node->Log(), HasSubstr(did));
+  EXPECT_THAT(node->Log(), ::testing::Not(HasSubstr("PRIVATE KEY")));
+}
+
+}  // namespace
+}  // namespace hanse
