@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include <grpc/support/log.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -94,6 +95,25 @@ absl::Status CheckCanListen(const HostPort& hp) {
   }
   ::freeaddrinfo(res);
   return status;
+}
+
+// gRPC core logs through gpr_log; route it into our log so text/JSON formats hold for every
+// line. Per-handshake failures are already logged by our verifier with the reason, so gRPC's
+// own handshake chatter goes to debug.
+void GrpcLogToOurs(gpr_log_func_args* args) {
+  absl::string_view msg = args->message ? args->message : "";
+  bool handshake_noise = absl::StrContains(msg, "No match found for server name") ||
+                         absl::StrContains(msg, "Handshake failed") ||
+                         absl::StrContains(msg, "ssl_transport_security");
+  std::initializer_list<log::Field> fields = {{"source", "grpc"},
+                                              {"file", absl::StrCat(args->file, ":", args->line)}};
+  if (handshake_noise || args->severity == GPR_LOG_SEVERITY_DEBUG) {
+    log::Debug(msg, fields);
+  } else if (args->severity == GPR_LOG_SEVERITY_INFO) {
+    log::Info(msg, fields);
+  } else {
+    log::Warn(msg, fields);
+  }
 }
 
 }  // namespace
@@ -311,6 +331,7 @@ absl::Duration Node::shutdown_grace() const {
 absl::StatusOr<std::unique_ptr<Node>> Node::Start(const std::string& home_dir) {
   static std::once_flag grpc_once;
   std::call_once(grpc_once, [] {
+    gpr_set_log_function(GrpcLogToOurs);
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   });

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/tls_credentials_options.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -203,6 +204,34 @@ TEST_F(FederationTransportTest, CertificateNamingAnotherDidIsRefused) {
   st = good->Ping(&ctx2, req, &resp);
   EXPECT_TRUE(st.ok()) << st.error_message() << a->Log();
   EXPECT_FALSE(resp.card_jws().empty());
+}
+
+// A check from outside with an independent TLS stack: `openssl s_client` without a client
+// certificate completes no call (the server drops it after the handshake); with a trusted
+// member's certificate the same command gets an HTTP/2 session.
+TEST_F(FederationTransportTest, OpensslClientWithoutCertificateCannotCall) {
+  Init("a");
+  Init("b");
+  auto a = Run("a");
+  auto b = Run("b");
+  Trust("a", "b");
+  auto s_client = [&](const std::string& cert_args, const std::string& out) {
+    std::string cmd = absl::StrCat(
+        "(printf 'PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n'; sleep 1) | timeout 5 openssl s_client "
+        "-connect ", listen_["a"], " -alpn h2 -tls1_3 -ign_eof ", cert_args, " > ", out, " 2>&1");
+    int rc = std::system(cmd.c_str());
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  };
+  int rc = s_client("", tmp_.Sub("nocert.txt"));
+  HANSE_ASSERT_OK_AND_ASSIGN(std::string nocert, ReadFile(tmp_.Sub("nocert.txt")));
+  EXPECT_EQ(rc, 1) << nocert;
+  EXPECT_THAT(nocert, HasSubstr("unexpected eof"));
+
+  rc = s_client(absl::StrCat("-cert ", tmp_.Sub("b/node.pem"), " -key ", tmp_.Sub("b/node.key")),
+                tmp_.Sub("cert.txt"));
+  HANSE_ASSERT_OK_AND_ASSIGN(std::string withcert, ReadFile(tmp_.Sub("cert.txt")));
+  EXPECT_THAT(withcert, HasSubstr("ALPN protocol: h2"));
+  EXPECT_THAT(withcert, ::testing::Not(HasSubstr("unexpected eof")));
 }
 
 TEST_F(FederationTransportTest, GracefulShutdownLeavesAStoreThatReopens) {
