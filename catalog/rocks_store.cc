@@ -74,9 +74,15 @@ class RocksStore final : public Store {
   absl::Status Scan(Family family, absl::string_view prefix,
                     const std::function<bool(absl::string_view, absl::string_view)>& visit)
       const override {
+    return ScanFrom(family, prefix, prefix, visit);
+  }
+
+  absl::Status ScanFrom(Family family, absl::string_view prefix, absl::string_view start,
+                        const std::function<bool(absl::string_view, absl::string_view)>& visit)
+      const override {
     if (db_ == nullptr) return absl::FailedPreconditionError("store is closed");
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Handle(family)));
-    for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
+    for (it->Seek(rocksdb::Slice(start.data(), start.size())); it->Valid(); it->Next()) {
       absl::string_view k(it->key().data(), it->key().size());
       if (!absl::StartsWith(k, prefix)) break;
       if (!visit(k, absl::string_view(it->value().data(), it->value().size()))) break;

@@ -70,6 +70,10 @@ class Store {
   virtual absl::Status Scan(
       Family family, absl::string_view prefix,
       const std::function<bool(absl::string_view key, absl::string_view value)>& visit) const = 0;
+  // Like Scan, but starts at the first key >= `start` (which should carry `prefix`).
+  virtual absl::Status ScanFrom(
+      Family family, absl::string_view prefix, absl::string_view start,
+      const std::function<bool(absl::string_view key, absl::string_view value)>& visit) const = 0;
   // Bytes on disk (SST + WAL + manifest), approximate.
   virtual std::uint64_t DiskBytes() const = 0;
   // Flushes and closes; further calls fail. Called by the destructor if not called.

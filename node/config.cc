@@ -88,10 +88,25 @@ absl::Status GetInt(const Json& j, absl::string_view source, const char* key, in
   return absl::OkStatus();
 }
 
+absl::Status GetStrings(const Json& j, absl::string_view source, const char* key,
+                        std::vector<std::string>* out) {
+  auto it = j.find(key);
+  if (it == j.end()) return absl::OkStatus();
+  if (!it->is_array()) return KeyError(source, key, "must be an array of strings");
+  out->clear();
+  for (const auto& v : *it) {
+    if (!v.is_string()) return KeyError(source, key, "must be an array of strings");
+    out->push_back(v.get<std::string>());
+  }
+  return absl::OkStatus();
+}
+
 constexpr const char* kKnownKeys[] = {
     "format_version", "legal_name",      "country",   "listen",
+    "registration_number", "jurisdictions",
     "endpoint",       "key_type",        "log_format", "log_level",
-    "shutdown_grace_seconds", "max_message_bytes", "max_concurrent_streams"};
+    "shutdown_grace_seconds", "max_message_bytes", "max_concurrent_streams",
+    "gossip_interval_ms", "gossip_fanout"};
 
 }  // namespace
 
@@ -122,6 +137,8 @@ absl::StatusOr<Config> ParseConfig(absl::string_view json_text, absl::string_vie
   }
   HANSE_RETURN_IF_ERROR(GetString(j, source, "legal_name", &c.legal_name));
   HANSE_RETURN_IF_ERROR(GetString(j, source, "country", &c.country));
+  HANSE_RETURN_IF_ERROR(GetString(j, source, "registration_number", &c.registration_number));
+  HANSE_RETURN_IF_ERROR(GetStrings(j, source, "jurisdictions", &c.jurisdictions));
   HANSE_RETURN_IF_ERROR(GetString(j, source, "listen", &c.listen));
   HANSE_RETURN_IF_ERROR(GetString(j, source, "endpoint", &c.endpoint));
   HANSE_RETURN_IF_ERROR(GetString(j, source, "key_type", &c.key_type));
@@ -134,10 +151,20 @@ absl::StatusOr<Config> ParseConfig(absl::string_view json_text, absl::string_vie
   HANSE_RETURN_IF_ERROR(
       GetInt(j, source, "max_concurrent_streams", 1, 10000, &c.max_concurrent_streams));
 
+  HANSE_RETURN_IF_ERROR(
+      GetInt(j, source, "gossip_interval_ms", 50, 3'600'000, &c.gossip_interval_ms));
+  HANSE_RETURN_IF_ERROR(GetInt(j, source, "gossip_fanout", 1, 64, &c.gossip_fanout));
   if (c.legal_name.empty()) return KeyError(source, "legal_name", "missing or empty");
   if (c.legal_name.size() > 256) return KeyError(source, "legal_name", "longer than 256 bytes");
   if (auto s = ValidateCountry(c.country); !s.ok()) {
     return KeyError(source, "country", s.message());
+  }
+  if (c.jurisdictions.size() > 32) return KeyError(source, "jurisdictions", "more than 32");
+  for (const auto& jur : c.jurisdictions) {
+    if (jur != "EU" && !ValidateCountry(jur).ok()) {
+      return KeyError(source, "jurisdictions",
+                      absl::StrCat("\"", jur, "\" is not an ISO 3166-1 alpha-2 code or EU"));
+    }
   }
   if (auto s = ParseHostPort(c.listen); !s.ok()) {
     return KeyError(source, "listen", s.status().message());
@@ -164,6 +191,8 @@ std::string SerializeConfig(const Config& c) {
   j["format_version"] = c.format_version;
   j["legal_name"] = c.legal_name;
   j["country"] = c.country;
+  j["registration_number"] = c.registration_number;
+  j["jurisdictions"] = c.jurisdictions;
   j["listen"] = c.listen;
   j["endpoint"] = c.endpoint;
   j["key_type"] = c.key_type;
@@ -172,6 +201,8 @@ std::string SerializeConfig(const Config& c) {
   j["shutdown_grace_seconds"] = c.shutdown_grace_seconds;
   j["max_message_bytes"] = c.max_message_bytes;
   j["max_concurrent_streams"] = c.max_concurrent_streams;
+  j["gossip_interval_ms"] = c.gossip_interval_ms;
+  j["gossip_fanout"] = c.gossip_fanout;
   return j.dump(2) + "\n";
 }
 

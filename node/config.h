@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "absl/strings/string_view.h"
@@ -30,6 +31,9 @@ struct Config {
   int format_version = kHomeFormatVersion;
   std::string legal_name;
   std::string country;
+  std::string registration_number;
+  // Jurisdictions whose law applies to the member (ISO 3166-1 alpha-2, or "EU").
+  std::vector<std::string> jurisdictions;
   std::string listen = "127.0.0.1:7400";
   // The address peers use to reach this node; empty means the bound listen address.
   std::string endpoint;
@@ -40,6 +44,9 @@ struct Config {
   // Limits on the federation server (RELIABILITY.md 15, 16).
   int max_message_bytes = 4 << 20;
   int max_concurrent_streams = 100;
+  // Catalogue replication (docs/operations.md).
+  int gossip_interval_ms = 2000;
+  int gossip_fanout = 2;
 };
 
 // Parses config JSON. Errors name `source` (the file) and the offending key.

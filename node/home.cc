@@ -5,6 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "base/file.h"
 #include "base/status.h"
+#include "base/clock.h"
+#include "catalog/catalog.h"
 #include "catalog/store.h"
 #include "trust/did_key.h"
 #include "trust/x509.h"
@@ -43,11 +45,36 @@ absl::Status CreateHomeContents(const InitOptions& o, const HomePaths& p, absl::
     batch.Put(catalog::Family::kMeta, "format_version", std::to_string(kHomeFormatVersion));
     batch.Put(catalog::Family::kMeta, "created", absl::FormatTime(now));
     HANSE_RETURN_IF_ERROR(store->Write(batch, /*sync=*/true));
+    // The first participant self-description; the node re-signs it when facts change
+    // (for example the bound endpoint when listening on port 0).
+    SimulatedClock clock(now);
+    HANSE_ASSIGN_OR_RETURN(auto catalog, catalog::Catalog::Open(store.get(), &clock));
+    catalog::ParticipantFacts facts;
+    facts.legal_name = o.legal_name;
+    facts.registration_number = o.registration_number;
+    facts.country = o.country;
+    facts.jurisdictions = o.jurisdictions;
+    if (facts.jurisdictions.empty()) facts.jurisdictions.push_back(o.country);
+    HANSE_ASSIGN_OR_RETURN(HostPort hp, ParseHostPort(o.listen));
+    if (hp.port != 0) facts.endpoints.push_back(o.listen);
+    catalog::Document doc;
+    doc.kind = catalog::DocumentKind::kParticipant;
+    doc.id = did;
+    doc.issuer = did;
+    doc.sequence = 1;
+    doc.valid_from = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
+    doc.participant = facts;
+    HANSE_ASSIGN_OR_RETURN(std::string sd, catalog::SignDocument(doc, participant),
+                           "participant self-description");
+    HANSE_RETURN_IF_ERROR(catalog->Ingest(sd).status());
+    catalog.reset();
     HANSE_RETURN_IF_ERROR(store->Close());
   }
   Config config;
   config.legal_name = o.legal_name;
   config.country = o.country;
+  config.registration_number = o.registration_number;
+  config.jurisdictions = o.jurisdictions;
   config.listen = o.listen;
   config.key_type = o.key_type;
   // The config is written last: a home without config.json is an unfinished init.

@@ -12,6 +12,7 @@
 #define HANSE_NODE_HOME_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -51,6 +52,8 @@ struct InitOptions {
   std::string dir;
   std::string legal_name;
   std::string country;
+  std::string registration_number;
+  std::vector<std::string> jurisdictions;
   std::string listen = "127.0.0.1:7400";
   std::string key_type = "p256";
 };

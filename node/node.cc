@@ -26,16 +26,21 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "base/status.h"
+#include "catalog/catalog.h"
+#include "catalog/dcat.h"
 #include "catalog/store.h"
 #include "hanse/v1/admin.grpc.pb.h"
 #include "hanse/v1/federation.grpc.pb.h"
 #include "node/card.h"
+#include "node/gossip.h"
 #include "node/home.h"
 #include "node/peers.h"
+#include "node/publishing.h"
 #include "node/tls.h"
 #include "node/version.h"
 #include "trust/did_key.h"
 #include "trust/encoding.h"
+#include "trust/jws.h"
 
 namespace hanse::node {
 namespace {
@@ -122,6 +127,8 @@ struct Node::Impl {
   explicit Impl(Home h) : home(std::move(h)) {}
   Home home;
   std::unique_ptr<catalog::Store> store;
+  std::unique_ptr<catalog::Catalog> catalog;
+  std::unique_ptr<Gossip> gossip;
   std::shared_ptr<PeerRegistry> peers;
   std::unique_ptr<grpc::Service> federation_service;
   std::unique_ptr<grpc::Service> admin_service;
@@ -164,6 +171,27 @@ class FederationService final : public hanse::v1::Federation::Service {
     response->set_nonce(request->nonce());
     response->set_card_jws(node_->Card());
     return grpc::Status::OK;
+  }
+
+  grpc::Status Digest(grpc::ServerContext* context, const hanse::v1::DigestRequest* request,
+                      hanse::v1::DigestResponse* response) override {
+    auto caller = Authorize(*context);
+    if (!caller.ok()) return ToGrpc(caller.status(), true);
+    return ToGrpc(node_->gossip->ServeDigest(*request, response), true);
+  }
+
+  grpc::Status Pull(grpc::ServerContext* context, const hanse::v1::PullRequest* request,
+                    hanse::v1::PullResponse* response) override {
+    auto caller = Authorize(*context);
+    if (!caller.ok()) return ToGrpc(caller.status(), true);
+    return ToGrpc(node_->gossip->ServePull(*request, response), true);
+  }
+
+  grpc::Status Push(grpc::ServerContext* context, const hanse::v1::PushRequest* request,
+                    hanse::v1::PushResponse* response) override {
+    auto caller = Authorize(*context);
+    if (!caller.ok()) return ToGrpc(caller.status(), true);
+    return ToGrpc(node_->gossip->ServePush(*caller, *request, response), true);
   }
 
  private:
@@ -223,6 +251,20 @@ class AdminService final : public hanse::v1::Admin::Service {
     for (const auto& card : node_->peers->List()) ToProto(card, response->add_peers());
     return grpc::Status::OK;
   }
+
+  grpc::Status PublishDataset(grpc::ServerContext*, const hanse::v1::PublishDatasetRequest* req,
+                              hanse::v1::PublishDatasetResponse* resp) override;
+  grpc::Status UnpublishDataset(grpc::ServerContext*,
+                                const hanse::v1::UnpublishDatasetRequest* req,
+                                hanse::v1::UnpublishDatasetResponse* resp) override;
+  grpc::Status ListDatasets(grpc::ServerContext*, const hanse::v1::ListDatasetsRequest* req,
+                            hanse::v1::ListDatasetsResponse* resp) override;
+  grpc::Status GetDocument(grpc::ServerContext*, const hanse::v1::GetDocumentRequest* req,
+                           hanse::v1::GetDocumentResponse* resp) override;
+  grpc::Status Search(grpc::ServerContext*, const hanse::v1::SearchRequest* req,
+                      hanse::v1::SearchResponse* resp) override;
+  grpc::Status ExportCatalog(grpc::ServerContext*, const hanse::v1::ExportCatalogRequest* req,
+                             grpc::ServerWriter<hanse::v1::ExportChunk>* writer) override;
 
   grpc::Status PingPeer(grpc::ServerContext*, const hanse::v1::PingPeerRequest* request,
                         hanse::v1::PingPeerResponse* response) override {
@@ -298,6 +340,183 @@ class AdminService final : public hanse::v1::Admin::Service {
   Node::Impl* node_;
 };
 
+absl::Status SummarizeInto(const catalog::StoredDocument& stored, hanse::v1::DatasetSummary* out) {
+  HANSE_ASSIGN_OR_RETURN(auto v, trust::DecodeUnverified(stored.jws));
+  HANSE_ASSIGN_OR_RETURN(catalog::Document doc, catalog::ParseDocumentPayload(v.payload));
+  const auto& d = doc.dataset;
+  out->set_id(doc.id);
+  out->set_title(d.title);
+  out->set_publisher(d.publisher);
+  out->set_issuer(doc.issuer);
+  out->set_sequence(doc.sequence);
+  out->set_issued(d.issued);
+  for (const auto& t : d.themes) out->add_themes(t);
+  for (const auto& k : d.keywords) out->add_keywords(k);
+  out->set_media_type(d.media_type);
+  out->set_byte_size(d.byte_size);
+  out->set_language(d.language);
+  out->set_license(d.license);
+  out->set_hosting_location(d.hosting_location);
+  return absl::OkStatus();
+}
+
+class CatalogAdmin {
+ public:
+  explicit CatalogAdmin(Node::Impl* node) : node_(node) {}
+
+  absl::Status Publish(const hanse::v1::PublishDatasetRequest& req,
+                       hanse::v1::PublishDatasetResponse* resp) {
+    if (req.json().size() > 1 << 20) {
+      return absl::ResourceExhaustedError("publish file larger than 1 MiB");
+    }
+    HANSE_ASSIGN_OR_RETURN(auto result, PublishDataset(node_->home, req.json(), *node_->catalog,
+                                                       Clock::Real().Now()));
+    resp->set_id(result.id);
+    resp->set_sequence(result.sequence);
+    resp->set_outcome(std::string(catalog::IngestOutcomeName(result.outcome)));
+    if (auto stored = node_->catalog->Get(result.id); stored.ok()) {
+      node_->gossip->PushSoon(stored->jws);
+    }
+    log::Info("dataset published", {{"id", result.id}, {"sequence", std::to_string(result.sequence)}});
+    return absl::OkStatus();
+  }
+
+  absl::Status Unpublish(const hanse::v1::UnpublishDatasetRequest& req,
+                         hanse::v1::UnpublishDatasetResponse* resp) {
+    HANSE_ASSIGN_OR_RETURN(auto result, UnpublishDataset(node_->home, req.id(), *node_->catalog,
+                                                         Clock::Real().Now()));
+    resp->set_sequence(result.sequence);
+    if (auto stored = node_->catalog->GetAny(req.id()); stored.ok() && stored->has_value()) {
+      node_->gossip->PushSoon((*stored)->jws);
+    }
+    log::Info("dataset unpublished", {{"id", req.id()}, {"sequence", std::to_string(result.sequence)}});
+    return absl::OkStatus();
+  }
+
+  absl::Status List(const hanse::v1::ListDatasetsRequest& req,
+                    hanse::v1::ListDatasetsResponse* resp) {
+    size_t limit = req.limit() == 0 ? 100 : std::min<size_t>(req.limit(), 1000);
+    std::string prefix = req.mine() ? node_->home.identity.did + "/datasets/" : "";
+    absl::Status inner = absl::OkStatus();
+    std::string last;
+    bool more = false;
+    HANSE_RETURN_IF_ERROR(node_->catalog->ForEach([&](const catalog::StoredDocument& d) {
+      if (d.kind != catalog::DocumentKind::kDataset) return true;
+      if (!req.after().empty() && d.id <= req.after()) return true;
+      if (!prefix.empty() && !absl::StartsWith(d.id, prefix)) return true;
+      if (static_cast<size_t>(resp->datasets_size()) >= limit) {
+        more = true;
+        return false;
+      }
+      inner = SummarizeInto(d, resp->add_datasets());
+      last = d.id;
+      return inner.ok();
+    }));
+    HANSE_RETURN_IF_ERROR(inner);
+    if (more) resp->set_next_after(last);
+    return absl::OkStatus();
+  }
+
+  absl::Status Get(const hanse::v1::GetDocumentRequest& req, hanse::v1::GetDocumentResponse* resp) {
+    HANSE_ASSIGN_OR_RETURN(catalog::StoredDocument d, node_->catalog->Get(req.id()));
+    HANSE_ASSIGN_OR_RETURN(auto v, trust::DecodeUnverified(d.jws));
+    resp->set_id(d.id);
+    resp->set_kind(std::string(catalog::DocumentKindName(d.kind)));
+    resp->set_sequence(d.sequence);
+    resp->set_jws(d.jws);
+    resp->set_payload_json(v.payload);
+    return absl::OkStatus();
+  }
+
+  absl::Status Search(const hanse::v1::SearchRequest& req, hanse::v1::SearchResponse* resp) {
+    size_t limit = req.limit() == 0 ? 10 : req.limit();
+    HANSE_ASSIGN_OR_RETURN(catalog::SearchPage page,
+                           node_->catalog->Search(req.query(), limit, req.cursor()));
+    for (const auto& hit : page.hits) {
+      auto stored = node_->catalog->Get(hit.id);
+      if (!stored.ok()) continue;  // unpublished between index read and fetch
+      auto* out = resp->add_hits();
+      out->set_score(hit.score);
+      HANSE_RETURN_IF_ERROR(SummarizeInto(*stored, out->mutable_dataset()));
+    }
+    resp->set_next_cursor(page.next_cursor);
+    resp->set_total_estimate(page.total_estimate);
+    return absl::OkStatus();
+  }
+
+  absl::Status Export(const hanse::v1::ExportCatalogRequest& req,
+                      grpc::ServerWriter<hanse::v1::ExportChunk>* writer) {
+    bool dcat = req.format() == "dcat";
+    if (!dcat && req.format() != "jws") {
+      return absl::InvalidArgumentError("format must be dcat or jws");
+    }
+    std::string buffer;
+    bool first = true;
+    auto flush = [&](bool force) {
+      if (buffer.size() < (256u << 10) && !force) return true;
+      hanse::v1::ExportChunk chunk;
+      chunk.set_data(std::move(buffer));
+      buffer.clear();
+      return writer->Write(chunk);
+    };
+    if (dcat) buffer = catalog::DcatCatalogHead(node_->home.identity.did);
+    absl::Status inner = absl::OkStatus();
+    bool ok = true;
+    HANSE_RETURN_IF_ERROR(node_->catalog->ForEach([&](const catalog::StoredDocument& d) {
+      if (!dcat) {
+        absl::StrAppend(&buffer, d.jws, "\n");
+      } else if (d.kind == catalog::DocumentKind::kDataset) {
+        auto v = trust::DecodeUnverified(d.jws);
+        if (!v.ok()) return (inner = v.status()).ok();
+        auto doc = catalog::ParseDocumentPayload(v->payload);
+        if (!doc.ok()) return (inner = doc.status()).ok();
+        absl::StrAppend(&buffer, first ? "    " : ",\n    ", catalog::DcatDataset(*doc));
+        first = false;
+      }
+      ok = flush(false);
+      return ok;
+    }));
+    HANSE_RETURN_IF_ERROR(inner);
+    if (!ok) return absl::CancelledError("the client went away");
+    if (dcat) absl::StrAppend(&buffer, catalog::DcatCatalogTail());
+    flush(true);
+    return absl::OkStatus();
+  }
+
+ private:
+  Node::Impl* node_;
+};
+
+grpc::Status AdminService::PublishDataset(grpc::ServerContext*,
+                                          const hanse::v1::PublishDatasetRequest* req,
+                                          hanse::v1::PublishDatasetResponse* resp) {
+  return ToGrpc(CatalogAdmin(node_).Publish(*req, resp));
+}
+grpc::Status AdminService::UnpublishDataset(grpc::ServerContext*,
+                                            const hanse::v1::UnpublishDatasetRequest* req,
+                                            hanse::v1::UnpublishDatasetResponse* resp) {
+  return ToGrpc(CatalogAdmin(node_).Unpublish(*req, resp));
+}
+grpc::Status AdminService::ListDatasets(grpc::ServerContext*,
+                                        const hanse::v1::ListDatasetsRequest* req,
+                                        hanse::v1::ListDatasetsResponse* resp) {
+  return ToGrpc(CatalogAdmin(node_).List(*req, resp));
+}
+grpc::Status AdminService::GetDocument(grpc::ServerContext*,
+                                       const hanse::v1::GetDocumentRequest* req,
+                                       hanse::v1::GetDocumentResponse* resp) {
+  return ToGrpc(CatalogAdmin(node_).Get(*req, resp));
+}
+grpc::Status AdminService::Search(grpc::ServerContext*, const hanse::v1::SearchRequest* req,
+                                  hanse::v1::SearchResponse* resp) {
+  return ToGrpc(CatalogAdmin(node_).Search(*req, resp));
+}
+grpc::Status AdminService::ExportCatalog(grpc::ServerContext*,
+                                         const hanse::v1::ExportCatalogRequest* req,
+                                         grpc::ServerWriter<hanse::v1::ExportChunk>* writer) {
+  return ToGrpc(CatalogAdmin(node_).Export(*req, writer));
+}
+
 void ApplyServerLimits(grpc::ServerBuilder& builder, const Config& config) {
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
@@ -357,12 +576,21 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const std::string& home_dir) {
         "; this hanse reads version ", kHomeFormatVersion));
   }
 
+  HANSE_ASSIGN_OR_RETURN(impl->catalog, catalog::Catalog::Open(impl->store.get(), &Clock::Real()));
+
   MemberCard self{home.identity.did, home.config.legal_name, home.config.country,
                   "", home.identity.ca_pem, now};
   impl->peers = std::make_shared<PeerRegistry>(impl->store.get(), self);
   HANSE_RETURN_IF_ERROR(impl->peers->Load(now));
 
   HANSE_RETURN_IF_ERROR(CheckCanListen(listen));
+
+  GossipOptions gossip_options;
+  gossip_options.interval = absl::Milliseconds(home.config.gossip_interval_ms);
+  gossip_options.fanout = home.config.gossip_fanout;
+  gossip_options.max_batch_bytes = std::min(2 << 20, home.config.max_message_bytes / 2);
+  impl->gossip = std::make_unique<Gossip>(gossip_options, &impl->home.identity, impl->peers.get(),
+                                          impl->catalog.get(), impl->Lookup());
 
   // Federation server.
   impl->federation_service = std::make_unique<FederationService>(impl.get());
@@ -409,7 +637,16 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const std::string& home_dir) {
 
   self.endpoint = home.config.endpoint.empty() ? impl->listen_address : home.config.endpoint;
   HANSE_ASSIGN_OR_RETURN(impl->card_jws, SignCard(self, home.identity.participant_key));
+  HANSE_ASSIGN_OR_RETURN(
+      bool resigned,
+      EnsureParticipantDescription(home, ParticipantFactsOf(home, self.endpoint), *impl->catalog,
+                                   now));
+  if (resigned) {
+    log::Info("participant self-description re-signed (facts changed)",
+              {{"did", home.identity.did}, {"endpoint", self.endpoint}});
+  }
 
+  impl->gossip->Start();
   log::Info("node started", {{"did", home.identity.did},
                              {"listen", impl->listen_address},
                              {"endpoint", self.endpoint},
@@ -423,6 +660,7 @@ absl::Status Node::Shutdown(absl::Duration grace) {
   if (!impl_ || impl_->shut_down) return absl::OkStatus();
   impl_->shut_down = true;
   log::Info("shutting down", {{"grace", absl::FormatDuration(grace)}});
+  if (impl_->gossip) impl_->gossip->Stop();
   auto deadline = absl::ToChronoTime(absl::Now() + grace);
   for (auto* server : {impl_->federation_server.get(), impl_->admin_server.get()}) {
     if (server == nullptr) continue;
@@ -434,6 +672,7 @@ absl::Status Node::Shutdown(absl::Duration grace) {
   if (impl_->federation_server) impl_->federation_server->Wait();
   if (impl_->admin_server) impl_->admin_server->Wait();
   ::unlink(impl_->home.paths.admin_socket.c_str());
+  impl_->catalog.reset();
   absl::Status status = impl_->store ? impl_->store->Close() : absl::OkStatus();
   log::Info("node stopped", {{"did", impl_->home.identity.did},
                              {"store", status.ok() ? "closed" : status.ToString()}});

@@ -1,12 +1,15 @@
 #include "trust/jws.h"
 
+
 #include <nlohmann/json.hpp>
+#include <mutex>
 #include <set>
 #include <string>
-#include "absl/strings/string_view.h"
+#include <unordered_map>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -133,6 +136,30 @@ absl::StatusOr<Decoded> Decode(const Parts& parts) {
   return out;
 }
 
+// Decoding a did:key into an EVP key costs a good fraction of a signature check, and a
+// catalogue sees the same few hundred issuers again and again: keep the parsed keys.
+absl::StatusOr<PublicKey> CachedDidKey(absl::string_view kid) {
+  constexpr size_t kMaxCachedKeys = 4096;
+  static std::mutex* mu = new std::mutex();
+  static auto* cache = new std::unordered_map<std::string, PublicKey>();
+  std::string did(kid.substr(0, kid.find('#')));
+  {
+    std::lock_guard lock(*mu);
+    auto it = cache->find(did);
+    if (it != cache->end()) {
+      // The fragment must still be checked: DecodeDidKey validates the whole DID URL.
+      if (kid.size() == did.size() || kid.substr(did.size() + 1) == did.substr(8)) {
+        return it->second;
+      }
+    }
+  }
+  HANSE_ASSIGN_OR_RETURN(PublicKey key, DecodeDidKey(kid));
+  std::lock_guard lock(*mu);
+  if (cache->size() >= kMaxCachedKeys) cache->clear();
+  cache->emplace(std::move(did), key);
+  return key;
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> SignCompact(const PrivateKey& key, absl::string_view kid,
@@ -170,7 +197,7 @@ absl::StatusOr<VerifiedJws> VerifyCompact(absl::string_view token, const JwsVeri
   if (result.kid.find('#') == std::string::npos) {
     return absl::InvalidArgumentError("JWS kid is not a did:key DID URL (missing \"#\" fragment)");
   }
-  HANSE_ASSIGN_OR_RETURN(PublicKey key, DecodeDidKey(result.kid), "JWS kid");
+  HANSE_ASSIGN_OR_RETURN(PublicKey key, CachedDidKey(result.kid), "JWS kid");
   HANSE_ASSIGN_OR_RETURN(result.signer_did, DidFromDidUrl(result.kid), "JWS kid");
   const std::string alg = header.find("alg")->get<std::string>();
   if (alg != JoseAlg(key.type())) {

@@ -77,3 +77,52 @@ absl::StatusOr<hanse::v1::PingPeerResponse> AdminClient::PingPeer(const std::str
 }
 
 }  // namespace hanse::node
+
+namespace hanse::node {
+
+absl::StatusOr<hanse::v1::PublishDatasetResponse> AdminClient::PublishDataset(
+    const std::string& json) {
+  hanse::v1::PublishDatasetRequest req;
+  req.set_json(json);
+  return Call<hanse::v1::PublishDatasetRequest, hanse::v1::PublishDatasetResponse>(
+      stub_.get(), &hanse::v1::Admin::Stub::PublishDataset, req);
+}
+
+absl::StatusOr<hanse::v1::UnpublishDatasetResponse> AdminClient::UnpublishDataset(
+    const std::string& id) {
+  hanse::v1::UnpublishDatasetRequest req;
+  req.set_id(id);
+  return Call<hanse::v1::UnpublishDatasetRequest, hanse::v1::UnpublishDatasetResponse>(
+      stub_.get(), &hanse::v1::Admin::Stub::UnpublishDataset, req);
+}
+
+absl::StatusOr<hanse::v1::ListDatasetsResponse> AdminClient::ListDatasets(
+    const hanse::v1::ListDatasetsRequest& req) {
+  return Call<hanse::v1::ListDatasetsRequest, hanse::v1::ListDatasetsResponse>(
+      stub_.get(), &hanse::v1::Admin::Stub::ListDatasets, req);
+}
+
+absl::StatusOr<hanse::v1::GetDocumentResponse> AdminClient::GetDocument(const std::string& id) {
+  hanse::v1::GetDocumentRequest req;
+  req.set_id(id);
+  return Call<hanse::v1::GetDocumentRequest, hanse::v1::GetDocumentResponse>(
+      stub_.get(), &hanse::v1::Admin::Stub::GetDocument, req);
+}
+
+absl::StatusOr<hanse::v1::SearchResponse> AdminClient::Search(const hanse::v1::SearchRequest& req) {
+  return Call<hanse::v1::SearchRequest, hanse::v1::SearchResponse>(
+      stub_.get(), &hanse::v1::Admin::Stub::Search, req);
+}
+
+absl::Status AdminClient::ExportCatalog(const std::string& format,
+                                        const std::function<void(const std::string&)>& sink) {
+  grpc::ClientContext ctx;
+  hanse::v1::ExportCatalogRequest req;
+  req.set_format(format);
+  auto reader = stub_->ExportCatalog(&ctx, req);
+  hanse::v1::ExportChunk chunk;
+  while (reader->Read(&chunk)) sink(chunk.data());
+  return FromGrpc(reader->Finish());
+}
+
+}  // namespace hanse::node

@@ -2,6 +2,7 @@
 #ifndef HANSE_NODE_CLI_ADMIN_CLIENT_H_
 #define HANSE_NODE_CLI_ADMIN_CLIENT_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -20,6 +21,15 @@ class AdminClient {
   absl::StatusOr<hanse::v1::AddPeerResponse> AddPeer(const std::string& card_jws);
   absl::StatusOr<hanse::v1::ListPeersResponse> ListPeers();
   absl::StatusOr<hanse::v1::PingPeerResponse> PingPeer(const std::string& target);
+  absl::StatusOr<hanse::v1::PublishDatasetResponse> PublishDataset(const std::string& json);
+  absl::StatusOr<hanse::v1::UnpublishDatasetResponse> UnpublishDataset(const std::string& id);
+  absl::StatusOr<hanse::v1::ListDatasetsResponse> ListDatasets(
+      const hanse::v1::ListDatasetsRequest& req);
+  absl::StatusOr<hanse::v1::GetDocumentResponse> GetDocument(const std::string& id);
+  absl::StatusOr<hanse::v1::SearchResponse> Search(const hanse::v1::SearchRequest& req);
+  // Streams the export to `sink` chunk by chunk.
+  absl::Status ExportCatalog(const std::string& format,
+                             const std::function<void(const std::string&)>& sink);
 
  private:
   explicit AdminClient(std::shared_ptr<hanse::v1::Admin::Stub> stub) : stub_(std::move(stub)) {}

@@ -4,14 +4,20 @@
 
 #include <cstdio>
 #include <iostream>
+#include <thread>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "base/clock.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "base/status.h"
+#include "catalog/document.h"
 #include "catalog/store.h"
 #include "nlohmann/json.hpp"
 #include "node/card.h"
@@ -172,6 +178,159 @@ absl::Status CmdStatus(const std::string& home_dir, bool json) {
   return absl::OkStatus();
 }
 
+nlohmann::json SummaryJson(const hanse::v1::DatasetSummary& d) {
+  return {{"id", d.id()},           {"title", d.title()},
+          {"publisher", d.publisher()}, {"issuer", d.issuer()},
+          {"sequence", d.sequence()}, {"issued", d.issued()},
+          {"themes", std::vector<std::string>(d.themes().begin(), d.themes().end())},
+          {"keywords", std::vector<std::string>(d.keywords().begin(), d.keywords().end())},
+          {"media_type", d.media_type()}, {"byte_size", d.byte_size()},
+          {"language", d.language()}, {"license", d.license()},
+          {"hosting_location", d.hosting_location()}};
+}
+
+// Shortens to at most n bytes without cutting a UTF-8 sequence.
+std::string Clip(absl::string_view s, size_t n) {
+  if (s.size() <= n) return std::string(s);
+  size_t cut = n - 3;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return absl::StrCat(s.substr(0, cut), "...");
+}
+
+absl::Status CmdDatasetPublish(const std::string& home_dir, const std::string& file, bool json) {
+  HANSE_ASSIGN_OR_RETURN(std::string text, ReadFile(file, 1 << 20));
+  HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
+  HANSE_ASSIGN_OR_RETURN(auto resp, client.PublishDataset(text), file);
+  if (json) {
+    std::printf("%s\n", nlohmann::json({{"id", resp.id()}, {"sequence", resp.sequence()},
+                                        {"outcome", resp.outcome()}}).dump(2).c_str());
+  } else {
+    std::printf("%s\n", resp.id().c_str());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CmdDatasetList(const std::string& home_dir, bool mine, int limit, bool json) {
+  HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
+  hanse::v1::ListDatasetsRequest req;
+  req.set_mine(mine);
+  req.set_limit(static_cast<uint32_t>(limit));
+  HANSE_ASSIGN_OR_RETURN(auto resp, client.ListDatasets(req));
+  if (json) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& d : resp.datasets()) arr.push_back(SummaryJson(d));
+    std::printf("%s\n", arr.dump(2).c_str());
+    return absl::OkStatus();
+  }
+  std::printf("%-40s %-10s %-4s %s\n", "TITLE", "ISSUED", "SEQ", "ID");
+  for (const auto& d : resp.datasets()) {
+    std::printf("%-40s %-10s %-4llu %s\n", Clip(d.title(), 40).c_str(), d.issued().c_str(),
+                static_cast<unsigned long long>(d.sequence()), d.id().c_str());
+  }
+  if (!resp.next_after().empty()) std::printf("(more: raise --limit)\n");
+  return absl::OkStatus();
+}
+
+absl::Status CmdDatasetShow(const std::string& home_dir, const std::string& id, bool jws) {
+  HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
+  HANSE_ASSIGN_OR_RETURN(auto resp, client.GetDocument(id));
+  if (jws) {
+    std::printf("%s\n", resp.jws().c_str());
+  } else {
+    auto j = nlohmann::json::parse(resp.payload_json(), nullptr, false);
+    std::printf("%s\n", j.dump(2).c_str());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CmdDatasetUnpublish(const std::string& home_dir, const std::string& id) {
+  HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
+  HANSE_ASSIGN_OR_RETURN(auto resp, client.UnpublishDataset(id));
+  std::printf("unpublished %s (tombstone sequence %llu)\n", id.c_str(),
+              static_cast<unsigned long long>(resp.sequence()));
+  return absl::OkStatus();
+}
+
+absl::Status CmdSearch(const std::string& home_dir, const std::vector<std::string>& words,
+                       int limit, const std::string& cursor, bool json) {
+  HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
+  hanse::v1::SearchRequest req;
+  req.set_query(absl::StrJoin(words, " "));
+  req.set_limit(static_cast<uint32_t>(limit));
+  req.set_cursor(cursor);
+  HANSE_ASSIGN_OR_RETURN(auto resp, client.Search(req));
+  if (json) {
+    nlohmann::json hits = nlohmann::json::array();
+    for (const auto& h : resp.hits()) {
+      auto j = SummaryJson(h.dataset());
+      j["score"] = h.score();
+      hits.push_back(j);
+    }
+    std::printf("%s\n", nlohmann::json({{"hits", hits},
+                                        {"next_cursor", resp.next_cursor()},
+                                        {"total_estimate", resp.total_estimate()}})
+                            .dump(2)
+                            .c_str());
+    return absl::OkStatus();
+  }
+  std::printf("%-6s %-40s %-28s %-10s %s\n", "SCORE", "TITLE", "PUBLISHER", "ISSUED", "ID");
+  for (const auto& h : resp.hits()) {
+    const auto& d = h.dataset();
+    std::printf("%-6.2f %-40s %-28s %-10s %s\n", h.score(), Clip(d.title(), 40).c_str(),
+                Clip(d.publisher(), 28).c_str(), d.issued().c_str(), d.id().c_str());
+  }
+  std::printf("%d shown, about %llu match%s\n", resp.hits_size(),
+              static_cast<unsigned long long>(resp.total_estimate()),
+              resp.next_cursor().empty() ? "" : absl::StrCat("; next page: --cursor ",
+                                                             resp.next_cursor()).c_str());
+  return absl::OkStatus();
+}
+
+absl::Status CmdCatalogExport(const std::string& home_dir, const std::string& format) {
+  HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
+  return client.ExportCatalog(format, [](const std::string& data) {
+    std::fwrite(data.data(), 1, data.size(), stdout);
+  });
+}
+
+// Offline: needs no node. Each non-empty line of FILE is one compact JWS.
+absl::Status CmdDocumentVerify(const std::string& file, bool json) {
+  HANSE_ASSIGN_OR_RETURN(std::string text, ReadFile(file, 256u << 20));
+  absl::Time now = Clock::Real().Now();
+  int bad = 0, total = 0;
+  nlohmann::json results = nlohmann::json::array();
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipWhitespace())) {
+    line = absl::StripAsciiWhitespace(line);
+    ++total;
+    auto v = catalog::VerifyDocument(line, now);
+    if (v.ok()) {
+      const auto& d = v->doc;
+      if (json) {
+        results.push_back({{"valid", true}, {"kind", catalog::DocumentKindName(d.kind)},
+                           {"id", d.id}, {"issuer", d.issuer}, {"sequence", d.sequence}});
+      } else {
+        std::printf("valid   %-11s seq %-4llu %s\n",
+                    std::string(catalog::DocumentKindName(d.kind)).c_str(),
+                    static_cast<unsigned long long>(d.sequence), d.id.c_str());
+      }
+    } else {
+      ++bad;
+      if (json) {
+        results.push_back({{"valid", false}, {"line", total},
+                           {"reason", std::string(v.status().message())}});
+      } else {
+        std::printf("INVALID line %d: %s\n", total, std::string(v.status().message()).c_str());
+      }
+    }
+  }
+  if (json) std::printf("%s\n", results.dump(2).c_str());
+  if (total == 0) return absl::InvalidArgumentError(absl::StrCat(file, ": no document found"));
+  if (bad > 0) {
+    return absl::InvalidArgumentError(absl::StrCat(bad, " of ", total, " documents failed"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CmdNodeRun(const std::string& home_dir, const std::string& log_format,
                         const std::string& log_level) {
   // Block the stop signals before any thread starts, so only sigwait below receives them.
@@ -202,7 +361,17 @@ absl::Status CmdNodeRun(const std::string& home_dir, const std::string& log_form
   int sig = 0;
   sigwait(&signals, &sig);
   log::Info("signal received", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
-  return node->Shutdown(node->shutdown_grace());
+  // A handler that never returns must not keep the process alive forever: after the grace
+  // period and a margin, leave. Everything acknowledged was synced before it was acknowledged.
+  absl::Duration grace = node->shutdown_grace();
+  std::thread([grace] {
+    absl::SleepFor(grace + absl::Seconds(10));
+    log::Error("calls still running after the shutdown grace period; exiting without a clean "
+               "store close",
+               {{"grace", absl::FormatDuration(grace)}});
+    std::_Exit(2);
+  }).detach();
+  return node->Shutdown(grace);
 }
 
 }  // namespace
@@ -234,6 +403,11 @@ int Main(int argc, char** argv) {
   init->add_option("--listen", init_options.listen,
                    "Federation address HOST:PORT (port 0: any free port)")
       ->capture_default_str();
+  init->add_option("--registration-number", init_options.registration_number,
+                   "Company or public-body registration number (in the self-description)");
+  init->add_option("--jurisdiction", init_options.jurisdictions,
+                   "A jurisdiction whose law applies to the member (ISO code or EU; repeat; "
+                   "default: the country)");
   init->add_option("--key-type", init_options.key_type, "Participant key type")
       ->check(CLI::IsMember({"p256", "ed25519"}))
       ->capture_default_str();
@@ -270,6 +444,57 @@ int Main(int argc, char** argv) {
   run->add_option("--log-level", log_level, "debug, info (default), warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
 
+  auto* dataset = app.add_subcommand("dataset", "Publish and manage this node's datasets");
+  dataset->require_subcommand(1);
+  std::string file, id;
+  int limit = 0;
+  bool mine = false, show_jws = false;
+  auto* ds_publish = dataset->add_subcommand(
+      "publish", "Sign and publish a dataset description (docs/catalogue.md: the JSON format)");
+  add_home(ds_publish);
+  ds_publish->add_option("file", file, "Publish JSON file")->required();
+  ds_publish->add_flag("--json", json, "JSON output");
+  auto* ds_list = dataset->add_subcommand("list", "List datasets in the local catalogue");
+  add_home(ds_list);
+  ds_list->add_flag("--mine", mine, "Only this node's datasets");
+  ds_list->add_option("--limit", limit, "At most N rows (default 100)");
+  ds_list->add_flag("--json", json, "JSON output");
+  auto* ds_show = dataset->add_subcommand("show", "Show one document (decoded, or --jws)");
+  add_home(ds_show);
+  ds_show->add_option("id", id, "Document id")->required();
+  ds_show->add_flag("--jws", show_jws, "Print the signed compact JWS");
+  auto* ds_unpublish = dataset->add_subcommand("unpublish", "Publish a signed tombstone");
+  add_home(ds_unpublish);
+  ds_unpublish->add_option("id", id, "Dataset id")->required();
+
+  std::vector<std::string> query_words;
+  std::string cursor;
+  int search_limit = 10;
+  auto* search = app.add_subcommand(
+      "search", "Search the catalogue, e.g. 'air quality theme:environment country:FR'");
+  add_home(search);
+  search->add_option("query", query_words, "Query (docs/catalogue.md: syntax)");
+  search->add_option("--limit", search_limit, "Hits per page (1-1000)")->capture_default_str();
+  search->add_option("--cursor", cursor, "Continue from a previous page");
+  search->add_flag("--json", json, "JSON output");
+
+  auto* catalog_cmd = app.add_subcommand("catalog", "The catalogue as a whole");
+  catalog_cmd->require_subcommand(1);
+  std::string format = "dcat";
+  auto* export_cmd = catalog_cmd->add_subcommand(
+      "export", "DCAT JSON-LD (a Dataspace Protocol catalog), or every signed document as JWS");
+  add_home(export_cmd);
+  export_cmd->add_option("--format", format, "dcat or jws")
+      ->check(CLI::IsMember({"dcat", "jws"}))
+      ->capture_default_str();
+
+  auto* document = app.add_subcommand("document", "Signed documents");
+  document->require_subcommand(1);
+  auto* doc_verify = document->add_subcommand(
+      "verify", "Verify signed documents offline (one compact JWS per line); says why one fails");
+  doc_verify->add_option("file", file, "File with compact JWS documents")->required();
+  doc_verify->add_flag("--json", json, "JSON output");
+
   auto* status = app.add_subcommand("status", "Show a running node's DID, address, peers, uptime");
   add_home(status);
   status->add_flag("--json", json, "JSON output");
@@ -293,6 +518,20 @@ int Main(int argc, char** argv) {
     result = CmdPeerPing(home, target, json);
   } else if (*run) {
     result = CmdNodeRun(home, log_format, log_level);
+  } else if (*ds_publish) {
+    result = CmdDatasetPublish(home, file, json);
+  } else if (*ds_list) {
+    result = CmdDatasetList(home, mine, limit, json);
+  } else if (*ds_show) {
+    result = CmdDatasetShow(home, id, show_jws);
+  } else if (*ds_unpublish) {
+    result = CmdDatasetUnpublish(home, id);
+  } else if (*search) {
+    result = CmdSearch(home, query_words, search_limit, cursor, json);
+  } else if (*export_cmd) {
+    result = CmdCatalogExport(home, format);
+  } else if (*doc_verify) {
+    result = CmdDocumentVerify(file, json);
   } else if (*status) {
     result = CmdStatus(home, json);
   }

@@ -1,0 +1,111 @@
+// The catalogue: verified self-descriptions in the store, with per-issuer sequence log,
+// equivocation evidence and the search index. Every logical change is one WriteBatch.
+#ifndef HANSE_CATALOG_CATALOG_H_
+#define HANSE_CATALOG_CATALOG_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "base/clock.h"
+#include "catalog/document.h"
+#include "catalog/search_index.h"
+#include "catalog/store.h"
+
+namespace hanse::catalog {
+
+enum class IngestOutcome {
+  kStored,        // new current version
+  kDuplicate,     // exactly this document is already held
+  kStale,         // a version with an equal or higher sequence is current
+  kEquivocation,  // same issuer and sequence as a different document: kept as evidence
+};
+absl::string_view IngestOutcomeName(IngestOutcome outcome);
+
+struct IngestResult {
+  IngestOutcome outcome;
+  std::string id;
+  std::uint64_t sequence = 0;
+  DocumentKind kind = DocumentKind::kDataset;
+};
+
+// A stored document as kept: the signed form plus what is needed without re-parsing.
+struct StoredDocument {
+  DocumentKind kind;
+  std::uint64_t sequence;
+  std::string id;
+  std::string jws;
+  // Datasets: the publisher country the search index used (so the entry can be removed exactly).
+  std::string indexed_country;
+};
+
+struct EquivocationEvidence {
+  std::string issuer;
+  std::uint64_t sequence;
+  std::string first_jws;   // the one held as current (or that was) at that sequence
+  std::string second_jws;  // the conflicting one
+};
+
+class Catalog {
+ public:
+  // `store` and `clock` must outlive the catalogue.
+  static absl::StatusOr<std::unique_ptr<Catalog>> Open(Store* store, const Clock* clock);
+
+  // Verifies, then stores with indexes in one synced batch. A bad document is an error
+  // (InvalidArgument / Unauthenticated / FailedPrecondition / ResourceExhausted) and
+  // changes nothing.
+  absl::StatusOr<IngestResult> Ingest(absl::string_view jws);
+  // The same for several documents, verified one by one and written in one batch; the
+  // outcome or error per document, in order.
+  std::vector<absl::StatusOr<IngestResult>> IngestMany(const std::vector<std::string>& jws);
+
+  // The current version of a document; NotFound when unknown or unpublished.
+  absl::StatusOr<StoredDocument> Get(absl::string_view id) const;
+  // Like Get, but also returns tombstones.
+  absl::StatusOr<std::optional<StoredDocument>> GetAny(absl::string_view id) const;
+
+  // The next sequence for documents this issuer signs (1 + the highest held).
+  absl::StatusOr<std::uint64_t> NextSequence(absl::string_view issuer) const;
+
+  // Visits current documents (tombstones skipped) in id order until `visit` returns false.
+  absl::Status ForEach(const std::function<bool(const StoredDocument&)>& visit) const;
+
+  // Ranked search in the documented query syntax (docs/catalogue.md).
+  absl::StatusOr<SearchPage> Search(absl::string_view query, size_t limit,
+                                    absl::string_view cursor) const;
+
+  // Anti-entropy digests: the highest sequence held per issuer.
+  absl::StatusOr<std::map<std::string, std::uint64_t>> Heads() const;
+  // The current documents of `issuer` with sequence > `after`, in sequence order, until
+  // `max_docs` or `max_bytes` is reached. `*more` tells whether more remain.
+  absl::StatusOr<std::vector<std::string>> DocumentsAfter(absl::string_view issuer,
+                                                          std::uint64_t after, size_t max_docs,
+                                                          size_t max_bytes, bool* more) const;
+
+  bool IsFlagged(absl::string_view issuer) const;
+  absl::StatusOr<std::vector<EquivocationEvidence>> Evidence() const;
+
+  std::uint64_t document_count() const;
+
+ private:
+  Catalog(Store* store, const Clock* clock, std::unique_ptr<SearchIndex> index)
+      : store_(store), clock_(clock), index_(std::move(index)) {}
+
+  static IndexedDoc ToIndexed(const Document& doc, absl::string_view country);
+
+  Store* store_;
+  const Clock* clock_;
+  std::unique_ptr<SearchIndex> index_;
+  std::mutex write_mu_;  // one writer at a time; readers do not take it
+};
+
+}  // namespace hanse::catalog
+
+#endif  // HANSE_CATALOG_CATALOG_H_

@@ -1,0 +1,100 @@
+// Self-descriptions: W3C VC 2.0 credentials secured as compact JWS (VC-JOSE, typ vc+jwt).
+// Two kinds today (participant, dataset) plus the signed tombstone that unpublishes a dataset.
+// Field rules are documented in docs/catalogue.md; every violation names the field.
+#ifndef HANSE_CATALOG_DOCUMENT_H_
+#define HANSE_CATALOG_DOCUMENT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "trust/keys.h"
+
+namespace hanse::catalog {
+
+inline constexpr absl::string_view kVcType = "vc+jwt";
+// Documents of 1-4 KB are normal; the limit leaves room for long descriptions and policies.
+inline constexpr size_t kMaxDocumentBytes = 32 * 1024;
+// How far a signer's clock may run ahead of ours (validFrom) or behind (validUntil).
+inline constexpr absl::Duration kMaxClockSkew = absl::Minutes(5);
+
+enum class DocumentKind { kParticipant, kDataset, kTombstone };
+absl::string_view DocumentKindName(DocumentKind kind);
+
+struct ParticipantFacts {
+  std::string legal_name;
+  std::string registration_number;
+  std::string country;                     // ISO 3166-1 alpha-2, country of legal seat
+  std::vector<std::string> jurisdictions;  // ISO 3166-1 alpha-2 or "EU"
+  std::vector<std::string> endpoints;      // HOST:PORT
+};
+
+struct DatasetFacts {
+  std::string title;
+  std::string description;
+  std::vector<std::string> keywords;
+  std::vector<std::string> themes;
+  std::string publisher;
+  std::string license;  // IRI or SPDX id
+  std::string media_type;
+  std::uint64_t byte_size = 0;
+  std::string sha256;  // lower-case hex of the content
+  std::string language;  // BCP 47, e.g. "en", "fr"
+  std::string hosting_location;  // ISO 3166-1 alpha-2
+  std::string personal_data_class;  // none | pseudonymised | personal | special-category
+  std::string issued;    // YYYY-MM-DD
+  std::string modified;  // YYYY-MM-DD (optional)
+  std::string policy_json;  // the ODRL offer, JSON-LD object (serialised)
+};
+
+// A self-description, signed or about to be.
+struct Document {
+  DocumentKind kind = DocumentKind::kDataset;
+  std::string id;  // participant: the DID; dataset/tombstone: ISSUER_DID + "/datasets/" + NAME
+  std::string issuer;
+  std::uint64_t sequence = 0;
+  absl::Time valid_from = absl::InfinitePast();
+  absl::Time valid_until = absl::InfiniteFuture();  // InfiniteFuture: no end
+  ParticipantFacts participant;                    // kind == kParticipant
+  DatasetFacts dataset;                            // kind == kDataset
+};
+
+// A document whose signature and fields were checked.
+struct VerifiedDocument {
+  Document doc;
+  std::string jws;
+  std::string hash;  // SHA-256 of the compact JWS (raw bytes): "seen these bytes before"
+  // SHA-256 of the signed statement (the payload). Two signatures over one statement (ECDSA
+  // signs with a fresh nonce; s and n-s both verify) are the same document, not equivocation.
+  std::string payload_hash;
+};
+
+// Checks field rules. Errors are InvalidArgument naming the field ("credentialSubject.title").
+absl::Status ValidateDocument(const Document& doc);
+
+// Renders the VC JSON payload (stable member order).
+std::string DocumentPayload(const Document& doc);
+
+// Validates, renders and signs with the issuer's participant key (its DID must be doc.issuer).
+absl::StatusOr<std::string> SignDocument(const Document& doc, const trust::PrivateKey& key);
+
+// Parses a VC payload (no signature check). Errors name the field.
+absl::StatusOr<Document> ParseDocumentPayload(absl::string_view payload);
+
+// Verifies a compact JWS self-description: size limit, JOSE rules (key from the kid's DID),
+// typ vc+jwt, kid's DID == issuer, fields, validity window at `now` with bounded skew.
+absl::StatusOr<VerifiedDocument> VerifyDocument(absl::string_view jws, absl::Time now);
+
+// The dataset id for a name under an issuer, and the check that an id belongs to its issuer.
+std::string DatasetId(absl::string_view issuer, absl::string_view name);
+absl::Status CheckIdBelongsToIssuer(const Document& doc);
+
+// Days since 1970-01-01 for YYYY-MM-DD.
+absl::StatusOr<std::int64_t> DayNumber(absl::string_view date);
+
+}  // namespace hanse::catalog
+
+#endif  // HANSE_CATALOG_DOCUMENT_H_

@@ -1,0 +1,175 @@
+// Real nodes: publish, search, export and offline verification; replication by gossip.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "base/file.h"
+#include "nlohmann/json.hpp"
+#include "tests/support/process.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
+
+namespace hanse {
+namespace {
+
+using ::hanse::testing::CommandResult;
+using ::hanse::testing::IsOk;
+using ::hanse::testing::NodeProcess;
+using ::hanse::testing::RunHanse;
+using ::testing::HasSubstr;
+
+class CatalogReplicationTest : public ::testing::Test {
+ protected:
+  std::string Init(const std::string& name, const std::string& country) {
+    CommandResult r = RunHanse({"init", "--home", tmp_.Sub(name), "--name", "Org " + name,
+                                "--country", country, "--listen", "127.0.0.1:0"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    // Fast gossip for tests.
+    auto text = ReadFile(tmp_.Sub(name + "/config.json"));
+    auto j = nlohmann::json::parse(*text);
+    j["gossip_interval_ms"] = 200;
+    EXPECT_THAT(WriteFileAtomic(tmp_.Sub(name + "/config.json"), j.dump(), 0644), IsOk());
+    return r.out.substr(0, r.out.find('\n'));
+  }
+  std::unique_ptr<NodeProcess> Run(const std::string& name) {
+    auto node = std::make_unique<NodeProcess>(tmp_.Sub(name), tmp_.Sub(name + ".log"));
+    auto listen = node->Start();
+    EXPECT_TRUE(listen.ok()) << listen.status();
+    return node;
+  }
+  void TrustAll(const std::vector<std::string>& names) {
+    for (const auto& n : names) {
+      ASSERT_EQ(RunHanse({"card", "--home", tmp_.Sub(n), "--out", tmp_.Sub(n + ".card")}).exit_code,
+                0);
+    }
+    for (const auto& a : names) {
+      for (const auto& b : names) {
+        if (a == b) continue;
+        CommandResult r = RunHanse({"peer", "add", "--home", tmp_.Sub(a), tmp_.Sub(b + ".card")});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+      }
+    }
+  }
+  std::string Publish(const std::string& node, const std::string& name, const std::string& title,
+                      const std::string& theme, const std::string& extra = "") {
+    EXPECT_THAT(WriteFileAtomic(tmp_.Sub(node + "/data/" + name + ".csv"), "a,b\n1,2\n", 0644),
+                IsOk());
+    std::string json = absl::StrCat(
+        R"({"name": ")", name, R"(", "title": ")", title,
+        R"(", "themes": [")", theme, R"("], "license": "CC-BY-4.0", "media_type": "text/csv",
+        "language": "en", "issued": "2024-05-01", "content": ")", name, R"(.csv",)", extra,
+        R"( "policy": {"@type": "Offer", "permission": [{"action": "use"}]}})");
+    std::string file = tmp_.Sub(node + "-" + name + ".json");
+    EXPECT_THAT(WriteFileAtomic(file, json, 0644), IsOk());
+    CommandResult r = RunHanse({"dataset", "publish", "--home", tmp_.Sub(node), file});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out.substr(0, r.out.find('\n'));
+  }
+  nlohmann::json Search(const std::string& node, const std::string& query) {
+    CommandResult r = RunHanse({"search", "--home", tmp_.Sub(node), query, "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    return j.is_discarded() ? nlohmann::json{{"hits", nlohmann::json::array()}} : j;
+  }
+  // Polls until `query` on `node` returns `count` hits (replication is asynchronous).
+  bool WaitForHits(const std::string& node, const std::string& query, size_t count) {
+    absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (absl::Now() < deadline) {
+      if (Search(node, query)["hits"].size() == count) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return false;
+  }
+
+  testing::TempDir tmp_;
+};
+
+TEST_F(CatalogReplicationTest, PublishSearchExportVerifyAndRestart) {
+  Init("a", "FR");
+  auto a = Run("a");
+  std::string id = Publish("a", "glaciers", "Glacier melt observations", "climate");
+  EXPECT_THAT(id, HasSubstr("/datasets/glaciers"));
+  Publish("a", "rivers", "River levels", "hydrology");
+
+  auto hits = Search("a", "glacier")["hits"];
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0]["id"], id);
+  EXPECT_EQ(Search("a", "theme:hydrology")["hits"].size(), 1u);
+  EXPECT_EQ(Search("a", "country:FR")["hits"].size(), 2u);
+  EXPECT_EQ(Search("a", "country:DE")["hits"].size(), 0u);
+
+  // A malformed query points at the problem.
+  CommandResult r = RunHanse({"search", "--home", tmp_.Sub("a"), "glacier colour:red"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("unknown field \"colour\" at column 9"));
+
+  // A bad publish file names the field; nothing is stored.
+  r = RunHanse({"dataset", "publish", "--home", tmp_.Sub("a"), tmp_.Sub("nope.json")});
+  EXPECT_EQ(r.exit_code, 1);
+  ASSERT_THAT(WriteFileAtomic(tmp_.Sub("a/data/bad.csv"), "x", 0644), IsOk());
+  ASSERT_THAT(WriteFileAtomic(tmp_.Sub("bad.json"), R"({"name": "bad", "title": "Bad",
+      "license": "x", "media_type": "text/csv", "language": "en", "content": "bad.csv",
+      "hosting_location": "France", "policy": {"@type": "Offer", "permission": []}})", 0644),
+              IsOk());
+  r = RunHanse({"dataset", "publish", "--home", tmp_.Sub("a"), tmp_.Sub("bad.json")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("credentialSubject.hostingLocation"));
+  EXPECT_EQ(Search("a", "")["hits"].size(), 2u);
+
+  // Export every signed document and verify it offline, with no node.
+  r = RunHanse({"catalog", "export", "--home", tmp_.Sub("a"), "--format", "jws"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_THAT(WriteFileAtomic(tmp_.Sub("all.jws"), r.out, 0644), IsOk());
+  EXPECT_EQ(a->Stop(SIGTERM), 0);
+  r = RunHanse({"document", "verify", tmp_.Sub("all.jws")});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("participant"));
+  EXPECT_THAT(r.out, HasSubstr("/datasets/glaciers"));
+  // Tamper with one payload byte: verify says which line and why.
+  HANSE_ASSERT_OK_AND_ASSIGN(std::string all, ReadFile(tmp_.Sub("all.jws")));
+  size_t dot = all.find('.');
+  all[dot + 5] = all[dot + 5] == 'A' ? 'B' : 'A';
+  ASSERT_THAT(WriteFileAtomic(tmp_.Sub("tampered.jws"), all, 0644), IsOk());
+  r = RunHanse({"document", "verify", tmp_.Sub("tampered.jws")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr("INVALID line 1"));
+
+  // Persistence across restart.
+  auto again = Run("a");
+  EXPECT_EQ(Search("a", "glacier")["hits"].size(), 1u);
+  r = RunHanse({"dataset", "unpublish", "--home", tmp_.Sub("a"), id});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Search("a", "glacier")["hits"].size(), 0u);
+  r = RunHanse({"dataset", "show", "--home", tmp_.Sub("a"), id});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("unpublished"));
+}
+
+TEST_F(CatalogReplicationTest, GossipReplicatesPublishAndUnpublishToEveryPeer) {
+  Init("a", "FR");
+  Init("b", "DE");
+  Init("c", "NL");
+  auto a = Run("a");
+  auto b = Run("b");
+  auto c = Run("c");
+  TrustAll({"a", "b", "c"});
+
+  std::string id = Publish("a", "glaciers", "Glacier melt observations", "climate");
+  Publish("b", "forests", "Forest cover", "climate");
+  for (const auto* n : {"a", "b", "c"}) {
+    EXPECT_TRUE(WaitForHits(n, "theme:climate", 2)) << n;
+    EXPECT_TRUE(WaitForHits(n, "glacier country:FR", 1)) << n;
+  }
+  // c was down while a unpublished: anti-entropy catches it up after restart.
+  EXPECT_EQ(c->Stop(SIGTERM), 0);
+  ASSERT_EQ(RunHanse({"dataset", "unpublish", "--home", tmp_.Sub("a"), id}).exit_code, 0);
+  c = Run("c");
+  for (const auto* n : {"a", "b", "c"}) EXPECT_TRUE(WaitForHits(n, "glacier", 0)) << n;
+  EXPECT_TRUE(WaitForHits("c", "forest", 1));
+}
+
+}  // namespace
+}  // namespace hanse
