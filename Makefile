@@ -7,7 +7,7 @@ CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure --timeout 300 -j$(JOBS)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build build-asan test test-fast test-asan demo clean format
+.PHONY: all deps build build-asan test test-fast test-asan demo bench clean format
 
 all: build
 
@@ -47,6 +47,16 @@ test-asan: build-asan
 
 demo: build
 	HANSE=$(CURDIR)/$(BUILD)/node/hanse deploy/demo.sh
+
+BENCH ?= all
+BENCH_SCALE ?= 1.0
+BENCH_FRESH ?=
+
+# Benchmarks against references measured in the same run (docs/benchmarks.md).
+#   make bench BENCH=verify,search BENCH_SCALE=0.1
+bench: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j$(JOBS) --target hanse_bench
+	BUILD=$(BUILD) BENCH=$(BENCH) BENCH_SCALE=$(BENCH_SCALE) BENCH_FRESH=$(BENCH_FRESH) bench/run.sh
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -20,6 +20,7 @@ namespace {
 //   kIssuerLog  "e|" ISSUER "|" seq(8) k(1) hash -> JWS        equivocation evidence; k=0 the
 //                                                             held document, k=1 a conflicting one
 //   kIssuerLog  "o|" ISSUER "|" seq(8)     -> JWS              superseded versions (evidence)
+//   kIssuerLog  "x|" ISSUER                -> ""               retired (revoked) issuers
 //   kIssuerLog  "f|" ISSUER                -> ""               flagged issuers
 //   kIssuerLog  "t|" ISSUER                -> seq(8)           highest sequence held
 std::string Be64(std::uint64_t v) {
@@ -160,7 +161,13 @@ absl::string_view IngestOutcomeName(IngestOutcome outcome) {
 
 absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(Store* store, const Clock* clock) {
   HANSE_ASSIGN_OR_RETURN(auto index, SearchIndex::Open(store), "opening the search index");
-  return std::unique_ptr<Catalog>(new Catalog(store, clock, std::move(index)));
+  std::unique_ptr<Catalog> catalog(new Catalog(store, clock, std::move(index)));
+  HANSE_RETURN_IF_ERROR(store->Scan(Family::kIssuerLog, "x|",
+                                    [&](absl::string_view key, absl::string_view) {
+                                      catalog->retired_.insert(std::string(key.substr(2)));
+                                      return true;
+                                    }));
+  return catalog;
 }
 
 IndexedDoc Catalog::ToIndexed(const Document& doc, absl::string_view country) {
@@ -226,6 +233,10 @@ std::vector<absl::StatusOr<IngestResult>> Catalog::IngestMany(
       }
       HANSE_ASSIGN_OR_RETURN(VerifiedDocument vd, VerifyDocument(jws, now));
       const Document& doc = vd.doc;
+      if (IsRetired(doc.issuer)) {
+        return absl::PermissionDeniedError(
+            absl::StrCat(doc.issuer, " was revoked; its documents are no longer accepted"));
+      }
       IngestResult r{IngestOutcome::kStored, doc.id, doc.sequence, doc.kind};
 
       std::string log_key = LogKey(doc.issuer, doc.sequence);
@@ -318,7 +329,8 @@ std::vector<absl::StatusOr<IngestResult>> Catalog::IngestMany(
   }
 
   if (!batch.empty()) {
-    absl::Status written = store_->Write(batch, /*sync=*/true);
+    absl::Status written = any_index_change ? index_->Flush(&batch) : absl::OkStatus();
+    if (written.ok()) written = store_->Write(batch, /*sync=*/true);
     if (!written.ok()) {
       if (any_index_change) index_->Aborted();
       for (auto& r : results) {
@@ -343,9 +355,53 @@ absl::StatusOr<std::optional<StoredDocument>> Catalog::GetAny(absl::string_view 
   return std::optional<StoredDocument>(std::move(d));
 }
 
+bool Catalog::IsRetired(absl::string_view issuer) const {
+  std::lock_guard lock(retired_mu_);
+  return retired_.count(issuer) > 0;
+}
+
+absl::Status Catalog::RetireIssuer(absl::string_view issuer) {
+  if (IsRetired(issuer)) return absl::OkStatus();
+  std::lock_guard lock(write_mu_);
+  WriteBatch batch;
+  bool any_index_change = false;
+  absl::Status inner = absl::OkStatus();
+  HANSE_RETURN_IF_ERROR(store_->Scan(
+      Family::kDocuments, DatasetId(issuer, ""), [&](absl::string_view id, absl::string_view raw) {
+        auto stored = DecodeStored(id, raw);
+        if (!stored.ok()) return (inner = stored.status()).ok();
+        if (stored->kind != DocumentKind::kDataset) return true;
+        auto v = trust::DecodeUnverified(stored->jws);
+        if (!v.ok()) return (inner = v.status()).ok();
+        auto doc = ParseDocumentPayload(v->payload);
+        if (!doc.ok()) return (inner = doc.status()).ok();
+        inner = index_->Remove(ToIndexed(*doc, stored->indexed_country), &batch);
+        any_index_change = true;
+        return inner.ok();
+      }));
+  if (!inner.ok()) {
+    if (any_index_change) index_->Aborted();
+    return inner;
+  }
+  batch.Put(Family::kIssuerLog, absl::StrCat("x|", issuer), "");
+  absl::Status written = any_index_change ? index_->Flush(&batch) : absl::OkStatus();
+  if (written.ok()) written = store_->Write(batch, /*sync=*/true);
+  if (!written.ok()) {
+    if (any_index_change) index_->Aborted();
+    return written;
+  }
+  if (any_index_change) index_->Committed();
+  std::lock_guard retired_lock(retired_mu_);
+  retired_.insert(std::string(issuer));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<StoredDocument> Catalog::Get(absl::string_view id) const {
   HANSE_ASSIGN_OR_RETURN(auto d, GetAny(id));
   if (!d.has_value()) return absl::NotFoundError(absl::StrCat("no document ", id));
+  if (d->kind == DocumentKind::kDataset && IsRetired(id.substr(0, id.find("/datasets/")))) {
+    return absl::NotFoundError(absl::StrCat(id, ": its publisher was revoked"));
+  }
   if (d->kind == DocumentKind::kTombstone) {
     return absl::NotFoundError(absl::StrCat(id, " was unpublished (sequence ", d->sequence, ")"));
   }
@@ -413,6 +469,10 @@ absl::Status Catalog::ForEach(const std::function<bool(const StoredDocument&)>& 
                                          return false;
                                        }
                                        if (d->kind == DocumentKind::kTombstone) return true;
+                                       if (d->kind == DocumentKind::kDataset &&
+                                           IsRetired(key.substr(0, key.find("/datasets/")))) {
+                                         return true;
+                                       }
                                        return visit(*d);
                                      }));
   return inner;

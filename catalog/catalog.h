@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,11 @@ class Catalog {
                                                           std::uint64_t after, size_t max_docs,
                                                           size_t max_bytes, bool* more) const;
 
+  // Takes a revoked member's datasets out of the catalogue: they leave the search index, Get
+  // and ForEach no longer return them, and its new documents are refused. Permanent.
+  absl::Status RetireIssuer(absl::string_view issuer);
+  bool IsRetired(absl::string_view issuer) const;
+
   bool IsFlagged(absl::string_view issuer) const;
   absl::StatusOr<std::vector<EquivocationEvidence>> Evidence() const;
 
@@ -104,6 +110,8 @@ class Catalog {
   const Clock* clock_;
   std::unique_ptr<SearchIndex> index_;
   std::mutex write_mu_;  // one writer at a time; readers do not take it
+  mutable std::mutex retired_mu_;
+  std::set<std::string, std::less<>> retired_;
 };
 
 }  // namespace hanse::catalog

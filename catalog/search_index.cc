@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <queue>
@@ -943,9 +944,83 @@ absl::StatusOr<std::optional<SearchIndex::IdEntry>> SearchIndex::LookupId(const 
                                         GetFixed(absl::string_view(*value).substr(4), 8)});
 }
 
-absl::StatusOr<SearchIndex::TermMeta*> SearchIndex::MetaFor(const std::string& term) {
-  auto it = pending_.metas.find(term);
-  if (it != pending_.metas.end()) return &it->second;
+// ---- The writer's term table -----------------------------------------------------------------
+
+size_t SearchIndex::TermTable::Cost(const TermState& state) {
+  // The list node, the hash map's node and bucket, the term's heap buffer and the postings: an
+  // estimate of the heap held, not an exact count.
+  size_t bytes = sizeof(TermState) + 2 * sizeof(void*) +
+                 sizeof(std::pair<const std::string_view, List::iterator>) + 4 * sizeof(void*);
+  if (state.term.capacity() > 15) bytes += state.term.capacity() + 1;
+  if (state.tail) bytes += state.tail->postings.capacity() * sizeof(Posting);
+  return bytes;
+}
+
+void SearchIndex::TermTable::Erase(List* list, List::iterator it) {
+  map_.erase(std::string_view(it->term));
+  list->erase(it);
+}
+
+SearchIndex::TermState* SearchIndex::TermTable::FindForWrite(const std::string& term) {
+  auto found = map_.find(std::string_view(term));
+  if (found == map_.end()) return nullptr;
+  const List::iterator it = found->second;
+  if (!it->pending) {
+    bytes_ -= it->bytes;
+    it->pending = true;
+    pending_.splice(pending_.end(), lru_, it);  // iterators (and the map's view) stay valid
+  }
+  return &*it;
+}
+
+SearchIndex::TermState* SearchIndex::TermTable::AddPending(const std::string& term,
+                                                           const TermMeta& meta) {
+  pending_.emplace_back();
+  TermState& state = pending_.back();  // list nodes never move: the map's view stays valid
+  state.term = term;
+  state.meta = meta;
+  state.pending = true;
+  map_.emplace(std::string_view(state.term), std::prev(pending_.end()));
+  return &state;
+}
+
+std::vector<SearchIndex::TermState*> SearchIndex::TermTable::PendingSorted() {
+  std::vector<TermState*> out;
+  out.reserve(pending_.size());
+  for (TermState& state : pending_) out.push_back(&state);
+  std::sort(out.begin(), out.end(),
+            [](const TermState* a, const TermState* b) { return a->term < b->term; });
+  return out;
+}
+
+void SearchIndex::TermTable::CommitPending() {
+  for (TermState& state : pending_) {
+    state.pending = false;
+    state.sealed.clear();
+    state.sealed.shrink_to_fit();
+    if (state.tail) state.tail->dirty = false;
+    state.bytes = Cost(state);
+    bytes_ += state.bytes;
+  }
+  lru_.splice(lru_.begin(), pending_);
+  while (!lru_.empty() && (bytes_ > budget_ || budget_ == 0)) {
+    bytes_ -= lru_.back().bytes;
+    Erase(&lru_, std::prev(lru_.end()));
+  }
+}
+
+void SearchIndex::TermTable::DropPending() {
+  while (!pending_.empty()) Erase(&pending_, pending_.begin());
+}
+
+// ---- Writing ---------------------------------------------------------------------------------
+// Add/Remove only change memory: the term states (meta and last block) of the terms they touch
+// (terms_), the issued-day chunks, the ids (pending_). Flush() encodes each changed key once into
+// the batch, in key order (RocksDB's memtable inserts keys that arrive in order much faster). A
+// term's state is pending, else cached, else read from the store.
+
+absl::StatusOr<SearchIndex::TermState*> SearchIndex::StateFor(const std::string& term) {
+  if (TermState* state = terms_.FindForWrite(term)) return state;
   HANSE_ASSIGN_OR_RETURN(std::optional<std::string> value,
                          store_->Get(Family::kPostings, MetaKey(term)), "reading search index");
   TermMeta meta;
@@ -955,17 +1030,16 @@ absl::StatusOr<SearchIndex::TermMeta*> SearchIndex::MetaFor(const std::string& t
       return CorruptPostings(term, "term meta");
     }
   }
-  return &pending_.metas.emplace(term, meta).first->second;
+  return terms_.AddPending(term, meta);
 }
 
-absl::Status SearchIndex::Append(const std::string& term, const Posting& posting,
-                                 WriteBatch* batch) {
-  HANSE_ASSIGN_OR_RETURN(TermMeta * meta, MetaFor(term));
-  auto it = pending_.tails.find(term);
-  if (it == pending_.tails.end()) {
+absl::Status SearchIndex::Append(const std::string& term, const Posting& posting) {
+  HANSE_ASSIGN_OR_RETURN(TermState * state, StateFor(term));
+  TermMeta& meta = state->meta;
+  if (!state->tail) {
     Tail tail;
-    if (meta->num_blocks > 0) {
-      tail.seq = meta->num_blocks - 1;
+    if (meta.num_blocks > 0) {
+      tail.seq = meta.num_blocks - 1;
       HANSE_ASSIGN_OR_RETURN(std::optional<std::string> value,
                              store_->Get(Family::kPostings, BlockKey(term, tail.seq)),
                              "reading search index");
@@ -973,55 +1047,44 @@ absl::Status SearchIndex::Append(const std::string& term, const Posting& posting
       if (!value || !BlockCodec::Decode(*value, &docs, &tfs, &lengths)) {
         return CorruptPostings(term, "last posting block");
       }
+      tail.postings.reserve(docs.size() + 1);
       for (size_t i = 0; i < docs.size(); ++i) tail.postings.push_back({docs[i], tfs[i], lengths[i]});
     }
-    it = pending_.tails.emplace(term, std::move(tail)).first;
+    state->tail = std::move(tail);
   }
-  Tail& tail = it->second;
+  Tail& tail = *state->tail;
   if (!tail.postings.empty() && tail.postings.back().doc >= posting.doc) {
     return absl::InternalError("search index: doc numbers must increase");
   }
   if (tail.postings.size() >= options_.block_size) {
+    // The full block is final: written once at Flush if this batch appended to it.
+    if (tail.dirty) state->sealed.push_back(std::move(tail));
+    tail.postings = {};
     tail.seq += 1;
-    tail.postings.clear();
+    tail.dirty = false;
   }
   tail.postings.push_back(posting);
-  meta->num_blocks = std::max(meta->num_blocks, tail.seq + 1);
-  meta->df += 1;
-
-  BlockHeader h;
-  h.last_doc = posting.doc;
-  h.count = static_cast<uint32_t>(tail.postings.size());
-  h.min_length = std::numeric_limits<uint32_t>::max();
-  for (const Posting& p : tail.postings) {
-    h.max_tf = std::max(h.max_tf, p.tf);
-    h.min_length = std::min(h.min_length, p.length);
-  }
-  batch->Put(Family::kPostings, BlockKey(term, tail.seq), BlockCodec::Encode(tail.postings));
-  batch->Put(Family::kPostings, HeaderKey(term, tail.seq), EncodeHeader(h));
-  std::string meta_value;
-  PutVarint(&meta_value, meta->df);
-  PutVarint(&meta_value, meta->num_blocks);
-  batch->Put(Family::kPostings, MetaKey(term), meta_value);
+  tail.dirty = true;
+  meta.num_blocks = std::max(meta.num_blocks, tail.seq + 1);
+  meta.df += 1;
+  pending_.unflushed = true;
   return absl::OkStatus();
 }
 
-absl::Status SearchIndex::AdjustDf(const std::string& term, int64_t delta, WriteBatch* batch) {
-  HANSE_ASSIGN_OR_RETURN(TermMeta * meta, MetaFor(term));
-  if (delta < 0 && meta->df < static_cast<uint64_t>(-delta)) {
+absl::Status SearchIndex::AdjustDf(const std::string& term, int64_t delta) {
+  HANSE_ASSIGN_OR_RETURN(TermState * state, StateFor(term));
+  TermMeta& meta = state->meta;
+  if (delta < 0 && meta.df < static_cast<uint64_t>(-delta)) {
     return absl::DataLossError(
         absl::StrCat("search index: document frequency of \"", absl::CEscape(term),
                      "\" would go negative"));
   }
-  meta->df = static_cast<uint64_t>(static_cast<int64_t>(meta->df) + delta);
-  std::string meta_value;
-  PutVarint(&meta_value, meta->df);
-  PutVarint(&meta_value, meta->num_blocks);
-  batch->Put(Family::kPostings, MetaKey(term), meta_value);
+  meta.df = static_cast<uint64_t>(static_cast<int64_t>(meta.df) + delta);
+  pending_.unflushed = true;
   return absl::OkStatus();
 }
 
-void SearchIndex::SetDay(uint32_t docnum, int32_t day, WriteBatch* batch) {
+void SearchIndex::SetDay(uint32_t docnum, int32_t day) {
   const uint32_t chunk = docnum / kDaysPerChunk;
   auto it = pending_.day_chunks.find(chunk);
   if (it == pending_.day_chunks.end()) {
@@ -1033,48 +1096,95 @@ void SearchIndex::SetDay(uint32_t docnum, int32_t day, WriteBatch* batch) {
     it = pending_.day_chunks.emplace(chunk, std::move(values)).first;
   }
   it->second[docnum % kDaysPerChunk] = day;
-  std::string value;
-  value.reserve(kDaysPerChunk * 4);
-  for (int32_t v : it->second) {
-    const auto u = static_cast<uint32_t>(v);
-    for (int b = 0; b < 4; ++b) value.push_back(static_cast<char>((u >> (8 * b)) & 0xFF));
-  }
-  batch->Put(Family::kFields, DayChunkKey(chunk), value);
+  pending_.unflushed = true;
 }
 
-void SearchIndex::PutStats(WriteBatch* batch) const {
+absl::Status SearchIndex::Flush(WriteBatch* batch) {
+  if (!pending_.active) return absl::OkStatus();
+  const std::vector<TermState*> terms = terms_.PendingSorted();
+  // kPostings in key order: blocks ("b" term \0 seq), headers ("h" ...), metas ("m" term).
+  // Sorting terms sorts their keys: term + "\0" orders like term, as no term holds a NUL.
+  auto blocks = [](const TermState& state, auto&& visit) {
+    for (const Tail& block : state.sealed) visit(block);
+    if (state.tail && state.tail->dirty && !state.tail->postings.empty()) visit(*state.tail);
+  };
+  for (const TermState* state : terms) {
+    blocks(*state, [&](const Tail& block) {
+      batch->Put(Family::kPostings, BlockKey(state->term, block.seq),
+                 BlockCodec::Encode(block.postings));
+    });
+  }
+  for (const TermState* state : terms) {
+    blocks(*state, [&](const Tail& block) {
+      BlockHeader h;
+      h.last_doc = block.postings.back().doc;
+      h.count = static_cast<uint32_t>(block.postings.size());
+      h.min_length = std::numeric_limits<uint32_t>::max();
+      for (const Posting& p : block.postings) {
+        h.max_tf = std::max(h.max_tf, p.tf);
+        h.min_length = std::min(h.min_length, p.length);
+      }
+      batch->Put(Family::kPostings, HeaderKey(state->term, block.seq), EncodeHeader(h));
+    });
+  }
   std::string value;
+  for (const TermState* state : terms) {
+    value.clear();
+    PutVarint(&value, state->meta.df);
+    PutVarint(&value, state->meta.num_blocks);
+    batch->Put(Family::kPostings, MetaKey(state->term), value);
+  }
+  // kFields, also in key order: "a" day chunks, "i" ids, "n" doc numbers, "s" stats, "v".
+  for (const auto& [chunk, values] : pending_.day_chunks) {
+    value.clear();
+    value.reserve(kDaysPerChunk * 4);
+    for (int32_t v : values) {
+      const auto u = static_cast<uint32_t>(v);
+      for (int b = 0; b < 4; ++b) value.push_back(static_cast<char>((u >> (8 * b)) & 0xFF));
+    }
+    batch->Put(Family::kFields, DayChunkKey(chunk), value);
+  }
+  for (const auto& [id, entry] : pending_.ids) {
+    if (entry) {
+      value = Be32(entry->docnum);
+      PutFixed(&value, entry->fingerprint, 8);
+      batch->Put(Family::kFields, IdKey(id), value);
+    } else {
+      batch->Delete(Family::kFields, IdKey(id));
+    }
+  }
+  for (const auto& [docnum, id] : pending_.docs) batch->Put(Family::kFields, DocKey(docnum), id);
+  value.clear();
   PutVarint(&value, pending_.stats.next_docnum);
   PutVarint(&value, pending_.stats.live_docs);
   PutVarint(&value, pending_.stats.total_length);
   batch->Put(Family::kFields, kStatsKey, value);
   batch->Put(Family::kFields, kVersionKey, kFormatVersion);
+  pending_.unflushed = false;
+  return absl::OkStatus();
 }
 
-absl::Status SearchIndex::RemoveInternal(const IndexedDoc& doc, const IdEntry& entry,
-                                         WriteBatch* batch) {
+absl::Status SearchIndex::RemoveInternal(const IndexedDoc& doc, const IdEntry& entry) {
   if (Fingerprint(doc) != entry.fingerprint) {
     return absl::FailedPreconditionError(absl::StrCat(
         "search index: the document given for ", doc.id,
         " is not the one that was indexed; pass the stored version"));
   }
   const Analysis a = Analyze(doc);
-  for (const auto& [term, tf] : a.tf) HANSE_RETURN_IF_ERROR(AdjustDf(term, -1, batch));
-  for (const std::string& term : a.filter_terms) HANSE_RETURN_IF_ERROR(AdjustDf(term, -1, batch));
-  SetDay(entry.docnum, kDeadDay, batch);
+  for (const auto& [term, tf] : a.tf) HANSE_RETURN_IF_ERROR(AdjustDf(term, -1));
+  for (const std::string& term : a.filter_terms) HANSE_RETURN_IF_ERROR(AdjustDf(term, -1));
+  SetDay(entry.docnum, kDeadDay);
   pending_.ids[doc.id] = std::nullopt;
-  batch->Delete(Family::kFields, IdKey(doc.id));
   if (pending_.stats.live_docs == 0 || pending_.stats.total_length < a.length) {
     return absl::DataLossError("search index: live document statistics would go negative");
   }
   pending_.stats.live_docs -= 1;
   pending_.stats.total_length -= a.length;
-  PutStats(batch);
   return absl::OkStatus();
 }
 
 absl::Status SearchIndex::Add(const IndexedDoc& doc, const IndexedDoc* previous,
-                              WriteBatch* batch) {
+                              WriteBatch* /*batch: written by Flush*/) {
   if (doc.id.empty()) return absl::InvalidArgumentError("search index: document without an id");
   if (doc.issued_day <= std::numeric_limits<int32_t>::min() ||
       doc.issued_day > std::numeric_limits<int32_t>::max()) {
@@ -1092,7 +1202,7 @@ absl::Status SearchIndex::Add(const IndexedDoc& doc, const IndexedDoc* previous,
       return absl::FailedPreconditionError(absl::StrCat(
           "search index: ", doc.id, " is already indexed; pass the previous version to replace"));
     }
-    HANSE_RETURN_IF_ERROR(RemoveInternal(*previous, *existing, batch));
+    HANSE_RETURN_IF_ERROR(RemoveInternal(*previous, *existing));
   }
   if (pending_.stats.next_docnum >= kEnd - 1) {
     return absl::ResourceExhaustedError("search index: out of doc numbers; rebuild the index");
@@ -1100,48 +1210,58 @@ absl::Status SearchIndex::Add(const IndexedDoc& doc, const IndexedDoc* previous,
   const uint32_t docnum = pending_.stats.next_docnum++;
   const Analysis a = Analyze(doc);
   for (const auto& [term, tf] : a.tf) {
-    HANSE_RETURN_IF_ERROR(Append(term, {docnum, tf, a.length}, batch));
+    HANSE_RETURN_IF_ERROR(Append(term, {docnum, tf, a.length}));
   }
   for (const std::string& term : a.filter_terms) {
-    HANSE_RETURN_IF_ERROR(Append(term, {docnum, 1, 0}, batch));
+    HANSE_RETURN_IF_ERROR(Append(term, {docnum, 1, 0}));
   }
-  SetDay(docnum, static_cast<int32_t>(doc.issued_day), batch);
-  const IdEntry entry{docnum, Fingerprint(doc)};
-  pending_.ids[doc.id] = entry;
-  std::string id_value = Be32(docnum);
-  PutFixed(&id_value, entry.fingerprint, 8);
-  batch->Put(Family::kFields, IdKey(doc.id), id_value);
-  batch->Put(Family::kFields, DocKey(docnum), doc.id);
+  SetDay(docnum, static_cast<int32_t>(doc.issued_day));
+  pending_.ids[doc.id] = IdEntry{docnum, Fingerprint(doc)};
+  pending_.docs.emplace_back(docnum, doc.id);
   pending_.stats.live_docs += 1;
   pending_.stats.total_length += a.length;
-  PutStats(batch);
   return absl::OkStatus();
 }
 
-absl::Status SearchIndex::Remove(const IndexedDoc& doc, WriteBatch* batch) {
+absl::Status SearchIndex::Remove(const IndexedDoc& doc, WriteBatch* /*batch: written by Flush*/) {
   BeginWrite();
   HANSE_ASSIGN_OR_RETURN(std::optional<IdEntry> existing, LookupId(doc.id));
   if (!existing) {
     return absl::NotFoundError(absl::StrCat("search index: ", doc.id, " is not indexed"));
   }
-  return RemoveInternal(doc, *existing, batch);
+  return RemoveInternal(doc, *existing);
 }
 
 void SearchIndex::Committed() {
   if (!pending_.active) return;
-  absl::MutexLock lock(&mu_);
-  stats_ = pending_.stats;
-  days_.resize(stats_.next_docnum, kDeadDay);
-  for (const auto& [chunk, values] : pending_.day_chunks) {
-    for (uint32_t i = 0; i < kDaysPerChunk; ++i) {
-      const uint64_t n = static_cast<uint64_t>(chunk) * kDaysPerChunk + i;
-      if (n < days_.size()) days_[n] = values[i];
+  if (pending_.unflushed) {
+    // The written batch cannot hold these changes: keep the index as it is on disk.
+    std::fprintf(stderr,
+                 "search index: Committed() with changes that were not flushed into the batch; "
+                 "they are dropped (call Flush before writing the batch)\n");
+    Aborted();
+    return;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    stats_ = pending_.stats;
+    days_.resize(stats_.next_docnum, kDeadDay);
+    for (const auto& [chunk, values] : pending_.day_chunks) {
+      for (uint32_t i = 0; i < kDaysPerChunk; ++i) {
+        const uint64_t n = static_cast<uint64_t>(chunk) * kDaysPerChunk + i;
+        if (n < days_.size()) days_[n] = values[i];
+      }
     }
   }
+  // The batch's term states are now the committed ones: into the cache, most recent first.
+  terms_.CommitPending();
   pending_ = Pending();
 }
 
-void SearchIndex::Aborted() { pending_ = Pending(); }
+void SearchIndex::Aborted() {
+  terms_.DropPending();
+  pending_ = Pending();
+}
 
 absl::StatusOr<SearchPage> SearchIndex::Search(const Query& query, size_t limit,
                                                absl::string_view cursor) const {

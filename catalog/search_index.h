@@ -2,6 +2,13 @@
 // families of the node's Store. The catalogue writes index changes in the same WriteBatch as the
 // document, so a document and its index entries change atomically.
 //
+// Writing: Add/Remove stage their changes in memory; Flush() puts every changed key into the
+// batch once (the last block and its header, the meta of each touched term, each touched
+// issued-day chunk, the id records, the stats), however many documents of the batch touched it.
+// The writer caches the committed meta and last block of recently used terms (a bounded LRU,
+// SearchIndexOptions::term_cache_bytes), so that appending to a hot term reads nothing from the
+// store.
+//
 // Model
 // - Each indexed document gets a dense doc number (uint32, assigned in indexing order, never
 //   reused). Replacing a document indexes it again under a new number and marks the old one
@@ -31,9 +38,9 @@
 // Query evaluation: see search_index.cc (block-max WAND for relevance; filters as conjunctive
 // posting lists leap-frogged with the ranked lists).
 //
-// Threading: one writer (Add/Remove/Committed/Aborted, serialized by the caller) and any number of
-// concurrent Search calls. Search holds a reader lock for its whole run; Committed takes the
-// writer lock, so a search sees the index either before or after a committed batch. (A search
+// Threading: one writer (Add/Remove/Flush/Committed/Aborted, serialized by the caller) and any
+// number of concurrent Search calls. Search holds a reader lock for its whole run; Committed takes
+// the writer lock, so a search sees the index either before or after a committed batch. (A search
 // may read postings of a batch written but not yet Committed(); their docs are not visible yet,
 // and the df of a term may already count them: scores can differ in the last digits during that
 // window.)
@@ -43,10 +50,13 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <list>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -98,6 +108,9 @@ struct SearchIndexOptions {
   // Postings per block for new blocks (1..kMaxBlockSize). Only tests change it: small blocks let a
   // small corpus exercise block skipping. Existing blocks of any size are read.
   size_t block_size = kBlockSize;
+  // Byte budget of the writer's cache of committed term metas and last blocks (an estimate of
+  // the heap it holds). 0 disables it.
+  size_t term_cache_bytes = size_t{64} << 20;
 };
 
 class SearchIndex {
@@ -109,17 +122,25 @@ class SearchIndex {
   SearchIndex(const SearchIndex&) = delete;
   SearchIndex& operator=(const SearchIndex&) = delete;
 
-  // Adds the index writes for `doc` to `batch`. If `doc.id` is already indexed, `previous` must be
-  // the document as it was indexed (FailedPrecondition otherwise); it is replaced. Several Add and
-  // Remove calls may go into one batch. On any error the batch must be discarded and Aborted()
-  // called.
+  // Stages the index changes for `doc`, to go into `batch` (the batch that also holds the
+  // document) at Flush(); nothing is put into `batch` yet. If `doc.id` is already indexed,
+  // `previous` must be the document as it was indexed (FailedPrecondition otherwise); it is
+  // replaced. Several Add and Remove calls may go into one batch. On any error the batch must be
+  // discarded and Aborted() called.
   absl::Status Add(const IndexedDoc& doc, const IndexedDoc* previous, WriteBatch* batch);
   // `doc` must be the document as it was indexed: its terms' statistics are decremented
-  // (FailedPrecondition if its fingerprint differs; NotFound if the id is not indexed).
+  // (FailedPrecondition if its fingerprint differs; NotFound if the id is not indexed). Staged
+  // like Add.
   absl::Status Remove(const IndexedDoc& doc, WriteBatch* batch);
-  // After the batch with the Add/Remove writes was written successfully: makes them visible.
+  // Puts every change staged since the last Committed()/Aborted() into `batch`, each key once.
+  // Call it once, after the last Add/Remove and right before the batch is written. (A further
+  // Add/Remove needs another Flush, which puts the staged keys again: correct, only wasteful.)
+  absl::Status Flush(WriteBatch* batch);
+  // After the flushed batch was written successfully: makes the changes visible. Calling it with
+  // staged changes that were not flushed is a caller bug: they are dropped (as by Aborted) and
+  // reported on stderr, since they cannot be in the batch that was written.
   void Committed();
-  // After it was not written: forgets them.
+  // After it was not written (or on any error): forgets the staged changes.
   void Aborted();
 
   // `limit` in 1..kMaxSearchLimit. `cursor` is empty for the first page, or a next_cursor of a
@@ -133,6 +154,9 @@ class SearchIndex {
 
   // Live (indexed and not removed) documents.
   uint64_t live_docs() const;
+
+  // Terms in the writer's cache, for tests. Writer thread only.
+  size_t cached_terms() const { return terms_.cached(); }
 
  private:
   struct Stats {
@@ -150,34 +174,72 @@ class SearchIndex {
   struct Tail {  // the last block of a posting list, as being rewritten by appends
     uint32_t seq = 0;
     std::vector<Posting> postings;
+    bool dirty = false;  // appended to since it was read (must be written)
+  };
+  // The writer's view of a term's posting list: its meta and (once needed) its last block.
+  struct TermState {
+    std::string term;
+    TermMeta meta;
+    std::optional<Tail> tail;  // nullopt: not read yet
+    std::vector<Tail> sealed;  // blocks filled by the pending batch, before `tail`
+    bool pending = false;      // touched by the pending batch (its meta is dirty)
+    size_t bytes = 0;          // estimated heap held, while cached
+  };
+  // The term states touched by the pending batch, and an LRU cache of committed ones bounded by
+  // an estimate of the bytes held. A cached state that a batch touches moves (list splice, no
+  // copy) to the pending list; Commit moves the pending ones back as most recently used, Drop
+  // forgets them (they are read from the store again when needed). Writer-only.
+  class TermTable {
+   public:
+    explicit TermTable(size_t budget) : budget_(budget) {}
+    // The pending or cached state of `term` (made pending), or nullptr.
+    TermState* FindForWrite(const std::string& term);
+    // A new pending state (the term must not be in the table).
+    TermState* AddPending(const std::string& term, const TermMeta& meta);
+    // The pending states, sorted by term.
+    std::vector<TermState*> PendingSorted();
+    void CommitPending();
+    void DropPending();
+    size_t cached() const { return lru_.size(); }
+
+   private:
+    using List = std::list<TermState>;
+    static size_t Cost(const TermState& state);
+    void Erase(List* list, List::iterator it);
+
+    const size_t budget_;
+    size_t bytes_ = 0;  // of the cached states
+    List lru_;          // cached, most recently used first
+    List pending_;
+    std::unordered_map<std::string_view, List::iterator> map_;  // views of TermState::term
   };
   struct IdEntry {
     uint32_t docnum;
     uint64_t fingerprint;
   };
-  // Writes since the last Committed/Aborted; reads on the write path go through it.
+  // Changes since the last Committed/Aborted, besides the term states (terms_); reads on the
+  // write path go through it.
   struct Pending {
     bool active = false;
+    bool unflushed = false;  // something was staged since the last Flush
     Stats stats;
     std::map<std::string, std::optional<IdEntry>> ids;  // nullopt: removed in this batch
+    std::vector<std::pair<uint32_t, std::string>> docs;  // new doc numbers -> ids
     std::map<uint32_t, std::vector<int32_t>> day_chunks;
-    std::map<std::string, TermMeta> metas;
-    std::map<std::string, Tail> tails;
   };
   class Evaluator;
   friend class Evaluator;
 
   SearchIndex(Store* store, const SearchIndexOptions& options)
-      : store_(store), options_(options) {}
+      : store_(store), options_(options), terms_(options.term_cache_bytes) {}
 
   void BeginWrite();
   absl::StatusOr<std::optional<IdEntry>> LookupId(const std::string& id);
-  absl::StatusOr<TermMeta*> MetaFor(const std::string& term);
-  absl::Status Append(const std::string& term, const Posting& posting, WriteBatch* batch);
-  absl::Status AdjustDf(const std::string& term, int64_t delta, WriteBatch* batch);
-  void SetDay(uint32_t docnum, int32_t day, WriteBatch* batch);
-  absl::Status RemoveInternal(const IndexedDoc& doc, const IdEntry& entry, WriteBatch* batch);
-  void PutStats(WriteBatch* batch) const;
+  absl::StatusOr<TermState*> StateFor(const std::string& term);
+  absl::Status Append(const std::string& term, const Posting& posting);
+  absl::Status AdjustDf(const std::string& term, int64_t delta);
+  void SetDay(uint32_t docnum, int32_t day);
+  absl::Status RemoveInternal(const IndexedDoc& doc, const IdEntry& entry);
 
   Store* const store_;
   const SearchIndexOptions options_;
@@ -189,6 +251,7 @@ class SearchIndex {
   std::vector<int32_t> days_;  // by doc number; kDeadDay when deleted or not yet visible
   // Writer-only state (the caller serializes writers).
   Pending pending_;
+  TermTable terms_;
   mutable std::atomic<uint64_t> blocks_decoded_{0};
 };
 

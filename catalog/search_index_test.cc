@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -292,7 +293,8 @@ struct Fixture {
         return s;
       }
     }
-    absl::Status s = store->Write(batch, /*sync=*/false);
+    absl::Status s = index->Flush(&batch);
+    if (s.ok()) s = store->Write(batch, /*sync=*/false);
     if (!s.ok()) {
       index->Aborted();
       return s;
@@ -371,14 +373,20 @@ void CheckQueries(const SearchIndex& index, const Model& model, Corpus& corpus, 
 }
 
 // Small blocks make the small corpus have many blocks with very different score bounds, so that
-// block-max WAND skips a lot; the default size checks the production layout.
-class BruteForceTest : public ::testing::TestWithParam<size_t> {};
+// block-max WAND skips a lot; the default size checks the production layout. The writer's term
+// cache runs at its default size (everything stays cached), tiny (constant eviction) and off.
+struct BruteForceParams {
+  size_t block_size;
+  size_t term_cache_bytes;
+};
+class BruteForceTest : public ::testing::TestWithParam<BruteForceParams> {};
 
 TEST_P(BruteForceTest, MatchesBruteForceReference) {
   Fixture f;
-  f.options.block_size = GetParam();
+  f.options.block_size = GetParam().block_size;
+  f.options.term_cache_bytes = GetParam().term_cache_bytes;
   ASSERT_THAT(f.OpenAll(), IsOk());
-  Corpus corpus(20240601 + static_cast<uint32_t>(GetParam()));
+  Corpus corpus(20240601 + static_cast<uint32_t>(GetParam().block_size));
   Model model;
 
   // Index in batches of several documents, so appends within one batch are exercised.
@@ -426,11 +434,24 @@ TEST_P(BruteForceTest, MatchesBruteForceReference) {
     model.Add(v1);
     model.Add(v2);
   }
-  // An aborted batch leaves no trace.
+  // An aborted batch leaves no trace (also not in the writer's cache), flushed or not, and
+  // whether it appended to cached terms or replaced a document.
   {
     WriteBatch batch;
     ASSERT_THAT(f.index->Add(corpus.Doc("urn:uuid:aborted"), nullptr, &batch), IsOk());
     f.index->Aborted();
+  }
+  {
+    WriteBatch batch;
+    for (int n = 0; n < 30; ++n) {
+      ASSERT_THAT(f.index->Add(corpus.Doc(absl::StrCat("urn:uuid:aborted", n)), nullptr, &batch),
+                  IsOk());
+    }
+    const IndexedDoc* existing = model.Find("urn:uuid:twice");
+    ASSERT_NE(existing, nullptr);
+    ASSERT_THAT(f.index->Add(corpus.Doc("urn:uuid:twice"), existing, &batch), IsOk());
+    ASSERT_THAT(f.index->Flush(&batch), IsOk());
+    f.index->Aborted();  // the batch is not written
   }
   EXPECT_EQ(f.index->live_docs(), model.size());
   CheckQueries(*f.index, model, corpus, 60);
@@ -450,7 +471,194 @@ TEST_P(BruteForceTest, MatchesBruteForceReference) {
   CheckQueries(*f.index, model, corpus, 40);
 }
 
-INSTANTIATE_TEST_SUITE_P(BlockSizes, BruteForceTest, ::testing::Values(4, 16, kBlockSize));
+INSTANTIATE_TEST_SUITE_P(
+    BlockSizes, BruteForceTest,
+    ::testing::Values(BruteForceParams{4, SearchIndexOptions().term_cache_bytes},
+                      BruteForceParams{16, SearchIndexOptions().term_cache_bytes},
+                      BruteForceParams{kBlockSize, SearchIndexOptions().term_cache_bytes},
+                      BruteForceParams{4, 3000}, BruteForceParams{16, 0},
+                      BruteForceParams{kBlockSize, 3000}));
+
+// Flush puts each changed key into the batch once, however many documents of the batch share a
+// term; the batch holds exactly the keys the changes need.
+TEST(SearchIndexTest, FlushWritesEachKeyOnce) {
+  Fixture f;
+  ASSERT_THAT(f.OpenAll(), IsOk());
+  auto make_docs = [](int first, int n) {
+    std::vector<std::pair<IndexedDoc, const IndexedDoc*>> adds;
+    for (int i = first; i < first + n; ++i) {
+      IndexedDoc d;
+      d.id = absl::StrCat("doc", i);
+      d.title = absl::StrCat("common shared u", i);  // two shared terms, one of its own
+      d.publisher = "Same Publisher";                // a shared filter term
+      d.issued_day = 19000 + i % 7;
+      adds.emplace_back(std::move(d), nullptr);
+    }
+    return adds;
+  };
+  auto count_ops = [](const WriteBatch& batch, size_t* postings, size_t* fields) {
+    std::set<std::pair<int, std::string>> keys;
+    std::map<int, std::string> last;  // per family: keys come in order (fast memtable inserts)
+    *postings = *fields = 0;
+    for (const WriteBatch::Op& op : batch.ops()) {
+      const int family = static_cast<int>(op.family);
+      EXPECT_TRUE(keys.insert({family, op.key}).second)
+          << "key written twice: " << absl::CEscape(op.key);
+      if (last.count(family)) {
+        EXPECT_LT(last[family], op.key) << absl::CEscape(op.key);
+      }
+      last[family] = op.key;
+      (op.family == Family::kPostings ? *postings : *fields) += 1;
+    }
+  };
+
+  for (int round = 0; round < 2; ++round) {  // the second round appends to cached terms
+    WriteBatch batch;
+    for (const auto& [doc, previous] : make_docs(256 * round, 256)) {
+      ASSERT_THAT(f.index->Add(doc, previous, &batch), IsOk());
+    }
+    EXPECT_TRUE(batch.empty()) << "Add stages; only Flush writes";
+    ASSERT_THAT(f.index->Flush(&batch), IsOk());
+    size_t postings = 0, fields = 0;
+    count_ops(batch, &postings, &fields);
+    // common, shared, the publisher: 256 postings each, two full blocks of 128 (block + header
+    // each) and the meta; each doc's own term: one block, its header and its meta.
+    EXPECT_EQ(postings, 3 * (2 * 2 + 1) + 256 * 3u) << "round " << round;
+    // One issued-day chunk (1024 doc numbers), id -> doc and doc -> id per doc, stats, version.
+    EXPECT_EQ(fields, 1 + 2 * 256 + 2u) << "round " << round;
+    ASSERT_THAT(f.store->Write(batch, /*sync=*/false), IsOk());
+    f.index->Committed();
+    EXPECT_GE(f.index->cached_terms(), 256 * (round + 1) + 3u);
+  }
+
+  EXPECT_EQ(f.index->live_docs(), 512u);
+  HANSE_ASSERT_OK_AND_ASSIGN(Query q, ParseQuery("shared publisher:\"same publisher\""));
+  HANSE_ASSERT_OK_AND_ASSIGN(SearchPage page, f.index->Search(q, kMaxSearchLimit, ""));
+  EXPECT_EQ(page.hits.size(), 512u);
+  HANSE_ASSERT_OK_AND_ASSIGN(Query one, ParseQuery("u300"));
+  HANSE_ASSERT_OK_AND_ASSIGN(SearchPage hit, f.index->Search(one, 10, ""));
+  ASSERT_EQ(hit.hits.size(), 1u);
+  EXPECT_EQ(hit.hits[0].id, "doc300");
+
+  // The same after a restart (nothing cached): the blocks on disk are complete.
+  ASSERT_THAT(f.OpenAll(), IsOk());
+  EXPECT_EQ(f.index->cached_terms(), 0u);
+  HANSE_ASSERT_OK_AND_ASSIGN(SearchPage again, f.index->Search(q, kMaxSearchLimit, ""));
+  EXPECT_EQ(again.hits.size(), 512u);
+  ASSERT_THAT(f.Apply(make_docs(512, 10)), IsOk());
+  HANSE_ASSERT_OK_AND_ASSIGN(SearchPage more, f.index->Search(q, kMaxSearchLimit, ""));
+  EXPECT_EQ(more.hits.size(), 522u);
+}
+
+// Counts the postings reads of the write path.
+class CountingStore : public Store {
+ public:
+  explicit CountingStore(Store* base) : base_(base) {}
+  absl::StatusOr<std::optional<std::string>> Get(Family family,
+                                                 absl::string_view key) const override {
+    if (family == Family::kPostings) ++postings_gets;
+    return base_->Get(family, key);
+  }
+  absl::Status Write(const WriteBatch& batch, bool sync) override {
+    return base_->Write(batch, sync);
+  }
+  absl::Status Scan(
+      Family family, absl::string_view prefix,
+      const std::function<bool(absl::string_view, absl::string_view)>& visit) const override {
+    return base_->Scan(family, prefix, visit);
+  }
+  absl::Status ScanFrom(
+      Family family, absl::string_view prefix, absl::string_view start,
+      const std::function<bool(absl::string_view, absl::string_view)>& visit) const override {
+    return base_->ScanFrom(family, prefix, start, visit);
+  }
+  std::uint64_t DiskBytes() const override { return base_->DiskBytes(); }
+  absl::Status Close() override { return absl::OkStatus(); }
+
+  mutable uint64_t postings_gets = 0;
+
+ private:
+  Store* base_;
+};
+
+// Appending to terms the writer used recently reads neither their meta nor their last block
+// again; with the cache off (or after an aborted batch) it does.
+TEST(SearchIndexTest, HotTermsAreNotReadAgain) {
+  for (const size_t cache_bytes : {SearchIndexOptions().term_cache_bytes, size_t{0}}) {
+    ::hanse::testing::TempDir tmp;
+    HANSE_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> base,
+                               OpenRocksStore(tmp.Sub("store"), {.create_if_missing = true}));
+    CountingStore store(base.get());
+    HANSE_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SearchIndex> index,
+                               SearchIndex::Open(&store, {.term_cache_bytes = cache_bytes}));
+    int next = 0;
+    auto apply = [&](bool commit) {
+      WriteBatch batch;
+      for (int i = 0; i < 256; ++i, ++next) {
+        IndexedDoc d;
+        d.id = absl::StrCat("doc", next);
+        d.title = "common shared words";
+        d.language = "en";
+        ASSERT_THAT(index->Add(d, nullptr, &batch), IsOk());
+      }
+      ASSERT_THAT(index->Flush(&batch), IsOk());
+      if (!commit) {
+        index->Aborted();
+        return;
+      }
+      ASSERT_THAT(store.Write(batch, false), IsOk());
+      index->Committed();
+    };
+    apply(true);
+    const uint64_t first = store.postings_gets;
+    EXPECT_EQ(first, 4u);  // the four metas, none there yet
+    apply(true);
+    const uint64_t second = store.postings_gets - first;
+    if (cache_bytes > 0) {
+      EXPECT_EQ(second, 0u);
+      EXPECT_EQ(index->cached_terms(), 4u);
+    } else {
+      EXPECT_EQ(second, 8u);  // four metas and four last blocks
+      EXPECT_EQ(index->cached_terms(), 0u);
+    }
+    apply(false);  // an aborted batch drops the states it touched: they are read again
+    const uint64_t before = store.postings_gets;
+    apply(true);
+    EXPECT_EQ(store.postings_gets - before, 8u);
+    EXPECT_EQ(index->live_docs(), 768u);
+    HANSE_ASSERT_OK_AND_ASSIGN(Query q, ParseQuery("shared language:en"));
+    HANSE_ASSERT_OK_AND_ASSIGN(SearchPage page, index->Search(q, kMaxSearchLimit, ""));
+    EXPECT_EQ(page.hits.size(), 768u);
+    index.reset();
+    ASSERT_THAT(base->Close(), IsOk());
+  }
+}
+
+// Committing changes that were never flushed is a caller bug: the written batch cannot hold
+// them, so they are dropped and the index stays as on disk.
+TEST(SearchIndexTest, UnflushedChangesAreNotCommitted) {
+  Fixture f;
+  ASSERT_THAT(f.OpenAll(), IsOk());
+  IndexedDoc d;
+  d.id = "x";
+  d.title = "hello world";
+  ASSERT_THAT(f.Apply({{d, nullptr}}), IsOk());
+  IndexedDoc e;
+  e.id = "y";
+  e.title = "hello again";
+  WriteBatch batch;
+  ASSERT_THAT(f.index->Add(e, nullptr, &batch), IsOk());
+  ASSERT_THAT(f.store->Write(batch, false), IsOk());  // without Flush: nothing of the index
+  f.index->Committed();
+  EXPECT_EQ(f.index->live_docs(), 1u);
+  // The index is still consistent: "y" can be indexed later, and "hello" finds both.
+  ASSERT_THAT(f.Apply({{e, nullptr}}), IsOk());
+  HANSE_ASSERT_OK_AND_ASSIGN(Query q, ParseQuery("hello"));
+  HANSE_ASSERT_OK_AND_ASSIGN(SearchPage page, f.index->Search(q, 10, ""));
+  EXPECT_EQ(page.hits.size(), 2u);
+  ASSERT_THAT(f.OpenAll(), IsOk());
+  EXPECT_EQ(f.index->live_docs(), 2u);
+}
 
 TEST(SearchIndexTest, TopKSkipsBlocks) {
   Fixture f;
@@ -586,6 +794,7 @@ TEST(SearchIndexTest, UncommittedChangesAreInvisible) {
   d.title = "hello world";
   WriteBatch batch;
   ASSERT_THAT(f.index->Add(d, nullptr, &batch), IsOk());
+  ASSERT_THAT(f.index->Flush(&batch), IsOk());
   ASSERT_THAT(f.store->Write(batch, false), IsOk());
   HANSE_ASSERT_OK_AND_ASSIGN(Query q, ParseQuery("hello"));
   HANSE_ASSERT_OK_AND_ASSIGN(SearchPage before, f.index->Search(q, 10, ""));

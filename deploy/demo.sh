@@ -32,18 +32,19 @@ wait_ready() {  # home pid
   echo "node at $1 did not become ready"; cat "$1.log"; return 1
 }
 
-declare -A NAME=([charite]="Charité Universitätsmedizin" [aphp]="Assistance Publique Hôpitaux de Paris" [umcu]="UMC Utrecht")
-declare -A COUNTRY=([charite]=DE [aphp]=FR [umcu]=NL)
-declare -A KEYTYPE=([charite]=p256 [aphp]=p256 [umcu]=ed25519)
-MEMBERS=(charite aphp umcu)
+declare -A NAME=([charite]="Charité Universitätsmedizin" [aphp]="Assistance Publique Hôpitaux de Paris" [umcu]="UMC Utrecht" [karolinska]="Karolinska Institutet")
+declare -A COUNTRY=([charite]=DE [aphp]=FR [umcu]=NL [karolinska]=SE)
+declare -A KEYTYPE=([charite]=p256 [aphp]=p256 [umcu]=ed25519 [karolinska]=p256)
+MEMBERS=(charite aphp umcu karolinska)
+FOUNDERS=(charite aphp umcu)
 declare -A DID LISTEN
 
-say "1. Three member organisations each create their own node (no central party involved)"
+say "1. Four organisations each create their own node (no central party involved)"
 for m in "${MEMBERS[@]}"; do
-  note "${NAME[$m]} (${COUNTRY[$m]}) creates a home with a ${KEYTYPE[$m]} participant key:"
   DID[$m]=$("$HANSE" init --home "$WORK/$m" --name "${NAME[$m]}" --country "${COUNTRY[$m]}" \
             --listen 127.0.0.1:0 --key-type "${KEYTYPE[$m]}" 2>/dev/null)
-  note "  DID ${DID[$m]}"
+  sed -i 's/"gossip_interval_ms": 2000/"gossip_interval_ms": 300/' "$WORK/$m/config.json"
+  note "${NAME[$m]} (${COUNTRY[$m]}, ${KEYTYPE[$m]} key): ${DID[$m]}"
 done
 
 say "2. Each starts its node: a federation server on mutual TLS, an admin socket for the CLI"
@@ -52,33 +53,44 @@ for m in "${MEMBERS[@]}"; do
   PIDS+=($!)
   wait_ready "$WORK/$m" "$!"
   LISTEN[$m]=$("$HANSE" status --home "$WORK/$m" --json | sed -n 's/.*"listen": "\(.*\)".*/\1/p')
-  note "$m listens on ${LISTEN[$m]} (pid $!)"
+  "$HANSE" card --home "$WORK/$m" --out "$WORK/$m.card.json"
+  note "$m listens on ${LISTEN[$m]}"
 done
 
-say "3. Before any trust is set up, a call from aphp to charite is refused at the TLS handshake"
+say "3. Before any trust exists, a call from aphp to charite is refused at the TLS handshake"
 if "$HANSE" peer ping --home "$WORK/aphp" "${LISTEN[charite]}" >/dev/null 2>"$WORK/refused.txt"; then
   echo "unexpected: an untrusted node got through"; exit 1
 fi
 note "refused: $(cut -c1-110 "$WORK/refused.txt")"
 
-say "4. The members exchange signed member cards (DID, CA certificate, endpoint, name, country)"
-for m in "${MEMBERS[@]}"; do "$HANSE" card --home "$WORK/$m" --out "$WORK/$m.card.json"; done
-run "$HANSE" card --home "$WORK/charite" | cut -c1-100 | head -7
-for m in "${MEMBERS[@]}"; do
-  for p in "${MEMBERS[@]}"; do
-    [ "$m" = "$p" ] && continue
-    note "$m trusts $p: $("$HANSE" peer add --home "$WORK/$m" "$WORK/$p.card.json")"
-  done
+say "4. The three founders write a charter (2-of-n to admit, 2-of-n to revoke) and each signs it"
+"$HANSE" federation draft --name "European Health Data Federation" --admission-threshold 2 \
+  --revocation-threshold 2 --founder "$WORK/charite.card.json" --founder "$WORK/aphp.card.json" \
+  --founder "$WORK/umcu.card.json" > "$WORK/charter.json"
+for m in "${FOUNDERS[@]}"; do
+  "$HANSE" federation sign --home "$WORK/$m" "$WORK/charter.json" --out "$WORK/charter.json" 2>&1 | sed 's/^/   /'
 done
-note "(the running nodes picked up the new trust list at once: no restart)"
+for m in "${FOUNDERS[@]}"; do
+  note "$m: $("$HANSE" federation join --home "$WORK/$m" "$WORK/charter.json")"
+done
+note "(the charter's hash is the federation id; every node checks every founder's signature)"
 
-say "5. Every node pings every other over mutual TLS; the peer's DID comes from its certificate"
-for m in "${MEMBERS[@]}"; do
-  for p in "${MEMBERS[@]}"; do
+say "5. Founders reach each other over mutual TLS; the peer's DID comes from its certificate"
+for m in "${FOUNDERS[@]}"; do
+  for p in "${FOUNDERS[@]}"; do
     [ "$m" = "$p" ] && continue
     note "$m -> $p: $("$HANSE" peer ping --home "$WORK/$m" "${DID[$p]}")"
   done
 done
+
+say "6. Karolinska applies: one endorsement is not enough, two admit it on every node"
+note "aphp proposes: $("$HANSE" member propose --home "$WORK/aphp" "$WORK/karolinska.card.json")"
+sleep 1
+run "$HANSE" member pending --home "$WORK/umcu"
+note "charite endorses: $("$HANSE" member endorse --home "$WORK/charite" "${DID[karolinska]}")"
+sleep 1
+note "karolinska joins, fetching the records from umcu and checking them itself:"
+run "$HANSE" federation join --home "$WORK/karolinska" "$WORK/charter.json" --bootstrap "${LISTEN[umcu]}"
 
 publish() {  # member name title description keywords themes language issued
   local m=$1 name=$2 title=$3 desc=$4 kw=$5 themes=$6 lang=$7 issued=$8
@@ -95,23 +107,26 @@ JSON
   note "$m publishes \"$title\" -> $("$HANSE" dataset publish --home "$WORK/$m" "$WORK/$name.json")"
 }
 
-say "6. Each member publishes datasets: the node hashes the content, signs a VC (vc+jwt), stores and indexes it"
+say "7. Each member publishes datasets: the node hashes the content, signs a VC (vc+jwt), stores and indexes it"
 publish charite icu-stays "ICU stays Berlin 2019-2023" "Pseudonymised intensive care stays with diagnoses and outcomes" '"icu", "intensive care", "outcomes"' '"health"' de 2024-02-01
 publish charite sepsis-cohort "Sepsis cohort" "Sepsis patients with lab values and antibiotic timing" '"sepsis", "antibiotics", "lab"' '"health", "infectious disease"' en 2023-06-15
 publish aphp covid-admissions "COVID-19 admissions Paris region" "Daily hospital admissions and ICU occupancy for COVID-19" '"covid", "icu", "admissions"' '"health", "epidemiology"' fr 2022-01-10
 publish aphp air-quality-hospitals "Air quality around Paris hospitals" "PM2.5 and NO2 near 38 hospital sites, hourly" '"air quality", "pm25", "no2"' '"environment", "health"' fr 2024-05-20
 publish umcu rare-disease-registry "Rare disease registry Netherlands" "Registry of rare metabolic disorders with genotype data" '"rare disease", "genotype", "registry"' '"health", "genomics"' nl 2021-09-01
 
-say "7. Gossip replicated every member's signed documents to every node (each verified on arrival);
+publish karolinska rare-cancer-cohort "Rare cancer cohort Sweden" "Paediatric rare cancer cohort with treatment outcomes" '"cancer", "paediatric", "outcomes"' '"health", "oncology"' en 2023-11-02
+
+say "8. Gossip replicated every member's signed documents to every node (each verified on arrival);
    search runs on the local replica: BM25 ranking, filters, pages"
-sleep 1
+sleep 2
+run "$HANSE" search --home "$WORK/karolinska" outcomes
 run "$HANSE" search --home "$WORK/charite" icu outcomes
 run "$HANSE" search --home "$WORK/aphp" "icu theme:epidemiology issued>=2022-01-01"
 run "$HANSE" search --home "$WORK/aphp" "theme:environment sort:-issued"
 note "a malformed query is refused with a pointer to the problem:"
 run "$HANSE" search --home "$WORK/aphp" "icu colour:red" || true
 
-say "8. Anyone can check the signed documents offline, with no node; a tampered one is caught"
+say "9. Anyone can check the signed documents offline, with no node; a tampered one is caught"
 "$HANSE" catalog export --home "$WORK/aphp" --format jws > "$WORK/aphp.jws"
 run "$HANSE" document verify "$WORK/aphp.jws"
 sed '2s/\(.*\)\..*\.\(.*\)/\1.eyJ0YW1wZXJlZCI6dHJ1ZX0.\2/' "$WORK/aphp.jws" > "$WORK/tampered.jws"
@@ -120,14 +135,27 @@ note "the DCAT export (a Dataspace Protocol catalog) starts like this:"
 "$HANSE" catalog export --home "$WORK/umcu" --format dcat > "$WORK/umcu.dcat.json"
 head -14 "$WORK/umcu.dcat.json" | sed 's/^/     /'
 
-say "9. Unpublishing is a signed tombstone with a higher sequence"
+say "10. Unpublishing is a signed tombstone with a higher sequence; it replicates like the rest"
 run "$HANSE" dataset unpublish --home "$WORK/aphp" "${DID[aphp]}/datasets/covid-admissions"
-run "$HANSE" search --home "$WORK/aphp" covid
+sleep 1
+run "$HANSE" search --home "$WORK/umcu" covid
 
-say "10. What one node knows about itself and its peers"
+say "11. Revocation: two members vote Karolinska out; it is cut off and its datasets leave every catalogue"
+note "umcu votes: $("$HANSE" member revoke --home "$WORK/umcu" "${DID[karolinska]}" --reason "membership fee unpaid")"
+sleep 1
+note "aphp votes: $("$HANSE" member revoke --home "$WORK/aphp" "${DID[karolinska]}" --reason "confirmed by the board")"
+sleep 2
+run "$HANSE" member list --home "$WORK/charite"
+run "$HANSE" search --home "$WORK/charite" cancer
+if "$HANSE" peer ping --home "$WORK/karolinska" "${DID[charite]}" >/dev/null 2>&1; then
+  echo "unexpected: a revoked member still gets through"; exit 1
+fi
+note "karolinska's calls are now refused by every member"
+
+say "12. What one node knows about itself and its peers"
 run "$HANSE" status --home "$WORK/umcu"
 
-say "11. Everyone shuts down cleanly (SIGTERM: finish calls in flight, close the store)"
+say "13. Everyone shuts down cleanly (SIGTERM: finish calls in flight, close the store)"
 for i in "${!MEMBERS[@]}"; do
   kill -TERM "${PIDS[$i]}"
   if wait "${PIDS[$i]}"; then note "${MEMBERS[$i]} stopped (exit 0)"; else
@@ -135,4 +163,4 @@ for i in "${!MEMBERS[@]}"; do
   PIDS[$i]=""
 done
 
-say "Done: three nodes, no central operator, every call mutually authenticated, every document signed."
+say "Done: four nodes, no central operator, every call mutually authenticated, every document signed."

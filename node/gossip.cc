@@ -25,12 +25,65 @@ constexpr int kMaxPullRoundsPerPeer = 64;
 }  // namespace
 
 Gossip::Gossip(GossipOptions options, const Identity* identity, PeerRegistry* peers,
-               catalog::Catalog* catalog, CaLookup ca_lookup)
+               catalog::Catalog* catalog, Membership* membership, CaLookup ca_lookup)
     : options_(options),
       identity_(identity),
       peers_(peers),
       catalog_(catalog),
+      membership_(membership),
       ca_lookup_(std::move(ca_lookup)) {}
+
+void Gossip::SyncSoon() {
+  {
+    std::lock_guard lock(mu_);
+    sync_now_ = true;
+  }
+  wake_.notify_all();
+}
+
+void Gossip::IngestMembership(const std::string& from, const hanse::v1::MembershipResponse& resp) {
+  if (!membership_->joined()) return;
+  int rejected = 0;
+  for (const auto& record : resp.records()) {
+    auto added = membership_->AddRecord(record, absl::Now());
+    if (!added.ok() && added.status().code() != absl::StatusCode::kResourceExhausted) ++rejected;
+  }
+  if (rejected > 0 && !from.empty()) {
+    std::lock_guard lock(mu_);
+    int& s = standing_[from];
+    s = std::clamp(s - 2 * rejected, kMinStanding, kMaxStanding);
+    log::Warn("peer sent invalid membership records", {{"peer", from}, {"rejected", std::to_string(rejected)}});
+  }
+}
+
+absl::Status Gossip::FetchMembership(const std::string& endpoint) {
+  auto charter = membership_->charter();
+  if (!charter) return absl::FailedPreconditionError("join a federation first");
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto stub = hanse::v1::Federation::NewStub(
+      grpc::CreateCustomChannel(endpoint, UnverifiedServerChannelCredentials(*identity_), args));
+  hanse::v1::MembershipRequest req;
+  req.set_federation_id(charter->id);
+  hanse::v1::MembershipResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_deadline));
+  HANSE_RETURN_IF_ERROR(FromGrpc(stub->Membership(&ctx, req, &resp)),
+                        absl::StrCat("fetching membership from ", endpoint));
+  IngestMembership("", resp);
+  return absl::OkStatus();
+}
+
+absl::Status Gossip::ServeMembership(const hanse::v1::MembershipRequest& req,
+                                     hanse::v1::MembershipResponse* resp) {
+  auto charter = membership_->charter();
+  if (!charter || charter->id != req.federation_id()) {
+    return absl::NotFoundError("this node is not in that federation");
+  }
+  resp->set_charter(CharterFile(*charter));
+  for (auto& r : membership_->records()) resp->add_records(std::move(r));
+  return absl::OkStatus();
+}
 
 Gossip::~Gossip() { Stop(); }
 
@@ -129,6 +182,20 @@ absl::Status Gossip::SyncWith(const std::string& did) {
   auto peer = peers_->Find(did);
   if (!peer) return absl::NotFoundError(absl::StrCat(did, " is not a trusted peer"));
   auto* stub = StubFor(*peer);
+  if (auto charter = membership_->charter()) {
+    hanse::v1::MembershipRequest mreq;
+    mreq.set_federation_id(charter->id);
+    hanse::v1::MembershipResponse mresp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_deadline));
+    grpc::Status st = stub->Membership(&ctx, mreq, &mresp);
+    if (st.ok()) {
+      IngestMembership(did, mresp);
+    } else if (st.error_code() == grpc::StatusCode::UNAVAILABLE ||
+               st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      return FromGrpc(st);
+    }
+  }
   HANSE_ASSIGN_OR_RETURN(auto mine, catalog_->Heads());
 
   hanse::v1::DigestRequest dreq;
@@ -186,8 +253,9 @@ void Gossip::Run() {
     {
       std::unique_lock lock(mu_);
       wake_.wait_for(lock, absl::ToChronoNanoseconds(options_.interval),
-                     [this] { return stopping_ || !push_queue_.empty(); });
+                     [this] { return stopping_ || sync_now_ || !push_queue_.empty(); });
       if (stopping_) return;
+      sync_now_ = false;
       to_push.swap(push_queue_);
       ++round_;
       ++stats_.rounds;

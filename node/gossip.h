@@ -19,6 +19,7 @@
 #include "catalog/catalog.h"
 #include "hanse/v1/federation.grpc.pb.h"
 #include "node/home.h"
+#include "node/membership.h"
 #include "node/peers.h"
 #include "node/tls.h"
 
@@ -42,13 +43,18 @@ struct GossipStats {
 class Gossip {
  public:
   Gossip(GossipOptions options, const Identity* identity, PeerRegistry* peers,
-         catalog::Catalog* catalog, CaLookup ca_lookup);
+         catalog::Catalog* catalog, Membership* membership, CaLookup ca_lookup);
   ~Gossip();
 
   void Start();
   void Stop();
   // Queue documents for an eager push to peers (after a local publish).
   void PushSoon(std::string jws);
+  // Runs an anti-entropy round now (after a local membership record).
+  void SyncSoon();
+  // Fetches the membership records from any node (used when joining; records verify
+  // themselves, the server is not trusted).
+  absl::Status FetchMembership(const std::string& endpoint);
   // Runs one anti-entropy exchange with `did` now (tests, and the admin "sync" command).
   absl::Status SyncWith(const std::string& did);
 
@@ -57,6 +63,8 @@ class Gossip {
   absl::Status ServePull(const hanse::v1::PullRequest& req, hanse::v1::PullResponse* resp);
   absl::Status ServePush(const std::string& caller, const hanse::v1::PushRequest& req,
                          hanse::v1::PushResponse* resp);
+  absl::Status ServeMembership(const hanse::v1::MembershipRequest& req,
+                               hanse::v1::MembershipResponse* resp);
 
   GossipStats stats() const;
   std::map<std::string, int> standing() const;
@@ -68,12 +76,15 @@ class Gossip {
   // Ingests documents from `from`; adjusts its standing. Returns the highest sequence stored
   // per issuer.
   void Ingest(const std::string& from, const std::vector<std::string>& docs);
+  void IngestMembership(const std::string& from, const hanse::v1::MembershipResponse& resp);
 
   GossipOptions options_;
   const Identity* identity_;
   PeerRegistry* peers_;
   catalog::Catalog* catalog_;
+  Membership* membership_;
   CaLookup ca_lookup_;
+  bool sync_now_ = false;
 
   mutable std::mutex mu_;
   std::condition_variable wake_;

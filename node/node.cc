@@ -7,7 +7,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <map>
+#include <thread>
 #include <cerrno>
 #include <cstring>
 
@@ -28,12 +31,14 @@
 #include "base/status.h"
 #include "catalog/catalog.h"
 #include "catalog/dcat.h"
+#include "catalog/query.h"
 #include "catalog/store.h"
 #include "hanse/v1/admin.grpc.pb.h"
 #include "hanse/v1/federation.grpc.pb.h"
 #include "node/card.h"
 #include "node/gossip.h"
 #include "node/home.h"
+#include "node/membership.h"
 #include "node/peers.h"
 #include "node/publishing.h"
 #include "node/tls.h"
@@ -48,6 +53,7 @@ namespace {
 constexpr size_t kMaxNonceBytes = 128;
 constexpr size_t kMaxTargetBytes = 512;
 constexpr absl::Duration kPeerCallDeadline = absl::Seconds(5);
+constexpr absl::Duration kLiveSearchDeadline = absl::Seconds(2);
 
 std::string NewRequestId() {
   static absl::BitGen* gen = new absl::BitGen();
@@ -129,6 +135,7 @@ struct Node::Impl {
   std::unique_ptr<catalog::Store> store;
   std::unique_ptr<catalog::Catalog> catalog;
   std::unique_ptr<Gossip> gossip;
+  std::unique_ptr<Membership> membership;
   std::shared_ptr<PeerRegistry> peers;
   std::unique_ptr<grpc::Service> federation_service;
   std::unique_ptr<grpc::Service> admin_service;
@@ -185,6 +192,32 @@ class FederationService final : public hanse::v1::Federation::Service {
     auto caller = Authorize(*context);
     if (!caller.ok()) return ToGrpc(caller.status(), true);
     return ToGrpc(node_->gossip->ServePull(*request, response), true);
+  }
+
+  grpc::Status Membership(grpc::ServerContext* context,
+                          const hanse::v1::MembershipRequest* request,
+                          hanse::v1::MembershipResponse* response) override {
+    auto caller = Authorize(*context);
+    if (!caller.ok()) return ToGrpc(caller.status(), true);
+    return ToGrpc(node_->gossip->ServeMembership(*request, response), true);
+  }
+
+  grpc::Status Search(grpc::ServerContext* context, const hanse::v1::PeerSearchRequest* request,
+                      hanse::v1::PeerSearchResponse* response) override {
+    auto caller = Authorize(*context);
+    if (!caller.ok()) return ToGrpc(caller.status(), true);
+    size_t limit = std::clamp<size_t>(request->limit(), 1, 100);
+    auto page = node_->catalog->Search(request->query(), limit, "");
+    if (!page.ok()) return ToGrpc(page.status(), true);
+    for (const auto& hit : page->hits) {
+      auto stored = node_->catalog->Get(hit.id);
+      if (!stored.ok()) continue;
+      auto* h = response->add_hits();
+      h->set_id(hit.id);
+      h->set_score(hit.score);
+      h->set_jws(stored->jws);
+    }
+    return grpc::Status::OK;
   }
 
   grpc::Status Push(grpc::ServerContext* context, const hanse::v1::PushRequest* request,
@@ -265,6 +298,16 @@ class AdminService final : public hanse::v1::Admin::Service {
                       hanse::v1::SearchResponse* resp) override;
   grpc::Status ExportCatalog(grpc::ServerContext*, const hanse::v1::ExportCatalogRequest* req,
                              grpc::ServerWriter<hanse::v1::ExportChunk>* writer) override;
+  grpc::Status JoinFederation(grpc::ServerContext*, const hanse::v1::JoinFederationRequest* req,
+                              hanse::v1::JoinFederationResponse* resp) override;
+  grpc::Status ProposeMember(grpc::ServerContext*, const hanse::v1::ProposeMemberRequest* req,
+                             hanse::v1::MemberActionResponse* resp) override;
+  grpc::Status EndorseMember(grpc::ServerContext*, const hanse::v1::EndorseMemberRequest* req,
+                             hanse::v1::MemberActionResponse* resp) override;
+  grpc::Status RevokeMember(grpc::ServerContext*, const hanse::v1::RevokeMemberRequest* req,
+                            hanse::v1::MemberActionResponse* resp) override;
+  grpc::Status ListMembers(grpc::ServerContext*, const hanse::v1::ListMembersRequest* req,
+                           hanse::v1::ListMembersResponse* resp) override;
 
   grpc::Status PingPeer(grpc::ServerContext*, const hanse::v1::PingPeerRequest* request,
                         hanse::v1::PingPeerResponse* response) override {
@@ -430,6 +473,7 @@ class CatalogAdmin {
 
   absl::Status Search(const hanse::v1::SearchRequest& req, hanse::v1::SearchResponse* resp) {
     size_t limit = req.limit() == 0 ? 10 : req.limit();
+    if (req.live()) return LiveSearch(req.query(), std::min<size_t>(limit, 100), resp);
     HANSE_ASSIGN_OR_RETURN(catalog::SearchPage page,
                            node_->catalog->Search(req.query(), limit, req.cursor()));
     for (const auto& hit : page.hits) {
@@ -441,6 +485,75 @@ class CatalogAdmin {
     }
     resp->set_next_cursor(page.next_cursor);
     resp->set_total_estimate(page.total_estimate);
+    return absl::OkStatus();
+  }
+
+  // Fans the query out to every member in parallel with a deadline, verifies every returned
+  // document itself, merges by best score, and says who answered.
+  absl::Status LiveSearch(const std::string& query, size_t limit, hanse::v1::SearchResponse* resp) {
+    HANSE_RETURN_IF_ERROR(catalog::ParseQuery(query).status());
+    std::vector<MemberCard> members = node_->peers->List();
+    struct Answer {
+      std::string did;
+      grpc::Status status;
+      hanse::v1::PeerSearchResponse response;
+    };
+    std::vector<Answer> answers(members.size());
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < members.size(); ++i) {
+      threads.emplace_back([&, i] {
+        const MemberCard& m = members[i];
+        answers[i].did = m.did;
+        grpc::ChannelArguments args;
+        args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+        auto stub = hanse::v1::Federation::NewStub(grpc::CreateCustomChannel(
+            m.endpoint, FederationChannelCredentials(node_->home.identity, node_->Lookup(), m.did),
+            args));
+        hanse::v1::PeerSearchRequest preq;
+        preq.set_query(query);
+        preq.set_limit(static_cast<uint32_t>(limit));
+        grpc::ClientContext ctx;
+        ctx.set_deadline(absl::ToChronoTime(absl::Now() + kLiveSearchDeadline));
+        answers[i].status = stub->Search(&ctx, preq, &answers[i].response);
+      });
+    }
+    for (auto& t : threads) t.join();
+    // Our own catalogue answers too.
+    std::map<std::string, std::pair<double, std::string>> merged;  // id -> (score, jws)
+    HANSE_ASSIGN_OR_RETURN(catalog::SearchPage local, node_->catalog->Search(query, limit, ""));
+    for (const auto& hit : local.hits) {
+      if (auto stored = node_->catalog->Get(hit.id); stored.ok()) {
+        merged[hit.id] = {hit.score, stored->jws};
+      }
+    }
+    absl::Time now = Clock::Real().Now();
+    for (const auto& a : answers) {
+      if (!a.status.ok()) {
+        resp->add_failed(absl::StrCat(a.did, " (", a.status.error_message(), ")"));
+        continue;
+      }
+      resp->add_answered(a.did);
+      for (const auto& h : a.response.hits()) {
+        // Never show a peer's answer unverified.
+        auto vd = catalog::VerifyDocument(h.jws(), now);
+        if (!vd.ok() || vd->doc.id != h.id() || vd->doc.kind != catalog::DocumentKind::kDataset) {
+          continue;
+        }
+        auto it = merged.find(h.id());
+        if (it == merged.end() || it->second.first < h.score()) merged[h.id()] = {h.score(), h.jws()};
+      }
+    }
+    std::vector<std::pair<double, std::string>> order;
+    for (const auto& [id, v] : merged) order.emplace_back(-v.first, id);
+    std::sort(order.begin(), order.end());
+    for (size_t i = 0; i < order.size() && i < limit; ++i) {
+      const auto& [neg_score, id] = order[i];
+      auto* out = resp->add_hits();
+      out->set_score(-neg_score);
+      catalog::StoredDocument sd{catalog::DocumentKind::kDataset, 0, id, merged[id].second, ""};
+      HANSE_RETURN_IF_ERROR(SummarizeInto(sd, out->mutable_dataset()));
+    }
+    resp->set_total_estimate(merged.size());
     return absl::OkStatus();
   }
 
@@ -517,6 +630,168 @@ grpc::Status AdminService::ExportCatalog(grpc::ServerContext*,
   return ToGrpc(CatalogAdmin(node_).Export(*req, writer));
 }
 
+class MembershipAdmin {
+ public:
+  explicit MembershipAdmin(Node::Impl* node) : node_(node) {}
+
+  absl::Status Join(const hanse::v1::JoinFederationRequest& req,
+                    hanse::v1::JoinFederationResponse* resp) {
+    absl::Time now = Clock::Real().Now();
+    HANSE_ASSIGN_OR_RETURN(Charter charter, ParseCharter(req.charter(), now, true));
+    HANSE_RETURN_IF_ERROR(node_->membership->Join(charter));
+    if (!req.bootstrap().empty()) {
+      HANSE_RETURN_IF_ERROR(ParseHostPort(req.bootstrap()).status(), "--bootstrap");
+      HANSE_RETURN_IF_ERROR(node_->gossip->FetchMembership(req.bootstrap()));
+    }
+    node_->gossip->SyncSoon();
+    MembershipState state = node_->membership->state();
+    resp->set_federation_id(charter.id);
+    resp->set_name(charter.name);
+    resp->set_members(static_cast<uint32_t>(state.members.size()));
+    resp->set_member(state.members.count(node_->home.identity.did) > 0);
+    log::Info("joined federation", {{"federation", charter.id}, {"name", charter.name},
+                                    {"members", std::to_string(state.members.size())}});
+    return absl::OkStatus();
+  }
+
+  absl::Status Propose(const hanse::v1::ProposeMemberRequest& req,
+                       hanse::v1::MemberActionResponse* resp) {
+    absl::Time now = Clock::Real().Now();
+    HANSE_ASSIGN_OR_RETURN(MemberCard card, VerifyCard(req.card_jws(), now));
+    return Sign(MembershipAction::kAdmit, card.did, req.card_jws(), "", resp);
+  }
+
+  absl::Status Endorse(const hanse::v1::EndorseMemberRequest& req,
+                       hanse::v1::MemberActionResponse* resp) {
+    MembershipState state = node_->membership->state();
+    auto it = state.pending_cards.find(req.did());
+    if (it == state.pending_cards.end()) {
+      if (state.members.count(req.did())) {
+        return absl::AlreadyExistsError(absl::StrCat(req.did(), " is already a member"));
+      }
+      return absl::NotFoundError(absl::StrCat("no pending proposal for ", req.did(),
+                                              " (a member proposes it with `hanse member propose`)"));
+    }
+    // Endorse exactly the card that was proposed.
+    std::string card_jws;
+    for (const auto& record : node_->membership->records()) {
+      auto e = VerifyEndorsement(record, *node_->membership->charter(), Clock::Real().Now());
+      if (e.ok() && e->action == MembershipAction::kAdmit && e->subject == req.did()) {
+        card_jws = e->subject_card;
+        break;
+      }
+    }
+    return Sign(MembershipAction::kAdmit, req.did(), card_jws, "", resp);
+  }
+
+  absl::Status Revoke(const hanse::v1::RevokeMemberRequest& req,
+                      hanse::v1::MemberActionResponse* resp) {
+    if (req.reason().empty()) return absl::InvalidArgumentError("--reason is required");
+    if (!node_->membership->state().members.count(req.did())) {
+      return absl::NotFoundError(absl::StrCat(req.did(), " is not a current member"));
+    }
+    return Sign(MembershipAction::kRevoke, req.did(), "", req.reason(), resp);
+  }
+
+  absl::Status List(hanse::v1::ListMembersResponse* resp) {
+    auto charter = node_->membership->charter();
+    if (!charter) {
+      return absl::FailedPreconditionError(
+          "this node has not joined a federation (`hanse federation join`)");
+    }
+    MembershipState s = node_->membership->state();
+    resp->set_federation_id(charter->id);
+    resp->set_name(charter->name);
+    resp->set_admission_threshold(charter->admission_threshold);
+    resp->set_revocation_threshold(charter->revocation_threshold);
+    auto add = [](auto* list, const MemberCard& card, const std::set<std::string>& signers) {
+      auto* m = list->Add();
+      ToProto(card, m->mutable_peer());
+      for (const auto& d : signers) m->add_signers(d);
+    };
+    for (const auto& [did, card] : s.members) {
+      auto it = s.admitted_by.find(did);
+      add(resp->mutable_members(), card, it == s.admitted_by.end() ? std::set<std::string>{}
+                                                                   : it->second);
+    }
+    for (const auto& [did, voters] : s.pending_admit) {
+      add(resp->mutable_pending_admissions(), s.pending_cards[did], voters);
+    }
+    for (const auto& [did, voters] : s.revoked) {
+      add(resp->mutable_revoked(), MemberCard{did, "", "", "", "", absl::UnixEpoch()}, voters);
+    }
+    for (const auto& [did, voters] : s.pending_revoke) {
+      add(resp->mutable_pending_revocations(), s.members[did], voters);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status Sign(MembershipAction action, const std::string& subject,
+                    const std::string& card_jws, const std::string& reason,
+                    hanse::v1::MemberActionResponse* resp) {
+    auto charter = node_->membership->charter();
+    if (!charter) {
+      return absl::FailedPreconditionError(
+          "this node has not joined a federation (`hanse federation join`)");
+    }
+    MembershipState before = node_->membership->state();
+    if (!before.members.count(node_->home.identity.did)) {
+      return absl::PermissionDeniedError("only current members can endorse or revoke");
+    }
+    if (before.revoked.count(subject)) {
+      return absl::FailedPreconditionError(absl::StrCat(subject, " was revoked, permanently"));
+    }
+    absl::Time now = Clock::Real().Now();
+    HANSE_ASSIGN_OR_RETURN(std::string jws,
+                           SignEndorsement(*charter, action, subject, card_jws, reason,
+                                           node_->home.identity.participant_key, now));
+    HANSE_ASSIGN_OR_RETURN(bool added, node_->membership->AddRecord(jws, now));
+    (void)added;
+    node_->gossip->SyncSoon();
+    MembershipState after = node_->membership->state();
+    bool admit = action == MembershipAction::kAdmit;
+    int needed = admit ? charter->admission_threshold : charter->revocation_threshold;
+    size_t have = admit ? (after.members.count(subject) ? needed : after.pending_admit[subject].size())
+                        : (after.revoked.count(subject) ? needed : after.pending_revoke[subject].size());
+    std::string outcome =
+        admit ? (after.members.count(subject) ? "admitted" : "pending")
+              : (after.revoked.count(subject) ? "revoked" : "pending");
+    resp->set_message(absl::StrCat(admit ? "admission of " : "revocation of ", subject, ": ",
+                                   outcome, " (", have, " of ", needed, " signatures)"));
+    log::Info(admit ? "admission endorsed" : "revocation vote",
+              {{"subject", subject}, {"outcome", outcome}});
+    return absl::OkStatus();
+  }
+
+  Node::Impl* node_;
+};
+
+grpc::Status AdminService::JoinFederation(grpc::ServerContext*,
+                                          const hanse::v1::JoinFederationRequest* req,
+                                          hanse::v1::JoinFederationResponse* resp) {
+  return ToGrpc(MembershipAdmin(node_).Join(*req, resp));
+}
+grpc::Status AdminService::ProposeMember(grpc::ServerContext*,
+                                         const hanse::v1::ProposeMemberRequest* req,
+                                         hanse::v1::MemberActionResponse* resp) {
+  return ToGrpc(MembershipAdmin(node_).Propose(*req, resp));
+}
+grpc::Status AdminService::EndorseMember(grpc::ServerContext*,
+                                         const hanse::v1::EndorseMemberRequest* req,
+                                         hanse::v1::MemberActionResponse* resp) {
+  return ToGrpc(MembershipAdmin(node_).Endorse(*req, resp));
+}
+grpc::Status AdminService::RevokeMember(grpc::ServerContext*,
+                                        const hanse::v1::RevokeMemberRequest* req,
+                                        hanse::v1::MemberActionResponse* resp) {
+  return ToGrpc(MembershipAdmin(node_).Revoke(*req, resp));
+}
+grpc::Status AdminService::ListMembers(grpc::ServerContext*, const hanse::v1::ListMembersRequest*,
+                                       hanse::v1::ListMembersResponse* resp) {
+  return ToGrpc(MembershipAdmin(node_).List(resp));
+}
+
 void ApplyServerLimits(grpc::ServerBuilder& builder, const Config& config) {
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
@@ -582,6 +857,28 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const std::string& home_dir) {
                   "", home.identity.ca_pem, now};
   impl->peers = std::make_shared<PeerRegistry>(impl->store.get(), self);
   HANSE_RETURN_IF_ERROR(impl->peers->Load(now));
+  impl->membership = std::make_unique<Membership>(impl->store.get());
+  {
+    std::weak_ptr<PeerRegistry> weak = impl->peers;
+    catalog::Catalog* catalog = impl->catalog.get();
+    impl->membership->OnChange([weak, catalog](const MembershipState& state) {
+      auto peers = weak.lock();
+      if (!peers) return;
+      std::set<std::string> revoked;
+      for (const auto& [did, voters] : state.revoked) {
+        revoked.insert(did);
+        if (!catalog->IsRetired(did)) {
+          absl::Status s = catalog->RetireIssuer(did);
+          log::Info("revoked member's datasets retired",
+                    {{"did", did}, {"result", s.ok() ? "ok" : s.ToString()}});
+        }
+      }
+      peers->SetMembers(state.members, revoked);
+      log::Info("membership", {{"members", std::to_string(state.members.size())},
+                               {"revoked", std::to_string(revoked.size())}});
+    });
+  }
+  HANSE_RETURN_IF_ERROR(impl->membership->Load(now), "loading federation membership");
 
   HANSE_RETURN_IF_ERROR(CheckCanListen(listen));
 
@@ -590,7 +887,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const std::string& home_dir) {
   gossip_options.fanout = home.config.gossip_fanout;
   gossip_options.max_batch_bytes = std::min(2 << 20, home.config.max_message_bytes / 2);
   impl->gossip = std::make_unique<Gossip>(gossip_options, &impl->home.identity, impl->peers.get(),
-                                          impl->catalog.get(), impl->Lookup());
+                                          impl->catalog.get(), impl->membership.get(),
+                                          impl->Lookup());
 
   // Federation server.
   impl->federation_service = std::make_unique<FederationService>(impl.get());

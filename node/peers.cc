@@ -51,9 +51,32 @@ absl::StatusOr<bool> PeerRegistry::Add(const std::string& jws, const MemberCard&
   return added;
 }
 
-std::optional<MemberCard> PeerRegistry::Find(absl::string_view did) const {
-  if (did == self_.did) return self_;
+void PeerRegistry::SetMembers(std::map<std::string, MemberCard> members,
+                              std::set<std::string> revoked) {
   std::lock_guard lock(mu_);
+  federated_ = true;
+  members_.clear();
+  for (auto& [did, card] : members) {
+    if (did != self_.did) members_.emplace(did, std::move(card));
+  }
+  revoked_.clear();
+  for (auto& did : revoked) revoked_.insert(did);
+}
+
+bool PeerRegistry::IsRevoked(absl::string_view did) const {
+  std::lock_guard lock(mu_);
+  return revoked_.count(did) > 0;
+}
+
+std::optional<MemberCard> PeerRegistry::Find(absl::string_view did) const {
+  std::lock_guard lock(mu_);
+  if (revoked_.count(did)) return std::nullopt;
+  if (did == self_.did) return self_;
+  if (federated_) {
+    auto m = members_.find(did);
+    if (m == members_.end()) return std::nullopt;
+    return m->second;
+  }
   auto it = peers_.find(did);
   if (it == peers_.end()) return std::nullopt;
   return it->second.second;
@@ -68,6 +91,10 @@ absl::StatusOr<std::string> PeerRegistry::CaFor(absl::string_view did) const {
 std::vector<MemberCard> PeerRegistry::List() const {
   std::lock_guard lock(mu_);
   std::vector<MemberCard> out;
+  if (federated_) {
+    for (const auto& [did, card] : members_) out.push_back(card);
+    return out;
+  }
   out.reserve(peers_.size());
   for (const auto& [did, entry] : peers_) out.push_back(entry.second);
   return out;

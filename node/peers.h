@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,7 +35,16 @@ class PeerRegistry {
   absl::StatusOr<std::string> CaFor(absl::string_view did) const;
   std::vector<MemberCard> List() const;
 
+  // Once the node has joined a federation, trust follows membership: the current members
+  // (from the charter and the records) replace the static list, and revoked DIDs are refused
+  // for good. Applies to the next handshake and the next RPC, with no restart.
+  void SetMembers(std::map<std::string, MemberCard> members, std::set<std::string> revoked);
+  bool IsRevoked(absl::string_view did) const;
+
  private:
+  bool federated_ = false;
+  std::map<std::string, MemberCard, std::less<>> members_;
+  std::set<std::string, std::less<>> revoked_;
   catalog::Store* store_;
   MemberCard self_;
   mutable std::mutex mu_;

@@ -99,6 +99,18 @@ std::shared_ptr<grpc::ChannelCredentials> FederationChannelCredentials(const Ide
   return grpc::experimental::TlsCredentials(options);
 }
 
+std::shared_ptr<grpc::ChannelCredentials> UnverifiedServerChannelCredentials(
+    const Identity& identity) {
+  grpc::experimental::TlsChannelCredentialsOptions options;
+  options.set_certificate_provider(IdentityProvider(identity));
+  options.watch_identity_key_cert_pairs();
+  options.set_verify_server_certs(false);
+  options.set_check_call_host(false);
+  options.set_certificate_verifier(
+      std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+  return grpc::experimental::TlsCredentials(options);
+}
+
 absl::StatusOr<std::string> CallerDid(const grpc::ServerContext& context) {
   return DidFromAuthContext(context.auth_context().get());
 }

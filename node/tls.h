@@ -30,6 +30,11 @@ std::shared_ptr<grpc::ChannelCredentials> FederationChannelCredentials(const Ide
                                                                        CaLookup ca_for_did,
                                                                        std::string expected_did);
 
+// Client certificate, but the server is not checked: only for fetching data that verifies
+// itself (membership records when joining), where a lying server can only withhold.
+std::shared_ptr<grpc::ChannelCredentials> UnverifiedServerChannelCredentials(
+    const Identity& identity);
+
 // The caller's DID, read from its verified certificate in the auth context (never from the
 // request). Unauthenticated when there is none.
 absl::StatusOr<std::string> CallerDid(const grpc::ServerContext& context);

@@ -125,4 +125,47 @@ absl::Status AdminClient::ExportCatalog(const std::string& format,
   return FromGrpc(reader->Finish());
 }
 
+absl::StatusOr<hanse::v1::JoinFederationResponse> AdminClient::JoinFederation(
+    const std::string& charter, const std::string& bootstrap) {
+  hanse::v1::JoinFederationRequest req;
+  req.set_charter(charter);
+  req.set_bootstrap(bootstrap);
+  return Call<hanse::v1::JoinFederationRequest, hanse::v1::JoinFederationResponse>(
+      stub_.get(), &hanse::v1::Admin::Stub::JoinFederation, req);
+}
+
+absl::StatusOr<std::string> AdminClient::ProposeMember(const std::string& card_jws) {
+  hanse::v1::ProposeMemberRequest req;
+  req.set_card_jws(card_jws);
+  auto r = Call<hanse::v1::ProposeMemberRequest, hanse::v1::MemberActionResponse>(
+      stub_.get(), &hanse::v1::Admin::Stub::ProposeMember, req);
+  if (!r.ok()) return r.status();
+  return r->message();
+}
+
+absl::StatusOr<std::string> AdminClient::EndorseMember(const std::string& did) {
+  hanse::v1::EndorseMemberRequest req;
+  req.set_did(did);
+  auto r = Call<hanse::v1::EndorseMemberRequest, hanse::v1::MemberActionResponse>(
+      stub_.get(), &hanse::v1::Admin::Stub::EndorseMember, req);
+  if (!r.ok()) return r.status();
+  return r->message();
+}
+
+absl::StatusOr<std::string> AdminClient::RevokeMember(const std::string& did,
+                                                      const std::string& reason) {
+  hanse::v1::RevokeMemberRequest req;
+  req.set_did(did);
+  req.set_reason(reason);
+  auto r = Call<hanse::v1::RevokeMemberRequest, hanse::v1::MemberActionResponse>(
+      stub_.get(), &hanse::v1::Admin::Stub::RevokeMember, req);
+  if (!r.ok()) return r.status();
+  return r->message();
+}
+
+absl::StatusOr<hanse::v1::ListMembersResponse> AdminClient::ListMembers() {
+  return Call<hanse::v1::ListMembersRequest, hanse::v1::ListMembersResponse>(
+      stub_.get(), &hanse::v1::Admin::Stub::ListMembers, {});
+}
+
 }  // namespace hanse::node

@@ -27,6 +27,12 @@ class AdminClient {
       const hanse::v1::ListDatasetsRequest& req);
   absl::StatusOr<hanse::v1::GetDocumentResponse> GetDocument(const std::string& id);
   absl::StatusOr<hanse::v1::SearchResponse> Search(const hanse::v1::SearchRequest& req);
+  absl::StatusOr<hanse::v1::JoinFederationResponse> JoinFederation(const std::string& charter,
+                                                                   const std::string& bootstrap);
+  absl::StatusOr<std::string> ProposeMember(const std::string& card_jws);
+  absl::StatusOr<std::string> EndorseMember(const std::string& did);
+  absl::StatusOr<std::string> RevokeMember(const std::string& did, const std::string& reason);
+  absl::StatusOr<hanse::v1::ListMembersResponse> ListMembers();
   // Streams the export to `sink` chunk by chunk.
   absl::Status ExportCatalog(const std::string& format,
                              const std::function<void(const std::string&)>& sink);

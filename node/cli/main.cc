@@ -23,6 +23,7 @@
 #include "node/card.h"
 #include "node/cli/admin_client.h"
 #include "node/home.h"
+#include "node/membership.h"
 #include "node/node.h"
 #include "node/peers.h"
 #include "node/version.h"
@@ -252,12 +253,13 @@ absl::Status CmdDatasetUnpublish(const std::string& home_dir, const std::string&
 }
 
 absl::Status CmdSearch(const std::string& home_dir, const std::vector<std::string>& words,
-                       int limit, const std::string& cursor, bool json) {
+                       int limit, const std::string& cursor, bool live, bool json) {
   HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
   hanse::v1::SearchRequest req;
   req.set_query(absl::StrJoin(words, " "));
   req.set_limit(static_cast<uint32_t>(limit));
   req.set_cursor(cursor);
+  req.set_live(live);
   HANSE_ASSIGN_OR_RETURN(auto resp, client.Search(req));
   if (json) {
     nlohmann::json hits = nlohmann::json::array();
@@ -266,11 +268,14 @@ absl::Status CmdSearch(const std::string& home_dir, const std::vector<std::strin
       j["score"] = h.score();
       hits.push_back(j);
     }
-    std::printf("%s\n", nlohmann::json({{"hits", hits},
-                                        {"next_cursor", resp.next_cursor()},
-                                        {"total_estimate", resp.total_estimate()}})
-                            .dump(2)
-                            .c_str());
+    nlohmann::json out = {{"hits", hits},
+                          {"next_cursor", resp.next_cursor()},
+                          {"total_estimate", resp.total_estimate()}};
+    if (live) {
+      out["answered"] = std::vector<std::string>(resp.answered().begin(), resp.answered().end());
+      out["failed"] = std::vector<std::string>(resp.failed().begin(), resp.failed().end());
+    }
+    std::printf("%s\n", out.dump(2).c_str());
     return absl::OkStatus();
   }
   std::printf("%-6s %-40s %-28s %-10s %s\n", "SCORE", "TITLE", "PUBLISHER", "ISSUED", "ID");
@@ -278,6 +283,11 @@ absl::Status CmdSearch(const std::string& home_dir, const std::vector<std::strin
     const auto& d = h.dataset();
     std::printf("%-6.2f %-40s %-28s %-10s %s\n", h.score(), Clip(d.title(), 40).c_str(),
                 Clip(d.publisher(), 28).c_str(), d.issued().c_str(), d.id().c_str());
+  }
+  if (live) {
+    std::printf("live: %d member(s) answered, %d did not\n", resp.answered_size(),
+                resp.failed_size());
+    for (const auto& f : resp.failed()) std::printf("  no answer: %s\n", f.c_str());
   }
   std::printf("%d shown, about %llu match%s\n", resp.hits_size(),
               static_cast<unsigned long long>(resp.total_estimate()),
@@ -328,6 +338,113 @@ absl::Status CmdDocumentVerify(const std::string& file, bool json) {
   if (bad > 0) {
     return absl::InvalidArgumentError(absl::StrCat(bad, " of ", total, " documents failed"));
   }
+  return absl::OkStatus();
+}
+
+absl::Status CmdFederationDraft(const std::string& name, int k, int r,
+                                const std::vector<std::string>& founders) {
+  HANSE_ASSIGN_OR_RETURN(std::string file,
+                         DraftCharter(name, k, r, founders, Clock::Real().Now()));
+  std::fwrite(file.data(), 1, file.size(), stdout);
+  return absl::OkStatus();
+}
+
+absl::Status CmdFederationSign(const std::string& home_dir, const std::string& charter_file,
+                               const std::string& out) {
+  HANSE_ASSIGN_OR_RETURN(std::string text, ReadFile(charter_file, 4 << 20));
+  absl::Time now = Clock::Real().Now();
+  HANSE_ASSIGN_OR_RETURN(Home home, LoadHome(home_dir, now));
+  HANSE_ASSIGN_OR_RETURN(std::string signed_file,
+                         SignCharter(text, home.identity.participant_key, now), charter_file);
+  HANSE_ASSIGN_OR_RETURN(Charter c, ParseCharter(signed_file, now, false));
+  std::fprintf(stderr, "signed as %s: %zu of %zu founders have signed\n", home.identity.did.c_str(),
+               c.signatures.size(), c.founders.size());
+  if (out.empty()) {
+    std::fwrite(signed_file.data(), 1, signed_file.size(), stdout);
+    return absl::OkStatus();
+  }
+  return WriteFileAtomic(out, signed_file, 0644);
+}
+
+absl::Status CmdFederationJoin(const std::string& home_dir, const std::string& charter_file,
+                               const std::string& bootstrap) {
+  HANSE_ASSIGN_OR_RETURN(std::string text, ReadFile(charter_file, 4 << 20));
+  HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
+  HANSE_ASSIGN_OR_RETURN(auto resp, client.JoinFederation(text, bootstrap), charter_file);
+  std::printf("joined federation \"%s\" (id %s): %u members; this node is %s\n",
+              resp.name().c_str(), resp.federation_id().c_str(), resp.members(),
+              resp.member() ? "a member" : "not (yet) a member");
+  return absl::OkStatus();
+}
+
+absl::Status CmdMemberPropose(const std::string& home_dir, const std::string& card_file) {
+  HANSE_ASSIGN_OR_RETURN(std::string text, ReadFile(card_file, 256 * 1024));
+  HANSE_ASSIGN_OR_RETURN(auto parsed, ParseCardFile(text, Clock::Real().Now()), card_file);
+  HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
+  HANSE_ASSIGN_OR_RETURN(std::string msg, client.ProposeMember(parsed.first));
+  std::printf("%s\n", msg.c_str());
+  return absl::OkStatus();
+}
+
+absl::Status CmdMemberEndorse(const std::string& home_dir, const std::string& did) {
+  HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
+  HANSE_ASSIGN_OR_RETURN(std::string msg, client.EndorseMember(did));
+  std::printf("%s\n", msg.c_str());
+  return absl::OkStatus();
+}
+
+absl::Status CmdMemberRevoke(const std::string& home_dir, const std::string& did,
+                             const std::string& reason) {
+  HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
+  HANSE_ASSIGN_OR_RETURN(std::string msg, client.RevokeMember(did, reason));
+  std::printf("%s\n", msg.c_str());
+  return absl::OkStatus();
+}
+
+absl::Status CmdMemberList(const std::string& home_dir, bool pending_only, bool json) {
+  HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
+  HANSE_ASSIGN_OR_RETURN(auto resp, client.ListMembers());
+  auto to_json = [](const auto& list) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& m : list) {
+      arr.push_back({{"did", m.peer().did()},
+                     {"legal_name", m.peer().legal_name()},
+                     {"country", m.peer().country()},
+                     {"endpoint", m.peer().endpoint()},
+                     {"signers", std::vector<std::string>(m.signers().begin(), m.signers().end())}});
+    }
+    return arr;
+  };
+  if (json) {
+    nlohmann::json j = {{"federation_id", resp.federation_id()},
+                        {"name", resp.name()},
+                        {"admission_threshold", resp.admission_threshold()},
+                        {"revocation_threshold", resp.revocation_threshold()},
+                        {"members", to_json(resp.members())},
+                        {"pending_admissions", to_json(resp.pending_admissions())},
+                        {"revoked", to_json(resp.revoked())},
+                        {"pending_revocations", to_json(resp.pending_revocations())}};
+    std::printf("%s\n", j.dump(2).c_str());
+    return absl::OkStatus();
+  }
+  auto print = [](const char* title, const auto& list, const char* signers_label) {
+    std::printf("%s (%d)\n", title, list.size());
+    for (const auto& m : list) {
+      std::printf("  %s  %s %s\n", m.peer().did().c_str(), m.peer().country().c_str(),
+                  m.peer().legal_name().c_str());
+      if (m.signers_size() > 0) {
+        std::printf("      %s %s\n", signers_label,
+                    absl::StrJoin(m.signers(), ", ").c_str());
+      }
+    }
+  };
+  std::printf("Federation \"%s\" (%s), admission %u-of-n, revocation %u-of-n\n",
+              resp.name().c_str(), resp.federation_id().substr(0, 16).c_str(),
+              resp.admission_threshold(), resp.revocation_threshold());
+  if (!pending_only) print("Members", resp.members(), "admitted by");
+  print("Pending admissions", resp.pending_admissions(), "endorsed by");
+  print("Pending revocations", resp.pending_revocations(), "votes:");
+  if (!pending_only) print("Revoked", resp.revoked(), "revoked by");
   return absl::OkStatus();
 }
 
@@ -477,6 +594,10 @@ int Main(int argc, char** argv) {
   search->add_option("--limit", search_limit, "Hits per page (1-1000)")->capture_default_str();
   search->add_option("--cursor", cursor, "Continue from a previous page");
   search->add_flag("--json", json, "JSON output");
+  bool live = false;
+  search->add_flag("--live", live,
+                   "Ask every member now (2 s deadline) instead of the local replica; reports "
+                   "who answered");
 
   auto* catalog_cmd = app.add_subcommand("catalog", "The catalogue as a whole");
   catalog_cmd->require_subcommand(1);
@@ -494,6 +615,51 @@ int Main(int argc, char** argv) {
       "verify", "Verify signed documents offline (one compact JWS per line); says why one fails");
   doc_verify->add_option("file", file, "File with compact JWS documents")->required();
   doc_verify->add_flag("--json", json, "JSON output");
+
+  auto* federation = app.add_subcommand("federation", "Found or join a federation (a charter)");
+  federation->require_subcommand(1);
+  std::string fed_name, charter_file, bootstrap, out_file;
+  int k_admit = 0, k_revoke = 0;
+  std::vector<std::string> founder_cards;
+  auto* fed_draft = federation->add_subcommand(
+      "draft", "Write an unsigned charter: name, thresholds, founders' cards (to stdout)");
+  fed_draft->add_option("--name", fed_name, "Federation name")->required();
+  fed_draft->add_option("--admission-threshold", k_admit,
+                        "Endorsements of distinct members needed to admit")->required();
+  fed_draft->add_option("--revocation-threshold", k_revoke,
+                        "Votes of distinct members needed to revoke")->required();
+  fed_draft->add_option("--founder", founder_cards, "A founder's card file (repeat)")->required();
+  auto* fed_sign = federation->add_subcommand(
+      "sign", "Add this founder's signature to a charter (prints the signed charter)");
+  add_home(fed_sign);
+  fed_sign->add_option("charter", charter_file, "Charter file")->required();
+  fed_sign->add_option("--out", out_file, "Write to FILE instead of stdout");
+  auto* fed_join = federation->add_subcommand(
+      "join", "Join the federation of a charter signed by every founder (the node must run)");
+  add_home(fed_join);
+  fed_join->add_option("charter", charter_file, "Charter file")->required();
+  fed_join->add_option("--bootstrap", bootstrap,
+                       "HOST:PORT of any member to fetch membership records from");
+
+  auto* member = app.add_subcommand("member", "Admission and revocation of members");
+  member->require_subcommand(1);
+  std::string did, reason;
+  auto* m_propose = member->add_subcommand("propose", "Propose an applicant (your endorsement)");
+  add_home(m_propose);
+  m_propose->add_option("card", file, "The applicant's card file")->required();
+  auto* m_endorse = member->add_subcommand("endorse", "Endorse a pending applicant");
+  add_home(m_endorse);
+  m_endorse->add_option("did", did, "The applicant's DID")->required();
+  auto* m_revoke = member->add_subcommand("revoke", "Vote to revoke a member (permanent at R)");
+  add_home(m_revoke);
+  m_revoke->add_option("did", did, "The member's DID")->required();
+  m_revoke->add_option("--reason", reason, "Why (recorded in the signed vote)")->required();
+  auto* m_list = member->add_subcommand("list", "Members, who endorsed whom, pending, revoked");
+  add_home(m_list);
+  m_list->add_flag("--json", json, "JSON output");
+  auto* m_pending = member->add_subcommand("pending", "Pending admissions and revocations");
+  add_home(m_pending);
+  m_pending->add_flag("--json", json, "JSON output");
 
   auto* status = app.add_subcommand("status", "Show a running node's DID, address, peers, uptime");
   add_home(status);
@@ -527,11 +693,27 @@ int Main(int argc, char** argv) {
   } else if (*ds_unpublish) {
     result = CmdDatasetUnpublish(home, id);
   } else if (*search) {
-    result = CmdSearch(home, query_words, search_limit, cursor, json);
+    result = CmdSearch(home, query_words, search_limit, cursor, live, json);
   } else if (*export_cmd) {
     result = CmdCatalogExport(home, format);
   } else if (*doc_verify) {
     result = CmdDocumentVerify(file, json);
+  } else if (*fed_draft) {
+    result = CmdFederationDraft(fed_name, k_admit, k_revoke, founder_cards);
+  } else if (*fed_sign) {
+    result = CmdFederationSign(home, charter_file, out_file);
+  } else if (*fed_join) {
+    result = CmdFederationJoin(home, charter_file, bootstrap);
+  } else if (*m_propose) {
+    result = CmdMemberPropose(home, file);
+  } else if (*m_endorse) {
+    result = CmdMemberEndorse(home, did);
+  } else if (*m_revoke) {
+    result = CmdMemberRevoke(home, did, reason);
+  } else if (*m_list) {
+    result = CmdMemberList(home, false, json);
+  } else if (*m_pending) {
+    result = CmdMemberList(home, true, json);
   } else if (*status) {
     result = CmdStatus(home, json);
   }

@@ -1,0 +1,189 @@
+// hanse_bench: the catalogue benchmarks of PERFORMANCE.md (verify, search, lookup, memory,
+// startup), each against its reference in the same run. See docs/benchmarks.md.
+//
+//   hanse_bench [--results DIR] [--out FILE]
+// Environment: BENCH=verify,search (default: all built), BENCH_SCALE=0.1 (default 1.0:
+// 1,000,000 dataset SDs), BENCH_FRESH=1 (rebuild the cached corpus store), BENCH_MIN_SECONDS
+// (per measured search class, default 1). Writes the JSON report to --out (default
+// DIR/latest.json), the table to stdout, progress to stderr.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "bench/benchmarks.h"
+#include "bench/corpus.h"
+#include "bench/report.h"
+#include "bench/setup.h"
+
+namespace hanse::bench {
+namespace {
+
+// In PERFORMANCE.md's order; the report lists them so.
+constexpr absl::string_view kBuilt[] = {"verify", "search", "lookup", "memory", "startup"};
+constexpr absl::string_view kNotBuiltHere[] = {"ingest", "transfer", "negotiate", "converge",
+                                               "repair"};
+constexpr size_t kVerifySubset = 20000;
+constexpr size_t kQueriesPerClass = 48;
+constexpr size_t kLookupGets = 200000;
+constexpr int kStartupRuns = 7;
+
+std::string Env(const char* name, const std::string& fallback = "") {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::string(v) : fallback;
+}
+
+std::string SelfExe() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : p.string();
+}
+
+int Main(int argc, char** argv) {
+  std::string results_dir = "bench/results";
+  std::string out;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--memory-child" && i + 2 < argc) return MemoryChildMain(argv[i + 1], argv[i + 2]);
+    if (a == "--results" && i + 1 < argc) {
+      results_dir = argv[++i];
+    } else if (a == "--out" && i + 1 < argc) {
+      out = argv[++i];
+    } else {
+      std::fprintf(stderr, "usage: hanse_bench [--results DIR] [--out FILE]\n"
+                           "env: BENCH=verify,search,lookup,memory,startup BENCH_SCALE=1.0 "
+                           "BENCH_FRESH=1 BENCH_MIN_SECONDS=1\n");
+      return 2;
+    }
+  }
+  if (out.empty()) out = results_dir + "/latest.json";
+
+  // Selection.
+  std::set<std::string> selected;
+  std::string bench_env = absl::AsciiStrToLower(Env("BENCH", "all"));
+  for (absl::string_view item : absl::StrSplit(bench_env, absl::ByAnyChar(", "), absl::SkipEmpty())) {
+    if (item == "all") {
+      for (auto id : kBuilt) selected.insert(std::string(id));
+    } else if (std::find(std::begin(kBuilt), std::end(kBuilt), item) != std::end(kBuilt)) {
+      selected.insert(std::string(item));
+    } else if (std::find(std::begin(kNotBuiltHere), std::end(kNotBuiltHere), item) !=
+               std::end(kNotBuiltHere)) {
+      std::fprintf(stderr, "hanse_bench: '%s' is not built yet; it is left out of the report\n",
+                   std::string(item).c_str());
+    } else {
+      std::fprintf(stderr, "hanse_bench: unknown benchmark '%s' (built: %s)\n",
+                   std::string(item).c_str(), absl::StrJoin(kBuilt, ", ").c_str());
+      return 2;
+    }
+  }
+  if (selected.empty()) {
+    std::fprintf(stderr, "hanse_bench: nothing to run (built: %s)\n",
+                 absl::StrJoin(kBuilt, ", ").c_str());
+    return 2;
+  }
+  double scale = 1.0;
+  if (!absl::SimpleAtod(Env("BENCH_SCALE", "1.0"), &scale) || !(scale > 0) || scale > 10) {
+    std::fprintf(stderr, "hanse_bench: BENCH_SCALE must be a number in (0, 10]\n");
+    return 2;
+  }
+  double min_seconds = 1.0;
+  if (!absl::SimpleAtod(Env("BENCH_MIN_SECONDS", "1"), &min_seconds) || !(min_seconds > 0)) {
+    min_seconds = 1.0;
+  }
+  const bool fresh = Env("BENCH_FRESH") == "1";
+  const std::string exe = SelfExe();
+  std::filesystem::create_directories(results_dir);
+
+  CorpusParams params;
+  params.num_docs = std::max<size_t>(1000, static_cast<size_t>(std::llround(1e6 * scale)));
+  Progress(absl::StrFormat("scale %g: %d dataset SDs; running %s", scale, params.num_docs,
+                           absl::StrJoin(selected, ", ")));
+  Corpus corpus(params);
+
+  std::vector<BenchResult> results;
+  bool failed = false;
+  auto record = [&](absl::string_view id, absl::StatusOr<BenchResult> r) {
+    if (r.ok()) {
+      results.push_back(*std::move(r));
+    } else {
+      failed = true;
+      std::fprintf(stderr, "hanse_bench: %s failed: %s\n", std::string(id).c_str(),
+                   r.status().ToString().c_str());
+    }
+  };
+
+  const bool need_store = selected.count("search") || selected.count("lookup") ||
+                          selected.count("memory") || selected.count("startup");
+  absl::StatusOr<CorpusStore> cs = absl::UnavailableError("not built");
+  if (need_store) {
+    cs = PrepareCorpusStore(corpus, {.results_dir = results_dir,
+                                     .exe_path = exe,
+                                     .need_sqlite = selected.count("search") > 0,
+                                     .fresh = fresh});
+    if (!cs.ok()) {
+      std::fprintf(stderr, "hanse_bench: building the corpus store failed: %s\n",
+                   cs.status().ToString().c_str());
+      return 1;
+    }
+  }
+
+  QuerySets queries;
+  const std::string queries_file = results_dir + "/queries.txt";
+  if (selected.count("search") || selected.count("memory")) {
+    Progress("choosing mid-frequency query terms");
+    queries = MakeQueries(corpus, corpus.DocumentFrequencies(2), kQueriesPerClass);
+    std::ofstream q(queries_file);
+    for (const auto* set : {&queries.term, &queries.term_filter, &queries.two, &queries.two_filter}) {
+      for (const auto& query : *set) q << query.HanseText() << "\n";
+    }
+  }
+
+  if (selected.count("verify")) {
+    absl::StatusOr<std::vector<Issuer>> issuers =
+        cs.ok() ? absl::StatusOr<std::vector<Issuer>>(cs->issuers)
+                : GenerateIssuers(params.num_issuers);
+    if (!issuers.ok()) {
+      record("verify", issuers.status());
+    } else {
+      record("verify", RunVerify(corpus, *issuers, results_dir + "/verify-scratch", kVerifySubset,
+                                 cs.ok() ? &*cs : nullptr));
+    }
+  }
+  if (selected.count("search")) record("search", RunSearch(*cs, queries, min_seconds));
+  if (selected.count("lookup")) record("lookup", RunLookup(corpus, *cs, kLookupGets));
+  if (selected.count("startup")) record("startup", RunStartup(*cs, kStartupRuns));
+  if (selected.count("memory")) record("memory", RunMemory(exe, *cs, queries_file));
+
+  std::sort(results.begin(), results.end(), [](const BenchResult& a, const BenchResult& b) {
+    auto pos = [](const std::string& id) {
+      return std::find(std::begin(kBuilt), std::end(kBuilt), id) - std::begin(kBuilt);
+    };
+    return pos(a.id) < pos(b.id);
+  });
+  absl::Status written = WriteReport(out, scale, results);
+  if (!written.ok()) {
+    std::fprintf(stderr, "hanse_bench: %s\n", written.ToString().c_str());
+    failed = true;
+  }
+  std::cout << ReportTable(scale, results) << "JSON: " << out << "\n";
+  return failed ? 1 : 0;
+}
+
+}  // namespace
+}  // namespace hanse::bench
+
+int main(int argc, char** argv) { return hanse::bench::Main(argc, argv); }
