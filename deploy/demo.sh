@@ -121,6 +121,8 @@ say "8. Gossip replicated every member's signed documents to every node (each ve
 sleep 2
 run "$HANSE" search --home "$WORK/karolinska" outcomes
 run "$HANSE" search --home "$WORK/charite" icu outcomes
+note "a live query asks every member now (2 s deadline) and verifies each answer itself:"
+run "$HANSE" search --home "$WORK/umcu" --live outcomes
 run "$HANSE" search --home "$WORK/aphp" "icu theme:epidemiology issued>=2022-01-01"
 run "$HANSE" search --home "$WORK/aphp" "theme:environment sort:-issued"
 note "a malformed query is refused with a pointer to the problem:"

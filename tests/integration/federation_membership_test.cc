@@ -138,6 +138,14 @@ TEST_F(FederationMembershipTest, FoundAdmitReplicateRevoke) {
   for (const char* n : {"a", "b", "c", "d"}) {
     EXPECT_TRUE(Eventually([&] { return Hits(n, "glacier") == 1; })) << n;
   }
+  // A live query asks every member now; each answer is verified by the asker.
+  r = Hanse("a", {"search", "glacier", "--live", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto live = nlohmann::json::parse(r.out);
+  EXPECT_EQ(live["answered"].size(), 3u) << r.out;
+  EXPECT_EQ(live["failed"].size(), 0u) << r.out;
+  EXPECT_EQ(live["hits"].size(), 1u) << r.out;
+
   // e, never admitted, is refused.
   r = Hanse("e", {"peer", "ping", listen_["a"]});
   EXPECT_NE(r.exit_code, 0);
@@ -160,6 +168,15 @@ TEST_F(FederationMembershipTest, FoundAdmitReplicateRevoke) {
   r = Hanse("a", {"member", "propose", Card("d")});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("permanently"));
+
+  // A member that is down is reported as not answering a live query.
+  EXPECT_EQ(node_["b"]->Stop(SIGTERM), 0);
+  r = Hanse("a", {"search", "glacier", "--live", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  live = nlohmann::json::parse(r.out);
+  EXPECT_EQ(live["answered"].size(), 1u) << r.out;
+  ASSERT_EQ(live["failed"].size(), 1u) << r.out;
+  EXPECT_THAT(live["failed"][0].get<std::string>(), HasSubstr(did_["b"]));
 }
 
 }  // namespace
