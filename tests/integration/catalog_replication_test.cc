@@ -11,6 +11,14 @@
 #include "tests/support/process.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
+#include "catalog/document.h"
+#include "hanse/v1/federation.grpc.pb.h"
+#include "node/home.h"
+#include "node/tls.h"
+#include "trust/did_key.h"
+#include "trust/jws.h"
+
+#include <grpcpp/grpcpp.h>
 
 namespace hanse {
 namespace {
@@ -169,6 +177,97 @@ TEST_F(CatalogReplicationTest, GossipReplicatesPublishAndUnpublishToEveryPeer) {
   c = Run("c");
   for (const auto* n : {"a", "b", "c"}) EXPECT_TRUE(WaitForHits(n, "glacier", 0)) << n;
   EXPECT_TRUE(WaitForHits("c", "forest", 1));
+}
+
+// A hostile peer with a valid member certificate pushes forged, tampered, replayed and
+// equivocating documents: none is stored as valid, and honest gossip goes on.
+TEST_F(CatalogReplicationTest, HostilePeerCannotPlantDocuments) {
+  std::string a_did = Init("a", "FR");
+  std::string b_did = Init("b", "DE");
+  auto a = Run("a");
+  auto b = Run("b");
+  TrustAll({"a", "b"});
+  std::string id = Publish("a", "glaciers", "Glacier melt observations", "climate");
+  ASSERT_TRUE(WaitForHits("b", "glacier", 1));
+
+  // The hostile client: b's identity, talking to a directly.
+  HANSE_ASSERT_OK_AND_ASSIGN(node::Home bh, node::LoadHome(tmp_.Sub("b"), absl::Now()));
+  CommandResult st = RunHanse({"status", "--home", tmp_.Sub("a"), "--json"});
+  std::string a_listen = nlohmann::json::parse(st.out)["listen"];
+  auto stub = hanse::v1::Federation::NewStub(grpc::CreateChannel(
+      a_listen, node::UnverifiedServerChannelCredentials(bh.identity)));
+  auto push = [&](const std::vector<std::string>& docs) {
+    hanse::v1::PushRequest req;
+    for (const auto& d : docs) req.add_documents(d);
+    hanse::v1::PushResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    grpc::Status status = stub->Push(&ctx, req, &resp);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return resp;
+  };
+  CommandResult shown = RunHanse({"dataset", "show", "--home", tmp_.Sub("a"), id, "--jws"});
+  std::string genuine = shown.out.substr(0, shown.out.find('\n'));
+
+  // Tampered: a's document with a changed payload.
+  std::string tampered = genuine;
+  size_t dot = tampered.find('.');
+  tampered[dot + 10] = tampered[dot + 10] == 'A' ? 'B' : 'A';
+  // Forged: b signs a document that names a as its issuer.
+  catalog::Document forged_doc;
+  forged_doc.kind = catalog::DocumentKind::kDataset;
+  forged_doc.issuer = a_did;
+  forged_doc.id = catalog::DatasetId(a_did, "forged");
+  forged_doc.sequence = 99;
+  forged_doc.valid_from = absl::Now() - absl::Minutes(1);
+  catalog::DatasetFacts& f = forged_doc.dataset;
+  f.title = "Forged zebra data";
+  f.publisher = "x";
+  f.license = "x";
+  f.media_type = "text/csv";
+  f.sha256 = std::string(64, 'a');
+  f.language = "en";
+  f.hosting_location = "FR";
+  f.personal_data_class = "none";
+  f.issued = "2024-01-01";
+  f.policy_json = R"({"@type":"Offer","permission":[{"action":"use"}]})";
+  HANSE_ASSERT_OK_AND_ASSIGN(
+      std::string forged,
+      trust::SignCompact(bh.identity.participant_key,
+                         trust::DidKeyVerificationMethod(b_did), "vc+jwt",
+                         catalog::DocumentPayload(forged_doc)));
+  auto resp = push({tampered, forged, "not.a.jws", genuine});
+  EXPECT_EQ(resp.stored(), 0u);
+  EXPECT_EQ(resp.rejected(), 3u);
+  EXPECT_EQ(Search("a", "zebra")["hits"].size(), 0u);
+  EXPECT_EQ(Search("a", "glacier")["hits"].size(), 1u);
+
+  // Equivocation: b signs two different documents with the same sequence.
+  catalog::Document e1 = forged_doc;
+  e1.issuer = b_did;
+  e1.id = catalog::DatasetId(b_did, "twin");
+  e1.sequence = 50;
+  e1.dataset.title = "Twin one";
+  catalog::Document e2 = e1;
+  e2.dataset.title = "Twin two";
+  HANSE_ASSERT_OK_AND_ASSIGN(std::string j1, catalog::SignDocument(e1, bh.identity.participant_key));
+  HANSE_ASSERT_OK_AND_ASSIGN(std::string j2, catalog::SignDocument(e2, bh.identity.participant_key));
+  resp = push({j1, j2});
+  EXPECT_EQ(resp.stored(), 1u);
+  auto twins = Search("a", "twin")["hits"];
+  ASSERT_EQ(twins.size(), 1u);
+  EXPECT_EQ(twins[0]["title"], "Twin one");  // the first stays current; the second is evidence
+
+  // Replay: after a republishes, the old version is stale.
+  Publish("a", "glaciers", "Glacier melt observations revised", "climate");
+  resp = push({genuine});
+  EXPECT_EQ(resp.stored(), 0u);
+  EXPECT_EQ(Search("a", "revised")["hits"].size(), 1u);
+
+  // Honest gossip goes on.
+  Publish("a", "rivers", "River levels", "hydrology");
+  EXPECT_TRUE(WaitForHits("b", "river", 1));
+  EXPECT_TRUE(WaitForHits("b", "revised", 1));
 }
 
 }  // namespace
