@@ -10,9 +10,8 @@ hanse_test(NAME catalog_test
 # The fuzz entry point is also built as a plain executable with the normal compiler, so that
 # every corpus input is replayed as a regression test by ctest on every build.
 add_executable(document_fuzz_replay ${CMAKE_CURRENT_LIST_DIR}/fuzz/document_fuzz.cc)
-target_compile_definitions(document_fuzz_replay PRIVATE HANSE_FUZZ_REPLAY_MAIN)
 target_compile_options(document_fuzz_replay PRIVATE ${HANSE_WARNINGS})
-target_link_libraries(document_fuzz_replay PRIVATE hanse::catalog)
+target_link_libraries(document_fuzz_replay PRIVATE hanse::catalog hanse_fuzz_replay_main)
 add_test(NAME document_fuzz_replay
   COMMAND document_fuzz_replay ${PROJECT_SOURCE_DIR}/tests/fuzz_corpus/document)
 set_tests_properties(document_fuzz_replay PROPERTIES LABELS fuzz)

@@ -12,9 +12,8 @@ hanse_test(NAME catalog_search_test
 # The fuzz entry point is also built as a plain executable with the normal compiler, so that
 # every corpus input is replayed as a regression test by ctest on every build.
 add_executable(query_fuzz_replay fuzz/query_fuzz.cc)
-target_compile_definitions(query_fuzz_replay PRIVATE HANSE_FUZZ_REPLAY_MAIN)
 target_compile_options(query_fuzz_replay PRIVATE ${HANSE_WARNINGS})
-target_link_libraries(query_fuzz_replay PRIVATE hanse::catalog_search)
+target_link_libraries(query_fuzz_replay PRIVATE hanse::catalog_search hanse_fuzz_replay_main)
 add_test(NAME query_fuzz_replay
   COMMAND query_fuzz_replay ${PROJECT_SOURCE_DIR}/tests/fuzz_corpus/query)
 set_tests_properties(query_fuzz_replay PROPERTIES LABELS fuzz)
