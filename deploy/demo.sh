@@ -154,10 +154,18 @@ if "$HANSE" peer ping --home "$WORK/karolinska" "${DID[charite]}" >/dev/null 2>&
 fi
 note "karolinska's calls are now refused by every member"
 
-say "12. What one node knows about itself and its peers"
+EXAMPLES="$(cd "$(dirname "$0")" && pwd)/examples"
+say "12. Usage policies: a hospital's offer for health data, evaluated offline with a full trace"
+note "EU-established members holding a health-data-hosting certification, for medical research,"
+note "at most 3 uses, deleted after 30 days. An EU hospital asks:"
+run "$HANSE" policy check --policy "$EXAMPLES/health-policy.json" --request "$EXAMPLES/request-eu-hospital.json"
+note "a member that is also subject to US law asks, and is told exactly why not:"
+run "$HANSE" policy check --policy "$EXAMPLES/health-policy.json" --request "$EXAMPLES/request-us-subsidiary.json" || true
+
+say "13. What one node knows about itself and its peers"
 run "$HANSE" status --home "$WORK/umcu"
 
-say "13. Everyone shuts down cleanly (SIGTERM: finish calls in flight, close the store)"
+say "14. Everyone shuts down cleanly (SIGTERM: finish calls in flight, close the store)"
 for i in "${!MEMBERS[@]}"; do
   kill -TERM "${PIDS[$i]}"
   if wait "${PIDS[$i]}"; then note "${MEMBERS[$i]} stopped (exit 0)"; else

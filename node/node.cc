@@ -641,7 +641,13 @@ class MembershipAdmin {
     HANSE_RETURN_IF_ERROR(node_->membership->Join(charter));
     if (!req.bootstrap().empty()) {
       HANSE_RETURN_IF_ERROR(ParseHostPort(req.bootstrap()).status(), "--bootstrap");
-      HANSE_RETURN_IF_ERROR(node_->gossip->FetchMembership(req.bootstrap()));
+      // The bootstrap node may itself still be catching up on the newest records: ask again
+      // briefly before reporting that this node is not (yet) a member.
+      for (int attempt = 0; attempt < 5; ++attempt) {
+        HANSE_RETURN_IF_ERROR(node_->gossip->FetchMembership(req.bootstrap()));
+        if (node_->membership->state().members.count(node_->home.identity.did)) break;
+        absl::SleepFor(absl::Milliseconds(300));
+      }
     }
     node_->gossip->SyncSoon();
     MembershipState state = node_->membership->state();

@@ -12,6 +12,7 @@
 #include "base/file.h"
 #include "base/status.h"
 #include "nlohmann/json.hpp"
+#include "policy/policy.h"
 #include "trust/encoding.h"
 #include "trust/jws.h"
 
@@ -197,6 +198,11 @@ absl::StatusOr<catalog::IngestResult> PublishDataset(const Home& home, absl::str
     }
   }
   HANSE_ASSIGN_OR_RETURN(doc.sequence, catalog.NextSequence(doc.issuer));
+  HANSE_RETURN_IF_ERROR(catalog::ValidateDocument(doc));
+  // A policy that can never permit (malformed, or with terms this node does not understand)
+  // is refused here, with the reason; documents from peers are only checked structurally,
+  // and evaluation fails closed on what it does not know.
+  HANSE_RETURN_IF_ERROR(policy::ValidatePolicyForPublishing(d.policy_json), "policy");
   HANSE_ASSIGN_OR_RETURN(std::string jws, catalog::SignDocument(doc, home.identity.participant_key));
   return catalog.Ingest(jws);
 }

@@ -27,6 +27,9 @@
 #include "node/node.h"
 #include "node/peers.h"
 #include "node/version.h"
+#include "policy/evaluate.h"
+#include "policy/policy.h"
+#include "policy/request.h"
 
 namespace hanse::node {
 namespace {
@@ -448,6 +451,30 @@ absl::Status CmdMemberList(const std::string& home_dir, bool pending_only, bool 
   return absl::OkStatus();
 }
 
+// Exit codes: 0 permit, 1 deny, 2 unreadable or malformed input.
+int CmdPolicyCheck(const std::string& policy_file, const std::string& request_file, bool json) {
+  auto policy_text = ReadFile(policy_file, 1 << 20);
+  auto request_text = ReadFile(request_file, 1 << 20);
+  if (!policy_text.ok() || !request_text.ok()) {
+    PrintError(!policy_text.ok() ? policy_text.status() : request_text.status());
+    return 2;
+  }
+  auto parsed = policy::ParsePolicy(*policy_text);
+  if (!parsed.ok()) {
+    PrintError(Annotate(parsed.status(), policy_file));
+    return 2;
+  }
+  auto request = policy::ParseRequest(*request_text, Clock::Real().Now());
+  if (!request.ok()) {
+    PrintError(Annotate(request.status(), request_file));
+    return 2;
+  }
+  policy::Decision decision = policy::Evaluate(*parsed, *request);
+  std::string out = policy::CheckCommandOutput(decision, json);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return decision.permit ? 0 : 1;
+}
+
 absl::Status CmdNodeRun(const std::string& home_dir, const std::string& log_format,
                         const std::string& log_level) {
   // Block the stop signals before any thread starts, so only sigwait below receives them.
@@ -661,6 +688,16 @@ int Main(int argc, char** argv) {
   add_home(m_pending);
   m_pending->add_flag("--json", json, "JSON output");
 
+  auto* policy_cmd = app.add_subcommand("policy", "Usage policies (ODRL)");
+  policy_cmd->require_subcommand(1);
+  std::string policy_file, request_file;
+  auto* policy_check = policy_cmd->add_subcommand(
+      "check", "Evaluate a policy against a request offline and print the decision with its "
+               "trace (exit 0 permit, 1 deny, 2 bad input)");
+  policy_check->add_option("--policy", policy_file, "ODRL policy (JSON-LD)")->required();
+  policy_check->add_option("--request", request_file, "Request (docs/policies.md)")->required();
+  policy_check->add_flag("--json", json, "JSON output");
+
   auto* status = app.add_subcommand("status", "Show a running node's DID, address, peers, uptime");
   add_home(status);
   status->add_flag("--json", json, "JSON output");
@@ -670,6 +707,8 @@ int Main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+
+  if (*policy_check) return CmdPolicyCheck(policy_file, request_file, json);
 
   absl::Status result;
   if (*init) {

@@ -127,7 +127,8 @@ TEST_F(FederationMembershipTest, FoundAdmitReplicateRevoke) {
   // d joins through any member and checks the records itself.
   r = Hanse("d", {"federation", "join", charter, "--bootstrap", listen_["c"]});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("this node is a member"));
+  EXPECT_TRUE(Eventually([&] { return IsMember(Members("d"), did_["d"]); }))
+      << r.out << node_["d"]->Log();
 
   // Publish on d, find it on every member.
   ASSERT_THAT(WriteFileAtomic(tmp_.Sub("d/data/g.csv"), "x\n", 0644), IsOk());

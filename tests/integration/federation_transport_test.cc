@@ -1,11 +1,14 @@
 // Real `hanse` node processes on loopback with real TLS: trust, refusal, shutdown, errors.
 #include <gtest/gtest.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/tls_credentials_options.h>
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
 #include <filesystem>
 #include <fstream>
 
@@ -232,6 +235,40 @@ TEST_F(FederationTransportTest, OpensslClientWithoutCertificateCannotCall) {
   HANSE_ASSERT_OK_AND_ASSIGN(std::string withcert, ReadFile(tmp_.Sub("cert.txt")));
   EXPECT_THAT(withcert, HasSubstr("ALPN protocol: h2"));
   EXPECT_THAT(withcert, ::testing::Not(HasSubstr("unexpected eof")));
+}
+
+// Standard gRPC tooling works against a node: health checking answers SERVING on the admin
+// socket (called with a generic stub, as any gRPC client would).
+TEST_F(FederationTransportTest, HealthCheckingAnswersOnTheAdminSocket) {
+  Init("a");
+  auto a = Run("a");
+  auto channel = grpc::CreateChannel("unix:" + tmp_.Sub("a/admin.sock"),
+                                     grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::Slice empty(std::string{});
+  grpc::ByteBuffer request(&empty, 1);  // HealthCheckRequest{service: ""} encodes to no bytes
+  grpc::ByteBuffer response;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  grpc::Status status;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status s) {
+                   std::lock_guard lock(mu);
+                   status = s;
+                   done = true;
+                   cv.notify_all();
+                 });
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return done; });
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (const auto& slice : slices) bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  EXPECT_EQ(bytes, std::string("\x08\x01", 2));  // HealthCheckResponse{status: SERVING}
 }
 
 TEST_F(FederationTransportTest, GracefulShutdownLeavesAStoreThatReopens) {

@@ -1,0 +1,816 @@
+#include "policy/evaluate.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "policy/json_ld.h"
+#include "policy/values.h"
+
+namespace hanse::policy {
+namespace {
+
+// Primitive uses that the request actions are made of (see PermissionCovers).
+constexpr uint32_t kRead = 1, kTransfer = 2, kDistribute = 4;
+
+uint32_t Needs(Action a) {
+  switch (a) {
+    case Action::kUse:
+      return kRead | kTransfer;
+    case Action::kRead:
+      return kRead;
+    case Action::kTransfer:
+      return kTransfer;
+    case Action::kDistribute:
+      return kDistribute;
+    default:
+      return 0;
+  }
+}
+
+uint32_t Grants(Action a) { return Needs(a); }
+
+uint32_t Forbids(Action a) {
+  if (a == Action::kUse) return kRead | kTransfer | kDistribute;
+  return Needs(a);
+}
+
+bool IsRequestAction(Action a) { return Needs(a) != 0; }
+
+std::string ListText(const std::vector<std::string>& values, bool list) {
+  if (!list && values.size() == 1) return values[0];
+  return absl::StrCat("[", absl::StrJoin(values, ", "), "]");
+}
+
+std::string RightText(const Constraint& c) {
+  std::string text = ListText(c.right, c.right_is_list);
+  if (!c.issuers.empty()) {
+    absl::StrAppend(&text, " issued by ", c.issuers.size() == 1 ? "" : "any of ",
+                    ListText(c.issuers, c.issuers.size() > 1));
+  }
+  return text;
+}
+
+std::string ConstraintText(const Constraint& c) {
+  if (c.logical != LogicalOperator::kNone) {
+    std::vector<std::string> parts;
+    for (const Constraint& child : c.children) parts.push_back(ConstraintText(child));
+    return absl::StrCat(
+        "(", absl::StrJoin(parts, absl::StrCat(" ", LogicalOperatorName(c.logical), " ")), ")");
+  }
+  return absl::StrCat(c.left_operand_name, " ", c.operator_name, " ", RightText(c));
+}
+
+// First constraint problem in a subtree ("path.field: problem"), or empty.
+std::string FirstProblem(const Constraint& c) {
+  if (!c.problem.empty()) return absl::StrCat(c.path, ".", c.problem_field, ": ", c.problem);
+  for (const Constraint& child : c.children) {
+    if (std::string p = FirstProblem(child); !p.empty()) return p;
+  }
+  return "";
+}
+
+std::string FirstProblem(const Rule& r) {
+  if (!r.problem.empty()) return absl::StrCat(r.path, ".", r.problem_field, ": ", r.problem);
+  for (const Constraint& c : r.constraints) {
+    if (std::string p = FirstProblem(c); !p.empty()) return p;
+  }
+  return "";
+}
+
+template <typename T>
+bool Compare(const T& a, const T& b, Operator op) {
+  switch (op) {
+    case Operator::kEq:
+      return a == b;
+    case Operator::kNeq:
+      return a != b;
+    case Operator::kLt:
+      return a < b;
+    case Operator::kLteq:
+      return a <= b;
+    case Operator::kGt:
+      return a > b;
+    case Operator::kGteq:
+      return a >= b;
+    default:
+      return false;
+  }
+}
+
+// The result of one constraint, kept as a tree for explaining failures.
+struct Node {
+  const Constraint* constraint = nullptr;
+  Verdict verdict = Verdict::kUnknown;
+  size_t entry = 0;  // index into the trace
+  std::vector<Node> children;
+};
+
+class Evaluator {
+ public:
+  Evaluator(const Policy& policy, const Request& request) : policy_(policy), request_(request) {
+    request_action_ = ActionFromName(request.action);
+  }
+
+  Decision Run() {
+    Decision d;
+    std::string policy_reason;
+    if (!policy_.problem.empty()) {
+      policy_reason = absl::StrCat("policy.", policy_.problem_field, ": ", policy_.problem);
+      Add({"policy", "policy", policy_.problem_field, "", "", "", Verdict::kUnknown,
+           policy_.problem});
+    }
+    std::string request_reason;
+    if (!IsRequestAction(request_action_)) {
+      request_reason = absl::StrCat("request action \"", Printable(request_.action),
+                                    "\" is not supported (use, read, transfer, distribute)");
+      Add({"request", "request.action", "action", "", "use, read, transfer or distribute",
+           request_.action, Verdict::kUnknown, request_reason});
+    }
+
+    // Prohibitions first: one that applies decides.
+    std::string prohibition_reason;
+    for (const Rule& r : policy_.prohibitions) {
+      std::string why;
+      const Verdict v = EvalProhibition(r, &why);
+      if (v != Verdict::kFailed && prohibition_reason.empty()) prohibition_reason = why;
+    }
+    // Obligations bind the consumer whatever rule permits: they must be understood.
+    std::string obligation_reason;
+    for (const Rule& r : policy_.obligations) {
+      std::string why;
+      if (!CheckDuty(r, &why) && obligation_reason.empty()) obligation_reason = why;
+    }
+    // Permissions: the first that permits supplies the duties.
+    const Rule* permitting = nullptr;
+    std::vector<std::string> permission_reasons;
+    for (const Rule& r : policy_.permissions) {
+      std::string why;
+      const bool permits = EvalPermission(r, &why);
+      if (permits && permitting == nullptr) permitting = &r;
+      if (!permits) permission_reasons.push_back(std::move(why));
+    }
+
+    if (!policy_reason.empty()) {
+      d.reason = policy_reason;
+    } else if (!request_reason.empty()) {
+      d.reason = request_reason;
+    } else if (!prohibition_reason.empty()) {
+      d.reason = prohibition_reason;
+    } else if (!obligation_reason.empty()) {
+      d.reason = obligation_reason;
+    } else if (permitting == nullptr) {
+      if (policy_.permissions.empty()) {
+        d.reason = "the policy has no permission";
+      } else if (permission_reasons.size() == 1) {
+        d.reason = permission_reasons[0];
+      } else {
+        const size_t shown = std::min<size_t>(permission_reasons.size(), 3);
+        d.reason = absl::StrCat(
+            "no permission applies: ",
+            absl::StrJoin(permission_reasons.begin(), permission_reasons.begin() + shown, "; "));
+        if (permission_reasons.size() > shown) {
+          absl::StrAppend(&d.reason, "; and ", permission_reasons.size() - shown, " more");
+        }
+      }
+    } else {
+      d.permit = true;
+      d.permitted_by = permitting->path;
+      d.reason = absl::StrCat("permitted by ", permitting->path);
+      for (const Rule& duty : permitting->duties) d.duties.push_back(MakeDuty(duty));
+      for (const Rule& o : policy_.obligations) d.duties.push_back(MakeDuty(o));
+    }
+    d.reason = Printable(d.reason, 1000);
+    d.trace = std::move(trace_);
+    return d;
+  }
+
+ private:
+  static Action ActionFromName(absl::string_view name) {
+    const std::string short_name = internal::ShortName(internal::Terms().Expand(name, true));
+    for (Action a : {Action::kUse, Action::kRead, Action::kTransfer, Action::kDistribute}) {
+      if (ActionName(a) == short_name) return a;
+    }
+    return Action::kUnknown;
+  }
+
+  size_t Add(TraceEntry e) {
+    trace_.push_back(std::move(e));
+    return trace_.size() - 1;
+  }
+
+  // The checks every rule shares: target and assignee. Returns kFailed when the rule is not for
+  // this request, kUnknown when that cannot be told, kSatisfied otherwise.
+  Verdict PartyChecks(const Rule& r, std::string* why) {
+    Verdict v = Verdict::kSatisfied;
+    if (!r.target.empty() && !request_.target.empty()) {
+      const bool ok = r.target == request_.target;
+      Add({r.path, r.path, "target", "eq", r.target, request_.target,
+           ok ? Verdict::kSatisfied : Verdict::kFailed, ok ? "" : "the rule is for another asset"});
+      if (!ok) {
+        *why = absl::StrCat(r.path, ": the rule's target ", Printable(r.target),
+                            " is not the requested ", Printable(request_.target));
+        return Verdict::kFailed;
+      }
+    }
+    if (!r.assignee.empty()) {
+      if (request_.consumer.empty()) {
+        Add({r.path, r.path, "assignee", "eq", r.assignee, "", Verdict::kUnknown,
+             "the request names no consumer"});
+        *why = absl::StrCat(r.path, ": the rule has an assignee and the request names no consumer");
+        v = Verdict::kUnknown;
+      } else {
+        const bool ok = r.assignee == request_.consumer;
+        Add({r.path, r.path, "assignee", "eq", r.assignee, request_.consumer,
+             ok ? Verdict::kSatisfied : Verdict::kFailed,
+             ok ? "" : "the rule is assigned to another party"});
+        if (!ok) {
+          *why = absl::StrCat(r.path, ": assigned to ", Printable(r.assignee), ", not to ",
+                              Printable(request_.consumer));
+          return Verdict::kFailed;
+        }
+      }
+    }
+    return v;
+  }
+
+  // The rule's constraints, AND-ed. Appends to `nodes`.
+  Verdict EvalConstraints(const Rule& r, std::vector<Node>* nodes) {
+    Verdict v = Verdict::kSatisfied;
+    for (const Constraint& c : r.constraints) {
+      nodes->push_back(Eval(r, c));
+      v = Combine(v, nodes->back().verdict);
+    }
+    return v;
+  }
+
+  static Verdict Combine(Verdict a, Verdict b) {
+    if (a == Verdict::kUnknown || b == Verdict::kUnknown) return Verdict::kUnknown;
+    if (a == Verdict::kFailed || b == Verdict::kFailed) return Verdict::kFailed;
+    return Verdict::kSatisfied;
+  }
+
+  bool EvalPermission(const Rule& r, std::string* why) {
+    const size_t summary = Add({r.path, r.path, "", "", "", "", Verdict::kUnknown, ""});
+    auto finish = [&](Verdict v, std::string note) {
+      trace_[summary].verdict = v;
+      trace_[summary].note = std::move(note);
+      return v == Verdict::kSatisfied;
+    };
+    if (!r.problem.empty()) {
+      *why = absl::StrCat(r.path, ".", r.problem_field, ": ", r.problem);
+      Add({r.path, r.path, r.problem_field, r.problem_field == "action" ? "includes" : "",
+           r.action_name, request_.action, Verdict::kUnknown, r.problem});
+      return finish(Verdict::kUnknown, "does not permit (fail closed): " + r.problem);
+    }
+    const bool covers = PermissionCovers(r.action, request_action_);
+    Add({r.path, r.path, "action", "includes", r.action_name, request_.action,
+         covers ? Verdict::kSatisfied : Verdict::kFailed,
+         covers ? ""
+                : absl::StrCat("a permission for ", r.action_name, " does not permit ",
+                               Printable(request_.action))});
+    if (!covers) {
+      *why = absl::StrCat(r.path, ": action ", r.action_name, " does not permit ",
+                          Printable(request_.action));
+      return finish(Verdict::kFailed, "does not apply to the requested action");
+    }
+    const Verdict party = PartyChecks(r, why);
+    if (party == Verdict::kFailed)
+      return finish(Verdict::kFailed, "does not apply to this request");
+    std::vector<Node> nodes;
+    const Verdict cv = EvalConstraints(r, &nodes);
+    if (party == Verdict::kUnknown)
+      return finish(Verdict::kUnknown, "does not permit (fail closed)");
+    if (cv != Verdict::kSatisfied) {
+      *why = ExplainList(nodes);
+      return finish(cv, cv == Verdict::kFailed ? "does not permit: a constraint failed"
+                                               : "does not permit (fail closed): a constraint "
+                                                 "could not be evaluated");
+    }
+    for (const Rule& duty : r.duties) {
+      if (!CheckDuty(duty, why)) {
+        return finish(Verdict::kUnknown, "does not permit (fail closed): a duty is not understood");
+      }
+    }
+    return finish(Verdict::kSatisfied, absl::StrCat("permits ", Printable(request_.action),
+                                                    r.duties.empty() ? "" : " with duties"));
+  }
+
+  // Returns kFailed when the prohibition does not apply; kSatisfied or kUnknown (treated as
+  // applying) otherwise, with the reason in `why`.
+  Verdict EvalProhibition(const Rule& r, std::string* why) {
+    const size_t summary = Add({r.path, r.path, "", "", "", "", Verdict::kUnknown, ""});
+    auto finish = [&](Verdict v, std::string note) {
+      trace_[summary].verdict = v;
+      trace_[summary].note = std::move(note);
+      return v;
+    };
+    std::string problem;
+    Verdict action_verdict;
+    if (!r.problem.empty()) {
+      problem = absl::StrCat(r.path, ".", r.problem_field, ": ", r.problem);
+      action_verdict = Verdict::kUnknown;
+      Add({r.path, r.path, r.problem_field, r.problem_field == "action" ? "includes" : "",
+           r.action_name, request_.action, Verdict::kUnknown, r.problem});
+    } else {
+      const bool covers = ProhibitionCovers(r.action, request_action_);
+      action_verdict = covers ? Verdict::kSatisfied : Verdict::kFailed;
+      Add({r.path, r.path, "action", "includes", r.action_name, request_.action, action_verdict,
+           covers ? ""
+                  : absl::StrCat("a prohibition of ", r.action_name, " does not cover ",
+                                 Printable(request_.action))});
+      if (!covers) return finish(Verdict::kFailed, "does not apply to the requested action");
+    }
+    std::string party_why;
+    const Verdict party = PartyChecks(r, &party_why);
+    if (party == Verdict::kFailed)
+      return finish(Verdict::kFailed, "does not apply to this request");
+    std::vector<Node> nodes;
+    const Verdict cv = EvalConstraints(r, &nodes);
+    if (cv == Verdict::kFailed)
+      return finish(Verdict::kFailed, "does not apply: a constraint failed");
+    const Verdict v = Combine(Combine(action_verdict, party), cv);
+    if (v == Verdict::kSatisfied) {
+      *why = absl::StrCat(r.path, " prohibits ", Printable(request_.action),
+                          r.constraints.empty() ? "" : " and its constraints hold");
+      return finish(v, absl::StrCat("applies: prohibits ", Printable(request_.action)));
+    }
+    std::string detail = !problem.empty()             ? problem
+                         : party == Verdict::kUnknown ? party_why
+                                                      : ExplainList(nodes);
+    *why = absl::StrCat(r.path, " is treated as applying (fail closed): ", detail);
+    return finish(Verdict::kUnknown, "treated as applying (fail closed)");
+  }
+
+  // A duty or obligation: understood or not (its constraints are not conditions of the decision).
+  bool CheckDuty(const Rule& duty, std::string* why) {
+    const std::string problem = FirstProblem(duty);
+    const std::string text = DutyText(duty);
+    Add({duty.path, duty.path, "duty", "", duty.action_name, "",
+         problem.empty() ? Verdict::kSatisfied : Verdict::kUnknown,
+         problem.empty() ? absl::StrCat("the consumer must ", text) : problem});
+    if (!problem.empty()) {
+      *why = absl::StrCat(problem, " (a duty that is not understood cannot be accepted)");
+      return false;
+    }
+    return true;
+  }
+
+  static std::string DutyText(const Rule& duty) {
+    std::vector<std::string> parts;
+    for (const Constraint& c : duty.constraints) parts.push_back(ConstraintText(c));
+    if (parts.empty()) return duty.action_name;
+    return absl::StrCat(duty.action_name, " when ", absl::StrJoin(parts, " and "));
+  }
+
+  Duty MakeDuty(const Rule& rule) {
+    Duty duty;
+    duty.rule = rule.path;
+    duty.action = rule.action_name;
+    for (const Constraint& c : rule.constraints) {
+      if (c.logical != LogicalOperator::kNone) {
+        duty.constraints.push_back(
+            {"", std::string(LogicalOperatorName(c.logical)), ConstraintText(c)});
+        continue;
+      }
+      duty.constraints.push_back({c.left_operand_name, c.operator_name, RightText(c)});
+      if (duty.due || c.right.empty()) continue;
+      if (c.left_operand == LeftOperand::kElapsedTime && request_.agreement_start) {
+        if (auto d = ParseIsoDuration(c.right[0])) duty.due = d->AddTo(*request_.agreement_start);
+      } else if (c.left_operand == LeftOperand::kDateTime) {
+        duty.due = ParseDateTime(c.right[0]);
+      }
+    }
+    duty.summary = DutyText(rule);
+    if (duty.due) absl::StrAppend(&duty.summary, " (due ", FormatInstant(*duty.due), ")");
+    return duty;
+  }
+
+  Node Eval(const Rule& r, const Constraint& c) {
+    Node node;
+    node.constraint = &c;
+    node.entry =
+        Add({r.path, c.path, c.left_operand_name,
+             c.logical != LogicalOperator::kNone ? std::string(LogicalOperatorName(c.logical))
+                                                 : c.operator_name,
+             "", "", Verdict::kUnknown, ""});
+    if (c.logical != LogicalOperator::kNone) {
+      EvalLogical(r, c, &node);
+    } else {
+      trace_[node.entry].required = RightText(c);
+      EvalAtomic(c, &node);
+    }
+    trace_[node.entry].verdict = node.verdict;
+    return node;
+  }
+
+  void EvalLogical(const Rule& r, const Constraint& c, Node* node) {
+    const size_t n = c.children.size();
+    size_t satisfied = 0, failed = 0, unknown = 0, skipped = 0;
+    for (const Constraint& child : c.children) {
+      const bool stop = c.logical == LogicalOperator::kAndSequence && (failed > 0 || unknown > 0);
+      if (stop) {
+        Node skip;
+        skip.constraint = &child;
+        skip.verdict = Verdict::kNotEvaluated;
+        skip.entry = Add({r.path, child.path, child.left_operand_name,
+                          child.logical != LogicalOperator::kNone
+                              ? std::string(LogicalOperatorName(child.logical))
+                              : child.operator_name,
+                          child.logical != LogicalOperator::kNone ? "" : RightText(child), "",
+                          Verdict::kNotEvaluated, "andSequence stopped at an earlier constraint"});
+        node->children.push_back(std::move(skip));
+        ++skipped;
+        continue;
+      }
+      node->children.push_back(Eval(r, child));
+      switch (node->children.back().verdict) {
+        case Verdict::kSatisfied:
+          ++satisfied;
+          break;
+        case Verdict::kFailed:
+          ++failed;
+          break;
+        default:
+          ++unknown;
+          break;
+      }
+    }
+    TraceEntry& e = trace_[node->entry];
+    switch (c.logical) {
+      case LogicalOperator::kAnd:
+        e.required = absl::StrCat("all of ", n);
+        break;
+      case LogicalOperator::kOr:
+        e.required = absl::StrCat("at least one of ", n);
+        break;
+      case LogicalOperator::kXone:
+        e.required = absl::StrCat("exactly one of ", n);
+        break;
+      default:
+        e.required = absl::StrCat("all of ", n, ", in order");
+        break;
+    }
+    e.actual = absl::StrCat(satisfied, " satisfied, ", failed, " failed");
+    if (unknown > 0) absl::StrAppend(&e.actual, ", ", unknown, " unknown");
+    if (skipped > 0) absl::StrAppend(&e.actual, ", ", skipped, " not evaluated");
+    if (!c.problem.empty()) {
+      node->verdict = Verdict::kUnknown;
+      e.note = absl::StrCat(c.problem_field, ": ", c.problem);
+      return;
+    }
+    if (unknown > 0) {
+      node->verdict = Verdict::kUnknown;
+      e.note = "a constraint could not be evaluated (fail closed)";
+      return;
+    }
+    bool ok = false;
+    switch (c.logical) {
+      case LogicalOperator::kAnd:
+      case LogicalOperator::kAndSequence:
+        ok = failed == 0;
+        break;
+      case LogicalOperator::kOr:
+        ok = satisfied > 0;
+        break;
+      default:
+        ok = satisfied == 1;
+        if (satisfied > 1) e.note = absl::StrCat(satisfied, " hold, exactly one must");
+        break;
+    }
+    node->verdict = ok ? Verdict::kSatisfied : Verdict::kFailed;
+  }
+
+  void Unknown(Node* node, std::string note) {
+    node->verdict = Verdict::kUnknown;
+    trace_[node->entry].note = std::move(note);
+  }
+
+  void Result(Node* node, bool ok, std::string note = "") {
+    node->verdict = ok ? Verdict::kSatisfied : Verdict::kFailed;
+    trace_[node->entry].note = std::move(note);
+  }
+
+  void EvalAtomic(const Constraint& c, Node* node) {
+    TraceEntry& e = trace_[node->entry];
+    if (!c.problem.empty()) {
+      // The actual value is still useful in the trace when the operand is known.
+      return Unknown(node, absl::StrCat(c.problem_field, ": ", c.problem));
+    }
+    switch (c.left_operand) {
+      case LeftOperand::kDateTime: {
+        const absl::Time t = *ParseDateTime(c.right[0]);
+        e.actual = FormatInstant(request_.now);
+        const bool ok = Compare(request_.now, t, c.op);
+        return Result(node, ok,
+                      absl::StrCat("now ", FormatInstant(request_.now), " ", c.operator_name, " ",
+                                   FormatInstant(t), ok ? " holds" : " does not hold"));
+      }
+      case LeftOperand::kElapsedTime: {
+        if (!request_.agreement_start) {
+          return Unknown(node, "the request has no agreement start to measure elapsed time from");
+        }
+        const IsoDuration d = *ParseIsoDuration(c.right[0]);
+        const absl::Time start = *request_.agreement_start;
+        const absl::Time end = d.AddTo(start);
+        e.actual =
+            absl::StrCat(FormatElapsed(request_.now - start), " since ", FormatInstant(start));
+        const bool ok = Compare(request_.now, end, c.op);
+        return Result(
+            node, ok,
+            absl::StrCat("now ", FormatInstant(request_.now), " ", c.operator_name, " start + ",
+                         c.right[0], " = ", FormatInstant(end), ok ? " holds" : " does not hold"));
+      }
+      case LeftOperand::kCount: {
+        const int64_t limit = *ParseCount(c.right[0]);
+        const int64_t n = request_.use_count < INT64_MAX ? request_.use_count + 1 : INT64_MAX;
+        e.actual = absl::StrCat(n, " (", request_.use_count, " used so far + this use)");
+        const bool ok = Compare(n, limit, c.op);
+        return Result(node, ok,
+                      absl::StrCat("this would be use ", n, "; ", n, " ", c.operator_name, " ",
+                                   limit, ok ? " holds" : " does not hold"));
+      }
+      case LeftOperand::kSpatial:
+        if (request_.country.empty()) {
+          return Unknown(node, "the request has no consumer country");
+        }
+        e.actual = request_.country;
+        return SetOp(c, {request_.country}, node, &Evaluator::CountryMatches);
+      case LeftOperand::kJurisdiction:
+        if (request_.jurisdictions.empty()) {
+          return Unknown(node, "the request has no consumer jurisdictions");
+        }
+        e.actual = ListText(request_.jurisdictions, true);
+        return SetOp(c, request_.jurisdictions, node, &Evaluator::CountryMatches);
+      case LeftOperand::kPurpose:
+        if (request_.purpose.empty()) return Unknown(node, "the request has no purpose");
+        e.actual = request_.purpose;
+        if (!request_.purpose_classes.empty()) {
+          absl::StrAppend(&e.actual, " (a ", absl::StrJoin(request_.purpose_classes, ", "), ")");
+        }
+        return SetOp(c, {request_.purpose}, node, &Evaluator::PurposeMatches);
+      case LeftOperand::kRecipient:
+        if (request_.consumer.empty()) return Unknown(node, "the request names no consumer");
+        e.actual = request_.consumer;
+        return SetOp(c, {request_.consumer}, node, &Evaluator::ExactMatches);
+      case LeftOperand::kCertification: {
+        std::vector<std::string> held;
+        std::vector<std::string> described;
+        for (const Certification& cert : request_.certifications) {
+          std::string d = absl::StrCat(cert.name, " from ", cert.issuer);
+          if (cert.valid_until != absl::InfiniteFuture()) {
+            absl::StrAppend(&d, " until ", FormatInstant(cert.valid_until));
+          }
+          if (!(request_.now < cert.valid_until)) {
+            absl::StrAppend(&d, " (expired)");
+          } else if (!c.issuers.empty() && std::find(c.issuers.begin(), c.issuers.end(),
+                                                     cert.issuer) == c.issuers.end()) {
+            absl::StrAppend(&d, " (issuer not accepted)");
+          } else {
+            held.push_back(cert.name);
+          }
+          described.push_back(std::move(d));
+        }
+        e.actual = described.empty() ? "no certifications" : absl::StrJoin(described, "; ");
+        return SetOp(c, held, node, &Evaluator::ExactMatches);
+      }
+      case LeftOperand::kUnknown:
+        break;
+    }
+    Unknown(node, "unknown left operand");
+  }
+
+  using Matcher = bool (Evaluator::*)(const std::string& actual, const std::string& required) const;
+
+  bool ExactMatches(const std::string& x, const std::string& r) const { return x == r; }
+  bool CountryMatches(const std::string& x, const std::string& r) const {
+    if (x == r) return true;
+    const std::vector<std::string>* group = CountryGroup(r);
+    return group != nullptr && std::find(group->begin(), group->end(), x) != group->end();
+  }
+  bool PurposeMatches(const std::string& x, const std::string& r) const {
+    if (x == r) return true;
+    return x == request_.purpose &&
+           std::find(request_.purpose_classes.begin(), request_.purpose_classes.end(), r) !=
+               request_.purpose_classes.end();
+  }
+
+  // The set operators over the actual values L and the right operand R; see docs/policies.md.
+  void SetOp(const Constraint& c, const std::vector<std::string>& actual, Node* node, Matcher m) {
+    const std::vector<std::string>& R = c.right;
+    auto covered = [&](const std::string& x) {
+      for (const std::string& r : R) {
+        if ((this->*m)(x, r)) return true;
+      }
+      return false;
+    };
+    auto held = [&](const std::string& r) {
+      for (const std::string& x : actual) {
+        if ((this->*m)(x, r)) return true;
+      }
+      return false;
+    };
+    std::vector<std::string> uncovered, matching, missing;
+    for (const std::string& x : actual) (covered(x) ? matching : uncovered).push_back(x);
+    for (const std::string& r : R) {
+      if (!held(r)) missing.push_back(r);
+    }
+    const std::string right = ListText(R, c.right_is_list);
+    const std::string none = actual.empty() ? "nothing" : ListText(actual, actual.size() > 1);
+    switch (c.op) {
+      case Operator::kEq:
+        return Result(node, !matching.empty(),
+                      matching.empty() ? absl::StrCat(none, " does not match ", right) : "");
+      case Operator::kNeq:
+        return Result(node, matching.empty(),
+                      matching.empty() ? ""
+                                       : absl::StrCat(ListText(matching, matching.size() > 1),
+                                                      " matches ", right));
+      case Operator::kIsA:
+      case Operator::kIsPartOf:
+        if (actual.empty()) return Result(node, false, "nothing to compare");
+        return Result(node, uncovered.empty(),
+                      uncovered.empty()
+                          ? ""
+                          : absl::StrCat(absl::StrJoin(uncovered, ", "), " not in ", right));
+      case Operator::kIsAnyOf:
+        return Result(node, !matching.empty(),
+                      matching.empty() ? absl::StrCat(none, " is none of ", right) : "");
+      case Operator::kIsNoneOf:
+        return Result(
+            node, matching.empty(),
+            matching.empty() ? "" : absl::StrCat(absl::StrJoin(matching, ", "), " is in ", right));
+      case Operator::kIsAllOf:
+      case Operator::kHasPart:
+        return Result(
+            node, missing.empty(),
+            missing.empty() ? "" : absl::StrCat("missing ", absl::StrJoin(missing, ", ")));
+      default:
+        return Unknown(node, "operator not defined for this operand");
+    }
+  }
+
+  // The first non-satisfied constraint of an AND-ed list, explained.
+  std::string ExplainList(const std::vector<Node>& nodes) {
+    for (const Node& n : nodes) {
+      if (n.verdict == Verdict::kUnknown) return Explain(n);
+    }
+    for (const Node& n : nodes) {
+      if (n.verdict != Verdict::kSatisfied) return Explain(n);
+    }
+    return "";
+  }
+
+  std::string Explain(const Node& n) {
+    const Constraint& c = *n.constraint;
+    const TraceEntry& e = trace_[n.entry];
+    if (c.logical == LogicalOperator::kNone) {
+      if (!c.problem.empty()) return absl::StrCat(c.path, ".", c.problem_field, ": ", c.problem);
+      std::string s = absl::StrCat(c.path, ": ", c.left_operand_name, " ", c.operator_name, " ",
+                                   Printable(e.required, 120), " ", VerdictName(n.verdict));
+      if (!e.actual.empty()) absl::StrAppend(&s, " (actual: ", Printable(e.actual, 120), ")");
+      if (!e.note.empty()) absl::StrAppend(&s, ": ", e.note);
+      return s;
+    }
+    if (!c.problem.empty()) return absl::StrCat(c.path, ".", c.problem_field, ": ", c.problem);
+    for (const Node& child : n.children) {
+      if (child.verdict == Verdict::kUnknown) return Explain(child);
+    }
+    const std::string name(LogicalOperatorName(c.logical));
+    if (c.logical == LogicalOperator::kAnd || c.logical == LogicalOperator::kAndSequence) {
+      for (const Node& child : n.children) {
+        if (child.verdict == Verdict::kFailed) return Explain(child);
+      }
+      return absl::StrCat(c.path, ": ", name, " failed");
+    }
+    size_t satisfied = 0;
+    std::vector<std::string> which;
+    for (const Node& child : n.children) {
+      if (child.verdict == Verdict::kSatisfied) {
+        ++satisfied;
+        which.push_back(child.constraint->path);
+      }
+    }
+    if (satisfied > 1) {
+      return absl::StrCat(c.path, ": xone: ", satisfied, " of ", n.children.size(),
+                          " constraints hold (", absl::StrJoin(which, ", "), "), exactly one must");
+    }
+    return absl::StrCat(c.path, ": ", name, ": none of the ", n.children.size(),
+                        " constraints holds; first: ", Explain(n.children.front()));
+  }
+
+  const Policy& policy_;
+  const Request& request_;
+  Action request_action_;
+  std::vector<TraceEntry> trace_;
+};
+
+std::string DueText(const Duty& d) { return d.due ? FormatInstant(*d.due) : ""; }
+
+}  // namespace
+
+absl::string_view VerdictName(Verdict v) {
+  switch (v) {
+    case Verdict::kSatisfied:
+      return "satisfied";
+    case Verdict::kFailed:
+      return "failed";
+    case Verdict::kUnknown:
+      return "unknown";
+    case Verdict::kNotEvaluated:
+      return "not evaluated";
+  }
+  return "unknown";
+}
+
+bool PermissionCovers(Action granted, Action requested) {
+  const uint32_t needs = Needs(requested);
+  return needs != 0 && (needs & ~Grants(granted)) == 0;
+}
+
+bool ProhibitionCovers(Action prohibited, Action requested) {
+  return (Needs(requested) & Forbids(prohibited)) != 0;
+}
+
+Decision Evaluate(const Policy& policy, const Request& request) {
+  return Evaluator(policy, request).Run();
+}
+
+std::string DecisionToText(const Decision& d) {
+  std::string out = absl::StrCat("decision: ", d.permit ? "permit" : "deny", "\n");
+  absl::StrAppend(&out, "reason: ", Printable(d.reason, 1000), "\n");
+  if (!d.duties.empty()) {
+    out += "duties:\n";
+    for (const Duty& duty : d.duties) {
+      absl::StrAppend(&out, "  ", duty.rule, ": ", Printable(duty.summary, 400), "\n");
+    }
+  }
+  out += "trace:\n";
+  for (const TraceEntry& e : d.trace) {
+    std::string line = absl::StrCat("  [", VerdictName(e.verdict), "] ", Printable(e.path));
+    if (!e.left_operand.empty() || !e.op.empty()) {
+      absl::StrAppend(&line, "  ", Printable(e.left_operand), e.left_operand.empty() ? "" : " ",
+                      Printable(e.op), e.required.empty() ? "" : " ", Printable(e.required));
+      if (!e.actual.empty()) absl::StrAppend(&line, "  actual: ", Printable(e.actual));
+    }
+    if (!e.note.empty()) absl::StrAppend(&line, "  -- ", Printable(e.note, 400));
+    absl::StrAppend(&out, line, "\n");
+  }
+  return out;
+}
+
+namespace {
+// ordered_json keeps the fields in the documented order.
+nlohmann::ordered_json DecisionJson(const Decision& d) {
+  using Json = nlohmann::ordered_json;
+  Json j = Json::object();
+  j["decision"] = d.permit ? "permit" : "deny";
+  j["permit"] = d.permit;
+  j["reason"] = d.reason;
+  if (!d.permitted_by.empty()) j["permittedBy"] = d.permitted_by;
+  Json trace = Json::array();
+  for (const TraceEntry& e : d.trace) {
+    trace.push_back({{"rule", e.rule},
+                     {"path", e.path},
+                     {"leftOperand", e.left_operand},
+                     {"operator", e.op},
+                     {"required", e.required},
+                     {"actual", e.actual},
+                     {"verdict", std::string(VerdictName(e.verdict))},
+                     {"note", e.note}});
+  }
+  j["trace"] = std::move(trace);
+  Json duties = Json::array();
+  for (const Duty& duty : d.duties) {
+    Json constraints = Json::array();
+    for (const DutyConstraint& c : duty.constraints) {
+      constraints.push_back(
+          {{"leftOperand", c.left_operand}, {"operator", c.op}, {"rightOperand", c.right}});
+    }
+    Json dj = {{"rule", duty.rule},
+               {"action", duty.action},
+               {"constraints", std::move(constraints)},
+               {"summary", duty.summary}};
+    if (duty.due) dj["due"] = DueText(duty);
+    duties.push_back(std::move(dj));
+  }
+  j["duties"] = std::move(duties);
+  return j;
+}
+}  // namespace
+
+std::string DecisionToJson(const Decision& d) {
+  return DecisionJson(d).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+std::string CheckCommandOutput(const Decision& d, bool json) {
+  if (json) {
+    return DecisionJson(d).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
+           "\n";
+  }
+  return DecisionToText(d);
+}
+
+}  // namespace hanse::policy

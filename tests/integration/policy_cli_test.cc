@@ -1,0 +1,41 @@
+// `hanse policy check` on the health-data example shipped with the demo: permit with duties,
+// and a denial whose trace names the failing constraint.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/support/process.h"
+
+namespace hanse {
+namespace {
+
+using ::hanse::testing::CommandResult;
+using ::hanse::testing::RunHanse;
+using ::testing::HasSubstr;
+
+const std::string kExamples = std::string(HANSE_SOURCE_DIR) + "/deploy/examples/";
+
+TEST(PolicyCliTest, PermitsTheEuHospitalWithDuties) {
+  CommandResult r = RunHanse({"policy", "check", "--policy", kExamples + "health-policy.json",
+                              "--request", kExamples + "request-eu-hospital.json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("decision: permit"));
+  EXPECT_THAT(r.out, HasSubstr("delete"));
+}
+
+TEST(PolicyCliTest, DeniesTheUsSubsidiaryAndSaysWhy) {
+  CommandResult r = RunHanse({"policy", "check", "--policy", kExamples + "health-policy.json",
+                              "--request", kExamples + "request-us-subsidiary.json", "--json"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("jurisdiction"));
+  EXPECT_THAT(r.out, HasSubstr("US not in EU"));
+}
+
+TEST(PolicyCliTest, MalformedInputIsExitTwo) {
+  CommandResult r = RunHanse({"policy", "check", "--policy", kExamples + "missing.json",
+                              "--request", kExamples + "request-eu-hospital.json"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("missing.json"));
+}
+
+}  // namespace
+}  // namespace hanse
