@@ -1,0 +1,73 @@
+// Internal to node/: the running node's state, shared by the daemon (node.cc) and its two
+// gRPC services (federation_service.cc, admin_service.cc). Includes grpcpp: never include it
+// outside node/.
+#ifndef HANSE_NODE_NODE_IMPL_H_
+#define HANSE_NODE_NODE_IMPL_H_
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/time/clock.h"
+#include "catalog/catalog.h"
+#include "catalog/store.h"
+#include "hanse/v1/admin.grpc.pb.h"
+#include "node/card.h"
+#include "node/gossip.h"
+#include "node/home.h"
+#include "node/membership.h"
+#include "node/node.h"
+#include "node/peers.h"
+#include "node/tls.h"
+
+namespace hanse::node {
+
+inline constexpr size_t kMaxNonceBytes = 128;
+inline constexpr size_t kMaxTargetBytes = 512;
+inline constexpr absl::Duration kPeerCallDeadline = absl::Seconds(5);
+inline constexpr absl::Duration kLiveSearchDeadline = absl::Seconds(2);
+
+struct Node::Impl {
+  explicit Impl(Home h) : home(std::move(h)) {}
+  Home home;
+  std::unique_ptr<catalog::Store> store;
+  std::unique_ptr<catalog::Catalog> catalog;
+  std::unique_ptr<Gossip> gossip;
+  std::unique_ptr<Membership> membership;
+  std::shared_ptr<PeerRegistry> peers;
+  std::unique_ptr<grpc::Service> federation_service;
+  std::unique_ptr<grpc::Service> admin_service;
+  std::unique_ptr<grpc::Server> federation_server;
+  std::unique_ptr<grpc::Server> admin_server;
+  std::string listen_address;
+  absl::Time started = absl::Now();
+  mutable std::mutex card_mu;
+  std::string card_jws;
+  bool shut_down = false;
+
+  std::string Card() const {
+    std::lock_guard lock(card_mu);
+    return card_jws;
+  }
+  CaLookup Lookup() const {
+    std::weak_ptr<PeerRegistry> weak = peers;
+    return [weak](absl::string_view did) -> absl::StatusOr<std::string> {
+      auto registry = weak.lock();
+      if (!registry) return absl::UnavailableError("node is shutting down");
+      return registry->CaFor(did);
+    };
+  }
+};
+
+std::unique_ptr<grpc::Service> NewFederationService(Node::Impl* node);
+std::unique_ptr<grpc::Service> NewAdminService(Node::Impl* node);
+
+// A random id to tie log lines of one admin request together.
+std::string NewRequestId();
+void ToProto(const MemberCard& card, hanse::v1::Peer* out);
+
+}  // namespace hanse::node
+
+#endif  // HANSE_NODE_NODE_IMPL_H_
