@@ -122,9 +122,9 @@ absl::Status CheckPrivateMode(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return ErrnoStatus(errno, path);
   if ((st.st_mode & 077) != 0) {
-    return absl::PermissionDeniedError(absl::StrFormat(
-        "%s: mode %04o lets other users read the key; run `chmod 600 %s`", path,
-        st.st_mode & 07777, path));
+    return absl::PermissionDeniedError(
+        absl::StrFormat("%s: mode %04o lets other users read the key; run `chmod 600 %s`", path,
+                        st.st_mode & 07777, path));
   }
   if (::access(path.c_str(), R_OK) != 0) return ErrnoStatus(errno, path);
   return absl::OkStatus();

@@ -90,8 +90,8 @@ std::string Render(Format format, absl::string_view msg, std::initializer_list<F
   for (const auto& [k, v] : fields) {
     absl::StrAppend(&line, " ", k, "=");
     if (NeedsQuotes(v)) {
-      absl::StrAppend(&line, nlohmann::json(v).dump(-1, ' ', false,
-                                                    nlohmann::json::error_handler_t::replace));
+      absl::StrAppend(
+          &line, nlohmann::json(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     } else {
       absl::StrAppend(&line, v);
     }

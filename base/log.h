@@ -8,8 +8,8 @@
 #include <string_view>
 #include <utility>
 
-#include "absl/strings/string_view.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace hanse::log {
 

@@ -6,10 +6,10 @@
 #include <string_view>
 #include <utility>
 
-#include "absl/strings/string_view.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace hanse {
 
@@ -31,15 +31,16 @@ inline absl::string_view Context(absl::string_view context) { return context; }
 
 // HANSE_RETURN_IF_ERROR(expr) or HANSE_RETURN_IF_ERROR(expr, context) where context is any
 // string (a literal, a path).
-#define HANSE_RETURN_IF_ERROR(expr, ...)                                          \
-  do {                                                                            \
-    ::absl::Status hanse_status_ = (expr);                                        \
-    if (!hanse_status_.ok()) return ::hanse::Annotate(hanse_status_, ::hanse::internal::Context(__VA_ARGS__)); \
+#define HANSE_RETURN_IF_ERROR(expr, ...)                                                \
+  do {                                                                                  \
+    ::absl::Status hanse_status_ = (expr);                                              \
+    if (!hanse_status_.ok())                                                            \
+      return ::hanse::Annotate(hanse_status_, ::hanse::internal::Context(__VA_ARGS__)); \
   } while (false)
 
-#define HANSE_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr, ...)                   \
-  auto tmp = (expr);                                                        \
-  if (!tmp.ok()) return ::hanse::Annotate(tmp.status(), ::hanse::internal::Context(__VA_ARGS__));   \
+#define HANSE_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr, ...)                                         \
+  auto tmp = (expr);                                                                              \
+  if (!tmp.ok()) return ::hanse::Annotate(tmp.status(), ::hanse::internal::Context(__VA_ARGS__)); \
   lhs = std::move(tmp).value()
 
 // HANSE_ASSIGN_OR_RETURN(auto x, Foo()) or HANSE_ASSIGN_OR_RETURN(x, Foo(), "while ...").

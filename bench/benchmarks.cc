@@ -165,8 +165,8 @@ QuerySets MakeQueries(const Corpus& corpus, const std::vector<uint32_t>& df, siz
     std::string value = i % 2 == 0 ? std::string(kLanguages[(i / 2) % 4])
                                    : std::string(kThemes[(i / 2) % std::size(kThemes)]);
     BenchQuery one{{words[picked[i]]}, "", "", false};
-    BenchQuery two{{words[picked[i]], words[picked[(i + per_class / 2 + 1) % per_class]]}, "", "",
-                   false};
+    BenchQuery two{
+        {words[picked[i]], words[picked[(i + per_class / 2 + 1) % per_class]]}, "", "", false};
     if (two.terms[0] == two.terms[1]) two.terms[1] = words[band[(i * 7 + 3) % band.size()]];
     qs.term.push_back(one);
     qs.two.push_back(two);
@@ -240,8 +240,8 @@ absl::StatusOr<BenchResult> RunVerify(const Corpus& corpus, const std::vector<Is
                            catalog::OpenRocksStore(scratch_dir, {.create_if_missing = true}));
     HANSE_ASSIGN_OR_RETURN(auto cat, catalog::Catalog::Open(store.get(), &Clock::Real()));
     HANSE_RETURN_IF_ERROR(CheckStored(cat->IngestMany(participants)), "participants");
-    Progress(absl::StrFormat("verify: Catalog::IngestMany of %d SDs in batches of %d", subset,
-                             kBatch));
+    Progress(
+        absl::StrFormat("verify: Catalog::IngestMany of %d SDs in batches of %d", subset, kBatch));
     double t0 = Now(), c0 = ThreadCpu();
     for (const auto& b : batches) {
       HANSE_RETURN_IF_ERROR(CheckStored(cat->IngestMany(b)));
@@ -331,7 +331,8 @@ absl::StatusOr<BenchResult> RunSearch(const CorpusStore& cs, const QuerySets& qu
     }
     total += std::max(page.hits.size(), ids.size());
   }
-  if (empty > 0) return absl::InternalError(absl::StrCat(empty, " single-term queries found nothing"));
+  if (empty > 0)
+    return absl::InternalError(absl::StrCat(empty, " single-term queries found nothing"));
 
   // Each class weighs the same: the mix's throughput is the harmonic mean of the class rates.
   double hanse_time = 0, sqlite_time = 0;
@@ -380,7 +381,8 @@ absl::StatusOr<BenchResult> RunLookup(const Corpus& corpus, const CorpusStore& c
   Rng rng(0x10c0c0);
   std::vector<std::string> ids;
   ids.reserve(gets);
-  for (size_t i = 0; i < gets; ++i) ids.push_back(DatasetIdOf(corpus, cs.issuers, rng.Below(corpus.size())));
+  for (size_t i = 0; i < gets; ++i)
+    ids.push_back(DatasetIdOf(corpus, cs.issuers, rng.Below(corpus.size())));
 
   auto hanse_pass = [&](const catalog::Catalog& cat) -> absl::StatusOr<double> {
     uint64_t bytes = 0;

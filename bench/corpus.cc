@@ -36,13 +36,14 @@ constexpr absl::string_view kConsonants = "bdfgklmnprstvz";
 constexpr absl::string_view kVowels = "aeiou";
 constexpr absl::string_view kCountries[] = {"DE", "FR", "NL", "BE", "IT", "ES", "AT", "PL",
                                             "SE", "DK", "FI", "CZ", "PT", "IE", "LU", "EE"};
-constexpr absl::string_view kLicences[] = {"CC-BY-4.0", "CC0-1.0", "ODbL-1.0", "CC-BY-SA-4.0",
-                                           "DL-DE-BY-2.0", "Etalab-2.0"};
+constexpr absl::string_view kLicences[] = {"CC-BY-4.0",    "CC0-1.0",      "ODbL-1.0",
+                                           "CC-BY-SA-4.0", "DL-DE-BY-2.0", "Etalab-2.0"};
 constexpr absl::string_view kMediaTypes[] = {"text/csv", "application/json",
                                              "application/vnd.apache.parquet",
                                              "application/geo+json", "application/xml"};
-constexpr absl::string_view kOrgKinds[] = {"Data Services", "Mobility Lab", "Open Data Office",
-                                           "Research Institute", "Energy Networks", "Statistics"};
+constexpr absl::string_view kOrgKinds[] = {"Data Services",    "Mobility Lab",
+                                           "Open Data Office", "Research Institute",
+                                           "Energy Networks",  "Statistics"};
 // Language weights (per mille): a few large languages, a long tail.
 constexpr int kLanguageWeights[] = {350, 150, 110, 80, 70, 60, 50, 40, 30, 25, 20, 15};
 static_assert(std::size(kLanguageWeights) == std::size(kLanguages));
@@ -125,7 +126,8 @@ size_t Zipf::Sample(Rng& rng) const {
   return static_cast<size_t>(std::upper_bound(cdf_.begin(), cdf_.end(), u) - cdf_.begin());
 }
 
-Corpus::Corpus(const CorpusParams& params) : params_(params), zipf_(params.vocabulary, params.zipf_s) {
+Corpus::Corpus(const CorpusParams& params)
+    : params_(params), zipf_(params.vocabulary, params.zipf_s) {
   Rng rng(params.seed);
   std::unordered_set<std::string> seen;
   words_.reserve(params.vocabulary);
@@ -204,7 +206,8 @@ Issuer DescribeIssuer(size_t i, trust::PrivateKey key) {
 absl::StatusOr<std::vector<Issuer>> GenerateIssuers(size_t n) {
   std::vector<Issuer> out;
   for (size_t i = 0; i < n; ++i) {
-    HANSE_ASSIGN_OR_RETURN(trust::PrivateKey key, trust::PrivateKey::Generate(trust::KeyType::kP256));
+    HANSE_ASSIGN_OR_RETURN(trust::PrivateKey key,
+                           trust::PrivateKey::Generate(trust::KeyType::kP256));
     out.push_back(DescribeIssuer(i, std::move(key)));
   }
   return out;
@@ -224,7 +227,8 @@ absl::StatusOr<std::vector<Issuer>> IssuersFromPem(absl::string_view pem) {
     size_t end = pem.find(kEnd, pos);
     if (end == absl::string_view::npos) break;
     end += kEnd.size();
-    HANSE_ASSIGN_OR_RETURN(trust::PrivateKey key, trust::PrivateKey::FromPem(pem.substr(pos, end - pos)));
+    HANSE_ASSIGN_OR_RETURN(trust::PrivateKey key,
+                           trust::PrivateKey::FromPem(pem.substr(pos, end - pos)));
     out.push_back(DescribeIssuer(out.size(), std::move(key)));
     pos = end;
     while (pos < pem.size() && (pem[pos] == '\n' || pem[pos] == '\r')) ++pos;

@@ -76,11 +76,11 @@ struct DatasetText {
 };
 
 inline constexpr absl::string_view kThemes[] = {
-    "agriculture", "energy",      "environment", "transport",  "health",     "education",
-    "economy",     "finance",     "justice",     "population", "science",    "technology",
-    "culture",     "tourism",     "housing",     "climate",    "water",      "mobility",
-    "industry",    "trade",       "employment",  "security",   "defence",    "government",
-    "geography",   "statistics",  "maritime",    "aviation",   "forestry",   "fisheries"};
+    "agriculture", "energy",     "environment", "transport",  "health",   "education",
+    "economy",     "finance",    "justice",     "population", "science",  "technology",
+    "culture",     "tourism",    "housing",     "climate",    "water",    "mobility",
+    "industry",    "trade",      "employment",  "security",   "defence",  "government",
+    "geography",   "statistics", "maritime",    "aviation",   "forestry", "fisheries"};
 inline constexpr absl::string_view kLanguages[] = {"en", "de", "fr", "es", "it", "nl",
                                                    "pl", "pt", "sv", "da", "fi", "cs"};
 

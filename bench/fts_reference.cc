@@ -59,10 +59,11 @@ absl::StatusOr<std::unique_ptr<FtsBuilder>> FtsBuilder::Create(const std::string
                              "CREATE TABLE doc_theme(theme TEXT NOT NULL, doc INTEGER NOT NULL,"
                              " PRIMARY KEY (theme, doc)) WITHOUT ROWID;"
                              "BEGIN"));
-  HANSE_ASSIGN_OR_RETURN(b->fts_, Prepare(b->db_, "INSERT INTO fts(rowid, title, description, "
-                                                  "keywords) VALUES (?1, ?2, ?3, ?4)"));
-  HANSE_ASSIGN_OR_RETURN(b->meta_,
-                         Prepare(b->db_, "INSERT INTO meta(rowid, id, language) VALUES (?1, ?2, ?3)"));
+  HANSE_ASSIGN_OR_RETURN(b->fts_, Prepare(b->db_,
+                                          "INSERT INTO fts(rowid, title, description, "
+                                          "keywords) VALUES (?1, ?2, ?3, ?4)"));
+  HANSE_ASSIGN_OR_RETURN(
+      b->meta_, Prepare(b->db_, "INSERT INTO meta(rowid, id, language) VALUES (?1, ?2, ?3)"));
   HANSE_ASSIGN_OR_RETURN(b->theme_,
                          Prepare(b->db_, "INSERT INTO doc_theme(theme, doc) VALUES (?1, ?2)"));
   return b;
@@ -98,9 +99,10 @@ absl::Status FtsBuilder::Commit() { return Exec(db_, "COMMIT; BEGIN"); }
 
 absl::Status FtsBuilder::Finish() {
   HANSE_RETURN_IF_ERROR(Exec(db_, "COMMIT"));
-  HANSE_RETURN_IF_ERROR(Exec(db_, "CREATE INDEX meta_language ON meta(language);"
-                                  "INSERT INTO fts(fts) VALUES('optimize');"
-                                  "ANALYZE;"));
+  HANSE_RETURN_IF_ERROR(Exec(db_,
+                             "CREATE INDEX meta_language ON meta(language);"
+                             "INSERT INTO fts(fts) VALUES('optimize');"
+                             "ANALYZE;"));
   sqlite3_finalize(fts_);
   sqlite3_finalize(meta_);
   sqlite3_finalize(theme_);
@@ -117,9 +119,7 @@ std::string BenchQuery::HanseText() const {
   return q;
 }
 
-std::string BenchQuery::FtsMatch() const {
-  return absl::StrJoin(terms, sqlite_and ? " " : " OR ");
-}
+std::string BenchQuery::FtsMatch() const { return absl::StrJoin(terms, sqlite_and ? " " : " OR "); }
 
 absl::StatusOr<std::unique_ptr<FtsSearcher>> FtsSearcher::Open(const std::string& path) {
   std::unique_ptr<FtsSearcher> s(new FtsSearcher);
@@ -135,7 +135,8 @@ absl::StatusOr<std::unique_ptr<FtsSearcher>> FtsSearcher::Open(const std::string
       "ORDER BY x.s");
   std::string language = absl::StrCat(
       "SELECT m.id FROM fts JOIN meta m ON m.rowid = fts.rowid WHERE fts MATCH ?1 AND "
-      "m.language = ?2 ORDER BY ", kRank, " LIMIT 10");
+      "m.language = ?2 ORDER BY ",
+      kRank, " LIMIT 10");
   std::string theme = absl::StrCat(
       "SELECT m.id FROM (SELECT fts.rowid AS r, ", kRank,
       " AS s FROM fts JOIN doc_theme t ON t.doc = fts.rowid WHERE fts MATCH ?1 AND t.theme = ?2 "

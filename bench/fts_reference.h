@@ -45,7 +45,7 @@ struct BenchQuery {
   std::vector<std::string> terms;
   std::string filter_field;  // "", "language" or "theme"
   std::string filter_value;
-  bool sqlite_and = false;   // FTS5 AND instead of OR (context only: Hanse has no AND)
+  bool sqlite_and = false;  // FTS5 AND instead of OR (context only: Hanse has no AND)
 
   // Hanse query syntax: "a b language:de".
   std::string HanseText() const;

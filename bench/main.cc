@@ -64,9 +64,10 @@ int Main(int argc, char** argv) {
     } else if (a == "--out" && i + 1 < argc) {
       out = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: hanse_bench [--results DIR] [--out FILE]\n"
-                           "env: BENCH=verify,search,lookup,memory,startup BENCH_SCALE=1.0 "
-                           "BENCH_FRESH=1 BENCH_MIN_SECONDS=1\n");
+      std::fprintf(stderr,
+                   "usage: hanse_bench [--results DIR] [--out FILE]\n"
+                   "env: BENCH=verify,search,lookup,memory,startup BENCH_SCALE=1.0 "
+                   "BENCH_FRESH=1 BENCH_MIN_SECONDS=1\n");
       return 2;
     }
   }
@@ -75,7 +76,8 @@ int Main(int argc, char** argv) {
   // Selection.
   std::set<std::string> selected;
   std::string bench_env = absl::AsciiStrToLower(Env("BENCH", "all"));
-  for (absl::string_view item : absl::StrSplit(bench_env, absl::ByAnyChar(", "), absl::SkipEmpty())) {
+  for (absl::string_view item :
+       absl::StrSplit(bench_env, absl::ByAnyChar(", "), absl::SkipEmpty())) {
     if (item == "all") {
       for (auto id : kBuilt) selected.insert(std::string(id));
     } else if (std::find(std::begin(kBuilt), std::end(kBuilt), item) != std::end(kBuilt)) {
@@ -147,7 +149,8 @@ int Main(int argc, char** argv) {
     Progress("choosing mid-frequency query terms");
     queries = MakeQueries(corpus, corpus.DocumentFrequencies(2), kQueriesPerClass);
     std::ofstream q(queries_file);
-    for (const auto* set : {&queries.term, &queries.term_filter, &queries.two, &queries.two_filter}) {
+    for (const auto* set :
+         {&queries.term, &queries.term_filter, &queries.two, &queries.two_filter}) {
       for (const auto& query : *set) q << query.HanseText() << "\n";
     }
   }

@@ -106,9 +106,9 @@ std::string ReportTable(double scale, const std::vector<BenchResult>& results) {
   out += absl::StrFormat("%-8s %14s %-10s %14s %-12s %8s %-22s %s\n", "id", "value", "unit",
                          "reference", "ref unit", "ratio", "target", "meets");
   for (const auto& r : results) {
-    out += absl::StrFormat("%-8s %14.6g %-10s %14.6g %-12s %8.3g %-22s %s\n", r.id,
-                           Round3(r.value), r.unit, Round3(r.reference), r.reference_unit,
-                           Round3(r.ratio), r.target, r.meets ? "yes" : "NO");
+    out += absl::StrFormat("%-8s %14.6g %-10s %14.6g %-12s %8.3g %-22s %s\n", r.id, Round3(r.value),
+                           r.unit, Round3(r.reference), r.reference_unit, Round3(r.ratio), r.target,
+                           r.meets ? "yes" : "NO");
   }
   for (const auto& r : results) {
     if (!r.notes.empty()) out += absl::StrFormat("  %s: %s\n", r.id, r.notes);

@@ -32,12 +32,8 @@ constexpr int kCorpusFormat = 1;  // bump when the generator's output changes
 // binary moved away from its build tree), the binary's own size and mtime stand in.
 Json CacheKey(const Corpus& corpus, const std::string& exe_path) {
   const CorpusParams& p = corpus.params();
-  Json key{{"format", kCorpusFormat},
-           {"seed", p.seed},
-           {"num_docs", p.num_docs},
-           {"vocabulary", p.vocabulary},
-           {"zipf_s", p.zipf_s},
-           {"num_issuers", p.num_issuers}};
+  Json key{{"format", kCorpusFormat},    {"seed", p.seed},     {"num_docs", p.num_docs},
+           {"vocabulary", p.vocabulary}, {"zipf_s", p.zipf_s}, {"num_issuers", p.num_issuers}};
 #ifdef HANSE_BENCH_FINGERPRINT_FILE
   auto sums = ReadFile(HANSE_BENCH_FINGERPRINT_FILE);
   if (sums.ok() && !sums->empty()) {
@@ -163,8 +159,8 @@ absl::StatusOr<CorpusStore> PrepareCorpusStore(const Corpus& corpus, const Setup
     }
   }
 
-  Progress(absl::StrFormat("building the corpus store for %d datasets in %s", corpus.size(),
-                           cs.dir));
+  Progress(
+      absl::StrFormat("building the corpus store for %d datasets in %s", corpus.size(), cs.dir));
   RemoveTree(cs.dir);
   std::filesystem::create_directories(cs.dir);
   HANSE_ASSIGN_OR_RETURN(cs.issuers, GenerateIssuers(corpus.params().num_issuers));
@@ -263,10 +259,10 @@ absl::StatusOr<CorpusStore> PrepareCorpusStore(const Corpus& corpus, const Setup
     }
     if (ingested >= next_report) {
       const double elapsed = Now() - build_start;
-      Progress(absl::StrFormat(
-          "ingested %d / %d datasets (%.0f docs/s ingesting; about %.0f min to go)", ingested,
-          corpus.size(), ingested / std::max(ingest_seconds, 1e-9),
-          elapsed / ingested * (corpus.size() - ingested) / 60));
+      Progress(
+          absl::StrFormat("ingested %d / %d datasets (%.0f docs/s ingesting; about %.0f min to go)",
+                          ingested, corpus.size(), ingested / std::max(ingest_seconds, 1e-9),
+                          elapsed / ingested * (corpus.size() - ingested) / 60));
       next_report += std::max<size_t>(corpus.size() / 20, 1);
     }
   }

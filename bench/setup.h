@@ -1,7 +1,8 @@
 // Builds (or reuses) the corpus store and the SQLite FTS5 reference database for one scale.
 //
 // Layout under the results directory (bench/results/, gitignored):
-//   corpus-<N>/store/        the node store (RocksDB) holding the catalogue: 200 participant SDs and
+//   corpus-<N>/store/        the node store (RocksDB) holding the catalogue: 200 participant SDs
+//   and
 //                            N dataset SDs, ingested through Catalog::IngestMany
 //   corpus-<N>/issuers.pem   the issuers' throwaway P-256 keys (the ids contain their DIDs)
 //   corpus-<N>/fts.sqlite    the reference: the same N datasets in SQLite FTS5
@@ -26,8 +27,8 @@ struct CorpusStore {
   std::string store_dir;    // corpus-<N>/store
   std::string sqlite_path;  // corpus-<N>/fts.sqlite; empty when not built
   std::vector<Issuer> issuers;
-  uint64_t jws_bytes = 0;     // sum of the stored SDs' compact JWS bytes (participants included)
-  uint64_t documents = 0;     // SDs stored (participants included)
+  uint64_t jws_bytes = 0;  // sum of the stored SDs' compact JWS bytes (participants included)
+  uint64_t documents = 0;  // SDs stored (participants included)
   bool reused = false;
   double ingest_docs_per_s = 0;  // bulk build rate when built in this run
   size_t ingest_batch = 0;

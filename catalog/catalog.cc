@@ -44,8 +44,7 @@ std::string LogKey(absl::string_view issuer, std::uint64_t seq) {
 std::string HashKey(absl::string_view hash) { return absl::StrCat("h|", hash); }
 std::string EvidenceKey(absl::string_view issuer, std::uint64_t seq, bool held,
                         absl::string_view hash) {
-  return absl::StrCat("e|", issuer, "|", Be64(seq), held ? absl::string_view("\0", 1) : "\1",
-                      hash);
+  return absl::StrCat("e|", issuer, "|", Be64(seq), held ? absl::string_view("\0", 1) : "\1", hash);
 }
 std::string SupersededKey(absl::string_view issuer, std::uint64_t seq) {
   return absl::StrCat("o|", issuer, "|", Be64(seq));
@@ -162,11 +161,11 @@ absl::string_view IngestOutcomeName(IngestOutcome outcome) {
 absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(Store* store, const Clock* clock) {
   HANSE_ASSIGN_OR_RETURN(auto index, SearchIndex::Open(store), "opening the search index");
   std::unique_ptr<Catalog> catalog(new Catalog(store, clock, std::move(index)));
-  HANSE_RETURN_IF_ERROR(store->Scan(Family::kIssuerLog, "x|",
-                                    [&](absl::string_view key, absl::string_view) {
-                                      catalog->retired_.insert(std::string(key.substr(2)));
-                                      return true;
-                                    }));
+  HANSE_RETURN_IF_ERROR(
+      store->Scan(Family::kIssuerLog, "x|", [&](absl::string_view key, absl::string_view) {
+        catalog->retired_.insert(std::string(key.substr(2)));
+        return true;
+      }));
   return catalog;
 }
 
@@ -208,8 +207,7 @@ std::vector<absl::StatusOr<IngestResult>> Catalog::IngestMany(
   // Re-indexes an issuer's datasets under a new publisher country.
   auto reindex_issuer = [&](const std::string& issuer, const std::string& country) -> absl::Status {
     std::map<std::string, std::string> datasets;
-    HANSE_RETURN_IF_ERROR(
-        overlay.Collect(Family::kDocuments, DatasetId(issuer, ""), &datasets));
+    HANSE_RETURN_IF_ERROR(overlay.Collect(Family::kDocuments, DatasetId(issuer, ""), &datasets));
     for (const auto& [id, raw] : datasets) {
       HANSE_ASSIGN_OR_RETURN(StoredDocument stored, DecodeStored(id, raw));
       if (stored.kind != DocumentKind::kDataset || stored.indexed_country == country) continue;
@@ -257,8 +255,8 @@ std::vector<absl::StatusOr<IngestResult>> Catalog::IngestMany(
           if (stored.ok() && stored->sequence == doc.sequence) first_jws = stored->jws;
         }
         if (!first_jws) {
-          HANSE_ASSIGN_OR_RETURN(first_jws, overlay.Get(Family::kIssuerLog,
-                                                        SupersededKey(doc.issuer, doc.sequence)));
+          HANSE_ASSIGN_OR_RETURN(
+              first_jws, overlay.Get(Family::kIssuerLog, SupersededKey(doc.issuer, doc.sequence)));
         }
         if (first_jws) {
           overlay.Put(&batch, Family::kIssuerLog,
@@ -415,11 +413,11 @@ absl::StatusOr<std::uint64_t> Catalog::NextSequence(absl::string_view issuer) co
 
 absl::StatusOr<std::map<std::string, std::uint64_t>> Catalog::Heads() const {
   std::map<std::string, std::uint64_t> heads;
-  HANSE_RETURN_IF_ERROR(store_->Scan(Family::kIssuerLog, "t|",
-                                     [&](absl::string_view key, absl::string_view value) {
-                                       heads[std::string(key.substr(2))] = FromBe64(value);
-                                       return true;
-                                     }));
+  HANSE_RETURN_IF_ERROR(
+      store_->Scan(Family::kIssuerLog, "t|", [&](absl::string_view key, absl::string_view value) {
+        heads[std::string(key.substr(2))] = FromBe64(value);
+        return true;
+      }));
   return heads;
 }
 
@@ -461,20 +459,19 @@ absl::StatusOr<std::vector<std::string>> Catalog::DocumentsAfter(absl::string_vi
 
 absl::Status Catalog::ForEach(const std::function<bool(const StoredDocument&)>& visit) const {
   absl::Status inner = absl::OkStatus();
-  HANSE_RETURN_IF_ERROR(store_->Scan(Family::kDocuments, "",
-                                     [&](absl::string_view key, absl::string_view value) {
-                                       auto d = DecodeStored(key, value);
-                                       if (!d.ok()) {
-                                         inner = d.status();
-                                         return false;
-                                       }
-                                       if (d->kind == DocumentKind::kTombstone) return true;
-                                       if (d->kind == DocumentKind::kDataset &&
-                                           IsRetired(key.substr(0, key.find("/datasets/")))) {
-                                         return true;
-                                       }
-                                       return visit(*d);
-                                     }));
+  HANSE_RETURN_IF_ERROR(
+      store_->Scan(Family::kDocuments, "", [&](absl::string_view key, absl::string_view value) {
+        auto d = DecodeStored(key, value);
+        if (!d.ok()) {
+          inner = d.status();
+          return false;
+        }
+        if (d->kind == DocumentKind::kTombstone) return true;
+        if (d->kind == DocumentKind::kDataset && IsRetired(key.substr(0, key.find("/datasets/")))) {
+          return true;
+        }
+        return visit(*d);
+      }));
   return inner;
 }
 
@@ -491,8 +488,8 @@ bool Catalog::IsFlagged(absl::string_view issuer) const {
 
 absl::StatusOr<std::vector<EquivocationEvidence>> Catalog::Evidence() const {
   std::map<std::pair<std::string, std::uint64_t>, std::vector<std::string>> groups;
-  HANSE_RETURN_IF_ERROR(store_->Scan(
-      Family::kIssuerLog, "e|", [&](absl::string_view key, absl::string_view value) {
+  HANSE_RETURN_IF_ERROR(
+      store_->Scan(Family::kIssuerLog, "e|", [&](absl::string_view key, absl::string_view value) {
         absl::string_view rest = key.substr(2);
         if (rest.size() < 1 + 8 + 1 + 32) return true;
         absl::string_view issuer = rest.substr(0, rest.size() - 1 - 8 - 1 - 32);

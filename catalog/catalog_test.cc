@@ -43,8 +43,7 @@ absl::Time Utc(int y, int m, int d, int hh = 0, int mm = 0, int ss = 0) {
 
 const absl::Time kStart = Utc(2024, 6, 1);
 
-constexpr char kPolicy[] =
-    R"({"@type":"Offer","permission":[{"action":"use"}]})";
+constexpr char kPolicy[] = R"({"@type":"Offer","permission":[{"action":"use"}]})";
 
 std::string Did(const trust::PrivateKey& key) { return trust::EncodeDidKey(key.Public()); }
 
@@ -149,8 +148,8 @@ class CatalogTest : public ::testing::Test {
   }
 
   void Open(bool create) {
-    HANSE_ASSERT_OK_AND_ASSIGN(store_, OpenRocksStore(tmp_.Sub("store"),
-                                                      {.create_if_missing = create}));
+    HANSE_ASSERT_OK_AND_ASSIGN(store_,
+                               OpenRocksStore(tmp_.Sub("store"), {.create_if_missing = create}));
     HANSE_ASSERT_OK_AND_ASSIGN(catalog_, Catalog::Open(store_.get(), &clock_));
   }
 
@@ -200,20 +199,33 @@ class PopulatedCatalogTest : public CatalogTest {
     CatalogTest::SetUp();
     alice_p_ = Sign(Participant(alice_, 1, "DE"), alice_);
     bob_p_ = Sign(Participant(bob_, 1, "FR"), bob_);
-    air_ = Sign(Dataset(alice_, {.name = "air", .sequence = 2, .title = "Harbour air quality",
-                                 .themes = {"environment"}, .language = "de",
-                                 .issued = "2024-02-01", .keywords = {"NO2", "emissions"}}),
+    air_ = Sign(Dataset(alice_, {.name = "air",
+                                 .sequence = 2,
+                                 .title = "Harbour air quality",
+                                 .themes = {"environment"},
+                                 .language = "de",
+                                 .issued = "2024-02-01",
+                                 .keywords = {"NO2", "emissions"}}),
                 alice_);
-    ships_ = Sign(Dataset(alice_, {.name = "ships", .sequence = 3, .title = "Ship arrivals",
-                                   .themes = {"transport"}, .language = "en",
+    ships_ = Sign(Dataset(alice_, {.name = "ships",
+                                   .sequence = 3,
+                                   .title = "Ship arrivals",
+                                   .themes = {"transport"},
+                                   .language = "en",
                                    .issued = "2023-05-01"}),
                   alice_);
-    water_ = Sign(Dataset(bob_, {.name = "water", .sequence = 2, .title = "Seine water quality",
-                                 .themes = {"environment"}, .language = "fr",
+    water_ = Sign(Dataset(bob_, {.name = "water",
+                                 .sequence = 2,
+                                 .title = "Seine water quality",
+                                 .themes = {"environment"},
+                                 .language = "fr",
                                  .issued = "2024-04-01"}),
                   bob_);
-    bikes_ = Sign(Dataset(bob_, {.name = "bikes", .sequence = 3, .title = "Bike counts in Paris",
-                                 .themes = {"transport", "mobility"}, .language = "en",
+    bikes_ = Sign(Dataset(bob_, {.name = "bikes",
+                                 .sequence = 3,
+                                 .title = "Bike counts in Paris",
+                                 .themes = {"transport", "mobility"},
+                                 .language = "en",
                                  .issued = "2022-01-01"}),
                   bob_);
     for (const std::string* jws : {&alice_p_, &bob_p_, &air_, &ships_, &water_, &bikes_}) {
@@ -283,8 +295,8 @@ TEST_F(PopulatedCatalogTest, SearchWordsAndFilters) {
   EXPECT_THAT(Find("quality country:FR"), ElementsAre(BobId("water")));
   EXPECT_THAT(Find("theme:transport language:en issued>=2023-01-01"),
               ElementsAre(AliceId("ships")));
-  EXPECT_THAT(Find(""), ElementsAre(BobId("water"), AliceId("air"), AliceId("ships"),
-                                    BobId("bikes")));
+  EXPECT_THAT(Find(""),
+              ElementsAre(BobId("water"), AliceId("air"), AliceId("ships"), BobId("bikes")));
   EXPECT_THAT(catalog_->Search("colour:red", 10, ""), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
@@ -295,7 +307,7 @@ TEST_F(PopulatedCatalogTest, ForEachVisitsCurrentDocumentsInIdOrder) {
     return true;
   }),
               IsOk());
-  std::vector<std::string> want = {Did(alice_),    Did(bob_),      AliceId("air"),
+  std::vector<std::string> want = {Did(alice_),      Did(bob_),      AliceId("air"),
                                    AliceId("ships"), BobId("water"), BobId("bikes")};
   std::sort(want.begin(), want.end());
   EXPECT_EQ(ids, want);
@@ -308,9 +320,11 @@ TEST_F(PopulatedCatalogTest, ForEachVisitsCurrentDocumentsInIdOrder) {
 // ------------------------------------------------------------------------ versions
 
 TEST_F(PopulatedCatalogTest, HigherSequenceReplaces) {
-  std::string v2 = Sign(Dataset(alice_, {.name = "air", .sequence = 4,
+  std::string v2 = Sign(Dataset(alice_, {.name = "air",
+                                         .sequence = 4,
                                          .title = "Harbour noise levels",
-                                         .themes = {"health"}, .language = "de",
+                                         .themes = {"health"},
+                                         .language = "de",
                                          .issued = "2024-02-01"}),
                         alice_);
   HANSE_ASSERT_OK_AND_ASSIGN(IngestResult r, catalog_->Ingest(v2));
@@ -328,11 +342,11 @@ TEST_F(PopulatedCatalogTest, HigherSequenceReplaces) {
 
 TEST_F(PopulatedCatalogTest, LowerSequenceIsStaleAndChangesNothing) {
   // Move air to sequence 10, then a version with sequence 5 (never used by alice) arrives late.
-  std::string v10 = Sign(Dataset(alice_, {.name = "air", .sequence = 10, .title = "Air v10"}),
-                         alice_);
+  std::string v10 =
+      Sign(Dataset(alice_, {.name = "air", .sequence = 10, .title = "Air v10"}), alice_);
   ASSERT_EQ(MustIngest(v10), IngestOutcome::kStored);
-  std::string v5 = Sign(Dataset(alice_, {.name = "air", .sequence = 5, .title = "Air late"}),
-                        alice_);
+  std::string v5 =
+      Sign(Dataset(alice_, {.name = "air", .sequence = 5, .title = "Air late"}), alice_);
   HANSE_ASSERT_OK_AND_ASSIGN(IngestResult r, catalog_->Ingest(v5));
   EXPECT_EQ(r.outcome, IngestOutcome::kStale);
   EXPECT_EQ(r.id, AliceId("air"));
@@ -353,8 +367,8 @@ TEST_F(PopulatedCatalogTest, LowerSequenceIsStaleAndChangesNothing) {
 // An equal sequence for the same id with other content is not "stale": sequences are per issuer,
 // so it is two different statements at one sequence (equivocation).
 TEST_F(PopulatedCatalogTest, EqualSequenceWithOtherContentIsEquivocationNotStale) {
-  std::string other = Sign(Dataset(alice_, {.name = "air", .sequence = 2, .title = "Air again"}),
-                           alice_);
+  std::string other =
+      Sign(Dataset(alice_, {.name = "air", .sequence = 2, .title = "Air again"}), alice_);
   HANSE_ASSERT_OK_AND_ASSIGN(IngestResult r, catalog_->Ingest(other));
   EXPECT_EQ(r.outcome, IngestOutcome::kEquivocation);
   EXPECT_EQ(CurrentJws(AliceId("air")), air_);
@@ -401,8 +415,8 @@ TEST_F(PopulatedCatalogTest, TombstoneUnpublishes) {
   EXPECT_FALSE(visited);
 
   // An older dataset version (sequence 4, never seen) arriving after the tombstone is stale.
-  std::string late = Sign(Dataset(bob_, {.name = "water", .sequence = 4, .title = "Seine late"}),
-                          bob_);
+  std::string late =
+      Sign(Dataset(bob_, {.name = "water", .sequence = 4, .title = "Seine late"}), bob_);
   HANSE_ASSERT_OK_AND_ASSIGN(r, catalog_->Ingest(late));
   EXPECT_EQ(r.outcome, IngestOutcome::kStale);
   EXPECT_THAT(catalog_->Get(BobId("water")), StatusIs(absl::StatusCode::kNotFound));
@@ -413,9 +427,8 @@ TEST_F(PopulatedCatalogTest, TombstoneUnpublishes) {
   EXPECT_THAT(catalog_->Get(BobId("water")), StatusIs(absl::StatusCode::kNotFound));
 
   // Republishing with a higher sequence works again.
-  std::string back = Sign(Dataset(bob_, {.name = "water", .sequence = 6,
-                                         .title = "Seine water temperature"}),
-                          bob_);
+  std::string back = Sign(
+      Dataset(bob_, {.name = "water", .sequence = 6, .title = "Seine water temperature"}), bob_);
   HANSE_ASSERT_OK_AND_ASSIGN(r, catalog_->Ingest(back));
   EXPECT_EQ(r.outcome, IngestOutcome::kStored);
   EXPECT_EQ(CurrentJws(BobId("water")), back);
@@ -433,8 +446,7 @@ TEST_F(CatalogTest, TombstoneForAnUnknownDataset) {
   EXPECT_EQ(any->kind, DocumentKind::kTombstone);
   EXPECT_EQ(catalog_->document_count(), 0u);
   // A dataset version older than the tombstone stays unpublished.
-  std::string old = Sign(Dataset(alice_, {.name = "never", .sequence = 1, .title = "x"}),
-                         alice_);
+  std::string old = Sign(Dataset(alice_, {.name = "never", .sequence = 1, .title = "x"}), alice_);
   HANSE_ASSERT_OK_AND_ASSIGN(IngestResult r, catalog_->Ingest(old));
   EXPECT_EQ(r.outcome, IngestOutcome::kStale);
   EXPECT_THAT(catalog_->Get(AliceId("never")), StatusIs(absl::StatusCode::kNotFound));
@@ -486,9 +498,9 @@ TEST_F(CatalogTest, EvidenceFirstIsTheHeldDocument) {
   ASSERT_EQ(MustIngest(held), IngestOutcome::kStored);
   std::string conflicting;
   for (int i = 0; i < 200; ++i) {
-    std::string c = Sign(Dataset(alice_, {.name = "b", .sequence = 1,
-                                          .title = absl::StrCat("Conflict ", i)}),
-                         alice_);
+    std::string c =
+        Sign(Dataset(alice_, {.name = "b", .sequence = 1, .title = absl::StrCat("Conflict ", i)}),
+             alice_);
     if (trust::Sha256(c) < trust::Sha256(held)) {
       conflicting = c;
       break;
@@ -542,9 +554,12 @@ TEST_F(PopulatedCatalogTest, SameStatementWithAnotherSignatureIsNotEquivocation)
 
   // Alice's own node re-signing the same document (for instance after a crash before it recorded
   // the token) produces another valid ES256 token for the identical payload.
-  std::string resigned = Sign(Dataset(alice_, {.name = "ships", .sequence = 3,
-                                               .title = "Ship arrivals", .themes = {"transport"},
-                                               .language = "en", .issued = "2023-05-01"}),
+  std::string resigned = Sign(Dataset(alice_, {.name = "ships",
+                                               .sequence = 3,
+                                               .title = "Ship arrivals",
+                                               .themes = {"transport"},
+                                               .language = "en",
+                                               .issued = "2023-05-01"}),
                               alice_);
   ASSERT_NE(resigned, ships_);
   HANSE_ASSERT_OK_AND_ASSIGN(r, catalog_->Ingest(resigned));
@@ -572,10 +587,9 @@ TEST_F(PopulatedCatalogTest, InvalidDocumentsChangeNothing) {
   // Bad fields, signed with alice's key.
   Document bad = changed;
   bad.dataset.language = "ENGLISH";
-  std::string bad_fields =
-      trust::SignCompact(alice_, trust::DidKeyVerificationMethod(Did(alice_)), kVcType,
-                         DocumentPayload(bad))
-          .value();
+  std::string bad_fields = trust::SignCompact(alice_, trust::DidKeyVerificationMethod(Did(alice_)),
+                                              kVcType, DocumentPayload(bad))
+                               .value();
   EXPECT_THAT(catalog_->Ingest(bad_fields), StatusIs(absl::StatusCode::kInvalidArgument));
 
   // Expired at the catalogue's clock.
@@ -621,17 +635,14 @@ TEST_F(PopulatedCatalogTest, ParticipantCannotBeReplacedByADataset) {
 // -------------------------------------------------------------------------- batches
 
 TEST_F(PopulatedCatalogTest, IngestManyReportsPerDocumentInOrder) {
-  std::string noise = Sign(Dataset(alice_, {.name = "noise", .sequence = 4,
-                                            .title = "Harbour noise"}),
-                           alice_);
-  std::string bad = TamperPayload(noise, Dataset(alice_, {.name = "noise", .sequence = 4,
-                                                          .title = "Harbour silence"}));
-  std::string trains1 = Sign(Dataset(bob_, {.name = "trains", .sequence = 4,
-                                            .title = "Train delays"}),
-                             bob_);
-  std::string trains2 = Sign(Dataset(bob_, {.name = "trains", .sequence = 5,
-                                            .title = "Train punctuality"}),
-                             bob_);
+  std::string noise =
+      Sign(Dataset(alice_, {.name = "noise", .sequence = 4, .title = "Harbour noise"}), alice_);
+  std::string bad = TamperPayload(
+      noise, Dataset(alice_, {.name = "noise", .sequence = 4, .title = "Harbour silence"}));
+  std::string trains1 =
+      Sign(Dataset(bob_, {.name = "trains", .sequence = 4, .title = "Train delays"}), bob_);
+  std::string trains2 =
+      Sign(Dataset(bob_, {.name = "trains", .sequence = 5, .title = "Train punctuality"}), bob_);
   Document expired = Dataset(bob_, {.name = "old", .sequence = 6, .title = "Old"});
   expired.valid_until = clock_.Now() - absl::Hours(24);
   std::string tomb = Sign(Tombstone(alice_, "ships", 5), alice_);
@@ -698,14 +709,17 @@ TEST_F(CatalogTest, EquivocationWithinOneBatch) {
 
 TEST_F(PopulatedCatalogTest, EverythingSurvivesARestart) {
   // Some history first: a replacement, a tombstone, an equivocation.
-  std::string air2 = Sign(Dataset(alice_, {.name = "air", .sequence = 4, .title = "Harbour smog",
-                                           .language = "de", .issued = "2024-02-01"}),
+  std::string air2 = Sign(Dataset(alice_, {.name = "air",
+                                           .sequence = 4,
+                                           .title = "Harbour smog",
+                                           .language = "de",
+                                           .issued = "2024-02-01"}),
                           alice_);
   ASSERT_EQ(MustIngest(air2), IngestOutcome::kStored);
   ASSERT_EQ(MustIngest(Sign(Tombstone(bob_, "bikes", 4), bob_)), IngestOutcome::kStored);
-  ASSERT_EQ(MustIngest(Sign(Dataset(bob_, {.name = "dup", .sequence = 2, .title = "Conflict"}),
-                            bob_)),
-            IngestOutcome::kEquivocation);
+  ASSERT_EQ(
+      MustIngest(Sign(Dataset(bob_, {.name = "dup", .sequence = 2, .title = "Conflict"}), bob_)),
+      IngestOutcome::kEquivocation);
 
   struct Snapshot {
     std::vector<std::string> jws;
@@ -714,10 +728,10 @@ TEST_F(PopulatedCatalogTest, EverythingSurvivesARestart) {
     bool alice_flagged, bob_flagged;
     size_t evidence;
   };
-  const std::vector<std::string> ids = {Did(alice_), Did(bob_), AliceId("air"), AliceId("ships"),
-                                        BobId("water"), BobId("bikes")};
-  const std::vector<std::string> queries = {"smog", "quality", "country:FR", "country:DE",
-                                            "language:en", "issued>=2024-01-01", ""};
+  const std::vector<std::string> ids = {Did(alice_),      Did(bob_),      AliceId("air"),
+                                        AliceId("ships"), BobId("water"), BobId("bikes")};
+  const std::vector<std::string> queries = {
+      "smog", "quality", "country:FR", "country:DE", "language:en", "issued>=2024-01-01", ""};
   auto snapshot = [&]() {
     Snapshot s;
     for (const auto& id : ids) s.jws.push_back(CurrentJws(id));
@@ -756,8 +770,11 @@ TEST_F(PopulatedCatalogTest, EverythingSurvivesARestart) {
   // The reopened catalogue keeps working: duplicates are known, replacements re-index.
   HANSE_ASSERT_OK_AND_ASSIGN(IngestResult r, catalog_->Ingest(air2));
   EXPECT_EQ(r.outcome, IngestOutcome::kDuplicate);
-  std::string air3 = Sign(Dataset(alice_, {.name = "air", .sequence = 5, .title = "Harbour fog",
-                                           .language = "de", .issued = "2024-02-01"}),
+  std::string air3 = Sign(Dataset(alice_, {.name = "air",
+                                           .sequence = 5,
+                                           .title = "Harbour fog",
+                                           .language = "de",
+                                           .issued = "2024-02-01"}),
                           alice_);
   EXPECT_EQ(MustIngest(air3), IngestOutcome::kStored);
   EXPECT_THAT(Find("fog"), ElementsAre(AliceId("air")));
@@ -775,23 +792,22 @@ TEST_F(CatalogTest, NextSequenceIncrementsPerIssuer) {
   EXPECT_THAT(catalog_->NextSequence(Did(alice_)), IsOkAndHolds(2u));
   EXPECT_THAT(catalog_->NextSequence(Did(bob_)), IsOkAndHolds(1u));
   for (std::uint64_t seq = 2; seq <= 4; ++seq) {
-    ASSERT_EQ(MustIngest(Sign(Dataset(alice_, {.name = absl::StrCat("d", seq), .sequence = seq,
-                                                .title = "d"}),
-                              alice_)),
+    ASSERT_EQ(MustIngest(Sign(
+                  Dataset(alice_, {.name = absl::StrCat("d", seq), .sequence = seq, .title = "d"}),
+                  alice_)),
               IngestOutcome::kStored);
     EXPECT_THAT(catalog_->NextSequence(Did(alice_)), IsOkAndHolds(seq + 1));
   }
   // Gaps are allowed; the next is one past the highest.
-  ASSERT_EQ(MustIngest(Sign(Dataset(alice_, {.name = "far", .sequence = 300, .title = "d"}),
-                            alice_)),
-            IngestOutcome::kStored);
+  ASSERT_EQ(
+      MustIngest(Sign(Dataset(alice_, {.name = "far", .sequence = 300, .title = "d"}), alice_)),
+      IngestOutcome::kStored);
   EXPECT_THAT(catalog_->NextSequence(Did(alice_)), IsOkAndHolds(301u));
   // A stale document does not move it, nor does an equivocation.
-  ASSERT_EQ(MustIngest(Sign(Dataset(alice_, {.name = "far", .sequence = 200, .title = "d"}),
-                            alice_)),
-            IngestOutcome::kStale);
-  ASSERT_EQ(MustIngest(Sign(Dataset(alice_, {.name = "x", .sequence = 300, .title = "e"}),
-                            alice_)),
+  ASSERT_EQ(
+      MustIngest(Sign(Dataset(alice_, {.name = "far", .sequence = 200, .title = "d"}), alice_)),
+      IngestOutcome::kStale);
+  ASSERT_EQ(MustIngest(Sign(Dataset(alice_, {.name = "x", .sequence = 300, .title = "e"}), alice_)),
             IngestOutcome::kEquivocation);
   EXPECT_THAT(catalog_->NextSequence(Did(alice_)), IsOkAndHolds(301u));
   // Bob's own.
@@ -816,11 +832,12 @@ TEST_F(CatalogTest, NextSequenceIncrementsPerIssuer) {
 // replacement with FailedPrecondition: the dataset can never be republished or unpublished.
 // Regression (catalog/catalog.cc, Catalog::ToIndexed/IngestMany).
 TEST_F(CatalogTest, DatasetIndexedBeforeItsParticipantCanBeRepublished) {
-  ASSERT_EQ(MustIngest(Sign(Dataset(alice_, {.name = "air", .sequence = 2, .title = "Air one"}),
-                            alice_)),
-            IngestOutcome::kStored);
+  ASSERT_EQ(
+      MustIngest(Sign(Dataset(alice_, {.name = "air", .sequence = 2, .title = "Air one"}), alice_)),
+      IngestOutcome::kStored);
   ASSERT_EQ(MustIngest(Sign(Participant(alice_, 1, "DE"), alice_)), IngestOutcome::kStored);
-  std::string v3 = Sign(Dataset(alice_, {.name = "air", .sequence = 3, .title = "Air two"}), alice_);
+  std::string v3 =
+      Sign(Dataset(alice_, {.name = "air", .sequence = 3, .title = "Air two"}), alice_);
   HANSE_ASSERT_OK_AND_ASSIGN(IngestResult r, catalog_->Ingest(v3));
   EXPECT_EQ(r.outcome, IngestOutcome::kStored);
   EXPECT_EQ(CurrentJws(AliceId("air")), v3);

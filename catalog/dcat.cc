@@ -6,13 +6,11 @@
 namespace hanse::catalog {
 
 std::string DcatCatalogHead(absl::string_view participant_did) {
-  nlohmann::ordered_json ctx = {{"@vocab", "https://w3id.org/dspace/v0.8/"},
-                                {"dcat", "http://www.w3.org/ns/dcat#"},
-                                {"dct", "http://purl.org/dc/terms/"},
-                                {"odrl", "http://www.w3.org/ns/odrl/2/"},
-                                {"dspace", "https://w3id.org/dspace/v0.8/"},
-                                {"spdx", "http://spdx.org/rdf/terms#"},
-                                {"foaf", "http://xmlns.com/foaf/0.1/"}};
+  nlohmann::ordered_json ctx = {
+      {"@vocab", "https://w3id.org/dspace/v0.8/"}, {"dcat", "http://www.w3.org/ns/dcat#"},
+      {"dct", "http://purl.org/dc/terms/"},        {"odrl", "http://www.w3.org/ns/odrl/2/"},
+      {"dspace", "https://w3id.org/dspace/v0.8/"}, {"spdx", "http://spdx.org/rdf/terms#"},
+      {"foaf", "http://xmlns.com/foaf/0.1/"}};
   nlohmann::ordered_json head = {{"@context", ctx},
                                  {"@id", absl::StrCat("urn:hanse:catalog:", participant_did)},
                                  {"@type", "dcat:Catalog"},

@@ -92,7 +92,8 @@ bool IsCountry(absl::string_view v) {
 
 absl::Status CheckCountry(absl::string_view field, absl::string_view v) {
   if (!IsCountry(v)) {
-    return FieldError(field, absl::StrCat("\"", v, "\" is not an ISO 3166-1 alpha-2 code (e.g. FR)"));
+    return FieldError(field,
+                      absl::StrCat("\"", v, "\" is not an ISO 3166-1 alpha-2 code (e.g. FR)"));
   }
   return absl::OkStatus();
 }
@@ -144,12 +145,16 @@ absl::Status CheckPolicy(absl::string_view policy_json) {
     return FieldError(kField, "needs an ODRL policy type (\"@type\": \"Offer\" or \"Set\")");
   }
   std::string type = type_it->get<std::string>();
-  static constexpr absl::string_view kTypes[] = {"Offer", "Set", "odrl:Offer", "odrl:Set",
+  static constexpr absl::string_view kTypes[] = {"Offer",
+                                                 "Set",
+                                                 "odrl:Offer",
+                                                 "odrl:Set",
                                                  "http://www.w3.org/ns/odrl/2/Offer",
                                                  "http://www.w3.org/ns/odrl/2/Set"};
   bool known = false;
   for (auto t : kTypes) known = known || type == t;
-  if (!known) return FieldError(kField, absl::StrCat("policy type \"", type, "\" is not Offer or Set"));
+  if (!known)
+    return FieldError(kField, absl::StrCat("policy type \"", type, "\" is not Offer or Set"));
   bool has_rule = false;
   for (const char* rule : {"permission", "prohibition", "obligation", "odrl:permission",
                            "odrl:prohibition", "odrl:obligation"}) {
@@ -371,13 +376,13 @@ absl::StatusOr<std::string> SignDocument(const Document& doc, const trust::Priva
   if (trust::EncodeDidKey(key.Public()) != doc.issuer) {
     return absl::InvalidArgumentError("the signing key is not the issuer's");
   }
-  HANSE_ASSIGN_OR_RETURN(std::string jws,
-                         trust::SignCompact(key, trust::DidKeyVerificationMethod(doc.issuer),
-                                            kVcType, DocumentPayload(doc)));
+  HANSE_ASSIGN_OR_RETURN(
+      std::string jws, trust::SignCompact(key, trust::DidKeyVerificationMethod(doc.issuer), kVcType,
+                                          DocumentPayload(doc)));
   if (jws.size() > kMaxDocumentBytes) {
-    return absl::ResourceExhaustedError(absl::StrFormat(
-        "the signed document is %d bytes, more than the limit of %d", jws.size(),
-        kMaxDocumentBytes));
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("the signed document is %d bytes, more than the limit of %d", jws.size(),
+                        kMaxDocumentBytes));
   }
   return jws;
 }
@@ -415,12 +420,14 @@ absl::StatusOr<Document> ParseDocumentPayload(absl::string_view payload) {
   if (j.is_discarded() || !j.is_object()) {
     return absl::InvalidArgumentError("payload is not a JSON object");
   }
-  HANSE_RETURN_IF_ERROR(CheckKeys(j, "", {"@context", "type", "id", "issuer", "validFrom",
-                                          "validUntil", "sequence", "credentialSubject"}));
+  HANSE_RETURN_IF_ERROR(CheckKeys(j, "",
+                                  {"@context", "type", "id", "issuer", "validFrom", "validUntil",
+                                   "sequence", "credentialSubject"}));
   auto ctx = j.find("@context");
-  if (ctx == j.end() || !ctx->is_array() || ctx->empty() || (*ctx)[0] != std::string(kCredentialsContext)) {
-    return FieldError("@context", absl::StrCat("must be an array starting with ",
-                                               kCredentialsContext));
+  if (ctx == j.end() || !ctx->is_array() || ctx->empty() ||
+      (*ctx)[0] != std::string(kCredentialsContext)) {
+    return FieldError("@context",
+                      absl::StrCat("must be an array starting with ", kCredentialsContext));
   }
   Document doc;
   auto types = j.find("type");
@@ -456,8 +463,9 @@ absl::StatusOr<Document> ParseDocumentPayload(absl::string_view payload) {
   HANSE_ASSIGN_OR_RETURN(std::string subject_id, GetString(s, "id", p));
   if (subject_id != doc.id) return FieldError("credentialSubject.id", "must equal id");
   if (doc.kind == DocumentKind::kParticipant) {
-    HANSE_RETURN_IF_ERROR(CheckKeys(s, p, {"id", "legalName", "registrationNumber",
-                                           "countryOfLegalSeat", "jurisdictions", "endpoints"}));
+    HANSE_RETURN_IF_ERROR(CheckKeys(s, p,
+                                    {"id", "legalName", "registrationNumber", "countryOfLegalSeat",
+                                     "jurisdictions", "endpoints"}));
     auto& f = doc.participant;
     HANSE_ASSIGN_OR_RETURN(f.legal_name, GetString(s, "legalName", p));
     HANSE_ASSIGN_OR_RETURN(f.registration_number, GetString(s, "registrationNumber", p, false));
@@ -465,10 +473,11 @@ absl::StatusOr<Document> ParseDocumentPayload(absl::string_view payload) {
     HANSE_ASSIGN_OR_RETURN(f.jurisdictions, GetStrings(s, "jurisdictions", p));
     HANSE_ASSIGN_OR_RETURN(f.endpoints, GetStrings(s, "endpoints", p));
   } else if (doc.kind == DocumentKind::kDataset) {
-    HANSE_RETURN_IF_ERROR(CheckKeys(
-        s, p, {"id", "title", "description", "keywords", "themes", "publisher", "license",
-               "mediaType", "byteSize", "sha256", "language", "hostingLocation",
-               "personalDataClass", "issued", "modified", "policy"}));
+    HANSE_RETURN_IF_ERROR(
+        CheckKeys(s, p,
+                  {"id", "title", "description", "keywords", "themes", "publisher", "license",
+                   "mediaType", "byteSize", "sha256", "language", "hostingLocation",
+                   "personalDataClass", "issued", "modified", "policy"}));
     auto& d = doc.dataset;
     HANSE_ASSIGN_OR_RETURN(d.title, GetString(s, "title", p));
     HANSE_ASSIGN_OR_RETURN(d.description, GetString(s, "description", p, false));
@@ -507,14 +516,13 @@ absl::StatusOr<VerifiedDocument> VerifyDocument(absl::string_view jws, absl::Tim
     return absl::ResourceExhaustedError(absl::StrFormat(
         "document is %d bytes, more than the limit of %d", jws.size(), kMaxDocumentBytes));
   }
-  HANSE_ASSIGN_OR_RETURN(
-      trust::VerifiedJws v,
-      trust::VerifyCompact(jws, {.expected_typ = std::string(kVcType),
-                                 .max_bytes = kMaxDocumentBytes}));
+  HANSE_ASSIGN_OR_RETURN(trust::VerifiedJws v,
+                         trust::VerifyCompact(jws, {.expected_typ = std::string(kVcType),
+                                                    .max_bytes = kMaxDocumentBytes}));
   HANSE_ASSIGN_OR_RETURN(Document doc, ParseDocumentPayload(v.payload));
   if (doc.issuer != v.signer_did) {
-    return absl::UnauthenticatedError(absl::StrCat("kid names ", v.signer_did,
-                                                   " but the issuer is ", doc.issuer));
+    return absl::UnauthenticatedError(
+        absl::StrCat("kid names ", v.signer_did, " but the issuer is ", doc.issuer));
   }
   if (doc.valid_from - kMaxClockSkew > now) {
     return absl::FailedPreconditionError(

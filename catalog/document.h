@@ -41,13 +41,13 @@ struct DatasetFacts {
   std::string license;  // IRI or SPDX id
   std::string media_type;
   std::uint64_t byte_size = 0;
-  std::string sha256;  // lower-case hex of the content
-  std::string language;  // BCP 47, e.g. "en", "fr"
-  std::string hosting_location;  // ISO 3166-1 alpha-2
+  std::string sha256;               // lower-case hex of the content
+  std::string language;             // BCP 47, e.g. "en", "fr"
+  std::string hosting_location;     // ISO 3166-1 alpha-2
   std::string personal_data_class;  // none | pseudonymised | personal | special-category
-  std::string issued;    // YYYY-MM-DD
-  std::string modified;  // YYYY-MM-DD (optional)
-  std::string policy_json;  // the ODRL offer, JSON-LD object (serialised)
+  std::string issued;               // YYYY-MM-DD
+  std::string modified;             // YYYY-MM-DD (optional)
+  std::string policy_json;          // the ODRL offer, JSON-LD object (serialised)
 };
 
 // A self-description, signed or about to be.
@@ -58,8 +58,8 @@ struct Document {
   std::uint64_t sequence = 0;
   absl::Time valid_from = absl::InfinitePast();
   absl::Time valid_until = absl::InfiniteFuture();  // InfiniteFuture: no end
-  ParticipantFacts participant;                    // kind == kParticipant
-  DatasetFacts dataset;                            // kind == kDataset
+  ParticipantFacts participant;                     // kind == kParticipant
+  DatasetFacts dataset;                             // kind == kDataset
 };
 
 // A document whose signature and fields were checked.

@@ -109,9 +109,7 @@ std::string HandToken(const trust::PrivateKey& key, absl::string_view header_jso
   return absl::StrCat(input, ".", B64(key.SignJose(input).value()));
 }
 
-std::string Kid(const trust::PrivateKey& key) {
-  return trust::DidKeyVerificationMethod(Did(key));
-}
+std::string Kid(const trust::PrivateKey& key) { return trust::DidKeyVerificationMethod(Did(key)); }
 
 std::string Header(const trust::PrivateKey& key, absl::string_view extra = "") {
   return absl::StrCat(R"({"alg":")", trust::JoseAlg(key.type()), R"(","kid":")", Kid(key),
@@ -265,13 +263,21 @@ std::vector<RuleCase> RuleCases() {
       {"title_empty", D, [](Document& d) { d.dataset.title.clear(); }, "credentialSubject.title"},
       {"title_too_long", D, [](Document& d) { d.dataset.title = std::string(201, 'x'); },
        "credentialSubject.title"},
-      {"title_control_character", D, [](Document& d) { d.dataset.title = "a\x01" "b"; },
+      {"title_control_character", D,
+       [](Document& d) {
+         d.dataset.title =
+             "a\x01"
+             "b";
+       },
        "credentialSubject.title"},
       {"publisher_empty", D, [](Document& d) { d.dataset.publisher.clear(); },
        "credentialSubject.publisher"},
       {"license_empty", D, [](Document& d) { d.dataset.license.clear(); },
        "credentialSubject.license"},
-      {"keyword_empty", D, [](Document& d) { d.dataset.keywords = {"ok", ""}; },
+      {"keyword_empty", D,
+       [](Document& d) {
+         d.dataset.keywords = {"ok", ""};
+       },
        "credentialSubject.keywords[1]"},
       {"too_many_themes", D,
        [](Document& d) { d.dataset.themes = std::vector<std::string>(17, "t"); },
@@ -346,10 +352,7 @@ std::vector<RuleCase> RuleCases() {
        [](Document& d) { d.dataset.policy_json = R"({"@type":"Offer","permission":"use"})"; },
        "credentialSubject.policy"},
       {"id_other_issuer", D,
-       [](Document& d) {
-         d.id = DatasetId(Did(NewKey(trust::KeyType::kEd25519)), "air");
-       },
-       "id"},
+       [](Document& d) { d.id = DatasetId(Did(NewKey(trust::KeyType::kEd25519)), "air"); }, "id"},
       {"id_not_under_datasets", D, [](Document& d) { d.id = d.issuer + "/data/air"; }, "id"},
       {"id_is_the_issuer", D, [](Document& d) { d.id = d.issuer; }, "id"},
       {"id_name_empty", D, [](Document& d) { d.id = DatasetId(d.issuer, ""); }, "id"},
@@ -359,8 +362,7 @@ std::vector<RuleCase> RuleCases() {
        "id"},
       {"tombstone_id_not_under_datasets", DocumentKind::kTombstone,
        [](Document& d) { d.id = d.issuer; }, "id"},
-      {"participant_id_not_issuer", P, [](Document& d) { d.id = d.issuer + "/datasets/x"; },
-       "id"},
+      {"participant_id_not_issuer", P, [](Document& d) { d.id = d.issuer + "/datasets/x"; }, "id"},
       {"sequence_zero", D, [](Document& d) { d.sequence = 0; }, "sequence"},
       {"sequence_above_2_53", D, [](Document& d) { d.sequence = std::uint64_t{1} << 53; },
        "sequence"},
@@ -380,7 +382,10 @@ std::vector<RuleCase> RuleCases() {
        "credentialSubject.legalName"},
       {"country_name", P, [](Document& d) { d.participant.country = "Germany"; },
        "credentialSubject.countryOfLegalSeat"},
-      {"jurisdiction_lower_case", P, [](Document& d) { d.participant.jurisdictions = {"EU", "fr"}; },
+      {"jurisdiction_lower_case", P,
+       [](Document& d) {
+         d.participant.jurisdictions = {"EU", "fr"};
+       },
        "credentialSubject.jurisdictions[1]"},
       {"endpoint_empty", P, [](Document& d) { d.participant.endpoints = {""}; },
        "credentialSubject.endpoints[0]"},
@@ -443,7 +448,8 @@ TEST_P(ValidationRuleTest, VerifyRefusesSignedViolation) {
 // Regression (catalog/document.cc DayNumber).
 TEST(DocumentTest, IssuedIsExactlyYyyyMmDd) {
   trust::PrivateKey key = NewKey(trust::KeyType::kEd25519);
-  for (const char* issued : {"2024-1-1  ", "  2024-1-1", "+024-01-01", "2024-01-1 ", " 2024-01-1"}) {
+  for (const char* issued :
+       {"2024-1-1  ", "  2024-1-1", "+024-01-01", "2024-01-1 ", " 2024-01-1"}) {
     EXPECT_THAT(DayNumber(issued), StatusIs(absl::StatusCode::kInvalidArgument)) << issued;
     Document d = Dataset(key, "x", 1);
     d.dataset.issued = issued;
@@ -496,8 +502,8 @@ TEST(DocumentTest, InvalidUtf8IsRefusedNotSilentlyReplaced) {
   d.dataset.title = "Caf\xe9 prices";  // Latin-1, not UTF-8
   absl::StatusOr<std::string> jws = SignDocument(d, key);
   if (!jws.ok()) {
-    EXPECT_THAT(jws, StatusIs(absl::StatusCode::kInvalidArgument,
-                              HasSubstr("credentialSubject.title")));
+    EXPECT_THAT(jws,
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("credentialSubject.title")));
     return;
   }
   HANSE_ASSERT_OK_AND_ASSIGN(VerifiedDocument v, VerifyDocument(*jws, kNow));
@@ -518,9 +524,10 @@ TEST(ParsePayloadTest, UnknownFieldInCredentialSubjectIsNamed) {
                          HasSubstr("\"credentialSubject.colour\": unknown field")))
         << DocumentKindName(d.kind);
     // Signed, it is refused by VerifyDocument just the same.
-    HANSE_ASSERT_OK_AND_ASSIGN(std::string jws, trust::SignCompact(key, Kid(key), kVcType, j.dump()));
-    EXPECT_THAT(VerifyDocument(jws, kNow),
-                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("credentialSubject.colour")));
+    HANSE_ASSERT_OK_AND_ASSIGN(std::string jws,
+                               trust::SignCompact(key, Kid(key), kVcType, j.dump()));
+    EXPECT_THAT(VerifyDocument(jws, kNow), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                    HasSubstr("credentialSubject.colour")));
   }
 }
 
@@ -540,7 +547,10 @@ TEST(ParsePayloadTest, StructuralErrorsNameTheField) {
       {[](Json& j) { j["type"][1] = "HanseOther"; }, "type"},
       {[](Json& j) { j["type"][0] = "Credential"; }, "type"},
       {[](Json& j) { j.erase("id"); }, "id"},
-      {[](Json& j) { j["issuer"] = Json::object({{"id", j["issuer"]}}); }, "issuer"},
+      {[](Json& j) {
+         j["issuer"] = Json::object({{"id", j["issuer"]}});
+       },
+       "issuer"},
       {[](Json& j) { j["validFrom"] = "2024-01-01"; }, "validFrom"},
       {[](Json& j) { j.erase("validFrom"); }, "validFrom"},
       {[](Json& j) { j["validUntil"] = 5; }, "validUntil"},
@@ -580,14 +590,13 @@ TEST(ParsePayloadTest, TombstoneMustSayUnpublished) {
   ASSERT_THAT(ParseDocumentPayload(j.dump()), IsOk());
   for (Json v : {Json(false), Json("true"), Json(1)}) {
     j["credentialSubject"]["unpublished"] = v;
-    EXPECT_THAT(ParseDocumentPayload(j.dump()),
-                StatusIs(absl::StatusCode::kInvalidArgument,
-                         HasSubstr("credentialSubject.unpublished")));
+    EXPECT_THAT(
+        ParseDocumentPayload(j.dump()),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("credentialSubject.unpublished")));
   }
   j["credentialSubject"].erase("unpublished");
-  EXPECT_THAT(ParseDocumentPayload(j.dump()),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("credentialSubject.unpublished")));
+  EXPECT_THAT(ParseDocumentPayload(j.dump()), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                       HasSubstr("credentialSubject.unpublished")));
 }
 
 TEST(ParsePayloadTest, DatasetFieldsOnATombstoneAreUnknown) {
@@ -657,7 +666,8 @@ TEST_P(VerifyTest, OversizeIsResourceExhausted) {
     Json policy = Json::parse(kPolicy);
     policy["x-padding"] = std::string(pad, 'p');
     d.dataset.policy_json = policy.dump();
-    return std::make_pair(d, trust::SignCompact(key_, Kid(key_), kVcType, DocumentPayload(d)).value());
+    return std::make_pair(d,
+                          trust::SignCompact(key_, Kid(key_), kVcType, DocumentPayload(d)).value());
   };
   size_t pad = 0;
   {
@@ -727,7 +737,8 @@ TEST_P(VerifyTest, KidOfAnotherDidThanTheIssuerIsUnauthenticated) {
 
   // The same for a participant description claiming someone else's DID.
   Document p = Participant(key_);
-  HANSE_ASSERT_OK_AND_ASSIGN(jws, trust::SignCompact(other, Kid(other), kVcType, DocumentPayload(p)));
+  HANSE_ASSERT_OK_AND_ASSIGN(jws,
+                             trust::SignCompact(other, Kid(other), kVcType, DocumentPayload(p)));
   EXPECT_THAT(VerifyDocument(jws, kNow), StatusIs(absl::StatusCode::kUnauthenticated));
 }
 
@@ -759,27 +770,27 @@ TEST_P(VerifyTest, HandBuiltHeaders) {
   // HS256 with a 32-byte "MAC" (would be keyed with the public key in the classic confusion).
   std::string hs_header =
       absl::StrCat(R"({"alg":"HS256","kid":")", Kid(key_), R"(","typ":"vc+jwt"})");
-  EXPECT_THAT(VerifyDocument(absl::StrCat(B64(hs_header), ".", B64(payload), ".",
-                                          B64(trust::Sha256(payload))),
-                             kNow),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("HS256")));
+  EXPECT_THAT(
+      VerifyDocument(
+          absl::StrCat(B64(hs_header), ".", B64(payload), ".", B64(trust::Sha256(payload))), kNow),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("HS256")));
 
   // Embedded key material, even when the signature is good.
-  std::string jwk = R"(,"jwk":{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"})";
+  std::string jwk =
+      R"(,"jwk":{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"})";
   EXPECT_THAT(VerifyDocument(HandToken(key_, Header(key_, jwk), payload), kNow),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("jwk")));
   for (absl::string_view h : {R"(,"x5u":"https://evil.example/cert.pem")",
-                              R"(,"jku":"https://evil.example/jwks.json")",
-                              R"(,"x5c":["MIIB"])"}) {
+                              R"(,"jku":"https://evil.example/jwks.json")", R"(,"x5c":["MIIB"])"}) {
     EXPECT_THAT(VerifyDocument(HandToken(key_, Header(key_, h), payload), kNow),
                 StatusIs(absl::StatusCode::kInvalidArgument))
         << h;
   }
 
   // Unknown critical extension.
-  EXPECT_THAT(VerifyDocument(HandToken(key_, Header(key_, R"(,"crit":["exp"],"exp":1)"), payload),
-                             kNow),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("crit")));
+  EXPECT_THAT(
+      VerifyDocument(HandToken(key_, Header(key_, R"(,"crit":["exp"],"exp":1)"), payload), kNow),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("crit")));
   EXPECT_THAT(VerifyDocument(HandToken(key_, Header(key_, R"(,"crit":[])"), payload), kNow),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("crit")));
 
@@ -797,13 +808,13 @@ TEST_P(VerifyTest, HandBuiltHeaders) {
                                        payload),
                              kNow),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(VerifyDocument(HandToken(key_,
-                                       absl::StrCat(R"({"alg":")", trust::JoseAlg(key_.type()),
-                                                    R"(","kid":")", Did(key_),
-                                                    R"(","typ":"vc+jwt"})"),
-                                       payload),
-                             kNow),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(
+      VerifyDocument(HandToken(key_,
+                               absl::StrCat(R"({"alg":")", trust::JoseAlg(key_.type()),
+                                            R"(","kid":")", Did(key_), R"(","typ":"vc+jwt"})"),
+                               payload),
+                     kNow),
+      StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(VerifyDocument(HandToken(key_, Header(key_, R"(,"alg":"none")"), payload), kNow),
               StatusIs(absl::StatusCode::kInvalidArgument));
 }

@@ -13,7 +13,9 @@
 namespace hanse::catalog {
 namespace {
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 class Parser {
  public:
@@ -21,8 +23,8 @@ class Parser {
 
   absl::StatusOr<Query> Parse() {
     if (text_.size() > kMaxQueryBytes) {
-      return absl::ResourceExhaustedError(absl::StrCat("query is ", text_.size(),
-                                                       " bytes; the limit is ", kMaxQueryBytes));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("query is ", text_.size(), " bytes; the limit is ", kMaxQueryBytes));
     }
     bool sort_given = false;
     while (true) {
@@ -36,8 +38,8 @@ class Parser {
         continue;
       }
       size_t j = pos_;
-      while (j < text_.size() && (absl::ascii_isalpha(static_cast<unsigned char>(text_[j])) ||
-                                  text_[j] == '_')) {
+      while (j < text_.size() &&
+             (absl::ascii_isalpha(static_cast<unsigned char>(text_[j])) || text_[j] == '_')) {
         ++j;
       }
       const std::string name = absl::AsciiStrToLower(text_.substr(pos_, j - pos_));
@@ -60,9 +62,8 @@ class Parser {
           } else if (value == "-issued") {
             query_.sort = Query::Sort::kIssuedDesc;
           } else {
-            return Error(value_start,
-                         absl::StrCat("unknown sort order \"", value,
-                                      "\" (expected relevance, issued or -issued)"));
+            return Error(value_start, absl::StrCat("unknown sort order \"", value,
+                                                   "\" (expected relevance, issued or -issued)"));
           }
         } else if (name == "issued") {
           if (absl::Status s = AddIssued("=", value, start, value_start); !s.ok()) return s;
@@ -92,9 +93,9 @@ class Parser {
           continue;
         }
         if (CanonicalField(name) || name == "sort") {
-          return Error(j, absl::StrCat("field \"", name,
-                                       "\" takes no comparison (only issued does); use ", name,
-                                       ":value"));
+          return Error(
+              j, absl::StrCat("field \"", name, "\" takes no comparison (only issued does); use ",
+                              name, ":value"));
         }
       }
       // A plain word: everything up to the next space, split like indexed text.
@@ -165,8 +166,7 @@ class Parser {
                          size_t value_start) {
     std::optional<int64_t> day = ParseDay(value);
     if (!day) {
-      return Error(value_start,
-                   absl::StrCat("invalid date \"", value, "\" (expected YYYY-MM-DD)"));
+      return Error(value_start, absl::StrCat("invalid date \"", value, "\" (expected YYYY-MM-DD)"));
     }
     if (absl::Status s = CountFilterValue(start); !s.ok()) return s;
     std::optional<int64_t> lo, hi;
@@ -188,9 +188,9 @@ class Parser {
 
   absl::Status CountFilterValue(size_t start) {
     if (++filter_values_ > kMaxQueryFilterValues) {
-      return Error(start, absl::StrCat("too many filter values (the limit is ",
-                                       kMaxQueryFilterValues, ")"),
-                   absl::StatusCode::kResourceExhausted);
+      return Error(
+          start, absl::StrCat("too many filter values (the limit is ", kMaxQueryFilterValues, ")"),
+          absl::StatusCode::kResourceExhausted);
     }
     return absl::OkStatus();
   }
@@ -201,8 +201,8 @@ class Parser {
     for (std::string& t : tokens) {
       if (!seen_terms_.insert(t).second) continue;
       if (query_.terms.size() >= kMaxQueryTerms) {
-        return Error(start, absl::StrCat("too many search terms (the limit is ", kMaxQueryTerms,
-                                         ")"),
+        return Error(start,
+                     absl::StrCat("too many search terms (the limit is ", kMaxQueryTerms, ")"),
                      absl::StatusCode::kResourceExhausted);
       }
       query_.terms.push_back(std::move(t));

@@ -34,9 +34,9 @@ TEST(QueryTest, ExampleFromTheDocs) {
 }
 
 TEST(QueryTest, EveryFilterField) {
-  HANSE_ASSERT_OK_AND_ASSIGN(
-      Query q, ParseQuery("publisher:ACME theme:Health keyword:traffic licence:CC-BY "
-                          "mediatype:text/csv language:de country:FR hosting:eu"));
+  HANSE_ASSERT_OK_AND_ASSIGN(Query q,
+                             ParseQuery("publisher:ACME theme:Health keyword:traffic licence:CC-BY "
+                                        "mediatype:text/csv language:de country:FR hosting:eu"));
   EXPECT_THAT(q.terms, IsEmpty());
   EXPECT_THAT(q.filters,
               UnorderedElementsAre(
@@ -61,9 +61,8 @@ TEST(QueryTest, RepeatedFieldCollectsDistinctValues) {
 TEST(QueryTest, QuotedValues) {
   HANSE_ASSERT_OK_AND_ASSIGN(
       Query q, ParseQuery(R"(publisher:"Météo France" keyword:"say \"hi\" \\ now" x)"));
-  EXPECT_THAT(q.filters,
-              UnorderedElementsAre(Pair("publisher", ElementsAre("météo france")),
-                                   Pair("keyword", ElementsAre(R"(say "hi" \ now)"))));
+  EXPECT_THAT(q.filters, UnorderedElementsAre(Pair("publisher", ElementsAre("météo france")),
+                                              Pair("keyword", ElementsAre(R"(say "hi" \ now)"))));
   EXPECT_THAT(q.terms, IsEmpty());  // "x" is too short to be a term
 }
 
@@ -84,9 +83,12 @@ TEST(QueryTest, IssuedComparisons) {
     const char* text;
     std::optional<int64_t> min, max;
   } cases[] = {
-      {"issued>=2024-03-10", d, std::nullopt}, {"issued>2024-03-10", d + 1, std::nullopt},
-      {"issued<=2024-03-10", std::nullopt, d}, {"issued<2024-03-10", std::nullopt, d - 1},
-      {"issued:2024-03-10", d, d},             {"ISSUED:\"2024-03-10\"", d, d},
+      {"issued>=2024-03-10", d, std::nullopt},
+      {"issued>2024-03-10", d + 1, std::nullopt},
+      {"issued<=2024-03-10", std::nullopt, d},
+      {"issued<2024-03-10", std::nullopt, d - 1},
+      {"issued:2024-03-10", d, d},
+      {"ISSUED:\"2024-03-10\"", d, d},
   };
   for (const Case& c : cases) {
     HANSE_ASSERT_OK_AND_ASSIGN(Query q, ParseQuery(c.text));
@@ -97,9 +99,9 @@ TEST(QueryTest, IssuedComparisons) {
 }
 
 TEST(QueryTest, IssuedComparisonsNarrowOneRange) {
-  HANSE_ASSERT_OK_AND_ASSIGN(
-      Query q, ParseQuery("issued>=2024-01-01 issued>2024-02-01 issued<2025-01-01 "
-                          "issued<=2024-06-30"));
+  HANSE_ASSERT_OK_AND_ASSIGN(Query q,
+                             ParseQuery("issued>=2024-01-01 issued>2024-02-01 issued<2025-01-01 "
+                                        "issued<=2024-06-30"));
   EXPECT_EQ(q.issued_min_day, Day("2024-02-02"));
   EXPECT_EQ(q.issued_max_day, Day("2024-06-30"));
   HANSE_ASSERT_OK_AND_ASSIGN(Query empty, ParseQuery("issued>2024-01-01 issued<2023-01-01"));
@@ -177,11 +179,15 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"issued>=2024-02-30", "invalid date \"2024-02-30\" (expected YYYY-MM-DD)", 9},
         ErrorCase{"x issued:yesterday", "invalid date \"yesterday\" (expected YYYY-MM-DD)", 10},
         ErrorCase{"issued<", "missing value for \"issued\"", 8},
-        ErrorCase{"sort:date", "unknown sort order \"date\" (expected relevance, issued or "
-                               "-issued)", 6},
+        ErrorCase{"sort:date",
+                  "unknown sort order \"date\" (expected relevance, issued or "
+                  "-issued)",
+                  6},
         ErrorCase{"sort:issued air sort:relevance", "sort is given twice", 17},
-        ErrorCase{"theme>=x", "field \"theme\" takes no comparison (only issued does); use "
-                              "theme:value", 6}));
+        ErrorCase{"theme>=x",
+                  "field \"theme\" takes no comparison (only issued does); use "
+                  "theme:value",
+                  6}));
 
 TEST(QueryTest, ColumnsCountCharactersNotBytes) {
   absl::StatusOr<Query> q = ParseQuery("énergie colour:x");

@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/string_view.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "base/file.h"
 #include "catalog/store.h"
 #include "rocksdb/db.h"
@@ -17,8 +17,8 @@
 namespace hanse::catalog {
 namespace {
 
-constexpr absl::string_view kFamilyNames[] = {"meta",      "peers",    "documents",
-                                             "issuer_log", "postings", "fields"};
+constexpr absl::string_view kFamilyNames[] = {"meta",       "peers",    "documents",
+                                              "issuer_log", "postings", "fields"};
 static_assert(std::size(kFamilyNames) == static_cast<size_t>(Family::kCount));
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view dir) {
@@ -50,9 +50,8 @@ class RocksStore final : public Store {
                                                  absl::string_view key) const override {
     if (db_ == nullptr) return absl::FailedPreconditionError("store is closed");
     std::string value;
-    rocksdb::Status s =
-        db_->Get(rocksdb::ReadOptions(), Handle(family), rocksdb::Slice(key.data(), key.size()),
-                 &value);
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), Handle(family),
+                                 rocksdb::Slice(key.data(), key.size()), &value);
     if (s.IsNotFound()) return std::optional<std::string>();
     if (!s.ok()) return FromRocks(s, dir_);
     return std::optional<std::string>(std::move(value));
@@ -71,15 +70,15 @@ class RocksStore final : public Store {
     return FromRocks(db_->Write(wo, &wb), dir_);
   }
 
-  absl::Status Scan(Family family, absl::string_view prefix,
-                    const std::function<bool(absl::string_view, absl::string_view)>& visit)
-      const override {
+  absl::Status Scan(
+      Family family, absl::string_view prefix,
+      const std::function<bool(absl::string_view, absl::string_view)>& visit) const override {
     return ScanFrom(family, prefix, prefix, visit);
   }
 
-  absl::Status ScanFrom(Family family, absl::string_view prefix, absl::string_view start,
-                        const std::function<bool(absl::string_view, absl::string_view)>& visit)
-      const override {
+  absl::Status ScanFrom(
+      Family family, absl::string_view prefix, absl::string_view start,
+      const std::function<bool(absl::string_view, absl::string_view)>& visit) const override {
     if (db_ == nullptr) return absl::FailedPreconditionError("store is closed");
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Handle(family)));
     for (it->Seek(rocksdb::Slice(start.data(), start.size())); it->Valid(); it->Next()) {

@@ -311,19 +311,19 @@ class PostingCursor {
     term_ = std::move(term);
     decoded_ = decoded;
     absl::Status inner;
-    HANSE_RETURN_IF_ERROR(store_->Scan(Family::kPostings, HeaderPrefix(term_),
-                                       [&](absl::string_view key, absl::string_view value) {
-                                         BlockHeader h;
-                                         if (!DecodeHeader(value, &h) || key.size() < 4) {
-                                           inner = CorruptPostings(term_, "block header");
-                                           return false;
-                                         }
-                                         h.seq = static_cast<uint32_t>(
-                                             GetFixed(key.substr(key.size() - 4), 4));
-                                         headers_.push_back(h);
-                                         return true;
-                                       }),
-                          "reading search postings");
+    HANSE_RETURN_IF_ERROR(
+        store_->Scan(Family::kPostings, HeaderPrefix(term_),
+                     [&](absl::string_view key, absl::string_view value) {
+                       BlockHeader h;
+                       if (!DecodeHeader(value, &h) || key.size() < 4) {
+                         inner = CorruptPostings(term_, "block header");
+                         return false;
+                       }
+                       h.seq = static_cast<uint32_t>(GetFixed(key.substr(key.size() - 4), 4));
+                       headers_.push_back(h);
+                       return true;
+                     }),
+        "reading search postings");
     HANSE_RETURN_IF_ERROR(inner);
     for (size_t i = 1; i < headers_.size(); ++i) {
       if (headers_[i].last_doc <= headers_[i - 1].last_doc) {
@@ -658,8 +658,8 @@ class SearchIndex::Evaluator {
         const std::string term = FilterTerm(*code, NormalizeFilterValue(v));
         HANSE_ASSIGN_OR_RETURN(TermMeta meta, ReadMeta(term));
         df += meta.df;
-        HANSE_RETURN_IF_ERROR(group.emplace_back().Init(index_.store_, term,
-                                                        &index_.blocks_decoded_));
+        HANSE_RETURN_IF_ERROR(
+            group.emplace_back().Init(index_.store_, term, &index_.blocks_decoded_));
       }
       filter_df_ = std::min(filter_df_, df);
     }
@@ -668,10 +668,10 @@ class SearchIndex::Evaluator {
 
   absl::Status OpenTerms() {
     const Stats& stats = index_.stats_;
-    const double avg = stats.live_docs > 0 && stats.total_length > 0
-                           ? static_cast<double>(stats.total_length) /
-                                 static_cast<double>(stats.live_docs)
-                           : 1.0;
+    const double avg =
+        stats.live_docs > 0 && stats.total_length > 0
+            ? static_cast<double>(stats.total_length) / static_cast<double>(stats.live_docs)
+            : 1.0;
     terms_.reserve(query_.terms.size());
     for (size_t i = 0; i < query_.terms.size(); ++i) {
       HANSE_ASSIGN_OR_RETURN(TermMeta meta, ReadMeta(query_.terms[i]));
@@ -679,8 +679,7 @@ class SearchIndex::Evaluator {
       Term& t = terms_.emplace_back();
       t.index = i;
       t.df = meta.df;
-      HANSE_RETURN_IF_ERROR(
-          t.cursor.Init(index_.store_, query_.terms[i], &index_.blocks_decoded_));
+      HANSE_RETURN_IF_ERROR(t.cursor.Init(index_.store_, query_.terms[i], &index_.blocks_decoded_));
       t.cursor.SetScoring(Bm25Idf(stats.live_docs, meta.df), avg);
     }
     return absl::OkStatus();
@@ -868,11 +867,10 @@ class SearchIndex::Evaluator {
 // ---- SearchIndex -----------------------------------------------------------------------------
 
 absl::StatusOr<std::unique_ptr<SearchIndex>> SearchIndex::Open(Store* store,
-                                                              const SearchIndexOptions& options) {
+                                                               const SearchIndexOptions& options) {
   if (options.block_size < 1 || options.block_size > kMaxBlockSize) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("search index block size ", options.block_size, " is outside 1..",
-                     kMaxBlockSize));
+    return absl::InvalidArgumentError(absl::StrCat("search index block size ", options.block_size,
+                                                   " is outside 1..", kMaxBlockSize));
   }
   std::unique_ptr<SearchIndex> index(new SearchIndex(store, options));
   HANSE_ASSIGN_OR_RETURN(std::optional<std::string> version,
@@ -882,8 +880,8 @@ absl::StatusOr<std::unique_ptr<SearchIndex>> SearchIndex::Open(Store* store,
         absl::StrCat("search index format ", absl::CEscape(*version), " is not supported (want ",
                      kFormatVersion, "); rebuild the index"));
   }
-  HANSE_ASSIGN_OR_RETURN(std::optional<std::string> stats,
-                         store->Get(Family::kFields, kStatsKey), "opening search index");
+  HANSE_ASSIGN_OR_RETURN(std::optional<std::string> stats, store->Get(Family::kFields, kStatsKey),
+                         "opening search index");
   if (stats) {
     absl::string_view in = *stats;
     if (!GetVarint32(&in, &index->stats_.next_docnum) ||
@@ -901,8 +899,7 @@ absl::StatusOr<std::unique_ptr<SearchIndex>> SearchIndex::Open(Store* store,
                       return false;
                     }
                     const uint64_t base = GetFixed(key.substr(1), 4) * kDaysPerChunk;
-                    for (uint32_t i = 0; i < kDaysPerChunk && base + i < index->days_.size();
-                         ++i) {
+                    for (uint32_t i = 0; i < kDaysPerChunk && base + i < index->days_.size(); ++i) {
                       uint32_t u = 0;
                       for (int b = 3; b >= 0; --b) {
                         u = (u << 8) | static_cast<unsigned char>(value[4 * i + b]);
@@ -916,9 +913,10 @@ absl::StatusOr<std::unique_ptr<SearchIndex>> SearchIndex::Open(Store* store,
   const uint64_t live = static_cast<uint64_t>(std::count_if(
       index->days_.begin(), index->days_.end(), [](int32_t d) { return d != kDeadDay; }));
   if (live != index->stats_.live_docs) {
-    return absl::DataLossError(absl::StrCat("search index: stats count ",
-                                            index->stats_.live_docs, " live documents, the "
-                                            "issued-day table ", live));
+    return absl::DataLossError(absl::StrCat("search index: stats count ", index->stats_.live_docs,
+                                            " live documents, the "
+                                            "issued-day table ",
+                                            live));
   }
   return index;
 }
@@ -1048,7 +1046,8 @@ absl::Status SearchIndex::Append(const std::string& term, const Posting& posting
         return CorruptPostings(term, "last posting block");
       }
       tail.postings.reserve(docs.size() + 1);
-      for (size_t i = 0; i < docs.size(); ++i) tail.postings.push_back({docs[i], tfs[i], lengths[i]});
+      for (size_t i = 0; i < docs.size(); ++i)
+        tail.postings.push_back({docs[i], tfs[i], lengths[i]});
     }
     state->tail = std::move(tail);
   }
@@ -1075,9 +1074,8 @@ absl::Status SearchIndex::AdjustDf(const std::string& term, int64_t delta) {
   HANSE_ASSIGN_OR_RETURN(TermState * state, StateFor(term));
   TermMeta& meta = state->meta;
   if (delta < 0 && meta.df < static_cast<uint64_t>(-delta)) {
-    return absl::DataLossError(
-        absl::StrCat("search index: document frequency of \"", absl::CEscape(term),
-                     "\" would go negative"));
+    return absl::DataLossError(absl::StrCat("search index: document frequency of \"",
+                                            absl::CEscape(term), "\" would go negative"));
   }
   meta.df = static_cast<uint64_t>(static_cast<int64_t>(meta.df) + delta);
   pending_.unflushed = true;
@@ -1166,9 +1164,9 @@ absl::Status SearchIndex::Flush(WriteBatch* batch) {
 
 absl::Status SearchIndex::RemoveInternal(const IndexedDoc& doc, const IdEntry& entry) {
   if (Fingerprint(doc) != entry.fingerprint) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "search index: the document given for ", doc.id,
-        " is not the one that was indexed; pass the stored version"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("search index: the document given for ", doc.id,
+                     " is not the one that was indexed; pass the stored version"));
   }
   const Analysis a = Analyze(doc);
   for (const auto& [term, tf] : a.tf) HANSE_RETURN_IF_ERROR(AdjustDf(term, -1));
@@ -1188,9 +1186,8 @@ absl::Status SearchIndex::Add(const IndexedDoc& doc, const IndexedDoc* previous,
   if (doc.id.empty()) return absl::InvalidArgumentError("search index: document without an id");
   if (doc.issued_day <= std::numeric_limits<int32_t>::min() ||
       doc.issued_day > std::numeric_limits<int32_t>::max()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("search index: issued day ", doc.issued_day, " of ", doc.id,
-                     " is out of range"));
+    return absl::InvalidArgumentError(absl::StrCat("search index: issued day ", doc.issued_day,
+                                                   " of ", doc.id, " is out of range"));
   }
   if (previous != nullptr && previous->id != doc.id) {
     return absl::InvalidArgumentError("search index: previous document has a different id");

@@ -223,7 +223,7 @@ class SearchIndex {
     bool active = false;
     bool unflushed = false;  // something was staged since the last Flush
     Stats stats;
-    std::map<std::string, std::optional<IdEntry>> ids;  // nullopt: removed in this batch
+    std::map<std::string, std::optional<IdEntry>> ids;   // nullopt: removed in this batch
     std::vector<std::pair<uint32_t, std::string>> docs;  // new doc numbers -> ids
     std::map<uint32_t, std::vector<int32_t>> day_chunks;
   };

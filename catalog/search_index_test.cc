@@ -202,37 +202,54 @@ class Corpus {
       const int fields = Int(1, 2);
       for (int f = 0; f < fields; ++f) {
         switch (Int(0, 7)) {
-          case 0: parts.push_back(absl::StrCat("publisher:\"", Pick(kPublishers), "\"")); break;
-          case 1: parts.push_back(absl::StrCat("licence:", Pick(kLicences))); break;
+          case 0:
+            parts.push_back(absl::StrCat("publisher:\"", Pick(kPublishers), "\""));
+            break;
+          case 1:
+            parts.push_back(absl::StrCat("licence:", Pick(kLicences)));
+            break;
           case 2: {
             const std::string& m = Pick(kMediaTypes);
             parts.push_back(absl::StrCat("mediatype:", m.empty() ? "text/csv" : m));
             break;
           }
-          case 3: parts.push_back(absl::StrCat("language:", Pick(kLanguages))); break;
+          case 3:
+            parts.push_back(absl::StrCat("language:", Pick(kLanguages)));
+            break;
           case 4:
             parts.push_back(absl::StrCat("country:", Pick(kCountries)));
             parts.push_back(absl::StrCat("country:", Pick(kCountries)));
             break;
-          case 5: parts.push_back(absl::StrCat("hosting:", Pick(kHostings))); break;
+          case 5:
+            parts.push_back(absl::StrCat("hosting:", Pick(kHostings)));
+            break;
           case 6:
             parts.push_back(absl::StrCat("theme:", Pick(kThemes)));
             if (Int(0, 1)) parts.push_back(absl::StrCat("theme:", Pick(kThemes)));
             break;
-          case 7: parts.push_back(absl::StrCat("keyword:\"", Words(1, 1), "\"")); break;
+          case 7:
+            parts.push_back(absl::StrCat("keyword:\"", Words(1, 1), "\""));
+            break;
         }
       }
     }
     if (Int(0, 3) == 0) {
-      parts.push_back(absl::StrCat(Pick(std::vector<std::string>{"issued>=", "issued>", "issued<=",
-                                                                 "issued<", "issued:"}),
-                                   Date(19000 + Int(-2, 62))));
+      parts.push_back(absl::StrCat(
+          Pick(std::vector<std::string>{"issued>=", "issued>", "issued<=", "issued<", "issued:"}),
+          Date(19000 + Int(-2, 62))));
     }
     switch (Int(0, 4)) {
-      case 0: parts.push_back("sort:relevance"); break;
-      case 1: parts.push_back("sort:issued"); break;
-      case 2: parts.push_back("sort:-issued"); break;
-      default: break;
+      case 0:
+        parts.push_back("sort:relevance");
+        break;
+      case 1:
+        parts.push_back("sort:issued");
+        break;
+      case 2:
+        parts.push_back("sort:-issued");
+        break;
+      default:
+        break;
     }
     std::shuffle(parts.begin(), parts.end(), rng_);
     (void)model;
@@ -306,8 +323,7 @@ struct Fixture {
 
 // Pages through q with `limit` until the end (or max_pages); returns the hits.
 absl::StatusOr<std::vector<SearchHit>> AllPages(const SearchIndex& index, const Query& q,
-                                                size_t limit, size_t max_pages,
-                                                bool* exhausted) {
+                                                size_t limit, size_t max_pages, bool* exhausted) {
   std::vector<SearchHit> all;
   std::string cursor;
   *exhausted = false;
@@ -331,8 +347,8 @@ void ExpectSameHits(const std::vector<SearchHit>& got, const std::vector<Model::
                     size_t n, const std::string& context) {
   ASSERT_EQ(got.size(), n) << context;
   for (size_t i = 0; i < n; ++i) {
-    ASSERT_EQ(got[i].id, want[i].id) << context << " at " << i << " (score " << got[i].score
-                                     << " vs " << want[i].score << ")";
+    ASSERT_EQ(got[i].id, want[i].id)
+        << context << " at " << i << " (score " << got[i].score << " vs " << want[i].score << ")";
     EXPECT_EQ(got[i].issued_day, want[i].day) << context;
     EXPECT_NEAR(got[i].score, want[i].score, 1e-9 * std::max(1.0, std::abs(want[i].score)))
         << context;
@@ -724,7 +740,8 @@ TEST(SearchIndexTest, BadCursorsAreRefused) {
   for (const char* garbage : {"!!!", "abc", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
                               "a-very-long-cursor-that-is-certainly-not-one-of-ours-at-all-ok"}) {
     EXPECT_THAT(f.index->Search(a, 3, garbage),
-                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("malformed"))) << garbage;
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("malformed")))
+        << garbage;
   }
   EXPECT_THAT(f.index->Search(b, 3, page.next_cursor),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("different query")));

@@ -11,20 +11,20 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/strings/string_view.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace hanse::catalog {
 
 // Column families. Adding one is a store-format change: it is created on open.
 enum class Family : int {
-  kMeta = 0,       // node metadata (store format version, created-at)
-  kPeers,          // trusted peers' member cards, by DID
-  kDocuments,      // signed documents by id
-  kIssuerLog,      // per-issuer sequence log
-  kPostings,       // search postings
-  kFields,         // field indexes
+  kMeta = 0,   // node metadata (store format version, created-at)
+  kPeers,      // trusted peers' member cards, by DID
+  kDocuments,  // signed documents by id
+  kIssuerLog,  // per-issuer sequence log
+  kPostings,   // search postings
+  kFields,     // field indexes
   kCount,
 };
 

@@ -47,8 +47,7 @@ TEST(StoreTest, CreateWriteReopenRead) {
 
 TEST(StoreTest, DeleteInBatchIsAtomicWithPut) {
   testing::TempDir tmp;
-  HANSE_ASSERT_OK_AND_ASSIGN(auto store,
-                             OpenRocksStore(tmp.Sub("s"), {.create_if_missing = true}));
+  HANSE_ASSERT_OK_AND_ASSIGN(auto store, OpenRocksStore(tmp.Sub("s"), {.create_if_missing = true}));
   WriteBatch a;
   a.Put(Family::kDocuments, "x", "1");
   ASSERT_THAT(store->Write(a, false), IsOk());
@@ -70,8 +69,7 @@ TEST(StoreTest, MissingStoreIsNotFound) {
 
 TEST(StoreTest, SecondOpenIsRefusedAsLocked) {
   testing::TempDir tmp;
-  HANSE_ASSERT_OK_AND_ASSIGN(auto store,
-                             OpenRocksStore(tmp.Sub("s"), {.create_if_missing = true}));
+  HANSE_ASSERT_OK_AND_ASSIGN(auto store, OpenRocksStore(tmp.Sub("s"), {.create_if_missing = true}));
   EXPECT_THAT(OpenRocksStore(tmp.Sub("s"), {}),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("locked")));
 }

@@ -10,8 +10,8 @@ namespace {
 // What one step of the scanner found at a position.
 struct Unit {
   enum Kind { kSeparator, kWord } kind;
-  size_t length;     // bytes consumed from the input
-  char folded[2];    // the bytes to emit for a word unit (length bytes long)
+  size_t length;   // bytes consumed from the input
+  char folded[2];  // the bytes to emit for a word unit (length bytes long)
 };
 
 Unit Scan(absl::string_view text, size_t i) {

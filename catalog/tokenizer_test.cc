@@ -37,8 +37,7 @@ TEST(TokenizerTest, FoldsLatin1Letters) {
 }
 
 TEST(TokenizerTest, Latin1SymbolsSeparate) {
-  EXPECT_THAT(Tokenize("«bonjour»monde 3×4 a÷b x\u00a0yz"),
-              ElementsAre("bonjour", "monde", "yz"));
+  EXPECT_THAT(Tokenize("«bonjour»monde 3×4 a÷b x\u00a0yz"), ElementsAre("bonjour", "monde", "yz"));
   // ª, µ and º are letters.
   EXPECT_THAT(Tokenize("µg"), ElementsAre("µg"));
 }
@@ -65,12 +64,17 @@ TEST(TokenizerTest, BoundsTokensPerField) {
 
 TEST(TokenizerTest, FoldCase) {
   EXPECT_EQ(FoldCase("Météo FRANCE ÀÖ×"), "météo france àö×");
-  EXPECT_EQ(FoldCase("\xc3" "A"), "\xc3" "a");
+  EXPECT_EQ(FoldCase("\xc3"
+                     "A"),
+            "\xc3"
+            "a");
 }
 
 TEST(TokenizerTest, NormalizeFilterValue) {
   EXPECT_EQ(NormalizeFilterValue("  Météo France\t"), "météo france");
-  EXPECT_EQ(NormalizeFilterValue("a\x01" "b\x7f"), "ab");
+  EXPECT_EQ(NormalizeFilterValue("a\x01"
+                                 "b\x7f"),
+            "ab");
   EXPECT_EQ(NormalizeFilterValue(std::string("x\0y", 3)), "xy");
   EXPECT_EQ(NormalizeFilterValue("   "), "");
   std::string longv(300, 'A');

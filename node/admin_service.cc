@@ -1,12 +1,12 @@
 // The admin service on the node's private unix socket: what the `hanse` CLI asks of its node
 // (status, peers, catalogue, membership). Full error messages are fine here: the caller is
 // the local operator.
+#include <grpcpp/grpcpp.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
@@ -91,8 +91,7 @@ class AdminService final : public hanse::v1::Admin::Service {
 
   grpc::Status PublishDataset(grpc::ServerContext*, const hanse::v1::PublishDatasetRequest* req,
                               hanse::v1::PublishDatasetResponse* resp) override;
-  grpc::Status UnpublishDataset(grpc::ServerContext*,
-                                const hanse::v1::UnpublishDatasetRequest* req,
+  grpc::Status UnpublishDataset(grpc::ServerContext*, const hanse::v1::UnpublishDatasetRequest* req,
                                 hanse::v1::UnpublishDatasetResponse* resp) override;
   grpc::Status ListDatasets(grpc::ServerContext*, const hanse::v1::ListDatasetsRequest* req,
                             hanse::v1::ListDatasetsResponse* resp) override;
@@ -148,8 +147,8 @@ class AdminService final : public hanse::v1::Admin::Service {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     auto channel = grpc::CreateCustomChannel(
-        endpoint,
-        FederationChannelCredentials(node_->home.identity, node_->Lookup(), expected_did), args);
+        endpoint, FederationChannelCredentials(node_->home.identity, node_->Lookup(), expected_did),
+        args);
     auto stub = hanse::v1::Federation::NewStub(channel);
 
     hanse::v1::PingRequest req;
@@ -163,20 +162,20 @@ class AdminService final : public hanse::v1::Admin::Service {
     grpc::Status st = stub->Ping(&ctx, req, &resp);
     absl::Duration rtt = absl::Now() - start;
     if (!st.ok()) {
-      return absl::UnavailableError(absl::StrCat(
-          "ping ", endpoint, " failed: ", st.error_message(),
-          st.error_code() == grpc::StatusCode::UNAVAILABLE
-              ? " (is the node running, and do both sides trust each other's card?)"
-              : ""));
+      return absl::UnavailableError(
+          absl::StrCat("ping ", endpoint, " failed: ", st.error_message(),
+                       st.error_code() == grpc::StatusCode::UNAVAILABLE
+                           ? " (is the node running, and do both sides trust each other's card?)"
+                           : ""));
     }
     if (resp.nonce() != req.nonce()) return absl::DataLossError("peer echoed the wrong nonce");
     HANSE_ASSIGN_OR_RETURN(std::string server_did, ServerDid(ctx));
     HANSE_ASSIGN_OR_RETURN(MemberCard card, VerifyCard(resp.card_jws(), Clock::Real().Now()),
                            "peer's card");
     if (card.did != server_did) {
-      return absl::UnauthenticatedError(absl::StrCat(
-          "peer at ", endpoint, " presented a certificate for ", server_did,
-          " but a card for ", card.did));
+      return absl::UnauthenticatedError(absl::StrCat("peer at ", endpoint,
+                                                     " presented a certificate for ", server_did,
+                                                     " but a card for ", card.did));
     }
     ToProto(card, response->mutable_peer());
     response->set_round_trip_micros(absl::ToInt64Microseconds(rtt));
@@ -216,27 +215,29 @@ class CatalogAdmin {
     if (req.json().size() > 1 << 20) {
       return absl::ResourceExhaustedError("publish file larger than 1 MiB");
     }
-    HANSE_ASSIGN_OR_RETURN(auto result, PublishDataset(node_->home, req.json(), *node_->catalog,
-                                                       Clock::Real().Now()));
+    HANSE_ASSIGN_OR_RETURN(
+        auto result, PublishDataset(node_->home, req.json(), *node_->catalog, Clock::Real().Now()));
     resp->set_id(result.id);
     resp->set_sequence(result.sequence);
     resp->set_outcome(std::string(catalog::IngestOutcomeName(result.outcome)));
     if (auto stored = node_->catalog->Get(result.id); stored.ok()) {
       node_->gossip->PushSoon(stored->jws);
     }
-    log::Info("dataset published", {{"id", result.id}, {"sequence", std::to_string(result.sequence)}});
+    log::Info("dataset published",
+              {{"id", result.id}, {"sequence", std::to_string(result.sequence)}});
     return absl::OkStatus();
   }
 
   absl::Status Unpublish(const hanse::v1::UnpublishDatasetRequest& req,
                          hanse::v1::UnpublishDatasetResponse* resp) {
-    HANSE_ASSIGN_OR_RETURN(auto result, UnpublishDataset(node_->home, req.id(), *node_->catalog,
-                                                         Clock::Real().Now()));
+    HANSE_ASSIGN_OR_RETURN(
+        auto result, UnpublishDataset(node_->home, req.id(), *node_->catalog, Clock::Real().Now()));
     resp->set_sequence(result.sequence);
     if (auto stored = node_->catalog->GetAny(req.id()); stored.ok() && stored->has_value()) {
       node_->gossip->PushSoon((*stored)->jws);
     }
-    log::Info("dataset unpublished", {{"id", req.id()}, {"sequence", std::to_string(result.sequence)}});
+    log::Info("dataset unpublished",
+              {{"id", req.id()}, {"sequence", std::to_string(result.sequence)}});
     return absl::OkStatus();
   }
 
@@ -344,7 +345,8 @@ class CatalogAdmin {
           continue;
         }
         auto it = merged.find(h.id());
-        if (it == merged.end() || it->second.first < h.score()) merged[h.id()] = {h.score(), h.jws()};
+        if (it == merged.end() || it->second.first < h.score())
+          merged[h.id()] = {h.score(), h.jws()};
       }
     }
     std::vector<std::pair<double, std::string>> order;
@@ -459,7 +461,8 @@ class MembershipAdmin {
     resp->set_name(charter.name);
     resp->set_members(static_cast<uint32_t>(state.members.size()));
     resp->set_member(state.members.count(node_->home.identity.did) > 0);
-    log::Info("joined federation", {{"federation", charter.id}, {"name", charter.name},
+    log::Info("joined federation", {{"federation", charter.id},
+                                    {"name", charter.name},
                                     {"members", std::to_string(state.members.size())}});
     return absl::OkStatus();
   }
@@ -479,8 +482,9 @@ class MembershipAdmin {
       if (state.members.count(req.did())) {
         return absl::AlreadyExistsError(absl::StrCat(req.did(), " is already a member"));
       }
-      return absl::NotFoundError(absl::StrCat("no pending proposal for ", req.did(),
-                                              " (a member proposes it with `hanse member propose`)"));
+      return absl::NotFoundError(
+          absl::StrCat("no pending proposal for ", req.did(),
+                       " (a member proposes it with `hanse member propose`)"));
     }
     // Endorse exactly the card that was proposed.
     std::string card_jws;
@@ -521,8 +525,8 @@ class MembershipAdmin {
     };
     for (const auto& [did, card] : s.members) {
       auto it = s.admitted_by.find(did);
-      add(resp->mutable_members(), card, it == s.admitted_by.end() ? std::set<std::string>{}
-                                                                   : it->second);
+      add(resp->mutable_members(), card,
+          it == s.admitted_by.end() ? std::set<std::string>{} : it->second);
     }
     for (const auto& [did, voters] : s.pending_admit) {
       add(resp->mutable_pending_admissions(), s.pending_cards[did], voters);
@@ -562,11 +566,11 @@ class MembershipAdmin {
     MembershipState after = node_->membership->state();
     bool admit = action == MembershipAction::kAdmit;
     int needed = admit ? charter->admission_threshold : charter->revocation_threshold;
-    size_t have = admit ? (after.members.count(subject) ? needed : after.pending_admit[subject].size())
-                        : (after.revoked.count(subject) ? needed : after.pending_revoke[subject].size());
-    std::string outcome =
-        admit ? (after.members.count(subject) ? "admitted" : "pending")
-              : (after.revoked.count(subject) ? "revoked" : "pending");
+    size_t have =
+        admit ? (after.members.count(subject) ? needed : after.pending_admit[subject].size())
+              : (after.revoked.count(subject) ? needed : after.pending_revoke[subject].size());
+    std::string outcome = admit ? (after.members.count(subject) ? "admitted" : "pending")
+                                : (after.revoked.count(subject) ? "revoked" : "pending");
     resp->set_message(absl::StrCat(admit ? "admission of " : "revocation of ", subject, ": ",
                                    outcome, " (", have, " of ", needed, " signatures)"));
     log::Info(admit ? "admission endorsed" : "revocation vote",

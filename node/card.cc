@@ -42,10 +42,10 @@ absl::StatusOr<std::string> SignCard(const MemberCard& card, const trust::Privat
 }
 
 absl::StatusOr<MemberCard> VerifyCard(absl::string_view jws, absl::Time now) {
-  HANSE_ASSIGN_OR_RETURN(
-      trust::VerifiedJws v,
-      trust::VerifyCompact(absl::StripAsciiWhitespace(jws), {.expected_typ = std::string(kCardType)}),
-      "member card");
+  HANSE_ASSIGN_OR_RETURN(trust::VerifiedJws v,
+                         trust::VerifyCompact(absl::StripAsciiWhitespace(jws),
+                                              {.expected_typ = std::string(kCardType)}),
+                         "member card");
   Json j = Json::parse(v.payload, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return CardError("payload is not a JSON object");
   MemberCard card;
@@ -60,8 +60,8 @@ absl::StatusOr<MemberCard> VerifyCard(absl::string_view jws, absl::Time now) {
     return CardError(absl::StrCat("field \"issued\": ", err));
   }
   if (card.did != v.signer_did) {
-    return absl::UnauthenticatedError(absl::StrCat("member card: names ", card.did,
-                                                   " but is signed by ", v.signer_did));
+    return absl::UnauthenticatedError(
+        absl::StrCat("member card: names ", card.did, " but is signed by ", v.signer_did));
   }
   HANSE_ASSIGN_OR_RETURN(std::string ca_did, trust::CheckParticipantCa(card.ca_pem, now),
                          "member card CA certificate");
@@ -96,10 +96,11 @@ absl::StatusOr<std::pair<std::string, MemberCard>> ParseCardFile(absl::string_vi
   }
   HANSE_ASSIGN_OR_RETURN(std::string jws, StringField(j, "card"));
   HANSE_ASSIGN_OR_RETURN(MemberCard card, VerifyCard(jws, now));
-  const std::pair<const char*, const std::string*> shown[] = {
-      {"did", &card.did},           {"legal_name", &card.legal_name},
-      {"country", &card.country},   {"endpoint", &card.endpoint},
-      {"ca_certificate", &card.ca_pem}};
+  const std::pair<const char*, const std::string*> shown[] = {{"did", &card.did},
+                                                              {"legal_name", &card.legal_name},
+                                                              {"country", &card.country},
+                                                              {"endpoint", &card.endpoint},
+                                                              {"ca_certificate", &card.ca_pem}};
   for (const auto& [key, signed_value] : shown) {
     auto it = j.find(key);
     if (it != j.end() && (!it->is_string() || it->get<std::string>() != *signed_value)) {

@@ -41,8 +41,7 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view text) {
   }
   int port = -1;
   auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port < 0 ||
-      port > 65535) {
+  if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port < 0 || port > 65535) {
     return absl::InvalidArgumentError(
         absl::StrCat("\"", text, "\" has an invalid port (expected 0-65535)"));
   }
@@ -66,8 +65,7 @@ absl::Status KeyError(absl::string_view source, absl::string_view key, absl::str
   return absl::InvalidArgumentError(absl::StrCat(source, ": key \"", key, "\": ", problem));
 }
 
-absl::Status GetString(const Json& j, absl::string_view source, const char* key,
-                       std::string* out) {
+absl::Status GetString(const Json& j, absl::string_view source, const char* key, std::string* out) {
   auto it = j.find(key);
   if (it == j.end()) return absl::OkStatus();
   if (!it->is_string()) return KeyError(source, key, "must be a string");
@@ -101,12 +99,21 @@ absl::Status GetStrings(const Json& j, absl::string_view source, const char* key
   return absl::OkStatus();
 }
 
-constexpr const char* kKnownKeys[] = {
-    "format_version", "legal_name",      "country",   "listen",
-    "registration_number", "jurisdictions",
-    "endpoint",       "key_type",        "log_format", "log_level",
-    "shutdown_grace_seconds", "max_message_bytes", "max_concurrent_streams",
-    "gossip_interval_ms", "gossip_fanout"};
+constexpr const char* kKnownKeys[] = {"format_version",
+                                      "legal_name",
+                                      "country",
+                                      "listen",
+                                      "registration_number",
+                                      "jurisdictions",
+                                      "endpoint",
+                                      "key_type",
+                                      "log_format",
+                                      "log_level",
+                                      "shutdown_grace_seconds",
+                                      "max_message_bytes",
+                                      "max_concurrent_streams",
+                                      "gossip_interval_ms",
+                                      "gossip_fanout"};
 
 }  // namespace
 

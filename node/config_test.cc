@@ -55,13 +55,16 @@ TEST(ConfigTest, BadValuesAreNamed) {
   EXPECT_THAT(ParseConfig(R"({"format_version":1,"legal_name":"A","country":"fr"})", "c"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"country\"")));
   EXPECT_THAT(ParseConfig(R"({"format_version":1,"legal_name":"A","country":"FR",
-                              "listen":"host:99999"})", "c"),
+                              "listen":"host:99999"})",
+                          "c"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"listen\"")));
   EXPECT_THAT(ParseConfig(R"({"format_version":1,"legal_name":"A","country":"FR",
-                              "key_type":"rsa"})", "c"),
+                              "key_type":"rsa"})",
+                          "c"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"key_type\"")));
   EXPECT_THAT(ParseConfig(R"({"format_version":1,"legal_name":"A","country":"FR",
-                              "shutdown_grace_seconds":-1})", "c"),
+                              "shutdown_grace_seconds":-1})",
+                          "c"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("shutdown_grace_seconds")));
   EXPECT_THAT(ParseConfig(R"({"format_version":1,"country":"FR"})", "c"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("legal_name")));

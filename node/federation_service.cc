@@ -1,11 +1,11 @@
 // The federation service: what other members may ask of this node. Every RPC first takes the
 // caller's DID from its verified certificate and checks it is a current member.
+#include <grpcpp/grpcpp.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -59,8 +59,7 @@ class FederationService final : public hanse::v1::Federation::Service {
     return ToGrpc(node_->gossip->ServePull(*request, response), true);
   }
 
-  grpc::Status Membership(grpc::ServerContext* context,
-                          const hanse::v1::MembershipRequest* request,
+  grpc::Status Membership(grpc::ServerContext* context, const hanse::v1::MembershipRequest* request,
                           hanse::v1::MembershipResponse* response) override {
     auto caller = Authorize(*context);
     if (!caller.ok()) return ToGrpc(caller.status(), true);

@@ -1,9 +1,9 @@
 #include "node/gossip.h"
 
+#include <grpcpp/grpcpp.h>
+
 #include <algorithm>
 #include <random>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -52,7 +52,8 @@ void Gossip::IngestMembership(const std::string& from, const hanse::v1::Membersh
     std::lock_guard lock(mu_);
     int& s = standing_[from];
     s = std::clamp(s - 2 * rejected, kMinStanding, kMaxStanding);
-    log::Warn("peer sent invalid membership records", {{"peer", from}, {"rejected", std::to_string(rejected)}});
+    log::Warn("peer sent invalid membership records",
+              {{"peer", from}, {"rejected", std::to_string(rejected)}});
   }
 }
 
@@ -87,7 +88,9 @@ absl::Status Gossip::ServeMembership(const hanse::v1::MembershipRequest& req,
 
 Gossip::~Gossip() { Stop(); }
 
-void Gossip::Start() { thread_ = std::thread([this] { Run(); }); }
+void Gossip::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void Gossip::Stop() {
   {
@@ -172,9 +175,9 @@ void Gossip::Ingest(const std::string& from, const std::vector<std::string>& doc
   int& s = standing_[from];
   s = std::clamp(s - 2 * rejected + (stored > 0 ? 1 : 0), kMinStanding, kMaxStanding);
   if (rejected > 0) {
-    log::Warn("peer sent invalid documents; standing lowered",
-              {{"peer", from}, {"rejected", std::to_string(rejected)},
-               {"standing", std::to_string(s)}});
+    log::Warn(
+        "peer sent invalid documents; standing lowered",
+        {{"peer", from}, {"rejected", std::to_string(rejected)}, {"standing", std::to_string(s)}});
   }
 }
 
@@ -308,10 +311,9 @@ absl::Status Gossip::ServePull(const hanse::v1::PullRequest& req, hanse::v1::Pul
       break;
     }
     bool more = false;
-    HANSE_ASSIGN_OR_RETURN(
-        auto docs, catalog_->DocumentsAfter(h.issuer(), h.sequence(),
-                                            max_docs - resp->documents_size(), max_bytes - bytes,
-                                            &more));
+    HANSE_ASSIGN_OR_RETURN(auto docs, catalog_->DocumentsAfter(h.issuer(), h.sequence(),
+                                                               max_docs - resp->documents_size(),
+                                                               max_bytes - bytes, &more));
     for (auto& d : docs) {
       bytes += d.size();
       resp->add_documents(std::move(d));

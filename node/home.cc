@@ -3,9 +3,9 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "base/clock.h"
 #include "base/file.h"
 #include "base/status.h"
-#include "base/clock.h"
 #include "catalog/catalog.h"
 #include "catalog/store.h"
 #include "trust/did_key.h"
@@ -26,9 +26,9 @@ absl::Status CreateHomeContents(const InitOptions& o, const HomePaths& p, absl::
   HANSE_ASSIGN_OR_RETURN(auto participant, trust::PrivateKey::Generate(key_type));
   std::string did = trust::EncodeDidKey(participant.Public());
   HANSE_ASSIGN_OR_RETURN(auto node_key, trust::PrivateKey::Generate(trust::KeyType::kP256));
-  HANSE_ASSIGN_OR_RETURN(std::string ca_pem,
-                         trust::IssueParticipantCa(participant, did, o.legal_name,
-                                                   now - kBackdate, kCaValidity));
+  HANSE_ASSIGN_OR_RETURN(
+      std::string ca_pem,
+      trust::IssueParticipantCa(participant, did, o.legal_name, now - kBackdate, kCaValidity));
   HANSE_ASSIGN_OR_RETURN(std::string node_pem,
                          trust::IssueNodeCertificate(participant, ca_pem, node_key.Public(), did,
                                                      now - kBackdate, kNodeCertValidity));
@@ -38,9 +38,8 @@ absl::Status CreateHomeContents(const InitOptions& o, const HomePaths& p, absl::
   HANSE_RETURN_IF_ERROR(WriteFileAtomic(p.node_cert, node_pem, 0644, true));
   HANSE_RETURN_IF_ERROR(MakeDirectory(p.data, 0700));
   {
-    HANSE_ASSIGN_OR_RETURN(
-        auto store,
-        catalog::OpenRocksStore(p.store, {.create_if_missing = true, .error_if_exists = true}));
+    HANSE_ASSIGN_OR_RETURN(auto store, catalog::OpenRocksStore(p.store, {.create_if_missing = true,
+                                                                         .error_if_exists = true}));
     catalog::WriteBatch batch;
     batch.Put(catalog::Family::kMeta, "format_version", std::to_string(kHomeFormatVersion));
     batch.Put(catalog::Family::kMeta, "created", absl::FormatTime(now));
@@ -113,8 +112,9 @@ absl::StatusOr<std::string> InitHome(const InitOptions& o, absl::Time now) {
   std::string dir = AbsolutePath(o.dir);
   if (PathExists(dir)) {
     return absl::AlreadyExistsError(
-        absl::StrCat(dir, " already exists; hanse init never touches an existing directory "
-                          "(choose a new --home)"));
+        absl::StrCat(dir,
+                     " already exists; hanse init never touches an existing directory "
+                     "(choose a new --home)"));
   }
   HANSE_RETURN_IF_ERROR(MakeDirectory(dir, 0700));
   HomePaths paths(dir);
@@ -156,8 +156,8 @@ absl::StatusOr<Home> LoadHome(const std::string& dir_in, absl::Time now) {
   HANSE_ASSIGN_OR_RETURN(std::string ca_did, trust::CheckParticipantCa(ca_pem, now),
                          paths.participant_ca);
   if (ca_did != did) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        paths.participant_ca, " names ", ca_did, " but participant.key is ", did));
+    return absl::FailedPreconditionError(
+        absl::StrCat(paths.participant_ca, " names ", ca_did, " but participant.key is ", did));
   }
   HANSE_ASSIGN_OR_RETURN(auto cert_key, trust::CertificatePublicKey(node_pem), paths.node_cert);
   if (!(cert_key == node_key.Public())) {

@@ -102,9 +102,9 @@ TEST(HomeLoadTest, OtherVersionIsRefused) {
   testing::TempDir tmp;
   ASSERT_THAT(InitHome(Options(tmp.Sub("h")), absl::Now()).status(), IsOk());
   HomePaths p(tmp.Sub("h"));
-  ASSERT_THAT(WriteFileAtomic(p.config,
-                              R"({"format_version":7,"legal_name":"A","country":"FR"})", 0644),
-              IsOk());
+  ASSERT_THAT(
+      WriteFileAtomic(p.config, R"({"format_version":7,"legal_name":"A","country":"FR"})", 0644),
+      IsOk());
   EXPECT_THAT(LoadHome(p.dir, absl::Now()),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("format version 7")));
 }

@@ -23,12 +23,9 @@ absl::Status CharterError(absl::string_view msg) {
 std::string CanonicalPayload(absl::string_view name, int k, int r,
                              const std::vector<std::string>& cards, absl::string_view created) {
   // nlohmann::json keeps object keys sorted: the dump is canonical for this shape.
-  Json j = {{"type", "HanseCharter"},
-            {"name", std::string(name)},
-            {"admission_threshold", k},
-            {"revocation_threshold", r},
-            {"founders", cards},
-            {"created", std::string(created)}};
+  Json j = {{"type", "HanseCharter"},   {"name", std::string(name)},
+            {"admission_threshold", k}, {"revocation_threshold", r},
+            {"founders", cards},        {"created", std::string(created)}};
   return j.dump();
 }
 
@@ -72,9 +69,9 @@ std::string CharterFile(const Charter& c) {
 absl::StatusOr<Charter> ParseCharter(absl::string_view file, absl::Time now,
                                      bool require_all_signatures) {
   Json j = Json::parse(file, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("charter") ||
-      !j["charter"].is_object()) {
-    return CharterError("not a charter file (expected {\"charter\": {...}, \"signatures\": [...]})");
+  if (j.is_discarded() || !j.is_object() || !j.contains("charter") || !j["charter"].is_object()) {
+    return CharterError(
+        "not a charter file (expected {\"charter\": {...}, \"signatures\": [...]})");
   }
   const Json& p = j["charter"];
   Charter c;
@@ -93,7 +90,8 @@ absl::StatusOr<Charter> ParseCharter(absl::string_view file, absl::Time now,
   c.revocation_threshold = p["revocation_threshold"].get<int>();
   for (const auto& card : p["founders"]) {
     if (!card.is_string()) return CharterError("founders must be card JWS strings");
-    HANSE_ASSIGN_OR_RETURN(MemberCard mc, VerifyCard(card.get<std::string>(), now), "charter founder");
+    HANSE_ASSIGN_OR_RETURN(MemberCard mc, VerifyCard(card.get<std::string>(), now),
+                           "charter founder");
     c.founder_cards.push_back(card.get<std::string>());
     c.founders.push_back(std::move(mc));
   }
@@ -154,8 +152,8 @@ absl::StatusOr<std::string> SignCharter(absl::string_view file, const trust::Pri
 absl::StatusOr<std::string> SignEndorsement(const Charter& charter, MembershipAction action,
                                             absl::string_view subject,
                                             absl::string_view subject_card,
-                                            absl::string_view reason,
-                                            const trust::PrivateKey& key, absl::Time now) {
+                                            absl::string_view reason, const trust::PrivateKey& key,
+                                            absl::Time now) {
   nlohmann::ordered_json j = {
       {"federation", charter.id},
       {"action", action == MembershipAction::kAdmit ? "admit" : "revoke"},
@@ -164,16 +162,14 @@ absl::StatusOr<std::string> SignEndorsement(const Charter& charter, MembershipAc
   if (action == MembershipAction::kAdmit) j["card"] = std::string(subject_card);
   if (action == MembershipAction::kRevoke) j["reason"] = std::string(reason.substr(0, 500));
   std::string did = trust::EncodeDidKey(key.Public());
-  return trust::SignCompact(key, trust::DidKeyVerificationMethod(did), kEndorsementType,
-                            j.dump());
+  return trust::SignCompact(key, trust::DidKeyVerificationMethod(did), kEndorsementType, j.dump());
 }
 
 absl::StatusOr<Endorsement> VerifyEndorsement(absl::string_view jws, const Charter& charter,
                                               absl::Time now) {
-  HANSE_ASSIGN_OR_RETURN(
-      trust::VerifiedJws v,
-      trust::VerifyCompact(jws, {.expected_typ = std::string(kEndorsementType)}),
-      "membership record");
+  HANSE_ASSIGN_OR_RETURN(trust::VerifiedJws v,
+                         trust::VerifyCompact(jws, {.expected_typ = std::string(kEndorsementType)}),
+                         "membership record");
   Json j = Json::parse(v.payload, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     return absl::InvalidArgumentError("membership record: payload is not an object");
@@ -207,8 +203,7 @@ absl::StatusOr<Endorsement> VerifyEndorsement(absl::string_view jws, const Chart
   return e;
 }
 
-MembershipState ComputeMembership(const Charter& charter,
-                                  const std::vector<Endorsement>& records) {
+MembershipState ComputeMembership(const Charter& charter, const std::vector<Endorsement>& records) {
   MembershipState s;
   for (const auto& f : charter.founders) s.members[f.did] = f;
   // Group signatures per statement (action + subject); the card of the first admission seen
@@ -321,8 +316,8 @@ absl::Status Membership::Join(const Charter& charter) {
   {
     std::lock_guard lock(mu_);
     if (charter_ && charter_->id != charter.id) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "this node already belongs to federation ", charter_->name, " (", charter_->id, ")"));
+      return absl::FailedPreconditionError(absl::StrCat("this node already belongs to federation ",
+                                                        charter_->name, " (", charter_->id, ")"));
     }
     catalog::WriteBatch batch;
     batch.Put(catalog::Family::kMeta, kCharterKey, CharterFile(charter));

@@ -31,10 +31,10 @@ struct Charter {
   std::string name;
   int admission_threshold = 0;
   int revocation_threshold = 0;
-  std::vector<std::string> founder_cards;  // card JWS, as signed
-  std::vector<MemberCard> founders;        // verified
-  std::string payload;                     // the canonical JSON every founder signs
-  std::string id;                          // hex SHA-256 of payload: the federation id
+  std::vector<std::string> founder_cards;         // card JWS, as signed
+  std::vector<MemberCard> founders;               // verified
+  std::string payload;                            // the canonical JSON every founder signs
+  std::string id;                                 // hex SHA-256 of payload: the federation id
   std::map<std::string, std::string> signatures;  // founder DID -> compact JWS over payload
 };
 
@@ -68,8 +68,8 @@ struct Endorsement {
 absl::StatusOr<std::string> SignEndorsement(const Charter& charter, MembershipAction action,
                                             absl::string_view subject,
                                             absl::string_view subject_card,
-                                            absl::string_view reason,
-                                            const trust::PrivateKey& key, absl::Time now);
+                                            absl::string_view reason, const trust::PrivateKey& key,
+                                            absl::Time now);
 absl::StatusOr<Endorsement> VerifyEndorsement(absl::string_view jws, const Charter& charter,
                                               absl::Time now);
 
@@ -78,14 +78,13 @@ struct MembershipState {
   std::map<std::string, std::set<std::string>> admitted_by;    // DID -> endorsers
   std::map<std::string, std::set<std::string>> pending_admit;  // applicant -> endorsers
   std::map<std::string, MemberCard> pending_cards;
-  std::map<std::string, std::set<std::string>> revoked;        // DID -> voters (permanent)
+  std::map<std::string, std::set<std::string>> revoked;  // DID -> voters (permanent)
   std::map<std::string, std::set<std::string>> pending_revoke;
 };
 
 // The deterministic fixpoint: founders are members; an admission with >= k endorsements from
 // current members admits; a revocation with >= r votes from current members revokes for good.
-MembershipState ComputeMembership(const Charter& charter,
-                                  const std::vector<Endorsement>& records);
+MembershipState ComputeMembership(const Charter& charter, const std::vector<Endorsement>& records);
 
 // Persistent, thread-safe membership of one node (kept in the store's meta family).
 class Membership {

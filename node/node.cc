@@ -1,8 +1,11 @@
 #include "node/node.h"
 
-#include "node/node_impl.h"
-
 #include <arpa/inet.h>
+#include <grpc/support/log.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -13,16 +16,10 @@
 #include <cerrno>
 #include <cstring>
 
-#include <grpc/support/log.h>
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
-#include <grpcpp/resource_quota.h>
-
-#include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "base/clock.h"
 #include "base/file.h"
 #include "base/log.h"
@@ -33,6 +30,7 @@
 #include "node/gossip.h"
 #include "node/home.h"
 #include "node/membership.h"
+#include "node/node_impl.h"
 #include "node/peers.h"
 #include "node/publishing.h"
 #include "node/tls.h"
@@ -40,7 +38,6 @@
 
 namespace hanse::node {
 namespace {
-
 
 // Binds the address once ourselves so "port in use" gets a precise message; gRPC's own
 // failure does not say why.
@@ -158,15 +155,16 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const std::string& home_dir) {
   HANSE_ASSIGN_OR_RETURN(impl->store, catalog::OpenRocksStore(home.paths.store, {}));
   HANSE_ASSIGN_OR_RETURN(auto format, impl->store->Get(catalog::Family::kMeta, "format_version"));
   if (!format || *format != std::to_string(kHomeFormatVersion)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "store ", home.paths.store, " has format version ", format.value_or("(none)"),
-        "; this hanse reads version ", kHomeFormatVersion));
+    return absl::FailedPreconditionError(
+        absl::StrCat("store ", home.paths.store, " has format version ", format.value_or("(none)"),
+                     "; this hanse reads version ", kHomeFormatVersion));
   }
 
   HANSE_ASSIGN_OR_RETURN(impl->catalog, catalog::Catalog::Open(impl->store.get(), &Clock::Real()));
 
-  MemberCard self{home.identity.did, home.config.legal_name, home.config.country,
-                  "", home.identity.ca_pem, now};
+  MemberCard self{home.identity.did,    home.config.legal_name,
+                  home.config.country,  "",
+                  home.identity.ca_pem, now};
   impl->peers = std::make_shared<PeerRegistry>(impl->store.get(), self);
   HANSE_RETURN_IF_ERROR(impl->peers->Load(now));
   impl->membership = std::make_unique<Membership>(impl->store.get());
@@ -198,9 +196,9 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const std::string& home_dir) {
   gossip_options.interval = absl::Milliseconds(home.config.gossip_interval_ms);
   gossip_options.fanout = home.config.gossip_fanout;
   gossip_options.max_batch_bytes = std::min(2 << 20, home.config.max_message_bytes / 2);
-  impl->gossip = std::make_unique<Gossip>(gossip_options, &impl->home.identity, impl->peers.get(),
-                                          impl->catalog.get(), impl->membership.get(),
-                                          impl->Lookup());
+  impl->gossip =
+      std::make_unique<Gossip>(gossip_options, &impl->home.identity, impl->peers.get(),
+                               impl->catalog.get(), impl->membership.get(), impl->Lookup());
 
   // Federation server.
   impl->federation_service = NewFederationService(impl.get());
@@ -226,8 +224,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const std::string& home_dir) {
   {
     ::unlink(home.paths.admin_socket.c_str());
     grpc::ServerBuilder builder;
-    builder.AddListeningPort("unix:" + home.paths.admin_socket,
-                             grpc::InsecureServerCredentials());
+    builder.AddListeningPort("unix:" + home.paths.admin_socket, grpc::InsecureServerCredentials());
     builder.RegisterService(impl->admin_service.get());
     builder.SetMaxReceiveMessageSize(home.config.max_message_bytes);
     mode_t old = ::umask(077);
@@ -247,10 +244,9 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const std::string& home_dir) {
 
   self.endpoint = home.config.endpoint.empty() ? impl->listen_address : home.config.endpoint;
   HANSE_ASSIGN_OR_RETURN(impl->card_jws, SignCard(self, home.identity.participant_key));
-  HANSE_ASSIGN_OR_RETURN(
-      bool resigned,
-      EnsureParticipantDescription(home, ParticipantFactsOf(home, self.endpoint), *impl->catalog,
-                                   now));
+  HANSE_ASSIGN_OR_RETURN(bool resigned,
+                         EnsureParticipantDescription(home, ParticipantFactsOf(home, self.endpoint),
+                                                      *impl->catalog, now));
   if (resigned) {
     log::Info("participant self-description re-signed (facts changed)",
               {{"did", home.identity.did}, {"endpoint", self.endpoint}});

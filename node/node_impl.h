@@ -4,11 +4,11 @@
 #ifndef HANSE_NODE_NODE_IMPL_H_
 #define HANSE_NODE_NODE_IMPL_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <mutex>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/time/clock.h"
 #include "catalog/catalog.h"

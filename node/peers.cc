@@ -8,8 +8,8 @@ namespace hanse::node {
 
 absl::Status PeerRegistry::Load(absl::Time now) {
   std::map<std::string, std::pair<std::string, MemberCard>, std::less<>> loaded;
-  absl::Status scan = store_->Scan(
-      catalog::Family::kPeers, "", [&](absl::string_view did, absl::string_view jws) {
+  absl::Status scan =
+      store_->Scan(catalog::Family::kPeers, "", [&](absl::string_view did, absl::string_view jws) {
         auto card = VerifyCard(jws, now);
         if (!card.ok()) {
           // A card that no longer verifies (expired CA) is not trusted; say so, keep going.
@@ -43,8 +43,8 @@ absl::StatusOr<bool> PeerRegistry::Add(const std::string& jws, const MemberCard&
   std::lock_guard lock(mu_);
   auto it = peers_.find(card.did);
   if (it != peers_.end() && card.issued < it->second.second.issued) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "a newer card for ", card.did, " is already trusted (this one is older)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("a newer card for ", card.did, " is already trusted (this one is older)"));
   }
   HANSE_ASSIGN_OR_RETURN(bool added, AddPeerToStore(*store_, jws, card));
   peers_[card.did] = {jws, card};

@@ -1,12 +1,11 @@
 #include "node/publishing.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <filesystem>
-
-#include <openssl/evp.h>
 
 #include "absl/strings/str_cat.h"
 #include "base/file.h"
@@ -44,10 +43,22 @@ absl::Status Strs(const Json& j, const char* key, std::vector<std::string>* out)
   return absl::OkStatus();
 }
 
-constexpr const char* kPublishKeys[] = {
-    "name",     "title",      "description", "keywords", "themes",
-    "publisher", "license",   "media_type",  "language", "hosting_location",
-    "personal_data_class", "issued", "modified", "valid_until", "content", "policy"};
+constexpr const char* kPublishKeys[] = {"name",
+                                        "title",
+                                        "description",
+                                        "keywords",
+                                        "themes",
+                                        "publisher",
+                                        "license",
+                                        "media_type",
+                                        "language",
+                                        "hosting_location",
+                                        "personal_data_class",
+                                        "issued",
+                                        "modified",
+                                        "valid_until",
+                                        "content",
+                                        "policy"};
 
 // Resolves `relative` inside the data directory, refusing escapes (.., symlinks out).
 absl::StatusOr<std::string> ContentPath(const std::string& data_dir, const std::string& relative) {
@@ -60,8 +71,8 @@ absl::StatusOr<std::string> ContentPath(const std::string& data_dir, const std::
   if (ec) return absl::NotFoundError(absl::StrCat("data directory ", data_dir, ": ", ec.message()));
   auto full = std::filesystem::canonical(base / relative, ec);
   if (ec) {
-    return absl::NotFoundError(
-        absl::StrCat("content \"", relative, "\" not found in ", base.string(), ": ", ec.message()));
+    return absl::NotFoundError(absl::StrCat("content \"", relative, "\" not found in ",
+                                            base.string(), ": ", ec.message()));
   }
   auto rel = full.lexically_relative(base);
   if (rel.empty() || *rel.begin() == "..") {
@@ -203,7 +214,8 @@ absl::StatusOr<catalog::IngestResult> PublishDataset(const Home& home, absl::str
   // is refused here, with the reason; documents from peers are only checked structurally,
   // and evaluation fails closed on what it does not know.
   HANSE_RETURN_IF_ERROR(policy::ValidatePolicyForPublishing(d.policy_json), "policy");
-  HANSE_ASSIGN_OR_RETURN(std::string jws, catalog::SignDocument(doc, home.identity.participant_key));
+  HANSE_ASSIGN_OR_RETURN(std::string jws,
+                         catalog::SignDocument(doc, home.identity.participant_key));
   return catalog.Ingest(jws);
 }
 
@@ -221,7 +233,8 @@ absl::StatusOr<catalog::IngestResult> UnpublishDataset(const Home& home, absl::s
                         "only the publisher can unpublish a dataset");
   HANSE_ASSIGN_OR_RETURN(doc.sequence, catalog.NextSequence(doc.issuer));
   doc.valid_from = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
-  HANSE_ASSIGN_OR_RETURN(std::string jws, catalog::SignDocument(doc, home.identity.participant_key));
+  HANSE_ASSIGN_OR_RETURN(std::string jws,
+                         catalog::SignDocument(doc, home.identity.participant_key));
   return catalog.Ingest(jws);
 }
 

@@ -18,13 +18,10 @@ namespace {
 class MemberVerifier final : public grpc::experimental::ExternalCertificateVerifier {
  public:
   MemberVerifier(CaLookup ca_for_did, trust::CertUsage usage, std::string expected_did)
-      : ca_for_did_(std::move(ca_for_did)),
-        usage_(usage),
-        expected_did_(std::move(expected_did)) {}
+      : ca_for_did_(std::move(ca_for_did)), usage_(usage), expected_did_(std::move(expected_did)) {}
 
   bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request,
-              std::function<void(grpc::Status)> /*callback*/,
-              grpc::Status* sync_status) override {
+              std::function<void(grpc::Status)> /*callback*/, grpc::Status* sync_status) override {
     grpc::string_ref cert = request->peer_cert();
     std::string pem(cert.data(), cert.size());
     if (pem.empty()) {
@@ -106,8 +103,7 @@ std::shared_ptr<grpc::ChannelCredentials> UnverifiedServerChannelCredentials(
   options.watch_identity_key_cert_pairs();
   options.set_verify_server_certs(false);
   options.set_check_call_host(false);
-  options.set_certificate_verifier(
-      std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+  options.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
   return grpc::experimental::TlsCredentials(options);
 }
 
@@ -128,8 +124,7 @@ grpc::Status ToGrpc(const absl::Status& status, bool for_peer) {
     log::Error("internal error answering a peer", {{"error", status.ToString()}});
     return grpc::Status(grpc::StatusCode::INTERNAL, "internal error");
   }
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(status.message()));
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
 absl::Status FromGrpc(const grpc::Status& status) {

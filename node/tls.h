@@ -4,16 +4,16 @@
 #ifndef HANSE_NODE_TLS_H_
 #define HANSE_NODE_TLS_H_
 
-#include <functional>
-#include <memory>
-#include <string>
-
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_context.h>
 
-#include "absl/strings/string_view.h"
+#include <functional>
+#include <memory>
+#include <string>
+
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "node/home.h"
 
 namespace hanse::node {

@@ -1,18 +1,17 @@
 #include "trust/did_key.h"
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "base/status.h"
 #include "trust/encoding.h"
 #include "trust/internal.h"
 
 namespace hanse::trust {
 namespace {
-
 
 constexpr absl::string_view kDidKeyPrefix = "did:key:";
 constexpr char kBase58BtcMultibase = 'z';

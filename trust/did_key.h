@@ -5,9 +5,9 @@
 #define HANSE_TRUST_DID_KEY_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "trust/keys.h"
 
 namespace hanse::trust {

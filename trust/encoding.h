@@ -4,9 +4,9 @@
 #define HANSE_TRUST_ENCODING_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace hanse::trust {
 

@@ -1,18 +1,17 @@
 #include "trust/jws.h"
 
-
-#include <nlohmann/json.hpp>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/string_view.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "base/status.h"
 #include "trust/did_key.h"
 #include "trust/encoding.h"
@@ -185,7 +184,8 @@ absl::StatusOr<std::string> SignCompact(const PrivateKey& key, absl::string_view
   return absl::StrCat(signing_input, ".", Base64UrlEncode(signature));
 }
 
-absl::StatusOr<VerifiedJws> VerifyCompact(absl::string_view token, const JwsVerifyOptions& options) {
+absl::StatusOr<VerifiedJws> VerifyCompact(absl::string_view token,
+                                          const JwsVerifyOptions& options) {
   HANSE_ASSIGN_OR_RETURN(Parts parts, SplitToken(token, options.max_bytes));
   HANSE_ASSIGN_OR_RETURN(Decoded decoded, Decode(parts));
   const Json& header = decoded.header;

@@ -37,7 +37,8 @@ JwsVerifyOptions MaxBytes(size_t max_bytes) {
 
 // Builds a token with an arbitrary header, correctly signed by `key`, so each
 // rejection is tested in isolation from signature failure.
-std::string SignRaw(const PrivateKey& key, absl::string_view header_json, absl::string_view payload) {
+std::string SignRaw(const PrivateKey& key, absl::string_view header_json,
+                    absl::string_view payload) {
   const std::string input =
       absl::StrCat(Base64UrlEncode(header_json), ".", Base64UrlEncode(payload));
   absl::StatusOr<std::string> sig = key.SignJose(input);

@@ -6,11 +6,11 @@
 
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 struct evp_pkey_st;  // OpenSSL's EVP_PKEY; kept opaque so headers stay OpenSSL-free.
 

@@ -14,11 +14,11 @@
 #include <ctime>
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "base/status.h"
 #include "trust/did_key.h"
 #include "trust/internal.h"
@@ -297,9 +297,9 @@ absl::StatusOr<std::string> IssueParticipantCa(const PrivateKey& participant, ab
 }
 
 absl::StatusOr<std::string> IssueNodeCertificate(const PrivateKey& participant,
-                                                 absl::string_view ca_pem, const PublicKey& node_key,
-                                                 absl::string_view did, absl::Time not_before,
-                                                 absl::Duration validity) {
+                                                 absl::string_view ca_pem,
+                                                 const PublicKey& node_key, absl::string_view did,
+                                                 absl::Time not_before, absl::Duration validity) {
   HANSE_RETURN_IF_ERROR(CheckOwnDid(participant, did));
   HANSE_ASSIGN_OR_RETURN(X509Ptr ca, ParsePem(ca_pem), "participant CA");
   if (!IsCa(ca.get()))

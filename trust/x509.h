@@ -8,9 +8,9 @@
 
 #include <functional>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "trust/keys.h"
 
@@ -30,9 +30,9 @@ absl::StatusOr<std::string> IssueParticipantCa(const PrivateKey& participant, ab
 // digitalSignature (critical), extKeyUsage serverAuth+clientAuth, URI SAN =
 // `did`, SKI/AKI. `did` must be the participant's DID.
 absl::StatusOr<std::string> IssueNodeCertificate(const PrivateKey& participant,
-                                                 absl::string_view ca_pem, const PublicKey& node_key,
-                                                 absl::string_view did, absl::Time not_before,
-                                                 absl::Duration validity);
+                                                 absl::string_view ca_pem,
+                                                 const PublicKey& node_key, absl::string_view did,
+                                                 absl::Time not_before, absl::Duration validity);
 
 // The single did:key URI SAN of a certificate (error if none or more than one).
 absl::StatusOr<std::string> CertificateDid(absl::string_view cert_pem);

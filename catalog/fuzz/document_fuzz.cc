@@ -52,7 +52,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace hanse::catalog;  // NOLINT: a fuzz entry point, not library code
   const absl::string_view text(reinterpret_cast<const char*>(data), size);
   // A fixed "now" so that replays are deterministic: 2024-06-01T00:00:00Z.
-  const absl::Time now = absl::FromCivil(absl::CivilSecond(2024, 6, 1, 0, 0, 0), absl::UTCTimeZone());
+  const absl::Time now =
+      absl::FromCivil(absl::CivilSecond(2024, 6, 1, 0, 0, 0), absl::UTCTimeZone());
 
   absl::StatusOr<VerifiedDocument> v = VerifyDocument(text, now);
   if (v.ok()) {

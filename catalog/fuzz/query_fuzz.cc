@@ -49,9 +49,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::StatusOr<Query> q = ParseQuery(text);
   if (!q.ok()) {
     const absl::StatusCode code = q.status().code();
-    Check(code == absl::StatusCode::kInvalidArgument ||
-              code == absl::StatusCode::kResourceExhausted,
-          "error code");
+    Check(
+        code == absl::StatusCode::kInvalidArgument || code == absl::StatusCode::kResourceExhausted,
+        "error code");
     Check(size > kMaxQueryBytes || absl::StrContains(q.status().message(), " at column "),
           "error names a column");
     return 0;

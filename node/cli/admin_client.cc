@@ -36,8 +36,8 @@ absl::StatusOr<AdminClient> AdminClient::Connect(const std::string& home_dir) {
   auto channel =
       grpc::CreateChannel("unix:" + paths.admin_socket, grpc::InsecureChannelCredentials());
   if (!channel->WaitForConnected(absl::ToChronoTime(absl::Now() + absl::Seconds(3)))) {
-    return absl::UnavailableError(absl::StrCat("the node at ", paths.dir,
-                                               " does not answer on ", paths.admin_socket,
+    return absl::UnavailableError(absl::StrCat("the node at ", paths.dir, " does not answer on ",
+                                               paths.admin_socket,
                                                " (stale socket? start it with `hanse node run`)"));
   }
   return AdminClient(hanse::v1::Admin::NewStub(channel));

@@ -34,12 +34,14 @@
 namespace hanse::node {
 namespace {
 
-constexpr const char* kInitHelp = R"(Create a node home: a participant key (the root of this member's identity) and its
+constexpr const char* kInitHelp =
+    R"(Create a node home: a participant key (the root of this member's identity) and its
 did:key DID, a separate node TLS key with an X.509 certificate issued by the participant
 key (DID as URI SAN; clientAuth and serverAuth), config.json, and an empty RocksDB store.
 Key files are written with mode 0600. An existing directory is never touched.)";
 
-constexpr const char* kRunHelp = R"(Run the node in the foreground: the federation gRPC server (mutual TLS; callers must
+constexpr const char* kRunHelp =
+    R"(Run the node in the foreground: the federation gRPC server (mutual TLS; callers must
 present a certificate issued by a trusted peer's participant key) and the admin gRPC server
 on DIR/admin.sock (mode 0600). SIGTERM or SIGINT stops it gracefully: no new calls, calls in
 flight get shutdown_grace_seconds, the store is closed, exit code 0.)";
@@ -49,8 +51,7 @@ void PrintError(const absl::Status& status) {
 }
 
 std::string PeerRow(const hanse::v1::Peer& p) {
-  return absl::StrFormat("%-60s %-22s %-2s %s", p.did(), p.endpoint(), p.country(),
-                         p.legal_name());
+  return absl::StrFormat("%-60s %-22s %-2s %s", p.did(), p.endpoint(), p.country(), p.legal_name());
 }
 
 absl::Status CmdInit(const InitOptions& options) {
@@ -76,8 +77,8 @@ absl::StatusOr<std::string> CurrentCard(const std::string& home_dir) {
         "the node listens on port 0, so its endpoint is known only while it runs: start it, "
         "or set \"endpoint\" in config.json");
   }
-  MemberCard card{home.identity.did, home.config.legal_name, home.config.country, endpoint,
-                  home.identity.ca_pem, now};
+  MemberCard card{home.identity.did, home.config.legal_name, home.config.country,
+                  endpoint,          home.identity.ca_pem,   now};
   return SignCard(card, home.identity.participant_key);
 }
 
@@ -158,8 +159,10 @@ absl::Status CmdStatus(const std::string& home_dir, bool json) {
   if (json) {
     nlohmann::json peers = nlohmann::json::array();
     for (const auto& p : s.peers()) {
-      peers.push_back({{"did", p.did()}, {"endpoint", p.endpoint()},
-                       {"legal_name", p.legal_name()}, {"country", p.country()}});
+      peers.push_back({{"did", p.did()},
+                       {"endpoint", p.endpoint()},
+                       {"legal_name", p.legal_name()},
+                       {"country", p.country()}});
     }
     nlohmann::json j = {{"did", s.did()},
                         {"listen", s.listen()},
@@ -172,24 +175,29 @@ absl::Status CmdStatus(const std::string& home_dir, bool json) {
     std::printf("%s\n", j.dump(2).c_str());
     return absl::OkStatus();
   }
-  std::printf("DID:      %s\nName:     %s (%s)\nListen:   %s\nUptime:   %s\nStore:    %llu "
-              "bytes\nVersion:  %s\nPeers:    %d\n",
-              s.did().c_str(), s.legal_name().c_str(), s.country().c_str(), s.listen().c_str(),
-              absl::FormatDuration(absl::Seconds(s.uptime_seconds())).c_str(),
-              static_cast<unsigned long long>(s.store_bytes()), s.version().c_str(),
-              s.peers_size());
+  std::printf(
+      "DID:      %s\nName:     %s (%s)\nListen:   %s\nUptime:   %s\nStore:    %llu "
+      "bytes\nVersion:  %s\nPeers:    %d\n",
+      s.did().c_str(), s.legal_name().c_str(), s.country().c_str(), s.listen().c_str(),
+      absl::FormatDuration(absl::Seconds(s.uptime_seconds())).c_str(),
+      static_cast<unsigned long long>(s.store_bytes()), s.version().c_str(), s.peers_size());
   for (const auto& p : s.peers()) std::printf("  %s\n", PeerRow(p).c_str());
   return absl::OkStatus();
 }
 
 nlohmann::json SummaryJson(const hanse::v1::DatasetSummary& d) {
-  return {{"id", d.id()},           {"title", d.title()},
-          {"publisher", d.publisher()}, {"issuer", d.issuer()},
-          {"sequence", d.sequence()}, {"issued", d.issued()},
+  return {{"id", d.id()},
+          {"title", d.title()},
+          {"publisher", d.publisher()},
+          {"issuer", d.issuer()},
+          {"sequence", d.sequence()},
+          {"issued", d.issued()},
           {"themes", std::vector<std::string>(d.themes().begin(), d.themes().end())},
           {"keywords", std::vector<std::string>(d.keywords().begin(), d.keywords().end())},
-          {"media_type", d.media_type()}, {"byte_size", d.byte_size()},
-          {"language", d.language()}, {"license", d.license()},
+          {"media_type", d.media_type()},
+          {"byte_size", d.byte_size()},
+          {"language", d.language()},
+          {"license", d.license()},
           {"hosting_location", d.hosting_location()}};
 }
 
@@ -206,8 +214,11 @@ absl::Status CmdDatasetPublish(const std::string& home_dir, const std::string& f
   HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
   HANSE_ASSIGN_OR_RETURN(auto resp, client.PublishDataset(text), file);
   if (json) {
-    std::printf("%s\n", nlohmann::json({{"id", resp.id()}, {"sequence", resp.sequence()},
-                                        {"outcome", resp.outcome()}}).dump(2).c_str());
+    std::printf("%s\n",
+                nlohmann::json(
+                    {{"id", resp.id()}, {"sequence", resp.sequence()}, {"outcome", resp.outcome()}})
+                    .dump(2)
+                    .c_str());
   } else {
     std::printf("%s\n", resp.id().c_str());
   }
@@ -294,16 +305,16 @@ absl::Status CmdSearch(const std::string& home_dir, const std::vector<std::strin
   }
   std::printf("%d shown, about %llu match%s\n", resp.hits_size(),
               static_cast<unsigned long long>(resp.total_estimate()),
-              resp.next_cursor().empty() ? "" : absl::StrCat("; next page: --cursor ",
-                                                             resp.next_cursor()).c_str());
+              resp.next_cursor().empty()
+                  ? ""
+                  : absl::StrCat("; next page: --cursor ", resp.next_cursor()).c_str());
   return absl::OkStatus();
 }
 
 absl::Status CmdCatalogExport(const std::string& home_dir, const std::string& format) {
   HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
-  return client.ExportCatalog(format, [](const std::string& data) {
-    std::fwrite(data.data(), 1, data.size(), stdout);
-  });
+  return client.ExportCatalog(
+      format, [](const std::string& data) { std::fwrite(data.data(), 1, data.size(), stdout); });
 }
 
 // Offline: needs no node. Each non-empty line of FILE is one compact JWS.
@@ -319,8 +330,11 @@ absl::Status CmdDocumentVerify(const std::string& file, bool json) {
     if (v.ok()) {
       const auto& d = v->doc;
       if (json) {
-        results.push_back({{"valid", true}, {"kind", catalog::DocumentKindName(d.kind)},
-                           {"id", d.id}, {"issuer", d.issuer}, {"sequence", d.sequence}});
+        results.push_back({{"valid", true},
+                           {"kind", catalog::DocumentKindName(d.kind)},
+                           {"id", d.id},
+                           {"issuer", d.issuer},
+                           {"sequence", d.sequence}});
       } else {
         std::printf("valid   %-11s seq %-4llu %s\n",
                     std::string(catalog::DocumentKindName(d.kind)).c_str(),
@@ -329,8 +343,8 @@ absl::Status CmdDocumentVerify(const std::string& file, bool json) {
     } else {
       ++bad;
       if (json) {
-        results.push_back({{"valid", false}, {"line", total},
-                           {"reason", std::string(v.status().message())}});
+        results.push_back(
+            {{"valid", false}, {"line", total}, {"reason", std::string(v.status().message())}});
       } else {
         std::printf("INVALID line %d: %s\n", total, std::string(v.status().message()).c_str());
       }
@@ -346,8 +360,7 @@ absl::Status CmdDocumentVerify(const std::string& file, bool json) {
 
 absl::Status CmdFederationDraft(const std::string& name, int k, int r,
                                 const std::vector<std::string>& founders) {
-  HANSE_ASSIGN_OR_RETURN(std::string file,
-                         DraftCharter(name, k, r, founders, Clock::Real().Now()));
+  HANSE_ASSIGN_OR_RETURN(std::string file, DraftCharter(name, k, r, founders, Clock::Real().Now()));
   std::fwrite(file.data(), 1, file.size(), stdout);
   return absl::OkStatus();
 }
@@ -410,11 +423,12 @@ absl::Status CmdMemberList(const std::string& home_dir, bool pending_only, bool 
   auto to_json = [](const auto& list) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& m : list) {
-      arr.push_back({{"did", m.peer().did()},
-                     {"legal_name", m.peer().legal_name()},
-                     {"country", m.peer().country()},
-                     {"endpoint", m.peer().endpoint()},
-                     {"signers", std::vector<std::string>(m.signers().begin(), m.signers().end())}});
+      arr.push_back(
+          {{"did", m.peer().did()},
+           {"legal_name", m.peer().legal_name()},
+           {"country", m.peer().country()},
+           {"endpoint", m.peer().endpoint()},
+           {"signers", std::vector<std::string>(m.signers().begin(), m.signers().end())}});
     }
     return arr;
   };
@@ -436,8 +450,7 @@ absl::Status CmdMemberList(const std::string& home_dir, bool pending_only, bool 
       std::printf("  %s  %s %s\n", m.peer().did().c_str(), m.peer().country().c_str(),
                   m.peer().legal_name().c_str());
       if (m.signers_size() > 0) {
-        std::printf("      %s %s\n", signers_label,
-                    absl::StrJoin(m.signers(), ", ").c_str());
+        std::printf("      %s %s\n", signers_label, absl::StrJoin(m.signers(), ", ").c_str());
       }
     }
   };
@@ -510,9 +523,10 @@ absl::Status CmdNodeRun(const std::string& home_dir, const std::string& log_form
   absl::Duration grace = node->shutdown_grace();
   std::thread([grace] {
     absl::SleepFor(grace + absl::Seconds(10));
-    log::Error("calls still running after the shutdown grace period; exiting without a clean "
-               "store close",
-               {{"grace", absl::FormatDuration(grace)}});
+    log::Error(
+        "calls still running after the shutdown grace period; exiting without a clean "
+        "store close",
+        {{"grace", absl::FormatDuration(grace)}});
     std::_Exit(2);
   }).detach();
   return node->Shutdown(grace);
@@ -521,9 +535,10 @@ absl::Status CmdNodeRun(const std::string& home_dir, const std::string& log_form
 }  // namespace
 
 int Main(int argc, char** argv) {
-  CLI::App app{"hanse: a federated data-space node. Each member organisation runs one node;\n"
-               "nodes trust each other through signed member cards and talk over mutual TLS.",
-               "hanse"};
+  CLI::App app{
+      "hanse: a federated data-space node. Each member organisation runs one node;\n"
+      "nodes trust each other through signed member cards and talk over mutual TLS.",
+      "hanse"};
   app.set_version_flag("--version", kVersion);
   app.require_subcommand(1);
   app.fallthrough();
@@ -537,8 +552,7 @@ int Main(int argc, char** argv) {
   InitOptions init_options;
   auto* init = app.add_subcommand("init", "Create a node home with a new identity");
   init->footer(kInitHelp);
-  init->add_option("--home", init_options.dir, "Directory to create (must not exist)")
-      ->required();
+  init->add_option("--home", init_options.dir, "Directory to create (must not exist)")->required();
   init->add_option("--name", init_options.legal_name, "Legal name of the member organisation")
       ->required();
   init->add_option("--country", init_options.country,
@@ -651,10 +665,13 @@ int Main(int argc, char** argv) {
   auto* fed_draft = federation->add_subcommand(
       "draft", "Write an unsigned charter: name, thresholds, founders' cards (to stdout)");
   fed_draft->add_option("--name", fed_name, "Federation name")->required();
-  fed_draft->add_option("--admission-threshold", k_admit,
-                        "Endorsements of distinct members needed to admit")->required();
-  fed_draft->add_option("--revocation-threshold", k_revoke,
-                        "Votes of distinct members needed to revoke")->required();
+  fed_draft
+      ->add_option("--admission-threshold", k_admit,
+                   "Endorsements of distinct members needed to admit")
+      ->required();
+  fed_draft
+      ->add_option("--revocation-threshold", k_revoke, "Votes of distinct members needed to revoke")
+      ->required();
   fed_draft->add_option("--founder", founder_cards, "A founder's card file (repeat)")->required();
   auto* fed_sign = federation->add_subcommand(
       "sign", "Add this founder's signature to a charter (prints the signed charter)");
@@ -692,8 +709,9 @@ int Main(int argc, char** argv) {
   policy_cmd->require_subcommand(1);
   std::string policy_file, request_file;
   auto* policy_check = policy_cmd->add_subcommand(
-      "check", "Evaluate a policy against a request offline and print the decision with its "
-               "trace (exit 0 permit, 1 deny, 2 bad input)");
+      "check",
+      "Evaluate a policy against a request offline and print the decision with its "
+      "trace (exit 0 permit, 1 deny, 2 bad input)");
   policy_check->add_option("--policy", policy_file, "ODRL policy (JSON-LD)")->required();
   policy_check->add_option("--request", request_file, "Request (docs/policies.md)")->required();
   policy_check->add_flag("--json", json, "JSON output");

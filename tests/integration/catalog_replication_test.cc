@@ -1,4 +1,5 @@
 // Real nodes: publish, search, export and offline verification; replication by gossip.
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -7,18 +8,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "base/file.h"
+#include "catalog/document.h"
+#include "hanse/v1/federation.grpc.pb.h"
 #include "nlohmann/json.hpp"
+#include "node/home.h"
+#include "node/tls.h"
 #include "tests/support/process.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
-#include "catalog/document.h"
-#include "hanse/v1/federation.grpc.pb.h"
-#include "node/home.h"
-#include "node/tls.h"
 #include "trust/did_key.h"
 #include "trust/jws.h"
-
-#include <grpcpp/grpcpp.h>
 
 namespace hanse {
 namespace {
@@ -65,11 +64,12 @@ class CatalogReplicationTest : public ::testing::Test {
                       const std::string& theme, const std::string& extra = "") {
     EXPECT_THAT(WriteFileAtomic(tmp_.Sub(node + "/data/" + name + ".csv"), "a,b\n1,2\n", 0644),
                 IsOk());
-    std::string json = absl::StrCat(
-        R"({"name": ")", name, R"(", "title": ")", title,
-        R"(", "themes": [")", theme, R"("], "license": "CC-BY-4.0", "media_type": "text/csv",
-        "language": "en", "issued": "2024-05-01", "content": ")", name, R"(.csv",)", extra,
-        R"( "policy": {"@type": "Offer", "permission": [{"action": "use"}]}})");
+    std::string json =
+        absl::StrCat(R"({"name": ")", name, R"(", "title": ")", title, R"(", "themes": [")", theme,
+                     R"("], "license": "CC-BY-4.0", "media_type": "text/csv",
+        "language": "en", "issued": "2024-05-01", "content": ")",
+                     name, R"(.csv",)", extra,
+                     R"( "policy": {"@type": "Offer", "permission": [{"action": "use"}]}})");
     std::string file = tmp_.Sub(node + "-" + name + ".json");
     EXPECT_THAT(WriteFileAtomic(file, json, 0644), IsOk());
     CommandResult r = RunHanse({"dataset", "publish", "--home", tmp_.Sub(node), file});
@@ -120,7 +120,8 @@ TEST_F(CatalogReplicationTest, PublishSearchExportVerifyAndRestart) {
   ASSERT_THAT(WriteFileAtomic(tmp_.Sub("a/data/bad.csv"), "x", 0644), IsOk());
   ASSERT_THAT(WriteFileAtomic(tmp_.Sub("bad.json"), R"({"name": "bad", "title": "Bad",
       "license": "x", "media_type": "text/csv", "language": "en", "content": "bad.csv",
-      "hosting_location": "France", "policy": {"@type": "Offer", "permission": []}})", 0644),
+      "hosting_location": "France", "policy": {"@type": "Offer", "permission": []}})",
+                              0644),
               IsOk());
   r = RunHanse({"dataset", "publish", "--home", tmp_.Sub("a"), tmp_.Sub("bad.json")});
   EXPECT_EQ(r.exit_code, 1);
@@ -194,8 +195,8 @@ TEST_F(CatalogReplicationTest, HostilePeerCannotPlantDocuments) {
   HANSE_ASSERT_OK_AND_ASSIGN(node::Home bh, node::LoadHome(tmp_.Sub("b"), absl::Now()));
   CommandResult st = RunHanse({"status", "--home", tmp_.Sub("a"), "--json"});
   std::string a_listen = nlohmann::json::parse(st.out)["listen"];
-  auto stub = hanse::v1::Federation::NewStub(grpc::CreateChannel(
-      a_listen, node::UnverifiedServerChannelCredentials(bh.identity)));
+  auto stub = hanse::v1::Federation::NewStub(
+      grpc::CreateChannel(a_listen, node::UnverifiedServerChannelCredentials(bh.identity)));
   auto push = [&](const std::vector<std::string>& docs) {
     hanse::v1::PushRequest req;
     for (const auto& d : docs) req.add_documents(d);
@@ -233,9 +234,8 @@ TEST_F(CatalogReplicationTest, HostilePeerCannotPlantDocuments) {
   f.policy_json = R"({"@type":"Offer","permission":[{"action":"use"}]})";
   HANSE_ASSERT_OK_AND_ASSIGN(
       std::string forged,
-      trust::SignCompact(bh.identity.participant_key,
-                         trust::DidKeyVerificationMethod(b_did), "vc+jwt",
-                         catalog::DocumentPayload(forged_doc)));
+      trust::SignCompact(bh.identity.participant_key, trust::DidKeyVerificationMethod(b_did),
+                         "vc+jwt", catalog::DocumentPayload(forged_doc)));
   auto resp = push({tampered, forged, "not.a.jws", genuine});
   EXPECT_EQ(resp.stored(), 0u);
   EXPECT_EQ(resp.rejected(), 3u);
@@ -250,8 +250,10 @@ TEST_F(CatalogReplicationTest, HostilePeerCannotPlantDocuments) {
   e1.dataset.title = "Twin one";
   catalog::Document e2 = e1;
   e2.dataset.title = "Twin two";
-  HANSE_ASSERT_OK_AND_ASSIGN(std::string j1, catalog::SignDocument(e1, bh.identity.participant_key));
-  HANSE_ASSERT_OK_AND_ASSIGN(std::string j2, catalog::SignDocument(e2, bh.identity.participant_key));
+  HANSE_ASSERT_OK_AND_ASSIGN(std::string j1,
+                             catalog::SignDocument(e1, bh.identity.participant_key));
+  HANSE_ASSERT_OK_AND_ASSIGN(std::string j2,
+                             catalog::SignDocument(e2, bh.identity.participant_key));
   resp = push({j1, j2});
   EXPECT_EQ(resp.stored(), 1u);
   auto twins = Search("a", "twin")["hits"];

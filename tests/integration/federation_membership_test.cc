@@ -81,10 +81,9 @@ class FederationMembershipTest : public ::testing::Test {
 
 TEST_F(FederationMembershipTest, FoundAdmitReplicateRevoke) {
   std::string charter = tmp_.Sub("charter.json");
-  CommandResult r = RunHanse({"federation", "draft", "--name", "Health EU",
-                              "--admission-threshold", "2", "--revocation-threshold", "2",
-                              "--founder", Card("a"), "--founder", Card("b"), "--founder",
-                              Card("c")});
+  CommandResult r = RunHanse({"federation", "draft", "--name", "Health EU", "--admission-threshold",
+                              "2", "--revocation-threshold", "2", "--founder", Card("a"),
+                              "--founder", Card("b"), "--founder", Card("c")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_THAT(WriteFileAtomic(charter, r.out, 0644), IsOk());
 
@@ -134,7 +133,9 @@ TEST_F(FederationMembershipTest, FoundAdmitReplicateRevoke) {
   ASSERT_THAT(WriteFileAtomic(tmp_.Sub("d/data/g.csv"), "x\n", 0644), IsOk());
   ASSERT_THAT(WriteFileAtomic(tmp_.Sub("g.json"), R"({"name": "g", "title": "Glacier melt",
       "license": "CC-BY-4.0", "media_type": "text/csv", "language": "en", "content": "g.csv",
-      "policy": {"@type": "Offer", "permission": [{"action": "use"}]}})", 0644), IsOk());
+      "policy": {"@type": "Offer", "permission": [{"action": "use"}]}})",
+                              0644),
+              IsOk());
   ASSERT_EQ(Hanse("d", {"dataset", "publish", tmp_.Sub("g.json")}).exit_code, 0);
   for (const char* n : {"a", "b", "c", "d"}) {
     EXPECT_TRUE(Eventually([&] { return Hits(n, "glacier") == 1; })) << n;

@@ -1,16 +1,16 @@
 // Real `hanse` node processes on loopback with real TLS: trust, refusal, shutdown, errors.
-#include <gtest/gtest.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/tls_credentials_options.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 
 #include <condition_variable>
 #include <cstdlib>
-#include <mutex>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "base/file.h"
@@ -136,10 +136,8 @@ TEST_F(FederationTransportTest, ClientWithoutCertificateIsRefused) {
   grpc::experimental::TlsChannelCredentialsOptions options;
   options.set_verify_server_certs(false);
   options.set_check_call_host(false);
-  options.set_certificate_verifier(
-      std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
-  auto channel =
-      grpc::CreateChannel(listen_["a"], grpc::experimental::TlsCredentials(options));
+  options.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+  auto channel = grpc::CreateChannel(listen_["a"], grpc::experimental::TlsCredentials(options));
   auto stub = hanse::v1::Federation::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -221,7 +219,8 @@ TEST_F(FederationTransportTest, OpensslClientWithoutCertificateCannotCall) {
   auto s_client = [&](const std::string& cert_args, const std::string& out) {
     std::string cmd = absl::StrCat(
         "(printf 'PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n'; sleep 1) | timeout 5 openssl s_client "
-        "-connect ", listen_["a"], " -alpn h2 -tls1_3 -ign_eof ", cert_args, " > ", out, " 2>&1");
+        "-connect ",
+        listen_["a"], " -alpn h2 -tls1_3 -ign_eof ", cert_args, " > ", out, " 2>&1");
     int rc = std::system(cmd.c_str());
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
   };
@@ -242,8 +241,8 @@ TEST_F(FederationTransportTest, OpensslClientWithoutCertificateCannotCall) {
 TEST_F(FederationTransportTest, HealthCheckingAnswersOnTheAdminSocket) {
   Init("a");
   auto a = Run("a");
-  auto channel = grpc::CreateChannel("unix:" + tmp_.Sub("a/admin.sock"),
-                                     grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel("unix:" + tmp_.Sub("a/admin.sock"), grpc::InsecureChannelCredentials());
   grpc::GenericStub stub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -267,7 +266,8 @@ TEST_F(FederationTransportTest, HealthCheckingAnswersOnTheAdminSocket) {
   std::vector<grpc::Slice> slices;
   ASSERT_TRUE(response.Dump(&slices).ok());
   std::string bytes;
-  for (const auto& slice : slices) bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  for (const auto& slice : slices)
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
   EXPECT_EQ(bytes, std::string("\x08\x01", 2));  // HealthCheckResponse{status: SERVING}
 }
 

@@ -140,10 +140,10 @@ int main() {
     lines.push_back(
         absl::StrCat("tampered\t", p[0], ".", p[1], ".", Base64UrlEncode(sig), "\t", jwk));
     // 3. Correctly signed, but typ is not vc+jwt.
-    std::string jwt = OrDie(
-        hanse::trust::SignCompact(key, hanse::trust::DidKeyVerificationMethod(doc.issuer), "JWT",
-                                  hanse::catalog::DocumentPayload(doc)),
-        "signing with typ JWT");
+    std::string jwt =
+        OrDie(hanse::trust::SignCompact(key, hanse::trust::DidKeyVerificationMethod(doc.issuer),
+                                        "JWT", hanse::catalog::DocumentPayload(doc)),
+              "signing with typ JWT");
     lines.push_back(absl::StrCat("tampered\t", jwt, "\t", jwk));
   }
   // 4. A good token checked against the other key's JWK (and the other way round).

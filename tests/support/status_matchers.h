@@ -35,8 +35,7 @@ MATCHER_P2(StatusIs, code, message_matcher, "has a matching status code and mess
   const absl::Status& s = ::hanse::testing::GetStatus(arg);
   *result_listener << "status is " << s.ToString();
   return ::testing::Matches(code)(s.code()) &&
-         ::testing::ExplainMatchResult(message_matcher, std::string(s.message()),
-                                       result_listener);
+         ::testing::ExplainMatchResult(message_matcher, std::string(s.message()), result_listener);
 }
 
 MATCHER_P(IsOkAndHolds, value_matcher, "is OK and holds a matching value") {
