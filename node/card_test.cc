@@ -66,7 +66,7 @@ TEST(CardTest, CardNamingAnotherDidIsRefused) {
 TEST(CardTest, GarbageIsRefused) {
   EXPECT_THAT(ParseCardFile("{\"card\": 5}", absl::Now()),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(ParseCardFile("a.b.c", absl::Now()), StatusIs(::testing::_));
+  EXPECT_THAT(ParseCardFile("a.b.c", absl::Now()), ::testing::Not(hanse::testing::IsOk()));
   EXPECT_FALSE(ParseCardFile("", absl::Now()).ok());
 }
 

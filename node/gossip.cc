@@ -148,8 +148,8 @@ std::vector<MemberCard> Gossip::PickPeers() {
   return eligible;
 }
 
-void Gossip::Ingest(const std::string& from, const std::vector<std::string>& docs) {
-  if (docs.empty()) return;
+Gossip::IngestCounts Gossip::Ingest(const std::string& from, const std::vector<std::string>& docs) {
+  if (docs.empty()) return {};
   auto results = catalog_->IngestMany(docs);
   int stored = 0, rejected = 0;
   for (const auto& r : results) {
@@ -179,6 +179,7 @@ void Gossip::Ingest(const std::string& from, const std::vector<std::string>& doc
         "peer sent invalid documents; standing lowered",
         {{"peer", from}, {"rejected", std::to_string(rejected)}, {"standing", std::to_string(s)}});
   }
+  return {stored, rejected};
 }
 
 absl::Status Gossip::SyncWith(const std::string& did) {
@@ -329,11 +330,10 @@ absl::Status Gossip::ServePush(const std::string& caller, const hanse::v1::PushR
     return absl::ResourceExhaustedError("too many documents in one push");
   }
   std::vector<std::string> docs(req.documents().begin(), req.documents().end());
-  auto before = stats();
-  Ingest(caller, docs);
-  auto after = stats();
-  resp->set_stored(static_cast<uint32_t>(after.documents_stored - before.documents_stored));
-  resp->set_rejected(static_cast<uint32_t>(after.documents_rejected - before.documents_rejected));
+  // Counted per call: comparing global stats before and after would count concurrent ingests.
+  IngestCounts counts = Ingest(caller, docs);
+  resp->set_stored(static_cast<uint32_t>(counts.stored));
+  resp->set_rejected(static_cast<uint32_t>(counts.rejected));
   return absl::OkStatus();
 }
 

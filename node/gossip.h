@@ -75,7 +75,11 @@ class Gossip {
   hanse::v1::Federation::Stub* StubFor(const MemberCard& peer);
   // Ingests documents from `from`; adjusts its standing. Returns the highest sequence stored
   // per issuer.
-  void Ingest(const std::string& from, const std::vector<std::string>& docs);
+  struct IngestCounts {
+    int stored = 0;
+    int rejected = 0;
+  };
+  IngestCounts Ingest(const std::string& from, const std::vector<std::string>& docs);
   void IngestMembership(const std::string& from, const hanse::v1::MembershipResponse& resp);
 
   GossipOptions options_;
