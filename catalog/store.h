@@ -25,6 +25,8 @@ enum class Family : int {
   kIssuerLog,  // per-issuer sequence log
   kPostings,   // search postings
   kFields,     // field indexes
+  kAudit,      // hash-chained audit log and its signed heads (node/audit)
+  kContracts,  // negotiations, agreements, use counts, scheduled duties (node/contract)
   kCount,
 };
 
