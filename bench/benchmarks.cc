@@ -181,6 +181,21 @@ QuerySets MakeQueries(const Corpus& corpus, const std::vector<uint32_t>& df, siz
   return qs;
 }
 
+absl::StatusOr<double> RawVerifyRate(const Corpus& corpus, const std::vector<Issuer>& issuers,
+                                     const std::vector<std::string>& jws) {
+  std::vector<trust::PublicKey> keys;
+  for (const auto& issuer : issuers) keys.push_back(issuer.key.Public());
+  std::vector<RawVerify> raw;
+  for (size_t i = 0; i < jws.size(); ++i) {
+    const std::string& t = jws[i];
+    size_t dot = t.rfind('.');
+    HANSE_ASSIGN_OR_RETURN(std::string sig, trust::Base64UrlDecode(t.substr(dot + 1)));
+    HANSE_ASSIGN_OR_RETURN(std::string der, JoseToDer(sig));
+    raw.push_back({t.substr(0, dot), std::move(der), keys[corpus.Text(i).issuer].evp()});
+  }
+  return RawVerifyPass(raw);
+}
+
 absl::StatusOr<BenchResult> RunVerify(const Corpus& corpus, const std::vector<Issuer>& issuers,
                                       const std::string& scratch_dir, size_t subset,
                                       const CorpusStore* store_info) {

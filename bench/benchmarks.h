@@ -30,6 +30,11 @@ absl::StatusOr<BenchResult> RunVerify(const Corpus& corpus, const std::vector<Is
                                       const std::string& scratch_dir, size_t subset,
                                       const CorpusStore* store_info);
 
+// Raw EVP ES256 verifies/s over the signing inputs of `jws`, the corpus documents 0..n-1 signed
+// by `issuers` (the reference of verify and ingest).
+absl::StatusOr<double> RawVerifyRate(const Corpus& corpus, const std::vector<Issuer>& issuers,
+                                     const std::vector<std::string>& jws);
+
 absl::StatusOr<BenchResult> RunSearch(const CorpusStore& cs, const QuerySets& queries,
                                       double min_seconds);
 

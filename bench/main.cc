@@ -1,5 +1,5 @@
-// hanse_bench: the catalogue benchmarks of PERFORMANCE.md (verify, search, lookup, memory,
-// startup), each against its reference in the same run. See docs/benchmarks.md.
+// hanse_bench: the benchmarks of PERFORMANCE.md (verify, ingest, search, lookup, memory,
+// startup, converge, repair), each against its reference in the same run. See docs/benchmarks.md.
 //
 //   hanse_bench [--results DIR] [--out FILE]
 // Environment: BENCH=verify,search (default: all built), BENCH_SCALE=0.1 (default 1.0:
@@ -27,6 +27,7 @@
 #include "absl/strings/str_split.h"
 #include "bench/benchmarks.h"
 #include "bench/corpus.h"
+#include "bench/gossip_benchmarks.h"
 #include "bench/report.h"
 #include "bench/setup.h"
 
@@ -34,13 +35,15 @@ namespace hanse::bench {
 namespace {
 
 // In PERFORMANCE.md's order; the report lists them so.
-constexpr absl::string_view kBuilt[] = {"verify", "search", "lookup", "memory", "startup"};
-constexpr absl::string_view kNotBuiltHere[] = {"ingest", "transfer", "negotiate", "converge",
-                                               "repair"};
+constexpr absl::string_view kBuilt[] = {"verify", "ingest",  "search",   "lookup",
+                                        "memory", "startup", "converge", "repair"};
+constexpr absl::string_view kNotBuiltHere[] = {"transfer", "negotiate"};
 constexpr size_t kVerifySubset = 20000;
 constexpr size_t kQueriesPerClass = 48;
 constexpr size_t kLookupGets = 200000;
 constexpr int kStartupRuns = 7;
+constexpr int kConvergeUpdates = 20;
+constexpr int kRepairDocumentsPerNode = 40;
 
 std::string Env(const char* name, const std::string& fallback = "") {
   const char* v = std::getenv(name);
@@ -64,10 +67,11 @@ int Main(int argc, char** argv) {
     } else if (a == "--out" && i + 1 < argc) {
       out = argv[++i];
     } else {
-      std::fprintf(stderr,
-                   "usage: hanse_bench [--results DIR] [--out FILE]\n"
-                   "env: BENCH=verify,search,lookup,memory,startup BENCH_SCALE=1.0 "
-                   "BENCH_FRESH=1 BENCH_MIN_SECONDS=1\n");
+      std::fprintf(
+          stderr,
+          "usage: hanse_bench [--results DIR] [--out FILE]\n"
+          "env: BENCH=verify,ingest,search,lookup,memory,startup,converge,repair BENCH_SCALE=1.0 "
+          "BENCH_FRESH=1 BENCH_MIN_SECONDS=1\n");
       return 2;
     }
   }
@@ -166,10 +170,22 @@ int Main(int argc, char** argv) {
                                  cs.ok() ? &*cs : nullptr));
     }
   }
+  if (selected.count("ingest")) {
+    absl::StatusOr<std::vector<Issuer>> issuers =
+        cs.ok() ? absl::StatusOr<std::vector<Issuer>>(cs->issuers)
+                : GenerateIssuers(params.num_issuers);
+    if (!issuers.ok()) {
+      record("ingest", issuers.status());
+    } else {
+      record("ingest", RunIngest(corpus, *issuers, results_dir + "/ingest-scratch", kVerifySubset));
+    }
+  }
   if (selected.count("search")) record("search", RunSearch(*cs, queries, min_seconds));
   if (selected.count("lookup")) record("lookup", RunLookup(corpus, *cs, kLookupGets));
   if (selected.count("startup")) record("startup", RunStartup(*cs, kStartupRuns));
   if (selected.count("memory")) record("memory", RunMemory(exe, *cs, queries_file));
+  if (selected.count("converge")) record("converge", RunConverge(256, 0.2, kConvergeUpdates));
+  if (selected.count("repair")) record("repair", RunRepair(16, kRepairDocumentsPerNode));
 
   std::sort(results.begin(), results.end(), [](const BenchResult& a, const BenchResult& b) {
     auto pos = [](const std::string& id) {

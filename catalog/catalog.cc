@@ -421,6 +421,18 @@ absl::StatusOr<std::map<std::string, std::uint64_t>> Catalog::Heads() const {
   return heads;
 }
 
+absl::StatusOr<std::map<std::string, Catalog::Head>> Catalog::HeadDigests() const {
+  HANSE_ASSIGN_OR_RETURN(auto heads, Heads());
+  std::map<std::string, Head> out;
+  for (const auto& [issuer, seq] : heads) {
+    HANSE_ASSIGN_OR_RETURN(auto logged, store_->Get(Family::kIssuerLog, LogKey(issuer, seq)));
+    Head& h = out[issuer];
+    h.sequence = seq;
+    if (logged.has_value() && logged->size() >= 32) h.payload_hash = logged->substr(0, 32);
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<std::string>> Catalog::DocumentsAfter(absl::string_view issuer,
                                                                  std::uint64_t after,
                                                                  size_t max_docs, size_t max_bytes,
@@ -486,10 +498,22 @@ bool Catalog::IsFlagged(absl::string_view issuer) const {
   return v.ok() && v->has_value();
 }
 
-absl::StatusOr<std::vector<EquivocationEvidence>> Catalog::Evidence() const {
-  std::map<std::pair<std::string, std::uint64_t>, std::vector<std::string>> groups;
+absl::StatusOr<std::vector<std::string>> Catalog::FlaggedIssuers() const {
+  std::vector<std::string> out;
   HANSE_RETURN_IF_ERROR(
-      store_->Scan(Family::kIssuerLog, "e|", [&](absl::string_view key, absl::string_view value) {
+      store_->Scan(Family::kIssuerLog, "f|", [&](absl::string_view key, absl::string_view) {
+        out.emplace_back(key.substr(2));
+        return true;
+      }));
+  return out;
+}
+
+absl::StatusOr<std::vector<EquivocationEvidence>> Catalog::Evidence(
+    absl::string_view issuer) const {
+  std::map<std::pair<std::string, std::uint64_t>, std::vector<std::string>> groups;
+  const std::string prefix = issuer.empty() ? "e|" : absl::StrCat("e|", issuer, "|");
+  HANSE_RETURN_IF_ERROR(
+      store_->Scan(Family::kIssuerLog, prefix, [&](absl::string_view key, absl::string_view value) {
         absl::string_view rest = key.substr(2);
         if (rest.size() < 1 + 8 + 1 + 32) return true;
         absl::string_view issuer = rest.substr(0, rest.size() - 1 - 8 - 1 - 32);

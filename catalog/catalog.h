@@ -84,6 +84,13 @@ class Catalog {
 
   // Anti-entropy digests: the highest sequence held per issuer.
   absl::StatusOr<std::map<std::string, std::uint64_t>> Heads() const;
+  // The same with the SHA-256 of the signed statement at that sequence, so two nodes at the
+  // same sequence can tell whether they hold the same statement (equivocation shows here).
+  struct Head {
+    std::uint64_t sequence = 0;
+    std::string payload_hash;  // 32 raw bytes
+  };
+  absl::StatusOr<std::map<std::string, Head>> HeadDigests() const;
   // The current documents of `issuer` with sequence > `after`, in sequence order, until
   // `max_docs` or `max_bytes` is reached. `*more` tells whether more remain.
   absl::StatusOr<std::vector<std::string>> DocumentsAfter(absl::string_view issuer,
@@ -96,7 +103,10 @@ class Catalog {
   bool IsRetired(absl::string_view issuer) const;
 
   bool IsFlagged(absl::string_view issuer) const;
-  absl::StatusOr<std::vector<EquivocationEvidence>> Evidence() const;
+  // Issuers caught equivocating (evidence held), in order.
+  absl::StatusOr<std::vector<std::string>> FlaggedIssuers() const;
+  // The equivocation evidence held, for every issuer or only `issuer`.
+  absl::StatusOr<std::vector<EquivocationEvidence>> Evidence(absl::string_view issuer = {}) const;
 
   std::uint64_t document_count() const;
 

@@ -113,7 +113,8 @@ constexpr const char* kKnownKeys[] = {"format_version",
                                       "max_message_bytes",
                                       "max_concurrent_streams",
                                       "gossip_interval_ms",
-                                      "gossip_fanout"};
+                                      "gossip_fanout",
+                                      "gossip_push_fanout"};
 
 }  // namespace
 
@@ -161,6 +162,7 @@ absl::StatusOr<Config> ParseConfig(absl::string_view json_text, absl::string_vie
   HANSE_RETURN_IF_ERROR(
       GetInt(j, source, "gossip_interval_ms", 50, 3'600'000, &c.gossip_interval_ms));
   HANSE_RETURN_IF_ERROR(GetInt(j, source, "gossip_fanout", 1, 64, &c.gossip_fanout));
+  HANSE_RETURN_IF_ERROR(GetInt(j, source, "gossip_push_fanout", 0, 1024, &c.gossip_push_fanout));
   if (c.legal_name.empty()) return KeyError(source, "legal_name", "missing or empty");
   if (c.legal_name.size() > 256) return KeyError(source, "legal_name", "longer than 256 bytes");
   if (auto s = ValidateCountry(c.country); !s.ok()) {
@@ -210,6 +212,7 @@ std::string SerializeConfig(const Config& c) {
   j["max_concurrent_streams"] = c.max_concurrent_streams;
   j["gossip_interval_ms"] = c.gossip_interval_ms;
   j["gossip_fanout"] = c.gossip_fanout;
+  j["gossip_push_fanout"] = c.gossip_push_fanout;
   return j.dump(2) + "\n";
 }
 

@@ -47,6 +47,8 @@ struct Config {
   // Catalogue replication (docs/operations.md).
   int gossip_interval_ms = 2000;
   int gossip_fanout = 2;
+  // Peers a fresh local document is pushed to at once; 0 = every member.
+  int gossip_push_fanout = 0;
 };
 
 // Parses config JSON. Errors name `source` (the file) and the offending key.

@@ -49,21 +49,21 @@ class FederationService final : public hanse::v1::Federation::Service {
                       hanse::v1::DigestResponse* response) override {
     auto caller = Authorize(*context);
     if (!caller.ok()) return ToGrpc(caller.status(), true);
-    return ToGrpc(node_->gossip->ServeDigest(*request, response), true);
+    return ToGrpc(node_->gossip->engine().ServeDigest(*request, response), true);
   }
 
   grpc::Status Pull(grpc::ServerContext* context, const hanse::v1::PullRequest* request,
                     hanse::v1::PullResponse* response) override {
     auto caller = Authorize(*context);
     if (!caller.ok()) return ToGrpc(caller.status(), true);
-    return ToGrpc(node_->gossip->ServePull(*request, response), true);
+    return ToGrpc(node_->gossip->engine().ServePull(*request, response), true);
   }
 
   grpc::Status Membership(grpc::ServerContext* context, const hanse::v1::MembershipRequest* request,
                           hanse::v1::MembershipResponse* response) override {
     auto caller = Authorize(*context);
     if (!caller.ok()) return ToGrpc(caller.status(), true);
-    return ToGrpc(node_->gossip->ServeMembership(*request, response), true);
+    return ToGrpc(node_->gossip->engine().ServeMembership(*request, response), true);
   }
 
   grpc::Status Search(grpc::ServerContext* context, const hanse::v1::PeerSearchRequest* request,
@@ -88,7 +88,7 @@ class FederationService final : public hanse::v1::Federation::Service {
                     hanse::v1::PushResponse* response) override {
     auto caller = Authorize(*context);
     if (!caller.ok()) return ToGrpc(caller.status(), true);
-    return ToGrpc(node_->gossip->ServePush(*caller, *request, response), true);
+    return ToGrpc(node_->gossip->engine().ServePush(*caller, *request, response), true);
   }
 
  private:

@@ -195,6 +195,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const std::string& home_dir) {
   GossipOptions gossip_options;
   gossip_options.interval = absl::Milliseconds(home.config.gossip_interval_ms);
   gossip_options.fanout = home.config.gossip_fanout;
+  gossip_options.push_fanout = home.config.gossip_push_fanout;
   gossip_options.max_batch_bytes = std::min(2 << 20, home.config.max_message_bytes / 2);
   impl->gossip =
       std::make_unique<Gossip>(gossip_options, &impl->home.identity, impl->peers.get(),

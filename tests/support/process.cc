@@ -105,6 +105,7 @@ absl::StatusOr<std::string> NodeProcess::Start(const std::vector<std::string>& e
   if (pid == 0) {
     ::dup2(log_fd, 1);
     ::dup2(log_fd, 2);
+    for (const auto& [name, value] : env_) ::setenv(name.c_str(), value.c_str(), 1);
     ::execv(bin.c_str(), argv.data());
     ::_exit(127);
   }

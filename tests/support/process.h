@@ -42,11 +42,16 @@ class NodeProcess {
   pid_t pid() const { return pid_; }
   std::string Log() const;
   const std::string& home() const { return home_; }
+  // Environment variables for the next Start (e.g. grpc_proxy for the partition tests).
+  void SetEnv(std::string name, std::string value) {
+    env_.emplace_back(std::move(name), std::move(value));
+  }
 
  private:
   std::string home_;
   std::string log_path_;
   pid_t pid_ = -1;
+  std::vector<std::pair<std::string, std::string>> env_;
 };
 
 }  // namespace hanse::testing
