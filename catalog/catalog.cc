@@ -1,12 +1,14 @@
 #include "catalog/catalog.h"
 
 #include <map>
+#include <optional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
 #include "catalog/query.h"
 #include "nlohmann/json.hpp"
+#include "trust/did_key.h"
 #include "trust/encoding.h"
 #include "trust/jws.h"
 
@@ -23,6 +25,9 @@ namespace {
 //   kIssuerLog  "x|" ISSUER                -> ""               retired (revoked) issuers
 //   kIssuerLog  "f|" ISSUER                -> ""               flagged issuers
 //   kIssuerLog  "t|" ISSUER                -> seq(8)           highest sequence held
+//   kFields     "c|" SUBJECT "|" ID        -> ""               holder index: the current
+//                                                             certification ID is about SUBJECT
+// (The search index owns the other kFields keys; none of them starts with 'c'.)
 std::string Be64(std::uint64_t v) {
   std::string out(8, '\0');
   for (int i = 7; i >= 0; --i) {
@@ -51,6 +56,19 @@ std::string SupersededKey(absl::string_view issuer, std::uint64_t seq) {
 }
 std::string FlagKey(absl::string_view issuer) { return absl::StrCat("f|", issuer); }
 std::string HeadKey(absl::string_view issuer) { return absl::StrCat("t|", issuer); }
+// DIDs hold no '|', so "c|SUBJECT|" never prefixes another subject's keys.
+std::string HolderKey(absl::string_view subject, absl::string_view id) {
+  return absl::StrCat("c|", subject, "|", id);
+}
+
+// The issuer of a dataset, certification or tombstone id (the DID before the first '/'); a
+// participant id is its DID.
+absl::string_view IssuerOfId(absl::string_view id) { return id.substr(0, id.find('/')); }
+
+// Documents whose issuer's retirement takes them out of Get, ForEach and the indexes.
+bool GoesWithIssuer(DocumentKind kind) {
+  return kind == DocumentKind::kDataset || kind == DocumentKind::kCertification;
+}
 
 char KindByte(DocumentKind kind) {
   switch (kind) {
@@ -60,6 +78,8 @@ char KindByte(DocumentKind kind) {
       return 'D';
     case DocumentKind::kTombstone:
       return 'T';
+    case DocumentKind::kCertification:
+      return 'C';
   }
   return '?';
 }
@@ -79,6 +99,9 @@ absl::StatusOr<StoredDocument> DecodeStored(absl::string_view id, absl::string_v
     case 'T':
       d.kind = DocumentKind::kTombstone;
       break;
+    case 'C':
+      d.kind = DocumentKind::kCertification;
+      break;
     default:
       return absl::DataLossError(absl::StrCat("stored document ", id, " has an unknown kind"));
   }
@@ -97,6 +120,13 @@ std::string EncodeStored(DocumentKind kind, std::uint64_t seq, absl::string_view
   out.push_back(static_cast<char>(country.size()));
   absl::StrAppend(&out, country, jws);
   return out;
+}
+
+// The document inside a stored (verified when it was ingested) JWS.
+absl::StatusOr<Document> ParseStored(const StoredDocument& stored) {
+  HANSE_ASSIGN_OR_RETURN(auto v, trust::DecodeUnverified(stored.jws),
+                         absl::StrCat("stored document ", stored.id));
+  return ParseDocumentPayload(v.payload);
 }
 
 // The country of legal seat stated in a stored participant description ("" if none).
@@ -199,11 +229,6 @@ std::vector<absl::StatusOr<IngestResult>> Catalog::IngestMany(
   absl::Time now = clock_->Now();
   bool any_index_change = false;
 
-  auto decode_doc = [](const StoredDocument& stored) -> absl::StatusOr<Document> {
-    HANSE_ASSIGN_OR_RETURN(auto v, trust::DecodeUnverified(stored.jws));
-    return ParseDocumentPayload(v.payload);
-  };
-
   // Re-indexes an issuer's datasets under a new publisher country.
   auto reindex_issuer = [&](const std::string& issuer, const std::string& country) -> absl::Status {
     std::map<std::string, std::string> datasets;
@@ -211,7 +236,7 @@ std::vector<absl::StatusOr<IngestResult>> Catalog::IngestMany(
     for (const auto& [id, raw] : datasets) {
       HANSE_ASSIGN_OR_RETURN(StoredDocument stored, DecodeStored(id, raw));
       if (stored.kind != DocumentKind::kDataset || stored.indexed_country == country) continue;
-      HANSE_ASSIGN_OR_RETURN(Document doc, decode_doc(stored));
+      HANSE_ASSIGN_OR_RETURN(Document doc, ParseStored(stored));
       IndexedDoc before = ToIndexed(doc, stored.indexed_country);
       HANSE_RETURN_IF_ERROR(index_->Add(ToIndexed(doc, country), &before, &batch));
       any_index_change = true;
@@ -278,11 +303,25 @@ std::vector<absl::StatusOr<IngestResult>> Catalog::IngestMany(
           r.outcome = IngestOutcome::kStale;
           return r;
         }
-        if ((current->kind == DocumentKind::kParticipant) !=
-            (doc.kind == DocumentKind::kParticipant)) {
-          return absl::InvalidArgumentError(
-              "a participant description and a dataset cannot share an id");
+        // A tombstone may follow a dataset or a certification, and either may follow its
+        // tombstone; otherwise an id keeps its kind. (The id rules already keep the kinds'
+        // ids apart; this guards the store.)
+        const bool compatible =
+            current->kind == doc.kind ||
+            (current->kind == DocumentKind::kTombstone && doc.kind != DocumentKind::kParticipant) ||
+            (doc.kind == DocumentKind::kTombstone && current->kind != DocumentKind::kParticipant);
+        if (!compatible) {
+          return absl::InvalidArgumentError(absl::StrCat("a ", DocumentKindName(current->kind),
+                                                         " and a ", DocumentKindName(doc.kind),
+                                                         " cannot share an id"));
         }
+      }
+      // The holder index entry of the certification being replaced (by a newer version or a
+      // tombstone), from its subject as signed. Read before anything is staged for this document.
+      std::optional<std::string> replaced_holder_key;
+      if (current && current->kind == DocumentKind::kCertification) {
+        HANSE_ASSIGN_OR_RETURN(Document pd, ParseStored(*current));
+        replaced_holder_key = HolderKey(pd.certification.subject, doc.id);
       }
 
       std::string country;
@@ -293,7 +332,7 @@ std::vector<absl::StatusOr<IngestResult>> Catalog::IngestMany(
       // Index: replace the previous dataset version (as it was indexed) with the new one.
       std::optional<IndexedDoc> previous;
       if (current && current->kind == DocumentKind::kDataset) {
-        HANSE_ASSIGN_OR_RETURN(Document pd, decode_doc(*current));
+        HANSE_ASSIGN_OR_RETURN(Document pd, ParseStored(*current));
         previous = ToIndexed(pd, current->indexed_country);
       }
       if (doc.kind == DocumentKind::kDataset) {
@@ -305,6 +344,11 @@ std::vector<absl::StatusOr<IngestResult>> Catalog::IngestMany(
         any_index_change = true;
       }
 
+      // Holder index, in this order so that a key the new version keeps survives the batch.
+      if (replaced_holder_key) batch.Delete(Family::kFields, *replaced_holder_key);
+      if (doc.kind == DocumentKind::kCertification) {
+        batch.Put(Family::kFields, HolderKey(doc.certification.subject, doc.id), "");
+      }
       if (current) {
         // Keep the superseded version: it may be needed as equivocation evidence later.
         overlay.Put(&batch, Family::kIssuerLog, SupersededKey(doc.issuer, current->sequence),
@@ -377,6 +421,21 @@ absl::Status Catalog::RetireIssuer(absl::string_view issuer) {
         any_index_change = true;
         return inner.ok();
       }));
+  if (inner.ok()) {
+    // Its certifications no longer count: out of the holder index.
+    absl::Status scanned =
+        store_->Scan(Family::kDocuments, absl::StrCat(issuer, "/certifications/"),
+                     [&](absl::string_view id, absl::string_view raw) {
+                       auto stored = DecodeStored(id, raw);
+                       if (!stored.ok()) return (inner = stored.status()).ok();
+                       if (stored->kind != DocumentKind::kCertification) return true;
+                       auto doc = ParseStored(*stored);
+                       if (!doc.ok()) return (inner = doc.status()).ok();
+                       batch.Delete(Family::kFields, HolderKey(doc->certification.subject, id));
+                       return true;
+                     });
+    if (inner.ok()) inner = scanned;
+  }
   if (!inner.ok()) {
     if (any_index_change) index_->Aborted();
     return inner;
@@ -397,8 +456,8 @@ absl::Status Catalog::RetireIssuer(absl::string_view issuer) {
 absl::StatusOr<StoredDocument> Catalog::Get(absl::string_view id) const {
   HANSE_ASSIGN_OR_RETURN(auto d, GetAny(id));
   if (!d.has_value()) return absl::NotFoundError(absl::StrCat("no document ", id));
-  if (d->kind == DocumentKind::kDataset && IsRetired(id.substr(0, id.find("/datasets/")))) {
-    return absl::NotFoundError(absl::StrCat(id, ": its publisher was revoked"));
+  if (GoesWithIssuer(d->kind) && IsRetired(IssuerOfId(id))) {
+    return absl::NotFoundError(absl::StrCat(id, ": its issuer was revoked"));
   }
   if (d->kind == DocumentKind::kTombstone) {
     return absl::NotFoundError(absl::StrCat(id, " was unpublished (sequence ", d->sequence, ")"));
@@ -479,12 +538,40 @@ absl::Status Catalog::ForEach(const std::function<bool(const StoredDocument&)>& 
           return false;
         }
         if (d->kind == DocumentKind::kTombstone) return true;
-        if (d->kind == DocumentKind::kDataset && IsRetired(key.substr(0, key.find("/datasets/")))) {
-          return true;
-        }
+        if (GoesWithIssuer(d->kind) && IsRetired(IssuerOfId(key))) return true;
         return visit(*d);
       }));
   return inner;
+}
+
+absl::StatusOr<std::vector<CertificationRecord>> Catalog::CertificationsOf(
+    absl::string_view subject, absl::Time now) const {
+  if (!trust::IsDidKey(subject)) {
+    return absl::InvalidArgumentError("the holder of certifications must be a did:key DID");
+  }
+  const std::string prefix = HolderKey(subject, "");
+  std::vector<std::string> ids;
+  HANSE_RETURN_IF_ERROR(
+      store_->Scan(Family::kFields, prefix, [&](absl::string_view key, absl::string_view) {
+        ids.emplace_back(key.substr(prefix.size()));
+        return true;
+      }));
+  std::vector<CertificationRecord> out;
+  for (const std::string& id : ids) {
+    if (IsRetired(IssuerOfId(id))) continue;
+    HANSE_ASSIGN_OR_RETURN(std::optional<StoredDocument> stored, GetAny(id));
+    // The index is written in the same batch as the documents; a key without its certification
+    // (a damaged store) counts for nothing rather than failing every decision.
+    if (!stored.has_value() || stored->kind != DocumentKind::kCertification) continue;
+    HANSE_ASSIGN_OR_RETURN(Document doc, ParseStored(*stored));
+    if (doc.certification.subject != subject) continue;
+    // Counts while validFrom <= now < validUntil (the policy evaluator's rule for validUntil).
+    if (now < doc.valid_from || now >= doc.valid_until) continue;
+    out.push_back(CertificationRecord{std::move(doc.certification.certification),
+                                      std::move(doc.issuer), doc.valid_until, id, stored->sequence,
+                                      std::move(stored->jws)});
+  }
+  return out;
 }
 
 absl::StatusOr<SearchPage> Catalog::Search(absl::string_view query, size_t limit,

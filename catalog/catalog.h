@@ -1,5 +1,6 @@
 // The catalogue: verified self-descriptions in the store, with per-issuer sequence log,
-// equivocation evidence and the search index. Every logical change is one WriteBatch.
+// equivocation evidence, the search index (datasets) and the holder index (certifications).
+// Every logical change is one WriteBatch.
 #ifndef HANSE_CATALOG_CATALOG_H_
 #define HANSE_CATALOG_CATALOG_H_
 
@@ -47,6 +48,16 @@ struct StoredDocument {
   std::string indexed_country;
 };
 
+// A certification credential that counts now (see Catalog::CertificationsOf).
+struct CertificationRecord {
+  std::string name;                                 // the certification, e.g. "health-data-hosting"
+  std::string issuer;                               // the issuer's DID
+  absl::Time valid_until = absl::InfiniteFuture();  // InfiniteFuture: no expiry
+  std::string id;
+  std::uint64_t sequence = 0;
+  std::string jws;  // the signed credential, for a peer that wants to check it itself
+};
+
 struct EquivocationEvidence {
   std::string issuer;
   std::uint64_t sequence;
@@ -67,7 +78,9 @@ class Catalog {
   // outcome or error per document, in order.
   std::vector<absl::StatusOr<IngestResult>> IngestMany(const std::vector<std::string>& jws);
 
-  // The current version of a document; NotFound when unknown or unpublished.
+  // The current version of a document (any kind: participant, dataset, certification);
+  // NotFound when unknown, unpublished/revoked (tombstone), or a dataset or certification of a
+  // retired issuer.
   absl::StatusOr<StoredDocument> Get(absl::string_view id) const;
   // Like Get, but also returns tombstones.
   absl::StatusOr<std::optional<StoredDocument>> GetAny(absl::string_view id) const;
@@ -75,10 +88,19 @@ class Catalog {
   // The next sequence for documents this issuer signs (1 + the highest held).
   absl::StatusOr<std::uint64_t> NextSequence(absl::string_view issuer) const;
 
-  // Visits current documents (tombstones skipped) in id order until `visit` returns false.
+  // Visits current documents (tombstones skipped; datasets and certifications of retired issuers
+  // skipped) in id order until `visit` returns false. Callers that want datasets only must check
+  // `kind`: participants and certifications are visited too.
   absl::Status ForEach(const std::function<bool(const StoredDocument&)>& visit) const;
 
-  // Ranked search in the documented query syntax (docs/catalogue.md).
+  // The certifications `subject` (a did:key DID) holds at `now`: the current version of each
+  // certification credential about it that is not revoked (tombstoned), whose issuer is not
+  // retired, and with validFrom <= now < validUntil. In id order. Reads the holder index, not the
+  // whole catalogue. InvalidArgument if `subject` is not a did:key DID.
+  absl::StatusOr<std::vector<CertificationRecord>> CertificationsOf(absl::string_view subject,
+                                                                    absl::Time now) const;
+
+  // Ranked search in the documented query syntax (docs/catalogue.md). Datasets only.
   absl::StatusOr<SearchPage> Search(absl::string_view query, size_t limit,
                                     absl::string_view cursor) const;
 
@@ -97,8 +119,9 @@ class Catalog {
                                                           std::uint64_t after, size_t max_docs,
                                                           size_t max_bytes, bool* more) const;
 
-  // Takes a revoked member's datasets out of the catalogue: they leave the search index, Get
-  // and ForEach no longer return them, and its new documents are refused. Permanent.
+  // Takes a revoked member's datasets and certifications out of the catalogue: datasets leave
+  // the search index, certifications the holder index (they no longer count), Get and ForEach no
+  // longer return either, and its new documents are refused. Permanent.
   absl::Status RetireIssuer(absl::string_view issuer);
   bool IsRetired(absl::string_view issuer) const;
 

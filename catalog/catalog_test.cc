@@ -881,5 +881,369 @@ TEST_F(CatalogTest, ParticipantAndDatasetsInOneBatchGetTheCountry) {
   EXPECT_EQ(CurrentJws(AliceId("air")), v3);
 }
 
+// ------------------------------------------------------------ certification credentials
+
+// A certifier (Ed25519) attests certifications for alice (P-256) and bob (Ed25519).
+class CertificationCatalogTest : public CatalogTest {
+ protected:
+  std::string Cert(const trust::PrivateKey& issuer, const trust::PrivateKey& holder,
+                   absl::string_view name, std::uint64_t sequence,
+                   absl::Time valid_until = absl::InfiniteFuture(),
+                   absl::Time valid_from = Utc(2024, 1, 1)) {
+    return Sign(
+        CertificationDocument(Did(issuer), Did(holder), name, sequence, valid_from, valid_until),
+        issuer);
+  }
+  std::string CertId(const trust::PrivateKey& issuer, const trust::PrivateKey& holder,
+                     absl::string_view name) {
+    return CertificationId(Did(issuer), Did(holder), name);
+  }
+  std::string Revocation(const trust::PrivateKey& issuer, absl::string_view id,
+                         std::uint64_t sequence) {
+    return Sign(TombstoneDocument(Did(issuer), id, sequence, Utc(2024, 1, 1)), issuer);
+  }
+
+  // "name from issuer" for each certification `holder` holds at `now`.
+  std::vector<std::string> Held(const trust::PrivateKey& holder, absl::Time now = kStart) {
+    absl::StatusOr<std::vector<CertificationRecord>> records =
+        catalog_->CertificationsOf(Did(holder), now);
+    EXPECT_THAT(records, IsOk());
+    std::vector<std::string> out;
+    if (records.ok()) {
+      for (const CertificationRecord& r : *records) {
+        out.push_back(absl::StrCat(r.name, " from ", r.issuer));
+      }
+    }
+    return out;
+  }
+  std::string From(absl::string_view name, const trust::PrivateKey& issuer) {
+    return absl::StrCat(name, " from ", Did(issuer));
+  }
+
+  // The holder index keys in the store (layout in docs/catalogue.md).
+  std::vector<std::string> HolderIndexKeys() {
+    std::vector<std::string> keys;
+    EXPECT_THAT(store_->Scan(Family::kFields, "c|",
+                             [&](absl::string_view key, absl::string_view) {
+                               keys.emplace_back(key);
+                               return true;
+                             }),
+                IsOk());
+    return keys;
+  }
+
+  trust::PrivateKey certifier_ = trust::PrivateKey::Generate(trust::KeyType::kEd25519).value();
+};
+
+TEST_F(CertificationCatalogTest, StoredAndFoundByItsHolder) {
+  const absl::Time until = Utc(2025, 1, 1);
+  std::string hds = Cert(certifier_, alice_, "health-data-hosting", 1, until);
+  HANSE_ASSERT_OK_AND_ASSIGN(IngestResult r, catalog_->Ingest(hds));
+  EXPECT_EQ(r.outcome, IngestOutcome::kStored);
+  EXPECT_EQ(r.kind, DocumentKind::kCertification);
+  EXPECT_EQ(r.id, CertId(certifier_, alice_, "health-data-hosting"));
+  EXPECT_EQ(r.sequence, 1u);
+
+  HANSE_ASSERT_OK_AND_ASSIGN(std::vector<CertificationRecord> records,
+                             catalog_->CertificationsOf(Did(alice_), kStart));
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].name, "health-data-hosting");
+  EXPECT_EQ(records[0].issuer, Did(certifier_));
+  EXPECT_EQ(records[0].valid_until, until);
+  EXPECT_EQ(records[0].id, r.id);
+  EXPECT_EQ(records[0].sequence, 1u);
+  EXPECT_EQ(records[0].jws, hds);
+  EXPECT_THAT(Held(bob_), IsEmpty());
+  EXPECT_THAT(Held(certifier_), IsEmpty());  // the issuer does not hold what it issues
+
+  // It is a document like any other: Get returns it.
+  HANSE_ASSERT_OK_AND_ASSIGN(StoredDocument d, catalog_->Get(r.id));
+  EXPECT_EQ(d.kind, DocumentKind::kCertification);
+  EXPECT_EQ(d.jws, hds);
+  EXPECT_THAT(catalog_->NextSequence(Did(certifier_)), IsOkAndHolds(2u));
+
+  // Another certification from another issuer; each holder sees only its own.
+  ASSERT_EQ(MustIngest(Cert(bob_, alice_, "iso27001", 1)), IngestOutcome::kStored);
+  ASSERT_EQ(MustIngest(Cert(certifier_, bob_, "iso27001", 2)), IngestOutcome::kStored);
+  EXPECT_THAT(Held(alice_), UnorderedElementsAre(From("health-data-hosting", certifier_),
+                                                 From("iso27001", bob_)));
+  EXPECT_THAT(Held(bob_), ElementsAre(From("iso27001", certifier_)));
+  HANSE_ASSERT_OK_AND_ASSIGN(records, catalog_->CertificationsOf(Did(alice_), kStart));
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_LT(records[0].id, records[1].id);  // id order
+  for (const CertificationRecord& c : records) {
+    // Without validUntil, no expiry.
+    EXPECT_EQ(c.valid_until, c.issuer == Did(bob_) ? absl::InfiniteFuture() : until);
+  }
+
+  EXPECT_THAT(catalog_->CertificationsOf("did:web:example.org", kStart),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(catalog_->CertificationsOf("", kStart), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(CertificationCatalogTest, NotSearchableButVisitedByForEach) {
+  ASSERT_EQ(MustIngest(Sign(Participant(alice_, 1, "DE"), alice_)), IngestOutcome::kStored);
+  ASSERT_EQ(
+      MustIngest(Sign(Dataset(alice_, {.name = "air", .sequence = 2, .title = "Air"}), alice_)),
+      IngestOutcome::kStored);
+  // A name that would match the query words if it were indexed.
+  std::string cert = Cert(certifier_, alice_, "air-quality-auditor", 1);
+  ASSERT_EQ(MustIngest(cert), IngestOutcome::kStored);
+  EXPECT_THAT(Find("air"), ElementsAre(AliceId("air")));
+  EXPECT_THAT(Find("auditor"), IsEmpty());
+  EXPECT_THAT(Find(""), ElementsAre(AliceId("air")));
+  EXPECT_EQ(catalog_->document_count(), 1u);
+
+  std::vector<std::pair<std::string, DocumentKind>> visited;
+  ASSERT_THAT(catalog_->ForEach([&](const StoredDocument& d) {
+    visited.emplace_back(d.id, d.kind);
+    return true;
+  }),
+              IsOk());
+  EXPECT_THAT(visited,
+              UnorderedElementsAre(std::pair(Did(alice_), DocumentKind::kParticipant),
+                                   std::pair(AliceId("air"), DocumentKind::kDataset),
+                                   std::pair(CertId(certifier_, alice_, "air-quality-auditor"),
+                                             DocumentKind::kCertification)));
+}
+
+TEST_F(CertificationCatalogTest, NewerVersionReplacesTheOlder) {
+  std::string v1 = Cert(certifier_, alice_, "health-data-hosting", 1, Utc(2024, 12, 1));
+  std::string v2 = Cert(certifier_, alice_, "health-data-hosting", 3, Utc(2026, 1, 1));
+  ASSERT_EQ(MustIngest(v1), IngestOutcome::kStored);
+  ASSERT_EQ(MustIngest(v2), IngestOutcome::kStored);
+  HANSE_ASSERT_OK_AND_ASSIGN(std::vector<CertificationRecord> records,
+                             catalog_->CertificationsOf(Did(alice_), kStart));
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].sequence, 3u);
+  EXPECT_EQ(records[0].jws, v2);
+  EXPECT_EQ(records[0].valid_until, Utc(2026, 1, 1));
+  // After v1 would have expired, v2 still counts.
+  EXPECT_THAT(Held(alice_, Utc(2025, 6, 1)), ElementsAre(From("health-data-hosting", certifier_)));
+  EXPECT_THAT(HolderIndexKeys(), ::testing::SizeIs(1));
+
+  // The older version replayed, or arriving late, changes nothing.
+  HANSE_ASSERT_OK_AND_ASSIGN(IngestResult r, catalog_->Ingest(v1));
+  EXPECT_THAT(r.outcome, ::testing::AnyOf(IngestOutcome::kDuplicate, IngestOutcome::kStale));
+  std::string v2late = Cert(certifier_, alice_, "health-data-hosting", 2, Utc(2024, 7, 1));
+  HANSE_ASSERT_OK_AND_ASSIGN(r, catalog_->Ingest(v2late));
+  EXPECT_EQ(r.outcome, IngestOutcome::kStale);
+  HANSE_ASSERT_OK_AND_ASSIGN(records, catalog_->CertificationsOf(Did(alice_), kStart));
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].jws, v2);
+}
+
+TEST_F(CertificationCatalogTest, VersionsInOneBatchAndAcrossARestart) {
+  std::string v1 = Cert(certifier_, alice_, "iso27001", 1, Utc(2024, 12, 1));
+  std::string v2 = Cert(certifier_, alice_, "iso27001", 2, Utc(2025, 12, 1));
+  std::string other = Cert(certifier_, bob_, "iso27001", 3);
+  auto results = catalog_->IngestMany({v1, v2, other});
+  ASSERT_EQ(results.size(), 3u);
+  for (const auto& r : results) {
+    ASSERT_THAT(r, IsOk());
+    EXPECT_EQ(r->outcome, IngestOutcome::kStored);
+  }
+  HANSE_ASSERT_OK_AND_ASSIGN(std::vector<CertificationRecord> records,
+                             catalog_->CertificationsOf(Did(alice_), kStart));
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].jws, v2);
+  EXPECT_THAT(HolderIndexKeys(), ::testing::SizeIs(2));
+
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  HANSE_ASSERT_OK_AND_ASSIGN(records, catalog_->CertificationsOf(Did(alice_), kStart));
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].jws, v2);
+  EXPECT_THAT(Held(bob_), ElementsAre(From("iso27001", certifier_)));
+}
+
+TEST_F(CertificationCatalogTest, CountsOnlyInsideItsValidity) {
+  const absl::Time until = kStart + absl::Hours(24 * 30);
+  ASSERT_EQ(MustIngest(Cert(certifier_, alice_, "health-data-hosting", 1, until)),
+            IngestOutcome::kStored);
+  EXPECT_THAT(Held(alice_, kStart), ElementsAre(From("health-data-hosting", certifier_)));
+  EXPECT_THAT(Held(alice_, until - absl::Seconds(1)),
+              ElementsAre(From("health-data-hosting", certifier_)));
+  // The instant validUntil is already expired (as the policy evaluator counts it).
+  EXPECT_THAT(Held(alice_, until), IsEmpty());
+  EXPECT_THAT(Held(alice_, Utc(2030, 1, 1)), IsEmpty());
+
+  // Issued with validFrom a little ahead (within the accepted skew): stored, but it does not
+  // count before it starts.
+  const absl::Time from = kStart + absl::Minutes(2);
+  ASSERT_EQ(MustIngest(Cert(certifier_, bob_, "iso27001", 2, absl::InfiniteFuture(), from)),
+            IngestOutcome::kStored);
+  EXPECT_THAT(Held(bob_, kStart), IsEmpty());
+  EXPECT_THAT(Held(bob_, from), ElementsAre(From("iso27001", certifier_)));
+
+  // Already expired when it arrives: refused like any expired document.
+  EXPECT_THAT(catalog_->Ingest(Cert(certifier_, bob_, "gdpr", 3, kStart - absl::Hours(1))),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(Held(bob_, from), ElementsAre(From("iso27001", certifier_)));
+}
+
+TEST_F(CertificationCatalogTest, RevokedByItsIssuersTombstone) {
+  const std::string id = CertId(certifier_, alice_, "health-data-hosting");
+  std::string v1 = Cert(certifier_, alice_, "health-data-hosting", 1);
+  ASSERT_EQ(MustIngest(v1), IngestOutcome::kStored);
+  ASSERT_EQ(MustIngest(Cert(bob_, alice_, "iso27001", 1)), IngestOutcome::kStored);
+
+  std::string revoke = Revocation(certifier_, id, 2);
+  HANSE_ASSERT_OK_AND_ASSIGN(IngestResult r, catalog_->Ingest(revoke));
+  EXPECT_EQ(r.outcome, IngestOutcome::kStored);
+  EXPECT_EQ(r.kind, DocumentKind::kTombstone);
+  EXPECT_EQ(r.id, id);
+  EXPECT_THAT(Held(alice_), ElementsAre(From("iso27001", bob_)));
+  EXPECT_THAT(catalog_->Get(id), StatusIs(absl::StatusCode::kNotFound));
+  HANSE_ASSERT_OK_AND_ASSIGN(std::optional<StoredDocument> any, catalog_->GetAny(id));
+  ASSERT_TRUE(any.has_value());
+  EXPECT_EQ(any->kind, DocumentKind::kTombstone);
+  EXPECT_EQ(any->jws, revoke);
+  EXPECT_THAT(HolderIndexKeys(), ::testing::SizeIs(1));
+
+  // The revoked version replayed stays revoked.
+  HANSE_ASSERT_OK_AND_ASSIGN(r, catalog_->Ingest(v1));
+  EXPECT_THAT(r.outcome, ::testing::AnyOf(IngestOutcome::kDuplicate, IngestOutcome::kStale));
+  EXPECT_THAT(Held(alice_), ElementsAre(From("iso27001", bob_)));
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_THAT(Held(alice_), ElementsAre(From("iso27001", bob_)));
+
+  // Re-certifying later (higher sequence) makes it count again.
+  ASSERT_EQ(MustIngest(Cert(certifier_, alice_, "health-data-hosting", 3)), IngestOutcome::kStored);
+  EXPECT_THAT(Held(alice_), UnorderedElementsAre(From("health-data-hosting", certifier_),
+                                                 From("iso27001", bob_)));
+}
+
+TEST_F(CertificationCatalogTest, OnlyTheIssuerCanRevoke) {
+  const std::string id = CertId(certifier_, alice_, "health-data-hosting");
+  ASSERT_EQ(MustIngest(Cert(certifier_, alice_, "health-data-hosting", 1)), IngestOutcome::kStored);
+  // The holder (or anyone else) signing a tombstone for the certifier's id, as its own issuer:
+  // the id is not theirs. SignDocument refuses; a hand-signed token is refused on ingest.
+  for (const trust::PrivateKey* who : {&alice_, &bob_}) {
+    Document t = TombstoneDocument(Did(*who), id, 5, Utc(2024, 1, 1));
+    EXPECT_THAT(SignDocument(t, *who),
+                StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("\"id\"")));
+    std::string forged = trust::SignCompact(*who, trust::DidKeyVerificationMethod(Did(*who)),
+                                            kVcType, DocumentPayload(t))
+                             .value();
+    EXPECT_THAT(catalog_->Ingest(forged), StatusIs(absl::StatusCode::kInvalidArgument));
+  }
+  // Claiming to be the certifier, signed with another key.
+  Document claimed = TombstoneDocument(Did(certifier_), id, 5, Utc(2024, 1, 1));
+  std::string impostor = trust::SignCompact(bob_, trust::DidKeyVerificationMethod(Did(bob_)),
+                                            kVcType, DocumentPayload(claimed))
+                             .value();
+  EXPECT_THAT(catalog_->Ingest(impostor), StatusIs(absl::StatusCode::kUnauthenticated));
+  // The certifier's kid on a token bob signed (built by hand: SignCompact will not).
+  std::string input =
+      absl::StrCat(trust::Base64UrlEncode(absl::StrCat(
+                       R"({"alg":")", trust::JoseAlg(bob_.type()), R"(","kid":")",
+                       trust::DidKeyVerificationMethod(Did(certifier_)), R"(","typ":"vc+jwt"})")),
+                   ".", trust::Base64UrlEncode(DocumentPayload(claimed)));
+  std::string kid_lies =
+      absl::StrCat(input, ".", trust::Base64UrlEncode(bob_.SignJose(input).value()));
+  EXPECT_THAT(catalog_->Ingest(kid_lies), StatusIs(absl::StatusCode::kUnauthenticated));
+
+  EXPECT_THAT(Held(alice_), ElementsAre(From("health-data-hosting", certifier_)));
+  HANSE_ASSERT_OK_AND_ASSIGN(StoredDocument d, catalog_->Get(id));
+  EXPECT_EQ(d.kind, DocumentKind::kCertification);
+}
+
+TEST_F(CertificationCatalogTest, RetiringTheIssuerDropsItsCertifications) {
+  const std::string alice_hds = CertId(certifier_, alice_, "health-data-hosting");
+  ASSERT_EQ(MustIngest(Sign(Participant(certifier_, 1, "FR"), certifier_)), IngestOutcome::kStored);
+  ASSERT_EQ(MustIngest(Cert(certifier_, alice_, "health-data-hosting", 2)), IngestOutcome::kStored);
+  ASSERT_EQ(MustIngest(Cert(certifier_, bob_, "health-data-hosting", 3)), IngestOutcome::kStored);
+  ASSERT_EQ(MustIngest(Revocation(certifier_, CertId(certifier_, bob_, "gone"), 4)),
+            IngestOutcome::kStored);
+  ASSERT_EQ(MustIngest(Cert(bob_, alice_, "iso27001", 1)), IngestOutcome::kStored);
+  ASSERT_THAT(HolderIndexKeys(), ::testing::SizeIs(3));
+
+  ASSERT_THAT(catalog_->RetireIssuer(Did(certifier_)), IsOk());
+  EXPECT_TRUE(catalog_->IsRetired(Did(certifier_)));
+  EXPECT_THAT(Held(alice_), ElementsAre(From("iso27001", bob_)));
+  EXPECT_THAT(Held(bob_), IsEmpty());
+  // Out of the holder index in the same batch, not only filtered.
+  HANSE_ASSERT_OK_AND_ASSIGN(std::vector<CertificationRecord> bobs,
+                             catalog_->CertificationsOf(Did(alice_), kStart));
+  ASSERT_EQ(bobs.size(), 1u);
+  EXPECT_THAT(HolderIndexKeys(), ElementsAre(absl::StrCat("c|", Did(alice_), "|", bobs[0].id)));
+  EXPECT_THAT(catalog_->Get(alice_hds), StatusIs(absl::StatusCode::kNotFound));
+  bool visited = false;
+  ASSERT_THAT(catalog_->ForEach([&](const StoredDocument& d) {
+    visited = visited || (d.kind == DocumentKind::kCertification && d.id == alice_hds);
+    return true;
+  }),
+              IsOk());
+  EXPECT_FALSE(visited);
+  // New credentials from it are refused.
+  EXPECT_THAT(catalog_->Ingest(Cert(certifier_, alice_, "iso27001", 9)),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_THAT(Held(alice_), ElementsAre(From("iso27001", bob_)));
+  EXPECT_THAT(Held(bob_), IsEmpty());
+}
+
+TEST_F(CertificationCatalogTest, EquivocatingCertificationDoesNotCount) {
+  ASSERT_EQ(MustIngest(Cert(certifier_, alice_, "iso27001", 1)), IngestOutcome::kStored);
+  // Another statement at the same sequence, for bob.
+  HANSE_ASSERT_OK_AND_ASSIGN(IngestResult r,
+                             catalog_->Ingest(Cert(certifier_, bob_, "iso27001", 1)));
+  EXPECT_EQ(r.outcome, IngestOutcome::kEquivocation);
+  EXPECT_TRUE(catalog_->IsFlagged(Did(certifier_)));
+  EXPECT_THAT(Held(alice_), ElementsAre(From("iso27001", certifier_)));
+  EXPECT_THAT(Held(bob_), IsEmpty());
+}
+
+// Certifications travel by gossip like any document: DocumentsAfter serves the current version
+// from the issuer's log, and a second node that ingests it finds it by holder.
+TEST_F(CertificationCatalogTest, ReplicatesViaDocumentsAfter) {
+  std::string participant = Sign(Participant(certifier_, 1, "FR"), certifier_);
+  std::string old_cert = Cert(certifier_, alice_, "health-data-hosting", 2);
+  std::string cert = Cert(certifier_, alice_, "health-data-hosting", 3, Utc(2026, 1, 1));
+  std::string revoked = Cert(certifier_, bob_, "iso27001", 4);
+  std::string revocation = Revocation(certifier_, CertId(certifier_, bob_, "iso27001"), 5);
+  for (const std::string* jws : {&participant, &old_cert, &cert, &revoked, &revocation}) {
+    ASSERT_EQ(MustIngest(*jws), IngestOutcome::kStored);
+  }
+  bool more = true;
+  HANSE_ASSERT_OK_AND_ASSIGN(std::vector<std::string> docs,
+                             catalog_->DocumentsAfter(Did(certifier_), 0, 100, 1 << 20, &more));
+  EXPECT_FALSE(more);
+  EXPECT_THAT(docs, ElementsAre(participant, cert, revocation));
+  HANSE_ASSERT_OK_AND_ASSIGN(docs,
+                             catalog_->DocumentsAfter(Did(certifier_), 3, 100, 1 << 20, &more));
+  EXPECT_THAT(docs, ElementsAre(revocation));
+
+  // Another node.
+  HANSE_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> other_store,
+                             OpenRocksStore(tmp_.Sub("other"), {.create_if_missing = true}));
+  HANSE_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Catalog> other,
+                             Catalog::Open(other_store.get(), &clock_));
+  HANSE_ASSERT_OK_AND_ASSIGN(docs,
+                             catalog_->DocumentsAfter(Did(certifier_), 0, 100, 1 << 20, &more));
+  for (const auto& r : other->IngestMany(docs)) {
+    ASSERT_THAT(r, IsOk());
+    EXPECT_EQ(r->outcome, IngestOutcome::kStored);
+  }
+  HANSE_ASSERT_OK_AND_ASSIGN(std::vector<CertificationRecord> records,
+                             other->CertificationsOf(Did(alice_), kStart));
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].jws, cert);
+  EXPECT_EQ(records[0].issuer, Did(certifier_));
+  EXPECT_EQ(records[0].valid_until, Utc(2026, 1, 1));
+  HANSE_ASSERT_OK_AND_ASSIGN(records, other->CertificationsOf(Did(bob_), kStart));
+  EXPECT_THAT(records, IsEmpty());
+  // The revoked credential arriving later (from a slower peer) stays revoked there too.
+  HANSE_ASSERT_OK_AND_ASSIGN(IngestResult r, other->Ingest(revoked));
+  EXPECT_EQ(r.outcome, IngestOutcome::kStale);
+  HANSE_ASSERT_OK_AND_ASSIGN(records, other->CertificationsOf(Did(bob_), kStart));
+  EXPECT_THAT(records, IsEmpty());
+  EXPECT_THAT(other->Heads(),
+              IsOkAndHolds(::testing::Contains(::testing::Pair(Did(certifier_), 5u))));
+  other.reset();
+  ASSERT_THAT(other_store->Close(), IsOk());
+}
+
 }  // namespace
 }  // namespace hanse::catalog

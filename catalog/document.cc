@@ -1,6 +1,7 @@
 #include "catalog/document.h"
 
 #include <cctype>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -22,6 +23,10 @@ using OJson = nlohmann::ordered_json;
 constexpr absl::string_view kCredentialsContext = "https://www.w3.org/ns/credentials/v2";
 constexpr absl::string_view kHanseContext = "https://w3id.org/hanse/v1";
 constexpr absl::string_view kDatasetsPath = "/datasets/";
+constexpr absl::string_view kCertificationsPath = "/certifications/";
+// Hex digits of SHA-256(subject) in a certification id: 128 bits, so that two holders never
+// share an id by accident.
+constexpr size_t kCertificationHashHex = 32;
 constexpr int kMaxJsonDepth = 32;
 constexpr std::uint64_t kMaxSequence = (std::uint64_t{1} << 53) - 1;  // exact in JSON numbers
 
@@ -104,6 +109,24 @@ bool IsName(absl::string_view name) {
     if (!absl::ascii_isalnum(c) && c != '-' && c != '_' && c != '.') return false;
   }
   return name != "." && name != "..";
+}
+
+// NAME "-" HEX: the last segment of a certification id (see CertificationId).
+bool IsCertificationIdName(absl::string_view name) {
+  size_t dash = name.rfind('-');
+  if (dash == absl::string_view::npos) return false;
+  absl::string_view hash = name.substr(dash + 1);
+  return IsCertificationName(name.substr(0, dash)) && hash.size() == kCertificationHashHex &&
+         hash.find_first_not_of("0123456789abcdef") == absl::string_view::npos;
+}
+
+// The issuer-owned path after ISSUER_DID, or nullopt if `id` is not under `issuer` + `path`.
+std::optional<absl::string_view> NameUnder(absl::string_view id, absl::string_view issuer,
+                                           absl::string_view path) {
+  if (!absl::StartsWith(id, issuer) || !absl::StartsWith(id.substr(issuer.size()), path)) {
+    return std::nullopt;
+  }
+  return id.substr(issuer.size() + path.size());
 }
 
 bool IsMediaType(absl::string_view v) {
@@ -230,6 +253,8 @@ absl::string_view DocumentKindName(DocumentKind kind) {
       return "dataset";
     case DocumentKind::kTombstone:
       return "tombstone";
+    case DocumentKind::kCertification:
+      return "certification";
   }
   return "?";
 }
@@ -249,18 +274,77 @@ std::string DatasetId(absl::string_view issuer, absl::string_view name) {
   return absl::StrCat(issuer, kDatasetsPath, name);
 }
 
+bool IsCertificationName(absl::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!absl::ascii_islower(c) && !absl::ascii_isdigit(c) && c != '-') return false;
+  }
+  return true;
+}
+
+std::string CertificationId(absl::string_view issuer, absl::string_view subject,
+                            absl::string_view certification) {
+  return absl::StrCat(issuer, kCertificationsPath, certification, "-",
+                      trust::HexEncode(trust::Sha256(subject)).substr(0, kCertificationHashHex));
+}
+
+Document CertificationDocument(absl::string_view issuer, absl::string_view subject,
+                               absl::string_view certification, std::uint64_t sequence,
+                               absl::Time valid_from, absl::Time valid_until) {
+  Document d;
+  d.kind = DocumentKind::kCertification;
+  d.issuer = std::string(issuer);
+  d.id = CertificationId(issuer, subject, certification);
+  d.sequence = sequence;
+  d.valid_from = valid_from;
+  d.valid_until = valid_until;
+  d.certification.subject = std::string(subject);
+  d.certification.certification = std::string(certification);
+  return d;
+}
+
+Document TombstoneDocument(absl::string_view issuer, absl::string_view id, std::uint64_t sequence,
+                           absl::Time valid_from) {
+  Document d;
+  d.kind = DocumentKind::kTombstone;
+  d.issuer = std::string(issuer);
+  d.id = std::string(id);
+  d.sequence = sequence;
+  d.valid_from = valid_from;
+  return d;
+}
+
 absl::Status CheckIdBelongsToIssuer(const Document& doc) {
   if (doc.kind == DocumentKind::kParticipant) {
     if (doc.id != doc.issuer) return FieldError("id", "a participant description's id is its DID");
     return absl::OkStatus();
   }
-  std::string prefix = absl::StrCat(doc.issuer, kDatasetsPath);
-  if (!absl::StartsWith(doc.id, prefix) || !IsName(doc.id.substr(prefix.size()))) {
-    return FieldError("id", absl::StrCat("a dataset id is ISSUER_DID/datasets/NAME with NAME of "
-                                         "1-64 letters, digits, '-', '_' or '.'; got \"",
-                                         doc.id.substr(0, 200), "\""));
+  // Only the issuer's own DID prefixes its ids, so no member can squat or tombstone another's.
+  std::optional<absl::string_view> dataset = NameUnder(doc.id, doc.issuer, kDatasetsPath);
+  std::optional<absl::string_view> certification =
+      NameUnder(doc.id, doc.issuer, kCertificationsPath);
+  const bool dataset_id = dataset.has_value() && IsName(*dataset);
+  const bool certification_id = certification.has_value() && IsCertificationIdName(*certification);
+  const std::string got = absl::StrCat("; got \"", doc.id.substr(0, 200), "\"");
+  switch (doc.kind) {
+    case DocumentKind::kCertification:
+      if (certification_id) return absl::OkStatus();
+      return FieldError("id", absl::StrCat("a certification id is ISSUER_DID/certifications/"
+                                           "NAME-HASH (NAME the certification, HASH 32 hex "
+                                           "digits of SHA-256 of the subject's DID)",
+                                           got));
+    case DocumentKind::kTombstone:
+      if (dataset_id || certification_id) return absl::OkStatus();
+      return FieldError("id", absl::StrCat("a tombstone's id is one of its issuer's dataset "
+                                           "(ISSUER_DID/datasets/NAME) or certification "
+                                           "(ISSUER_DID/certifications/NAME-HASH) ids",
+                                           got));
+    default:
+      if (dataset_id) return absl::OkStatus();
+      return FieldError("id", absl::StrCat("a dataset id is ISSUER_DID/datasets/NAME with NAME of "
+                                           "1-64 letters, digits, '-', '_' or '.'",
+                                           got));
   }
-  return absl::OkStatus();
 }
 
 absl::Status ValidateDocument(const Document& doc) {
@@ -322,6 +406,24 @@ absl::Status ValidateDocument(const Document& doc) {
       if (modified < issued) return FieldError(absl::StrCat(s, "modified"), "is before issued");
     }
     HANSE_RETURN_IF_ERROR(CheckPolicy(d.policy_json));
+  } else if (doc.kind == DocumentKind::kCertification) {
+    const CertificationFacts& c = doc.certification;
+    constexpr absl::string_view kSubject = "credentialSubject.id";
+    if (!trust::IsDidKey(c.subject) || !trust::DecodeDidKey(c.subject).ok()) {
+      return FieldError(kSubject, "must be the holder's did:key DID");
+    }
+    if (c.subject == doc.issuer) {
+      return FieldError(kSubject, "is the issuer: a member cannot certify itself");
+    }
+    if (!IsCertificationName(c.certification)) {
+      return FieldError("credentialSubject.certification",
+                        "must be a name of 1-64 characters a-z, 0-9 or '-'");
+    }
+    std::string want = CertificationId(doc.issuer, c.subject, c.certification);
+    if (doc.id != want) {
+      return FieldError("id",
+                        absl::StrCat("must be ", want, " for this subject and certification"));
+    }
   }
   return absl::OkStatus();
 }
@@ -329,9 +431,10 @@ absl::Status ValidateDocument(const Document& doc) {
 std::string DocumentPayload(const Document& doc) {
   OJson j;
   j["@context"] = {std::string(kCredentialsContext), std::string(kHanseContext)};
-  const char* type = doc.kind == DocumentKind::kParticipant ? "HanseParticipant"
-                     : doc.kind == DocumentKind::kDataset   ? "HanseDataset"
-                                                            : "HanseTombstone";
+  const char* type = doc.kind == DocumentKind::kParticipant     ? "HanseParticipant"
+                     : doc.kind == DocumentKind::kDataset       ? "HanseDataset"
+                     : doc.kind == DocumentKind::kCertification ? "HanseCertification"
+                                                                : "HanseTombstone";
   j["type"] = {"VerifiableCredential", type};
   j["id"] = doc.id;
   j["issuer"] = doc.issuer;
@@ -339,7 +442,8 @@ std::string DocumentPayload(const Document& doc) {
   if (doc.valid_until != absl::InfiniteFuture()) j["validUntil"] = Rfc3339(doc.valid_until);
   j["sequence"] = doc.sequence;
   OJson s;
-  s["id"] = doc.id;
+  // A certification is a claim about its holder; every other kind describes the document itself.
+  s["id"] = doc.kind == DocumentKind::kCertification ? doc.certification.subject : doc.id;
   if (doc.kind == DocumentKind::kParticipant) {
     const auto& p = doc.participant;
     s["legalName"] = p.legal_name;
@@ -364,6 +468,8 @@ std::string DocumentPayload(const Document& doc) {
     s["issued"] = d.issued;
     if (!d.modified.empty()) s["modified"] = d.modified;
     s["policy"] = OJson::parse(d.policy_json, nullptr, false);
+  } else if (doc.kind == DocumentKind::kCertification) {
+    s["certification"] = doc.certification.certification;
   } else {
     s["unpublished"] = true;
   }
@@ -442,6 +548,8 @@ absl::StatusOr<Document> ParseDocumentPayload(absl::string_view payload) {
     doc.kind = DocumentKind::kDataset;
   } else if (kind == "HanseTombstone") {
     doc.kind = DocumentKind::kTombstone;
+  } else if (kind == "HanseCertification") {
+    doc.kind = DocumentKind::kCertification;
   } else {
     return FieldError("type", absl::StrCat("unknown kind \"", kind.substr(0, 64), "\""));
   }
@@ -461,8 +569,13 @@ absl::StatusOr<Document> ParseDocumentPayload(absl::string_view payload) {
   const Json& s = *subject_it;
   constexpr absl::string_view p = "credentialSubject.";
   HANSE_ASSIGN_OR_RETURN(std::string subject_id, GetString(s, "id", p));
-  if (subject_id != doc.id) return FieldError("credentialSubject.id", "must equal id");
-  if (doc.kind == DocumentKind::kParticipant) {
+  if (doc.kind == DocumentKind::kCertification) {
+    HANSE_RETURN_IF_ERROR(CheckKeys(s, p, {"id", "certification"}));
+    doc.certification.subject = std::move(subject_id);
+    HANSE_ASSIGN_OR_RETURN(doc.certification.certification, GetString(s, "certification", p));
+  } else if (subject_id != doc.id) {
+    return FieldError("credentialSubject.id", "must equal id");
+  } else if (doc.kind == DocumentKind::kParticipant) {
     HANSE_RETURN_IF_ERROR(CheckKeys(s, p,
                                     {"id", "legalName", "registrationNumber", "countryOfLegalSeat",
                                      "jurisdictions", "endpoints"}));

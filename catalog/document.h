@@ -1,5 +1,6 @@
 // Self-descriptions: W3C VC 2.0 credentials secured as compact JWS (VC-JOSE, typ vc+jwt).
-// Two kinds today (participant, dataset) plus the signed tombstone that unpublishes a dataset.
+// Three kinds today (participant, dataset, certification) plus the signed tombstone that
+// unpublishes a dataset or revokes a certification.
 // Field rules are documented in docs/catalogue.md; every violation names the field.
 #ifndef HANSE_CATALOG_DOCUMENT_H_
 #define HANSE_CATALOG_DOCUMENT_H_
@@ -21,7 +22,8 @@ inline constexpr size_t kMaxDocumentBytes = 32 * 1024;
 // How far a signer's clock may run ahead of ours (validFrom) or behind (validUntil).
 inline constexpr absl::Duration kMaxClockSkew = absl::Minutes(5);
 
-enum class DocumentKind { kParticipant, kDataset, kTombstone };
+// Stored as one byte per kind (catalog.cc); new kinds go at the end.
+enum class DocumentKind { kParticipant, kDataset, kTombstone, kCertification };
 absl::string_view DocumentKindName(DocumentKind kind);
 
 struct ParticipantFacts {
@@ -50,16 +52,27 @@ struct DatasetFacts {
   std::string policy_json;          // the ODRL offer, JSON-LD object (serialised)
 };
 
+// A certification one member attests for another (a qualification body attesting a hosting
+// qualification, say). Unlike the other kinds, credentialSubject.id is the holder, not the
+// document id: the credential is about the holder.
+struct CertificationFacts {
+  std::string subject;        // the holder's did:key DID (credentialSubject.id); not the issuer
+  std::string certification;  // the name, [a-z0-9-]{1,64}, e.g. "health-data-hosting"
+};
+
 // A self-description, signed or about to be.
 struct Document {
   DocumentKind kind = DocumentKind::kDataset;
-  std::string id;  // participant: the DID; dataset/tombstone: ISSUER_DID + "/datasets/" + NAME
+  // participant: the DID; dataset: ISSUER_DID + "/datasets/" + NAME; certification:
+  // CertificationId(ISSUER_DID, subject, certification); tombstone: a dataset or certification id.
+  std::string id;
   std::string issuer;
   std::uint64_t sequence = 0;
   absl::Time valid_from = absl::InfinitePast();
   absl::Time valid_until = absl::InfiniteFuture();  // InfiniteFuture: no end
   ParticipantFacts participant;                     // kind == kParticipant
   DatasetFacts dataset;                             // kind == kDataset
+  CertificationFacts certification;                 // kind == kCertification
 };
 
 // A document whose signature and fields were checked.
@@ -91,6 +104,25 @@ absl::StatusOr<VerifiedDocument> VerifyDocument(absl::string_view jws, absl::Tim
 // The dataset id for a name under an issuer, and the check that an id belongs to its issuer.
 std::string DatasetId(absl::string_view issuer, absl::string_view name);
 absl::Status CheckIdBelongsToIssuer(const Document& doc);
+
+// The id of the certification `certification` that `issuer` attests for `subject`:
+//   ISSUER_DID + "/certifications/" + CERTIFICATION + "-" + HEX
+// with HEX the first 32 lower-case hex digits (128 bits) of SHA-256(SUBJECT_DID). Deterministic,
+// so re-issuing to the same holder is a new version (higher sequence) of the same id, and the
+// id can only ever belong to its issuer. A certification's id must be exactly this.
+std::string CertificationId(absl::string_view issuer, absl::string_view subject,
+                            absl::string_view certification);
+// True for a certification name: 1-64 of a-z, 0-9 and '-'.
+bool IsCertificationName(absl::string_view name);
+
+// An unsigned certification credential; valid_until InfiniteFuture means no expiry.
+Document CertificationDocument(absl::string_view issuer, absl::string_view subject,
+                               absl::string_view certification, std::uint64_t sequence,
+                               absl::Time valid_from,
+                               absl::Time valid_until = absl::InfiniteFuture());
+// An unsigned tombstone for a dataset id (unpublish) or a certification id (revoke).
+Document TombstoneDocument(absl::string_view issuer, absl::string_view id, std::uint64_t sequence,
+                           absl::Time valid_from);
 
 // Days since 1970-01-01 for YYYY-MM-DD.
 absl::StatusOr<std::int64_t> DayNumber(absl::string_view date);

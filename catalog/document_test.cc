@@ -100,6 +100,17 @@ Document Tombstone(const trust::PrivateKey& key, absl::string_view name, std::ui
   return d;
 }
 
+// The holder certified in the tests: a did:key of its own (never the issuer).
+const std::string& HolderDid() {
+  static const std::string* did = new std::string(Did(NewKey(trust::KeyType::kEd25519)));
+  return *did;
+}
+
+Document Certification(const trust::PrivateKey& key, std::uint64_t sequence = 1,
+                       absl::string_view name = "health-data-hosting") {
+  return CertificationDocument(Did(key), HolderDid(), name, sequence, kValidFrom, kValidUntil);
+}
+
 std::string B64(absl::string_view bytes) { return trust::Base64UrlEncode(bytes); }
 
 // A compact JWS with exactly this header JSON, signed (validly) by `key`.
@@ -151,6 +162,8 @@ void ExpectSameDocument(const Document& got, const Document& want) {
     EXPECT_EQ(g.modified, w.modified);
     EXPECT_EQ(Json::parse(g.policy_json), Json::parse(w.policy_json));
   }
+  EXPECT_EQ(got.certification.subject, want.certification.subject);
+  EXPECT_EQ(got.certification.certification, want.certification.certification);
 }
 
 // ------------------------------------------------------------------------ round trips
@@ -184,7 +197,9 @@ void ExpectRoundTrip(const Document& doc, const trust::PrivateKey& key) {
   EXPECT_EQ(payload["@context"][0], "https://www.w3.org/ns/credentials/v2");
   EXPECT_EQ(payload["type"][0], "VerifiableCredential");
   EXPECT_EQ(payload["issuer"], doc.issuer);
-  EXPECT_EQ(payload["credentialSubject"]["id"], doc.id);
+  // A certification is about its holder; every other kind is about the document itself.
+  EXPECT_EQ(payload["credentialSubject"]["id"],
+            doc.kind == DocumentKind::kCertification ? doc.certification.subject : doc.id);
   EXPECT_EQ(decoded.payload, DocumentPayload(doc));
 
   HANSE_ASSERT_OK_AND_ASSIGN(Document parsed, ParseDocumentPayload(decoded.payload));
@@ -225,6 +240,72 @@ TEST_P(DocumentRoundTripTest, Tombstone) {
   EXPECT_EQ(payload["credentialSubject"]["unpublished"], true);
 }
 
+TEST_P(DocumentRoundTripTest, Certification) {
+  trust::PrivateKey key = NewKey(GetParam());
+  Document c = Certification(key, 4);
+  ExpectRoundTrip(c, key);
+  Json payload = Json::parse(DocumentPayload(c));
+  EXPECT_EQ(payload["type"], Json::array({"VerifiableCredential", "HanseCertification"}));
+  EXPECT_EQ(payload["id"], CertificationId(Did(key), HolderDid(), "health-data-hosting"));
+  EXPECT_EQ(payload["validUntil"], "2025-01-01T00:00:00Z");
+  EXPECT_EQ(payload["credentialSubject"],
+            Json::object({{"id", HolderDid()}, {"certification", "health-data-hosting"}}));
+  // Without validUntil the credential does not expire.
+  Document open_ended = CertificationDocument(Did(key), HolderDid(), "iso27001", 5, kValidFrom);
+  EXPECT_EQ(open_ended.valid_until, absl::InfiniteFuture());
+  ExpectRoundTrip(open_ended, key);
+  EXPECT_FALSE(Json::parse(DocumentPayload(open_ended)).contains("validUntil"));
+  // The longest name.
+  ExpectRoundTrip(Certification(key, 6, std::string(64, 'z')), key);
+}
+
+// Revoking a certification is a tombstone for its id, signed by its issuer.
+TEST_P(DocumentRoundTripTest, TombstoneForACertification) {
+  trust::PrivateKey key = NewKey(GetParam());
+  Document t = TombstoneDocument(Did(key), Certification(key).id, 9, kValidFrom + absl::Hours(1));
+  EXPECT_EQ(t.kind, DocumentKind::kTombstone);
+  ExpectRoundTrip(t, key);
+  EXPECT_THAT(ValidateDocument(TombstoneDocument(Did(key), DatasetId(Did(key), "air"), 9, kNow)),
+              IsOk());
+}
+
+TEST(DocumentTest, CertificationIdIsDeterministicPerHolderAndName) {
+  const std::string issuer = Did(NewKey(trust::KeyType::kP256));
+  const std::string other_holder = Did(NewKey(trust::KeyType::kP256));
+  const std::string id = CertificationId(issuer, HolderDid(), "health-data-hosting");
+  // ISSUER/certifications/NAME-HASH, HASH the first 32 hex digits of SHA-256(holder DID).
+  EXPECT_EQ(id, absl::StrCat(issuer, "/certifications/health-data-hosting-",
+                             trust::HexEncode(trust::Sha256(HolderDid())).substr(0, 32)));
+  EXPECT_EQ(CertificationId(issuer, HolderDid(), "health-data-hosting"), id);
+  EXPECT_NE(CertificationId(issuer, other_holder, "health-data-hosting"), id);
+  EXPECT_NE(CertificationId(issuer, HolderDid(), "iso27001"), id);
+  EXPECT_NE(CertificationId(other_holder, HolderDid(), "health-data-hosting"), id);
+  // Re-issuing to the same holder is a new version of the same id.
+  Document v1 = CertificationDocument(issuer, HolderDid(), "iso27001", 1, kValidFrom);
+  Document v2 = CertificationDocument(issuer, HolderDid(), "iso27001", 7, kValidFrom, kValidUntil);
+  EXPECT_EQ(v1.id, v2.id);
+  EXPECT_THAT(ValidateDocument(v1), IsOk());
+  EXPECT_THAT(ValidateDocument(v2), IsOk());
+
+  EXPECT_TRUE(IsCertificationName("health-data-hosting"));
+  EXPECT_TRUE(IsCertificationName("iso27001"));
+  EXPECT_TRUE(IsCertificationName(std::string(64, 'a')));
+  for (const char* bad : {"", "Health", "health_data", "health data", "h\xc3\xa9", "a/b", "a|b"}) {
+    EXPECT_FALSE(IsCertificationName(bad)) << bad;
+  }
+  EXPECT_FALSE(IsCertificationName(std::string(65, 'a')));
+}
+
+TEST(DocumentTest, ExpiredCertificationIsRefused) {
+  trust::PrivateKey key = NewKey(trust::KeyType::kEd25519);
+  HANSE_ASSERT_OK_AND_ASSIGN(std::string jws, SignDocument(Certification(key), key));
+  EXPECT_THAT(VerifyDocument(jws, kNow), IsOk());
+  EXPECT_THAT(VerifyDocument(jws, kValidUntil + kMaxClockSkew + absl::Seconds(1)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("expired")));
+  EXPECT_THAT(VerifyDocument(jws, kValidFrom - kMaxClockSkew - absl::Seconds(1)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("not yet valid")));
+}
+
 TEST(DocumentTest, SignRefusesAKeyThatIsNotTheIssuers) {
   trust::PrivateKey a = NewKey(trust::KeyType::kP256);
   trust::PrivateKey b = NewKey(trust::KeyType::kEd25519);
@@ -236,6 +317,7 @@ TEST(DocumentTest, KindNamesAndIds) {
   EXPECT_EQ(DocumentKindName(DocumentKind::kParticipant), "participant");
   EXPECT_EQ(DocumentKindName(DocumentKind::kDataset), "dataset");
   EXPECT_EQ(DocumentKindName(DocumentKind::kTombstone), "tombstone");
+  EXPECT_EQ(DocumentKindName(DocumentKind::kCertification), "certification");
   EXPECT_EQ(DatasetId("did:key:zAbc", "air"), "did:key:zAbc/datasets/air");
   EXPECT_THAT(DayNumber("1970-01-02"), ::hanse::testing::IsOkAndHolds(1));
   EXPECT_THAT(DayNumber("1969-12-31"), ::hanse::testing::IsOkAndHolds(-1));
@@ -259,6 +341,8 @@ std::string FieldOf(const RuleCase& c) { return absl::StrCat("\"", c.field, "\""
 std::vector<RuleCase> RuleCases() {
   constexpr DocumentKind D = DocumentKind::kDataset;
   constexpr DocumentKind P = DocumentKind::kParticipant;
+  constexpr DocumentKind C = DocumentKind::kCertification;
+  constexpr DocumentKind T = DocumentKind::kTombstone;
   return {
       {"title_empty", D, [](Document& d) { d.dataset.title.clear(); }, "credentialSubject.title"},
       {"title_too_long", D, [](Document& d) { d.dataset.title = std::string(201, 'x'); },
@@ -389,6 +473,80 @@ std::vector<RuleCase> RuleCases() {
        "credentialSubject.jurisdictions[1]"},
       {"endpoint_empty", P, [](Document& d) { d.participant.endpoints = {""}; },
        "credentialSubject.endpoints[0]"},
+      // Certifications. The id follows the subject and name, so a mutation of either alone
+      // leaves the id of the original: the field check must come first and be the one named.
+      {"certification_subject_empty", C, [](Document& d) { d.certification.subject.clear(); },
+       "credentialSubject.id"},
+      {"certification_subject_did_web", C,
+       [](Document& d) { d.certification.subject = "did:web:example.org"; },
+       "credentialSubject.id"},
+      {"certification_subject_did_url", C,
+       [](Document& d) { d.certification.subject = trust::DidKeyVerificationMethod(HolderDid()); },
+       "credentialSubject.id"},
+      {"certification_subject_not_a_key", C,
+       [](Document& d) { d.certification.subject = "did:key:z6MkNotAKey"; },
+       "credentialSubject.id"},
+      {"certification_subject_is_issuer", C,
+       [](Document& d) {
+         d.certification.subject = d.issuer;
+         d.id = CertificationId(d.issuer, d.issuer, d.certification.certification);
+       },
+       "credentialSubject.id"},
+      {"certification_name_empty", C, [](Document& d) { d.certification.certification.clear(); },
+       "credentialSubject.certification"},
+      {"certification_name_upper_case", C,
+       [](Document& d) { d.certification.certification = "ISO27001"; },
+       "credentialSubject.certification"},
+      {"certification_name_underscore", C,
+       [](Document& d) { d.certification.certification = "health_data"; },
+       "credentialSubject.certification"},
+      {"certification_name_too_long", C,
+       [](Document& d) { d.certification.certification = std::string(65, 'a'); },
+       "credentialSubject.certification"},
+      {"certification_id_of_another_holder", C,
+       [](Document& d) {
+         d.id = CertificationId(d.issuer, Did(NewKey(trust::KeyType::kP256)),
+                                d.certification.certification);
+       },
+       "id"},
+      {"certification_id_of_another_name", C,
+       [](Document& d) { d.id = CertificationId(d.issuer, HolderDid(), "iso27001"); }, "id"},
+      {"certification_id_of_another_issuer", C,
+       [](Document& d) {
+         d.id = CertificationId(Did(NewKey(trust::KeyType::kP256)), HolderDid(),
+                                d.certification.certification);
+       },
+       "id"},
+      {"certification_id_under_datasets", C,
+       [](Document& d) { d.id = DatasetId(d.issuer, "health-data-hosting"); }, "id"},
+      {"certification_id_is_the_issuer", C, [](Document& d) { d.id = d.issuer; }, "id"},
+      {"certification_valid_until_before_valid_from", C,
+       [](Document& d) { d.valid_until = d.valid_from - absl::Hours(1); }, "validUntil"},
+      {"certification_sequence_zero", C, [](Document& d) { d.sequence = 0; }, "sequence"},
+      {"dataset_id_under_certifications", D,
+       [](Document& d) { d.id = CertificationId(d.issuer, HolderDid(), "air"); }, "id"},
+      // Revocation: a tombstone names a certification id of its own issuer only.
+      {"tombstone_for_another_issuers_certification", T,
+       [](Document& d) {
+         d.id = CertificationId(Did(NewKey(trust::KeyType::kP256)), HolderDid(), "iso27001");
+       },
+       "id"},
+      {"tombstone_certification_id_chopped", T,
+       [](Document& d) {
+         std::string id = CertificationId(d.issuer, HolderDid(), "iso27001");
+         d.id = id.substr(0, id.size() - 1);
+       },
+       "id"},
+      {"tombstone_certification_hash_upper_case", T,
+       [](Document& d) {
+         d.id = absl::StrCat(d.issuer, "/certifications/iso27001-", std::string(32, 'A'));
+       },
+       "id"},
+      {"tombstone_certification_without_name", T,
+       [](Document& d) {
+         d.id = absl::StrCat(d.issuer, "/certifications/-", std::string(32, 'a'));
+       },
+       "id"},
   };
 }
 
@@ -405,6 +563,8 @@ Document BaseFor(DocumentKind kind, const trust::PrivateKey& key) {
       return Dataset(key, "air", 1);
     case DocumentKind::kTombstone:
       return Tombstone(key, "air", 1);
+    case DocumentKind::kCertification:
+      return Certification(key);
   }
   return Document();
 }
@@ -516,7 +676,8 @@ Json PayloadJson(const Document& d) { return Json::parse(DocumentPayload(d)); }
 
 TEST(ParsePayloadTest, UnknownFieldInCredentialSubjectIsNamed) {
   trust::PrivateKey key = NewKey(trust::KeyType::kEd25519);
-  for (const Document& d : {Dataset(key, "x", 1), Participant(key), Tombstone(key, "x", 2)}) {
+  for (const Document& d :
+       {Dataset(key, "x", 1), Participant(key), Tombstone(key, "x", 2), Certification(key)}) {
     Json j = PayloadJson(d);
     j["credentialSubject"]["colour"] = "red";
     EXPECT_THAT(ParseDocumentPayload(j.dump()),
@@ -597,6 +758,42 @@ TEST(ParsePayloadTest, TombstoneMustSayUnpublished) {
   j["credentialSubject"].erase("unpublished");
   EXPECT_THAT(ParseDocumentPayload(j.dump()), StatusIs(absl::StatusCode::kInvalidArgument,
                                                        HasSubstr("credentialSubject.unpublished")));
+}
+
+TEST(ParsePayloadTest, CertificationFieldsAreNamed) {
+  trust::PrivateKey key = NewKey(trust::KeyType::kEd25519);
+  const Json base = PayloadJson(Certification(key));
+  ASSERT_THAT(ParseDocumentPayload(base.dump()), IsOk());
+  struct Case {
+    std::function<void(Json&)> mutate;
+    const char* field;
+  };
+  std::vector<Case> cases = {
+      {[](Json& j) { j["credentialSubject"].erase("certification"); },
+       "\"credentialSubject.certification\": missing"},
+      {[](Json& j) { j["credentialSubject"]["certification"] = 27001; },
+       "\"credentialSubject.certification\": must be a string"},
+      {[](Json& j) { j["credentialSubject"].erase("id"); }, "\"credentialSubject.id\": missing"},
+      // The subject is the holder: the document id there is not a did:key DID.
+      {[](Json& j) { j["credentialSubject"]["id"] = j["id"]; }, "\"credentialSubject.id\""},
+      {[](Json& j) { j["credentialSubject"]["title"] = "x"; }, "\"credentialSubject.title\""},
+      {[](Json& j) { j["credentialSubject"]["unpublished"] = true; },
+       "\"credentialSubject.unpublished\""},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    Json j = base;
+    cases[i].mutate(j);
+    EXPECT_THAT(ParseDocumentPayload(j.dump()),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(cases[i].field)))
+        << "case " << i << ": " << j.dump();
+  }
+  // A tombstone names the id it revokes as its subject, like a dataset's tombstone.
+  Json t = PayloadJson(
+      TombstoneDocument(Did(key), CertificationId(Did(key), HolderDid(), "x"), 2, kValidFrom));
+  ASSERT_THAT(ParseDocumentPayload(t.dump()), IsOk());
+  t["credentialSubject"]["id"] = HolderDid();
+  EXPECT_THAT(ParseDocumentPayload(t.dump()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("credentialSubject.id")));
 }
 
 TEST(ParsePayloadTest, DatasetFieldsOnATombstoneAreUnknown) {
