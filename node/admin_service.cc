@@ -215,8 +215,11 @@ class CatalogAdmin {
     if (req.json().size() > 1 << 20) {
       return absl::ResourceExhaustedError("publish file larger than 1 MiB");
     }
-    HANSE_ASSIGN_OR_RETURN(
-        auto result, PublishDataset(node_->home, req.json(), *node_->catalog, Clock::Real().Now()));
+    std::string content;
+    HANSE_ASSIGN_OR_RETURN(auto result, PublishDataset(node_->home, req.json(), *node_->catalog,
+                                                       Clock::Real().Now(), &content));
+    HANSE_RETURN_IF_ERROR(node_->exchange->RecordContent(result.id, content),
+                          "recording where the content lives");
     resp->set_id(result.id);
     resp->set_sequence(result.sequence);
     resp->set_outcome(std::string(catalog::IngestOutcomeName(result.outcome)));

@@ -201,8 +201,18 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const std::string& home_dir) {
       std::make_unique<Gossip>(gossip_options, &impl->home.identity, impl->peers.get(),
                                impl->catalog.get(), impl->membership.get(), impl->Lookup());
 
+  {
+    Node::Impl* raw = impl.get();
+    HANSE_ASSIGN_OR_RETURN(
+        impl->exchange,
+        Exchange::Open(&impl->home, impl->store.get(), impl->catalog.get(), impl->peers.get(),
+                       impl->Lookup(), [raw] { return raw->Card(); }));
+    impl->exchange->Recover();
+  }
+
   // Federation server.
   impl->federation_service = NewFederationService(impl.get());
+  impl->exchange_service = NewExchangeService(impl.get());
   {
     grpc::ServerBuilder builder;
     ApplyServerLimits(builder, home.config);
@@ -210,6 +220,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const std::string& home_dir) {
     builder.AddListeningPort(listen.ToString(),
                              FederationServerCredentials(home.identity, impl->Lookup()), &port);
     builder.RegisterService(impl->federation_service.get());
+    builder.RegisterService(impl->exchange_service.get());
     impl->federation_server = builder.BuildAndStart();
     if (!impl->federation_server || port == 0) {
       return absl::FailedPreconditionError(
@@ -222,11 +233,13 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const std::string& home_dir) {
 
   // Admin server on a private unix socket.
   impl->admin_service = NewAdminService(impl.get());
+  impl->contracts_service = NewContractsService(impl.get());
   {
     ::unlink(home.paths.admin_socket.c_str());
     grpc::ServerBuilder builder;
     builder.AddListeningPort("unix:" + home.paths.admin_socket, grpc::InsecureServerCredentials());
     builder.RegisterService(impl->admin_service.get());
+    builder.RegisterService(impl->contracts_service.get());
     builder.SetMaxReceiveMessageSize(home.config.max_message_bytes);
     mode_t old = ::umask(077);
     impl->admin_server = builder.BuildAndStart();
@@ -254,6 +267,17 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const std::string& home_dir) {
   }
 
   impl->gossip->Start();
+  impl->duty_thread = std::thread([raw = impl.get()] {
+    std::unique_lock lock(raw->duty_mu);
+    while (!raw->duty_stop) {
+      lock.unlock();
+      for (const auto& line : raw->exchange->RunDueDuties()) {
+        log::Info("duty", {{"result", line}});
+      }
+      lock.lock();
+      raw->duty_wake.wait_for(lock, std::chrono::seconds(1), [raw] { return raw->duty_stop; });
+    }
+  });
   log::Info("node started", {{"did", home.identity.did},
                              {"listen", impl->listen_address},
                              {"endpoint", self.endpoint},
@@ -268,6 +292,12 @@ absl::Status Node::Shutdown(absl::Duration grace) {
   impl_->shut_down = true;
   log::Info("shutting down", {{"grace", absl::FormatDuration(grace)}});
   if (impl_->gossip) impl_->gossip->Stop();
+  {
+    std::lock_guard lock(impl_->duty_mu);
+    impl_->duty_stop = true;
+  }
+  impl_->duty_wake.notify_all();
+  if (impl_->duty_thread.joinable()) impl_->duty_thread.join();
   auto deadline = absl::ToChronoTime(absl::Now() + grace);
   for (auto* server : {impl_->federation_server.get(), impl_->admin_server.get()}) {
     if (server == nullptr) continue;
@@ -279,6 +309,7 @@ absl::Status Node::Shutdown(absl::Duration grace) {
   if (impl_->federation_server) impl_->federation_server->Wait();
   if (impl_->admin_server) impl_->admin_server->Wait();
   ::unlink(impl_->home.paths.admin_socket.c_str());
+  impl_->exchange.reset();
   impl_->catalog.reset();
   absl::Status status = impl_->store ? impl_->store->Close() : absl::OkStatus();
   log::Info("node stopped", {{"did", impl_->home.identity.did},

@@ -6,15 +6,18 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "absl/time/clock.h"
 #include "catalog/catalog.h"
 #include "catalog/store.h"
 #include "hanse/v1/admin.grpc.pb.h"
 #include "node/card.h"
+#include "node/exchange.h"
 #include "node/gossip.h"
 #include "node/home.h"
 #include "node/membership.h"
@@ -36,9 +39,17 @@ struct Node::Impl {
   std::unique_ptr<catalog::Catalog> catalog;
   std::unique_ptr<Gossip> gossip;
   std::unique_ptr<Membership> membership;
+  std::unique_ptr<Exchange> exchange;
   std::shared_ptr<PeerRegistry> peers;
   std::unique_ptr<grpc::Service> federation_service;
   std::unique_ptr<grpc::Service> admin_service;
+  std::unique_ptr<grpc::Service> exchange_service;
+  std::unique_ptr<grpc::Service> contracts_service;
+  // Runs due duties every second (and at start, for duties that fell due while down).
+  std::thread duty_thread;
+  std::mutex duty_mu;
+  std::condition_variable duty_wake;
+  bool duty_stop = false;
   std::unique_ptr<grpc::Server> federation_server;
   std::unique_ptr<grpc::Server> admin_server;
   std::string listen_address;
@@ -63,6 +74,8 @@ struct Node::Impl {
 
 std::unique_ptr<grpc::Service> NewFederationService(Node::Impl* node);
 std::unique_ptr<grpc::Service> NewAdminService(Node::Impl* node);
+std::unique_ptr<grpc::Service> NewExchangeService(Node::Impl* node);
+std::unique_ptr<grpc::Service> NewContractsService(Node::Impl* node);
 
 // A random id to tie log lines of one admin request together.
 std::string NewRequestId();

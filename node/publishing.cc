@@ -160,7 +160,8 @@ absl::StatusOr<bool> EnsureParticipantDescription(const Home& home,
 }
 
 absl::StatusOr<catalog::IngestResult> PublishDataset(const Home& home, absl::string_view json,
-                                                     catalog::Catalog& catalog, absl::Time now) {
+                                                     catalog::Catalog& catalog, absl::Time now,
+                                                     std::string* content_path) {
   Json j = Json::parse(json, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     return absl::InvalidArgumentError("publish file: not a JSON object");
@@ -201,6 +202,7 @@ absl::StatusOr<catalog::IngestResult> PublishDataset(const Home& home, absl::str
   doc.id = catalog::DatasetId(doc.issuer, name);
   HANSE_ASSIGN_OR_RETURN(std::string path, ContentPath(home.paths.data, content));
   HANSE_RETURN_IF_ERROR(DigestFile(path, &d.sha256, &d.byte_size));
+  if (content_path != nullptr) *content_path = content;
   doc.valid_from = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
   if (!valid_until.empty()) {
     std::string err;

@@ -26,8 +26,11 @@ absl::StatusOr<bool> EnsureParticipantDescription(const Home& home,
 
 // Builds, signs and stores a dataset description from the publish JSON. `content` in the JSON
 // is a path inside DIR/data; the node computes its size and SHA-256. Returns the stored result.
+// `content_path`, when given, receives the content's path relative to DIR/data (the provider
+// serves it to the parties of an agreement).
 absl::StatusOr<catalog::IngestResult> PublishDataset(const Home& home, absl::string_view json,
-                                                     catalog::Catalog& catalog, absl::Time now);
+                                                     catalog::Catalog& catalog, absl::Time now,
+                                                     std::string* content_path = nullptr);
 
 // Signs and stores a tombstone for one of this node's datasets.
 absl::StatusOr<catalog::IngestResult> UnpublishDataset(const Home& home, absl::string_view id,

@@ -53,6 +53,11 @@ absl::Status Country(const std::string& code, absl::string_view field, bool allo
 
 }  // namespace
 
+std::string ExpandPurposeIri(absl::string_view iri) {
+  static const internal::Terms* terms = new internal::Terms();
+  return terms->Expand(iri, /*vocab=*/false);
+}
+
 absl::StatusOr<Request> ParseRequest(absl::string_view json,
                                      std::optional<absl::Time> default_now) {
   if (json.size() > kMaxRequestBytes) {

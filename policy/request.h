@@ -65,6 +65,10 @@ inline constexpr size_t kMaxRequestListItems = 256;
 // Every field is optional except "now", which falls back to `default_now` (the CLI passes the
 // current time); unknown fields are errors (a typo must not silently drop a fact). Country codes
 // are upper-cased; InvalidArgument names the field.
+// A purpose (or purpose class) as the evaluator compares it: compact IRIs with a known prefix
+// ("hanse:", "dpv:", "odrl:") expanded, anything else unchanged.
+std::string ExpandPurposeIri(absl::string_view iri);
+
 absl::StatusOr<Request> ParseRequest(absl::string_view json,
                                      std::optional<absl::Time> default_now = std::nullopt);
 

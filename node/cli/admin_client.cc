@@ -40,7 +40,7 @@ absl::StatusOr<AdminClient> AdminClient::Connect(const std::string& home_dir) {
                                                paths.admin_socket,
                                                " (stale socket? start it with `hanse node run`)"));
   }
-  return AdminClient(hanse::v1::Admin::NewStub(channel));
+  return AdminClient(channel, hanse::v1::Admin::NewStub(channel));
 }
 
 bool NodeIsRunning(const std::string& home_dir) { return AdminClient::Connect(home_dir).ok(); }

@@ -33,12 +33,17 @@ class AdminClient {
   absl::StatusOr<std::string> EndorseMember(const std::string& did);
   absl::StatusOr<std::string> RevokeMember(const std::string& did, const std::string& reason);
   absl::StatusOr<hanse::v1::ListMembersResponse> ListMembers();
+  // The admin socket's channel (for the other local services, e.g. Contracts).
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+
   // Streams the export to `sink` chunk by chunk.
   absl::Status ExportCatalog(const std::string& format,
                              const std::function<void(const std::string&)>& sink);
 
  private:
-  explicit AdminClient(std::shared_ptr<hanse::v1::Admin::Stub> stub) : stub_(std::move(stub)) {}
+  AdminClient(std::shared_ptr<grpc::Channel> channel, std::shared_ptr<hanse::v1::Admin::Stub> stub)
+      : channel_(std::move(channel)), stub_(std::move(stub)) {}
+  std::shared_ptr<grpc::Channel> channel_;
   std::shared_ptr<hanse::v1::Admin::Stub> stub_;
 };
 

@@ -22,6 +22,7 @@
 #include "nlohmann/json.hpp"
 #include "node/card.h"
 #include "node/cli/admin_client.h"
+#include "node/cli/contract_commands.h"
 #include "node/home.h"
 #include "node/membership.h"
 #include "node/node.h"
@@ -716,6 +717,8 @@ int Main(int argc, char** argv) {
   policy_check->add_option("--request", request_file, "Request (docs/policies.md)")->required();
   policy_check->add_flag("--json", json, "JSON output");
 
+  auto contract_commands = AddContractCommands(app, &home, add_home);
+
   auto* status = app.add_subcommand("status", "Show a running node's DID, address, peers, uptime");
   add_home(status);
   status->add_flag("--json", json, "JSON output");
@@ -727,6 +730,7 @@ int Main(int argc, char** argv) {
   }
 
   if (*policy_check) return CmdPolicyCheck(policy_file, request_file, json);
+  if (auto code = RunContractCommands(*contract_commands)) return *code;
 
   absl::Status result;
   if (*init) {
