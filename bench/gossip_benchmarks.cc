@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <numeric>
 #include <random>
 
@@ -150,6 +151,7 @@ absl::StatusOr<BenchResult> RunIngest(const Corpus& corpus, const std::vector<Is
   HANSE_ASSIGN_OR_RETURN(double ref1, RawVerifyRate(corpus, issuers, jws));
 
   RemoveTree(scratch_dir);
+  std::filesystem::create_directories(scratch_dir);
   double rate = 0, wall = 0, cpu = 0;
   int rounds = 0;
   std::uint64_t calls = 0;
