@@ -271,15 +271,8 @@ absl::StatusOr<BenchResult> RunVerify(const Corpus& corpus, const std::vector<Is
   HANSE_ASSIGN_OR_RETURN(double ref2, RawVerifyPass(raw));
   const double ref = (ref1 + ref2) / 2;
 
-  BenchResult r;
-  r.id = "verify";
-  r.value = hanse_rate;
-  r.unit = "docs/s";
-  r.reference = ref;
-  r.reference_unit = "verifies/s";
-  r.ratio = hanse_rate / ref;
-  r.target = ">= 0.9";
-  r.meets = r.ratio >= 0.9;
+  BenchResult r = MakeResult("verify", hanse_rate, "docs/s", ref, "verifies/s", ">= 0.9",
+                             /*at_least=*/true, 0.9);
   r.notes = absl::StrFormat(
       "%d dataset SDs (%d-%d B, mean %d B), ES256, through Catalog::IngestMany in batches of %d "
       "(synced write per batch; indexing included) into a fresh store holding the %d issuers' "
@@ -361,15 +354,9 @@ absl::StatusOr<BenchResult> RunSearch(const CorpusStore& cs, const QuerySets& qu
   const double filter_two = classes[2].hanse_qps / classes[3].hanse_qps;
   const double filter_cost = std::max(filter_term, filter_two);
 
-  BenchResult r;
-  r.id = "search";
-  r.value = hanse_qps;
-  r.unit = "queries/s";
-  r.reference = sqlite_qps;
-  r.reference_unit = "queries/s";
-  r.ratio = hanse_qps / sqlite_qps;
-  r.target = ">= 20, filter cost <= 2";
-  r.meets = r.ratio >= 20 && filter_cost <= 2;
+  BenchResult r = MakeResult("search", hanse_qps, "queries/s", sqlite_qps, "queries/s",
+                             ">= 20, filter cost <= 2", /*at_least=*/true, 20);
+  r.meets = r.meets && filter_cost <= 2;
   std::string per_class;
   for (const auto& c : classes) {
     absl::StrAppend(&per_class, absl::StrFormat("%s %.4g vs %.4g (x%.3g); ", c.name, c.hanse_qps,
@@ -468,15 +455,8 @@ absl::StatusOr<BenchResult> RunLookup(const Corpus& corpus, const CorpusStore& c
     }
   }
 
-  BenchResult r;
-  r.id = "lookup";
-  r.value = hanse_best;
-  r.unit = "gets/s";
-  r.reference = raw_best;
-  r.reference_unit = "gets/s";
-  r.ratio = hanse_best / raw_best;
-  r.target = ">= 0.8";
-  r.meets = r.ratio >= 0.8;
+  BenchResult r = MakeResult("lookup", hanse_best, "gets/s", raw_best, "gets/s", ">= 0.8",
+                             /*at_least=*/true, 0.8);
   r.notes = absl::StrFormat(
       "%d uniformly random dataset ids of %d, one thread, cached (a warm-up pass first; best of 2 "
       "rounds). Hanse: Catalog::Get (decoded StoredDocument, JWS copied). Reference: "
@@ -516,15 +496,8 @@ absl::StatusOr<BenchResult> RunStartup(const CorpusStore& cs, int runs) {
     catalog_times.push_back(b);
   }
   const double store_ms = Median(store_times) * 1000, catalog_ms = Median(catalog_times) * 1000;
-  BenchResult r;
-  r.id = "startup";
-  r.value = catalog_ms;
-  r.unit = "ms";
-  r.reference = store_ms;
-  r.reference_unit = "ms";
-  r.ratio = catalog_ms / store_ms;
-  r.target = "<= 2";
-  r.meets = r.ratio <= 2;
+  BenchResult r =
+      MakeResult("startup", catalog_ms, "ms", store_ms, "ms", "<= 2", /*at_least=*/false, 2);
   r.notes = absl::StrFormat(
       "median of %d runs each, interleaved, store closed between runs (warm OS page cache): "
       "OpenRocksStore + Catalog::Open (what the node does before serving) vs OpenRocksStore "

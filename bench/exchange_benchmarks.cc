@@ -247,15 +247,8 @@ absl::StatusOr<BenchResult> RunTransfer(const std::string& scratch_dir, std::uin
   const double ceiling = 1.0 / (1.0 / tcp + 1.0 / aes);
   pair.reset();
   RemoveTree(scratch_dir);
-  BenchResult r;
-  r.id = "transfer";
-  r.value = value;
-  r.unit = "bytes/s";
-  r.reference = ceiling;
-  r.reference_unit = "C bytes/s";
-  r.ratio = value / ceiling;
-  r.target = ">= 0.75";
-  r.meets = r.ratio >= 0.75;
+  BenchResult r = MakeResult("transfer", value, "bytes/s", ceiling, "C bytes/s", ">= 0.75",
+                             /*at_least=*/true, 0.75);
   r.notes = absl::StrFormat(
       "`hanse fetch` of a %d MiB agreement over mTLS gRPC between two node processes on loopback "
       "(median of 3 whole commands, %.0f / %.0f / %.0f MB/s): policy re-evaluated and the use "
@@ -328,15 +321,8 @@ absl::StatusOr<BenchResult> RunNegotiate(const std::string& scratch_dir, int neg
   const double verify_rate = 4000 / (Now() - v0);
   const double cores = std::thread::hardware_concurrency();
   const double floor = cores / (2 / sign_rate + 2 / verify_rate);
-  BenchResult r;
-  r.id = "negotiate";
-  r.value = rate;
-  r.unit = "negotiations/s";
-  r.reference = floor;
-  r.reference_unit = "crypto floor/s";
-  r.ratio = rate / floor;
-  r.target = ">= 0.5";
-  r.meets = r.ratio >= 0.5;
+  BenchResult r = MakeResult("negotiate", rate, "negotiations/s", floor, "crypto floor/s", ">= 0.5",
+                             /*at_least=*/true, 0.5);
   r.notes = absl::StrFormat(
       "%d negotiations, %d concurrent, through the consumer node's Contracts API to a provider "
       "node over mTLS: request, policy evaluation, agreement signed by the provider, "

@@ -67,15 +67,9 @@ absl::StatusOr<BenchResult> RunConverge(int nodes, double crashed_fraction, int 
   HANSE_ASSIGN_OR_RETURN(ConvergeRun dflt, Converge(nodes, crashed_fraction, updates, 0, 11));
   HANSE_ASSIGN_OR_RETURN(ConvergeRun epidemic, Converge(nodes, crashed_fraction, updates, 2, 12));
   const double log2n = std::log2(static_cast<double>(nodes));
-  BenchResult r;
-  r.id = "converge";
-  r.value = epidemic.mean_rounds;
-  r.unit = "rounds";
-  r.reference = log2n;
-  r.reference_unit = "log2 N";
-  r.ratio = epidemic.mean_rounds / log2n;
-  r.target = "<= 1.0, <= 1.2 sends";
-  r.meets = r.ratio <= 1.0 && epidemic.sends_per_node <= 1.2;
+  BenchResult r = MakeResult("converge", epidemic.mean_rounds, "rounds", log2n, "log2 N",
+                             "<= 1.0, <= 1.2 sends", /*at_least=*/false, 1.0);
+  r.meets = r.meets && epidemic.sends_per_node <= 1.2;
   r.notes = absl::StrFormat(
       "N = %d in one process (real GossipEngine and Catalog, in-memory transport and store), "
       "%.0f%% crashed, %d updates from random live nodes. Measured with gossip_push_fanout = 2 "
@@ -117,15 +111,9 @@ absl::StatusOr<BenchResult> RunRepair(int nodes, int documents_per_node) {
   int rounds = sim->RunUntilConverged(1000);
   if (rounds < 0) return absl::InternalError("the partition did not heal in 1000 rounds");
   const auto& t = sim->traffic();
-  BenchResult r;
-  r.id = "repair";
-  r.value = static_cast<double>(t.bytes);
-  r.unit = "bytes";
-  r.reference = static_cast<double>(differing);
-  r.reference_unit = "differing bytes";
-  r.ratio = r.value / r.reference;
-  r.target = "<= 1.2";
-  r.meets = r.ratio <= 1.2;
+  BenchResult r =
+      MakeResult("repair", static_cast<double>(t.bytes), "bytes", static_cast<double>(differing),
+                 "differing bytes", "<= 1.2", /*at_least=*/false, 1.2);
   r.notes = absl::StrFormat(
       "%d simulated nodes in two halves; each published %d dataset SDs while cut off (%d + %d "
       "documents, %d + %d bytes), then the halves settled. After healing: converged in %d rounds, "
@@ -187,15 +175,8 @@ absl::StatusOr<BenchResult> RunIngest(const Corpus& corpus, const std::vector<Is
   RemoveTree(scratch_dir);
   HANSE_ASSIGN_OR_RETURN(double ref2, RawVerifyRate(corpus, issuers, jws));
   const double ref = (ref1 + ref2) / 2;
-  BenchResult r;
-  r.id = "ingest";
-  r.value = rate;
-  r.unit = "docs/s";
-  r.reference = ref;
-  r.reference_unit = "verifies/s";
-  r.ratio = rate / ref;
-  r.target = ">= 0.7";
-  r.meets = r.ratio >= 0.7;
+  BenchResult r =
+      MakeResult("ingest", rate, "docs/s", ref, "verifies/s", ">= 0.7", /*at_least=*/true, 0.7);
   r.notes = absl::StrFormat(
       "%d dataset SDs + %d participant SDs pulled by a fresh node from one that holds them, "
       "through the real GossipEngine (digest, pulls of up to 256 documents, "

@@ -100,6 +100,21 @@ absl::Status WriteReport(const std::string& path, double scale,
   return WriteFileAtomic(path, ReportJson(scale, results), 0644);
 }
 
+BenchResult MakeResult(std::string id, double value, std::string unit, double reference,
+                       std::string reference_unit, std::string target, bool at_least,
+                       double threshold) {
+  BenchResult r;
+  r.id = std::move(id);
+  r.value = value;
+  r.unit = std::move(unit);
+  r.reference = reference;
+  r.reference_unit = std::move(reference_unit);
+  r.ratio = reference > 0 ? value / reference : 0;
+  r.target = std::move(target);
+  r.meets = at_least ? r.ratio >= threshold : r.ratio <= threshold;
+  return r;
+}
+
 std::string ReportTable(double scale, const std::vector<BenchResult>& results) {
   std::string out = absl::StrFormat("Hanse benchmarks, scale %g, %d cores, %s\n", scale,
                                     std::thread::hardware_concurrency(), CpuModel());

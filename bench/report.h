@@ -23,6 +23,12 @@ struct BenchResult {
   std::string notes;
 };
 
+// A result whose ratio is value / reference; it meets the target when the ratio is at least
+// (`at_least`) or at most `threshold`. `target` is the text shown (">= 0.7").
+BenchResult MakeResult(std::string id, double value, std::string unit, double reference,
+                       std::string reference_unit, std::string target, bool at_least,
+                       double threshold);
+
 // Cores, CPU model, kernel, memory, library versions.
 std::string MachineJson();
 
