@@ -99,7 +99,6 @@ class ExchangeChannels {
       // Large windows let one stream fill the link (a transfer is one long stream).
       args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 1);
       args.SetInt(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, (1 << 24) - 1);
-      args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 32 << 20);
       args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
       auto channel = grpc::CreateCustomChannel(
           peer.endpoint, FederationChannelCredentials(*identity_, lookup_, peer.did), args);

@@ -112,9 +112,10 @@ void ApplyServerLimits(grpc::ServerBuilder& builder, const Config& config) {
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 15 * 60'000);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, 60 * 60'000);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 60'000);
-  // Transfers are long streams: large HTTP/2 frames and window (docs/benchmarks.md, transfer).
+  // Transfers are long streams of 1 MiB messages: large HTTP/2 frames. The window stays with
+  // gRPC's BDP estimate, so a slow consumer holds the provider back (and a policy window that
+  // closes mid-stream stops what has not been sent).
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, (1 << 24) - 1);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 32 << 20);
   grpc::ResourceQuota quota("hanse-server");
   quota.Resize(512u << 20);
   quota.SetMaxThreads(128);

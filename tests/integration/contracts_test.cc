@@ -1,0 +1,720 @@
+// Contracts between real node processes on loopback: negotiation (permit, and deny with the
+// trace), policy-bound transfer (a wrong consumer, use counts under concurrent fetches, a window
+// that closes mid-stream, resume after the consumer crashed, a provider down mid-negotiation),
+// duties that survive a crash, audit tampering found by `hanse audit verify`, and evidence
+// bundles checked offline with no node running.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <random>
+#include <regex>
+#include <thread>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "base/file.h"
+#include "catalog/store.h"
+#include "hanse/v1/exchange.grpc.pb.h"
+#include "nlohmann/json.hpp"
+#include "node/audit/audit_log.h"
+#include "node/home.h"
+#include "node/tls.h"
+#include "tests/support/process.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/tcp_proxy.h"
+#include "tests/support/temp_dir.h"
+
+namespace hanse {
+namespace {
+
+using ::hanse::testing::CommandResult;
+using ::hanse::testing::IsOk;
+using ::hanse::testing::NodeProcess;
+using ::hanse::testing::RunHanse;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+using json = nlohmann::json;
+
+constexpr char kPurpose[] = "hanse:MedicalResearch";
+
+std::string RandomBytes(size_t n, std::uint32_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; i += 8) {
+    std::uint64_t v = rng();
+    for (size_t k = 0; k < 8 && i + k < n; ++k) s[i + k] = static_cast<char>(v >> (8 * k));
+  }
+  return s;
+}
+
+std::uint64_t FileSize(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
+
+// Polls `done` until it holds or `timeout` passes.
+bool WaitUntil(const std::function<bool()>& done, absl::Duration timeout = absl::Seconds(30)) {
+  absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return done();
+}
+
+// The entries of an audit log (as `hanse audit list --json` prints them) of one kind, about one
+// subject.
+std::vector<json> Entries(const json& log, const std::string& kind, const std::string& subject) {
+  std::vector<json> out;
+  for (const auto& e : log) {
+    if (e.value("kind", "") == kind && e.value("subject", "") == subject) out.push_back(e);
+  }
+  return out;
+}
+
+class ContractsTest : public ::testing::Test {
+ protected:
+  std::string Home(const std::string& name) const { return tmp_.Sub(name); }
+  const std::string& Did(const std::string& name) { return dids_[name]; }
+  std::string Listen(const std::string& name) { return absl::StrCat("127.0.0.1:", ports_[name]); }
+
+  // A node home listening on a fixed loopback port (chosen by StartFederation), so a restarted
+  // node keeps the address its peers hold in its card.
+  void Init(const std::string& name, const std::string& country, const std::string& jurisdiction) {
+    std::vector<std::string> args = {"init",      "--home", Home(name), "--name",    "Org " + name,
+                                     "--country", country,  "--listen", Listen(name)};
+    if (!jurisdiction.empty()) {
+      args.push_back("--jurisdiction");
+      args.push_back(jurisdiction);
+    }
+    CommandResult r = RunHanse(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::string& did = dids_.at(name);
+    did = r.out.substr(0, r.out.find('\n'));
+    ASSERT_THAT(did, StartsWith("did:key:"));
+    auto text = ReadFile(tmp_.Sub(name + "/config.json"));
+    ASSERT_TRUE(text.ok()) << text.status();
+    auto j = json::parse(*text);
+    j["gossip_interval_ms"] = 200;
+    ASSERT_THAT(WriteFileAtomic(tmp_.Sub(name + "/config.json"), j.dump(), 0644), IsOk());
+  }
+
+  // (Re)starts a node.
+  void Run(const std::string& name) {
+    nodes_[name] = std::make_unique<NodeProcess>(Home(name), tmp_.Sub(name + ".log"));
+    auto listen = nodes_[name]->Start();
+    ASSERT_TRUE(listen.ok()) << listen.status();
+  }
+
+  // Runs `step` for every name at once (each on its own node home).
+  static void Parallel(const std::vector<std::string>& names,
+                       const std::function<void(const std::string&)>& step) {
+    std::vector<std::thread> threads;
+    for (const auto& n : names) threads.emplace_back([&step, &n] { step(n); });
+    for (auto& t : threads) t.join();
+  }
+
+  // hosp (provider, DE), lab (consumer, FR), cert (certifier, NL) and `extra` members (DE, with
+  // the jurisdiction given), all trusting each other; cert certifies the lab and the `certified`
+  // extras. Waits until the provider holds every consumer's self-description and certification.
+  void StartFederation(const std::vector<std::pair<std::string, std::string>>& extra = {},
+                       const std::vector<std::string>& certified = {}) {
+    std::vector<std::tuple<std::string, std::string, std::string>> specs = {
+        {"hosp", "DE", ""}, {"lab", "FR", ""}, {"cert", "NL", ""}};
+    for (const auto& [name, jurisdiction] : extra) specs.emplace_back(name, "DE", jurisdiction);
+    std::vector<std::string> names;
+    std::map<std::string, std::pair<std::string, std::string>> where;
+    for (const auto& [name, country, jurisdiction] : specs) {
+      auto port = testing::FreeLoopbackPort();
+      ASSERT_TRUE(port.ok()) << port.status();
+      ports_[name] = *port;
+      dids_[name] = "";
+      nodes_[name] = std::make_unique<NodeProcess>(Home(name), tmp_.Sub(name + ".log"));
+      where[name] = {country, jurisdiction};
+      names.push_back(name);
+    }
+    // Homes, cards and trust (while stopped), then the nodes, each step on all nodes at once.
+    Parallel(names, [&](const std::string& n) { Init(n, where.at(n).first, where.at(n).second); });
+    ASSERT_FALSE(HasFatalFailure());
+    Parallel(names, [&](const std::string& n) {
+      CommandResult r = RunHanse({"card", "--home", Home(n), "--out", tmp_.Sub(n + ".card")});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+    });
+    ASSERT_FALSE(HasFatalFailure());
+    Parallel(names, [&](const std::string& a) {
+      for (const auto& b : names) {
+        if (a == b) continue;
+        CommandResult r = RunHanse({"peer", "add", "--home", Home(a), tmp_.Sub(b + ".card")});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+      }
+    });
+    ASSERT_FALSE(HasFatalFailure());
+    Parallel(names, [&](const std::string& n) {
+      auto listen = nodes_.at(n)->Start();
+      ASSERT_TRUE(listen.ok()) << n << ": " << listen.status();
+    });
+    ASSERT_FALSE(HasFatalFailure());
+    std::vector<std::string> to_certify = {"lab"};
+    to_certify.insert(to_certify.end(), certified.begin(), certified.end());
+    std::vector<std::string> wanted;
+    for (const auto& n : to_certify) {
+      CommandResult r = RunHanse({"credential", "issue", "--home", Home("cert"), "--subject",
+                                  Did(n), "--certification", "health-data-hosting"});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      wanted.push_back(r.out.substr(0, r.out.find('\n')));
+      wanted.push_back(Did(n));
+    }
+    for (const auto& id : wanted) ASSERT_TRUE(WaitForDocument("hosp", id)) << id;
+  }
+
+  bool HasDocument(const std::string& node, const std::string& id) {
+    return RunHanse({"dataset", "show", "--home", Home(node), id}).exit_code == 0;
+  }
+  bool WaitForDocument(const std::string& node, const std::string& id) {
+    return WaitUntil([&] { return HasDocument(node, id); });
+  }
+
+  // The offer of the README's scenario: medical research, EU seat and EU law only, certified by
+  // cert, at most `max_uses` uses, then `extra` constraints; delete after `delete_after`, inform.
+  json Offer(int max_uses = 3, const std::string& delete_after = "P1D",
+             const std::vector<json>& extra = {}) {
+    json constraints = json::array({
+        {{"leftOperand", "purpose"}, {"operator", "eq"}, {"rightOperand", {{"@id", kPurpose}}}},
+        {{"leftOperand", "spatial"}, {"operator", "isPartOf"}, {"rightOperand", "EU"}},
+        {{"leftOperand", "hanse:jurisdiction"}, {"operator", "isPartOf"}, {"rightOperand", "EU"}},
+        {{"leftOperand", "hanse:certification"},
+         {"operator", "eq"},
+         {"rightOperand", "health-data-hosting"},
+         {"hanse:issuer", json::array({Did("cert")})}},
+        {{"leftOperand", "count"}, {"operator", "lteq"}, {"rightOperand", max_uses}},
+    });
+    for (const auto& c : extra) constraints.push_back(c);
+    json duties = json::array({{{"action", "delete"},
+                                {"constraint", json::array({{{"leftOperand", "elapsedTime"},
+                                                             {"operator", "eq"},
+                                                             {"rightOperand", delete_after}}})}},
+                               {{"action", "inform"}}});
+    return {{"@context", json::array({"http://www.w3.org/ns/odrl.jsonld",
+                                      {{"hanse", "https://w3id.org/hanse/v1#"}}})},
+            {"@type", "Offer"},
+            {"permission",
+             json::array({{{"action", "use"}, {"constraint", constraints}, {"duty", duties}}})}};
+  }
+
+  // Publishes `content` on hosp under `offer` and waits until the lab's replica has it.
+  std::string Publish(const std::string& name, const std::string& content, const json& offer) {
+    EXPECT_THAT(WriteFileAtomic(tmp_.Sub("hosp/data/" + name + ".csv"), content, 0644), IsOk());
+    json pub = {{"name", name},
+                {"title", "ICU vitals " + name},
+                {"themes", json::array({"health"})},
+                {"license", "CC-BY-4.0"},
+                {"media_type", "text/csv"},
+                {"language", "en"},
+                {"content", name + ".csv"},
+                {"policy", offer}};
+    std::string file = tmp_.Sub("pub-" + name + ".json");
+    EXPECT_THAT(WriteFileAtomic(file, pub.dump(), 0644), IsOk());
+    CommandResult r = RunHanse({"dataset", "publish", "--home", Home("hosp"), file});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::string id = r.out.substr(0, r.out.find('\n'));
+    EXPECT_TRUE(WaitForDocument("lab", id)) << id;
+    return id;
+  }
+
+  CommandResult Request(const std::string& node, const std::string& dataset,
+                        const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"contract", "request",   "--home", Home(node),
+                                     dataset,    "--purpose", kPurpose};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunHanse(args);
+  }
+  // A FINALIZED agreement of the lab on `dataset`; its id.
+  std::string Agree(const std::string& dataset) {
+    CommandResult r = Request("lab", dataset);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    std::string id = r.out.substr(0, r.out.find('\n'));
+    EXPECT_THAT(id, StartsWith("urn:hanse:agreement:"));
+    return id;
+  }
+  CommandResult Fetch(const std::string& node, const std::string& agreement, const std::string& out,
+                      const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"fetch", "--home", Home(node), agreement, "--out", out};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunHanse(args, absl::Seconds(120));
+  }
+
+  json JsonOf(const std::vector<std::string>& args) {
+    CommandResult r = RunHanse(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out, nullptr, false);
+  }
+  json Show(const std::string& node, const std::string& id) {
+    return JsonOf({"contract", "show", "--home", Home(node), id, "--json"});
+  }
+  json List(const std::string& node) {
+    return JsonOf({"contract", "list", "--home", Home(node), "--json", "--limit", "1000"});
+  }
+  json Audit(const std::string& node) {
+    return JsonOf({"audit", "list", "--home", Home(node), "--json", "--limit", "1000"});
+  }
+
+  testing::TempDir tmp_;
+  std::map<std::string, std::string> dids_;
+  std::map<std::string, int> ports_;
+  std::map<std::string, std::unique_ptr<NodeProcess>> nodes_;
+};
+
+TEST_F(ContractsTest, PermittedAgreementIsFinalizedOnBothSidesAndUseIsCoSigned) {
+  StartFederation();
+  const std::string content = RandomBytes(300 * 1024, 1);
+  std::string dataset = Publish("icu", content, Offer());
+  std::string agreement = Agree(dataset);
+
+  for (const auto& [node, role] : std::vector<std::pair<std::string, std::string>>{
+           {"hosp", "provider"}, {"lab", "consumer"}}) {
+    json c = Show(node, agreement);
+    EXPECT_EQ(c["state"], "FINALIZED") << node << ": " << c.dump(2);
+    EXPECT_EQ(c["role"], role);
+    EXPECT_EQ(c["agreement_id"], agreement);
+    EXPECT_EQ(c["provider"], Did("hosp"));
+    EXPECT_EQ(c["consumer"], Did("lab"));
+    EXPECT_EQ(c["dataset_id"], dataset);
+    EXPECT_EQ(c["purpose"], "https://w3id.org/hanse/v1#MedicalResearch");
+  }
+
+  const std::string out = tmp_.Sub("lab-out/icu.csv");
+  std::filesystem::create_directories(tmp_.Sub("lab-out"));
+  CommandResult r = Fetch("lab", agreement, out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(out));
+  EXPECT_THAT(r.err, HasSubstr("(use 1)"));
+  auto got = ReadFile(out, 64 << 20);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(*got == content) << "fetched " << got->size() << " bytes, differ from the provider's";
+  EXPECT_FALSE(PathExists(out + ".part"));
+  EXPECT_EQ(Show("hosp", agreement)["uses"], 1);
+
+  // The same co-signed receipt in both logs.
+  auto provider_receipts = Entries(Audit("hosp"), "receipt", agreement);
+  auto consumer_receipts = Entries(Audit("lab"), "receipt", agreement);
+  ASSERT_EQ(provider_receipts.size(), 1u);
+  ASSERT_EQ(consumer_receipts.size(), 1u);
+  const json& p = provider_receipts[0]["details"];
+  const json& c = consumer_receipts[0]["details"];
+  EXPECT_EQ(p["use"], 1);
+  EXPECT_EQ(p["bytes"], content.size());
+  EXPECT_THAT(p.value("provider_jws", ""), Not(::testing::IsEmpty()));
+  EXPECT_THAT(p.value("consumer_jws", ""), Not(::testing::IsEmpty()));
+  EXPECT_EQ(p["provider_jws"], c["provider_jws"]);
+  EXPECT_EQ(p["consumer_jws"], c["consumer_jws"]);
+  for (const auto* node : {"hosp", "lab"}) {
+    CommandResult v = RunHanse({"audit", "verify", "--home", Home(node)});
+    EXPECT_EQ(v.exit_code, 0) << node << ": " << v.out << v.err;
+  }
+}
+
+TEST_F(ContractsTest, MemberUnderUsJurisdictionIsDeniedWithTheTrace) {
+  StartFederation({{"us", "US"}}, {"us"});
+  std::string dataset = Publish("icu", RandomBytes(1024, 2), Offer());
+  ASSERT_TRUE(WaitForDocument("us", dataset));
+
+  CommandResult r = Request("us", dataset);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("TERMINATED"));
+  EXPECT_THAT(r.out, HasSubstr("hanse:jurisdiction isPartOf EU failed"));
+  EXPECT_THAT(r.out, HasSubstr("US not in EU"));
+  // The trace lists each constraint with its verdict; only the jurisdiction failed.
+  EXPECT_THAT(r.out, HasSubstr("[failed]"));
+  EXPECT_THAT(r.out, HasSubstr("[satisfied]"));
+  std::smatch m;
+  std::string trace = r.out;
+  int failed = 0;
+  for (auto it = trace.cbegin(); std::regex_search(
+           it, trace.cend(), m, std::regex(R"(\[failed\] +permission\[0\]\.constraint[^\n]*)"));
+       it = m.suffix().first) {
+    ++failed;
+    EXPECT_THAT(m.str(), HasSubstr("hanse:jurisdiction"));
+  }
+  EXPECT_EQ(failed, 1) << r.out;
+
+  // The provider recorded the termination with the reason, and the denial in its audit log.
+  json found;
+  for (const auto& c : List("hosp")) {
+    if (c.value("consumer", "") == Did("us")) found = c;
+  }
+  ASSERT_TRUE(found.is_object()) << List("hosp").dump(2);
+  EXPECT_EQ(found["role"], "provider");
+  EXPECT_EQ(found["state"], "TERMINATED");
+  EXPECT_THAT(found.value("reason", ""), HasSubstr("hanse:jurisdiction isPartOf EU failed"));
+  EXPECT_EQ(found.value("agreement_id", "x"), "");
+  EXPECT_EQ(Entries(Audit("hosp"), "decision.deny", found["id"]).size(), 1u);
+
+  // The same offer permits the EU lab.
+  Agree(dataset);
+}
+
+TEST_F(ContractsTest, AgreementPresentedByAnotherMemberIsRefused) {
+  StartFederation({{"other", ""}}, {"other"});
+  const std::string content = RandomBytes(64 * 1024, 3);
+  std::string dataset = Publish("icu", content, Offer());
+  std::string agreement = Agree(dataset);
+
+  // The other member presents the lab's agreement to the provider over the federation's mTLS,
+  // with its own genuine certificate.
+  HANSE_ASSERT_OK_AND_ASSIGN(node::Home other, node::LoadHome(Home("other"), absl::Now()));
+  HANSE_ASSERT_OK_AND_ASSIGN(node::Home hosp, node::LoadHome(Home("hosp"), absl::Now()));
+  const std::string hosp_did = Did("hosp");
+  const std::string hosp_ca = hosp.identity.ca_pem;
+  node::CaLookup lookup = [&](absl::string_view did) -> absl::StatusOr<std::string> {
+    if (did == hosp_did) return hosp_ca;
+    return absl::NotFoundError("not trusted");
+  };
+  auto stub = hanse::v1::Exchange::NewStub(grpc::CreateChannel(
+      Listen("hosp"), node::FederationChannelCredentials(other.identity, lookup, hosp_did)));
+  for (std::uint64_t offset : {0, 1024}) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    hanse::v1::FetchRequest req;
+    req.set_agreement_id(agreement);
+    req.set_offset(offset);
+    auto reader = stub->Fetch(&ctx, req);
+    hanse::v1::FetchChunk chunk;
+    EXPECT_FALSE(reader->Read(&chunk)) << "got " << chunk.data().size() << " bytes";
+    grpc::Status st = reader->Finish();
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << st.error_message();
+    EXPECT_THAT(st.error_message(), HasSubstr(Did("other")));
+  }
+  auto denials = Entries(Audit("hosp"), "decision.deny", agreement);
+  ASSERT_EQ(denials.size(), 2u);
+  EXPECT_EQ(denials[0]["actor"], Did("other"));
+  EXPECT_EQ(denials[0]["details"]["stage"], "transfer");
+  EXPECT_EQ(Show("hosp", agreement)["uses"], 0);
+
+  // The agreement is untouched for its real consumer.
+  const std::string out = tmp_.Sub("icu.csv");
+  CommandResult r = Fetch("lab", agreement, out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(ReadFile(out).value_or("") == content);
+  EXPECT_EQ(Show("hosp", agreement)["uses"], 1);
+}
+
+TEST_F(ContractsTest, UseCountHoldsUnderConcurrentFetches) {
+  StartFederation();
+  const std::string content = RandomBytes(512 * 1024, 4);
+  std::string dataset = Publish("icu", content, Offer(/*max_uses=*/3));
+  std::string agreement = Agree(dataset);
+
+  constexpr int kFetches = 6;
+  std::vector<CommandResult> results(kFetches);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kFetches; ++i) {
+    threads.emplace_back([&, i] {
+      results[i] = Fetch("lab", agreement, tmp_.Sub(absl::StrCat("out-", i, ".csv")));
+    });
+  }
+  for (auto& t : threads) t.join();
+  int ok = 0;
+  for (int i = 0; i < kFetches; ++i) {
+    const std::string out = tmp_.Sub(absl::StrCat("out-", i, ".csv"));
+    if (results[i].exit_code == 0) {
+      ++ok;
+      EXPECT_TRUE(ReadFile(out).value_or("") == content) << out;
+    } else {
+      EXPECT_EQ(results[i].exit_code, 1);
+      EXPECT_THAT(results[i].err, HasSubstr("the policy denies this use"));
+      EXPECT_THAT(results[i].err, HasSubstr("count lteq 3 failed"));
+      EXPECT_FALSE(PathExists(out));
+    }
+  }
+  EXPECT_EQ(ok, 3);
+  EXPECT_EQ(Show("hosp", agreement)["uses"], 3);
+  EXPECT_EQ(Entries(Audit("hosp"), "receipt", agreement).size(), 3u);
+  // A seventh is refused as well.
+  CommandResult r = Fetch("lab", agreement, tmp_.Sub("out-7.csv"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("count lteq 3 failed"));
+  EXPECT_EQ(Show("hosp", agreement)["uses"], 3);
+}
+
+TEST_F(ContractsTest, TransferStopsWhenThePolicyWindowClosesMidStream) {
+  StartFederation();
+  constexpr size_t kSize = 40 << 20;
+  constexpr std::uint64_t kRate = 4 << 20;  // 10 s for the whole content
+  const absl::Time closes = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()) + 6);
+  const std::string until = absl::FormatTime(absl::RFC3339_sec, closes, absl::UTCTimeZone());
+  json window = {{"leftOperand", "dateTime"}, {"operator", "lt"}, {"rightOperand", until}};
+  std::string dataset = Publish("icu", RandomBytes(kSize, 5), Offer(3, "P1D", {window}));
+  std::string agreement = Agree(dataset);
+  ASSERT_LT(absl::Now(), closes - absl::Seconds(1)) << "setup too slow for the window";
+
+  const std::string out = tmp_.Sub("icu.csv");
+  CommandResult r = Fetch("lab", agreement, out, {"--max-rate", std::to_string(kRate)});
+  const absl::Time ended = absl::Now();
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("the policy no longer permits this use"));
+  EXPECT_THAT(r.err, HasSubstr("dateTime lt"));
+  EXPECT_GE(ended, closes);
+  EXPECT_FALSE(PathExists(out));
+  ASSERT_TRUE(PathExists(out + ".part"));
+  EXPECT_GT(FileSize(out + ".part"), 0u);
+  EXPECT_LT(FileSize(out + ".part"), kSize);
+  auto ongoing = Entries(Audit("hosp"), "decision.deny", agreement);
+  ASSERT_EQ(ongoing.size(), 1u);
+  EXPECT_EQ(ongoing[0]["details"]["stage"], "transfer.ongoing");
+
+  // Resuming is refused too: the window stays closed.
+  r = Fetch("lab", agreement, out, {"--resume"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("dateTime lt"));
+  EXPECT_FALSE(PathExists(out));
+}
+
+TEST_F(ContractsTest, FetchResumesAfterTheConsumerNodeIsKilled) {
+  StartFederation();
+  constexpr size_t kSize = 24 << 20;
+  const std::string content = RandomBytes(kSize, 6);
+  std::string dataset = Publish("icu", content, Offer());
+  std::string agreement = Agree(dataset);
+
+  const std::string out = tmp_.Sub("icu.csv");
+  CommandResult first;
+  std::thread fetch([&] {
+    first = Fetch("lab", agreement, out, {"--max-rate", std::to_string(4 << 20)});
+  });
+  bool partial = WaitUntil([&] { return FileSize(out + ".part") >= (4u << 20); });
+  EXPECT_TRUE(partial);
+  EXPECT_EQ(nodes_["lab"]->Stop(SIGKILL), -SIGKILL);
+  fetch.join();
+  EXPECT_NE(first.exit_code, 0) << first.err;
+  EXPECT_FALSE(PathExists(out));
+  const std::uint64_t kept = FileSize(out + ".part");
+  EXPECT_GT(kept, 0u);
+  EXPECT_LT(kept, kSize);
+
+  Run("lab");
+  CommandResult r = Fetch("lab", agreement, out, {"--resume"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("(use 1)"));
+  auto got = ReadFile(out, 64 << 20);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(*got == content) << "resumed content differs (" << got->size() << " bytes)";
+  EXPECT_FALSE(PathExists(out + ".part"));
+  EXPECT_EQ(Show("hosp", agreement)["uses"], 1);
+  json log = Audit("hosp");
+  auto resumed = Entries(log, "transfer.started", agreement);
+  ASSERT_EQ(resumed.size(), 2u);
+  EXPECT_EQ(resumed[1]["details"]["offset"], kept);
+  EXPECT_EQ(resumed[1]["details"]["use"], 1);
+  ASSERT_EQ(Entries(log, "receipt", agreement).size(), 1u);
+}
+
+TEST_F(ContractsTest, ProviderDownDuringNegotiationRetryWithTheSameRequestId) {
+  StartFederation();
+  std::string dataset = Publish("icu", RandomBytes(4096, 7), Offer());
+
+  EXPECT_EQ(nodes_["hosp"]->Stop(SIGKILL), -SIGKILL);
+  CommandResult r = Request("lab", dataset);
+  EXPECT_EQ(r.exit_code, 1);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.err, m, std::regex(R"(--request-id (urn:uuid:[0-9a-f-]{36}))")))
+      << r.err;
+  const std::string request_id = m[1];
+  EXPECT_EQ(Show("lab", request_id)["state"], "REQUESTED");
+
+  Run("hosp");
+  // The consumer's channel may still be backing off: retry until the provider answers.
+  std::string agreement;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        r = Request("lab", dataset, {"--request-id", request_id});
+        if (r.exit_code != 0) {
+          EXPECT_THAT(r.err, HasSubstr(request_id));
+          return false;
+        }
+        agreement = r.out.substr(0, r.out.find('\n'));
+        return true;
+      },
+      absl::Seconds(30)))
+      << r.err;
+  ASSERT_THAT(agreement, StartsWith("urn:hanse:agreement:"));
+  // Again: the same agreement, nothing new.
+  r = Request("lab", dataset, {"--request-id", request_id});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n')), agreement);
+
+  for (const auto* node : {"hosp", "lab"}) {
+    int with_id = 0;
+    for (const auto& c : List(node)) {
+      if (c.value("id", "") != request_id) continue;
+      ++with_id;
+      EXPECT_EQ(c["state"], "FINALIZED") << node;
+      EXPECT_EQ(c["agreement_id"], agreement) << node;
+    }
+    EXPECT_EQ(with_id, 1) << node;
+  }
+  EXPECT_EQ(Entries(Audit("hosp"), "negotiation.agreed", agreement).size(), 1u);
+  EXPECT_EQ(Fetch("lab", agreement, tmp_.Sub("icu.csv")).exit_code, 0);
+}
+
+TEST_F(ContractsTest, DeleteDutyRunsAfterTheConsumerNodeRestarts) {
+  StartFederation();
+  std::string dataset = Publish("icu", RandomBytes(8192, 8), Offer(3, "PT4S"));
+  std::string agreement = Agree(dataset);
+  const std::string out = tmp_.Sub("icu.csv");
+  CommandResult r = Fetch("lab", agreement, out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json scheduled;
+  for (const auto& e : Entries(Audit("lab"), "duty.scheduled", agreement)) {
+    if (e["details"]["kind"] == "delete") scheduled = e;
+  }
+  ASSERT_TRUE(scheduled.is_object());
+  absl::Time due;
+  std::string err;
+  ASSERT_TRUE(
+      absl::ParseTime(absl::RFC3339_full, scheduled["details"].value("due", ""), &due, &err))
+      << err;
+  EXPECT_EQ(nodes_["lab"]->Stop(SIGKILL), -SIGKILL);
+  ASSERT_TRUE(PathExists(out)) << "deleted before the crash: the duty came due too early";
+
+  // Past due while the node is down: nothing deletes the file until it is back.
+  absl::SleepFor(std::max(absl::ZeroDuration(), due - absl::Now()) + absl::Seconds(1));
+  EXPECT_TRUE(PathExists(out));
+  Run("lab");
+  EXPECT_TRUE(WaitUntil([&] { return !PathExists(out); }, absl::Seconds(10)))
+      << "the delete duty did not run after the restart";
+
+  json executed;
+  for (const auto& e : Entries(Audit("lab"), "duty.executed", agreement)) {
+    if (e["details"]["kind"] == "delete") executed = e;
+  }
+  ASSERT_TRUE(executed.is_object()) << Audit("lab").dump(2);
+  EXPECT_THAT(executed["details"].value("result", ""), HasSubstr("deleted file"));
+  // Done once: a manual run finds nothing left to do.
+  CommandResult again = RunHanse({"duty", "run", "--home", Home("lab")});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.err, HasSubstr("No duty is due"));
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        for (const auto& e : Entries(Audit("hosp"), "duty.reported", agreement)) {
+          if (e["details"]["kind"] == "delete" && e["actor"] == Did("lab")) return true;
+        }
+        return false;
+      },
+      absl::Seconds(10)))
+      << Audit("hosp").dump(2);
+}
+
+TEST_F(ContractsTest, AuditVerifyFindsATamperedEntry) {
+  StartFederation();
+  std::string dataset = Publish("icu", RandomBytes(4096, 9), Offer());
+  std::string agreement = Agree(dataset);
+  ASSERT_EQ(Fetch("lab", agreement, tmp_.Sub("icu.csv")).exit_code, 0);
+  // The inform duty runs right after the fetch, on the node's timer: wait for it, then the log
+  // stands still.
+  ASSERT_TRUE(
+      WaitUntil([&] { return !Entries(Audit("lab"), "duty.executed", agreement).empty(); }));
+  const size_t entries = Audit("lab").size();
+  ASSERT_GE(entries, 5u);
+
+  CommandResult r = RunHanse({"audit", "verify", "--home", Home("lab")});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(nodes_["lab"]->Stop(SIGTERM), 0);
+  // Stopped: verify opens the store itself.
+  r = RunHanse({"audit", "verify", "--home", Home("lab")});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr(absl::StrCat("OK (", entries, " entries")));
+
+  // Change one byte of entry 3's body, in place.
+  constexpr std::uint64_t kTampered = 3;
+  std::string original;
+  auto rewrite = [&](const std::function<std::string(std::string)>& change) {
+    HANSE_ASSERT_OK_AND_ASSIGN(auto store,
+                               catalog::OpenRocksStore(node::HomePaths(Home("lab")).store, {}));
+    HANSE_ASSERT_OK_AND_ASSIGN(auto value,
+                               store->Get(catalog::Family::kAudit, audit::EntryKey(kTampered)));
+    ASSERT_TRUE(value.has_value());
+    catalog::WriteBatch batch;
+    batch.Put(catalog::Family::kAudit, audit::EntryKey(kTampered), change(*value));
+    ASSERT_THAT(store->Write(batch, true), IsOk());
+    ASSERT_THAT(store->Close(), IsOk());
+  };
+  rewrite([&](std::string v) {
+    original = v;
+    // hash (32) || prev (32) || body; the body starts {"time":"YYYY: change a year digit.
+    const size_t at = 64 + std::string(R"({"time":")").size() + 3;
+    EXPECT_GT(v.size(), at);
+    v[at] = v[at] == '7' ? '8' : '7';
+    return v;
+  });
+  ASSERT_FALSE(HasFatalFailure());
+  r = RunHanse({"audit", "verify", "--home", Home("lab")});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("TAMPERED"));
+  EXPECT_THAT(r.out, HasSubstr("first bad entry: 3"));
+  EXPECT_THAT(r.out, HasSubstr("entry 3: hash does not match its contents"));
+  r = RunHanse({"audit", "verify", "--home", Home("lab"), "--json"});
+  EXPECT_EQ(r.exit_code, 1);
+  json report = json::parse(r.out, nullptr, false);
+  EXPECT_EQ(report["ok"], false);
+  EXPECT_EQ(report["first_bad_index"], kTampered);
+
+  // Put the byte back: intact again, and the node starts on it.
+  rewrite([&](std::string) { return original; });
+  ASSERT_FALSE(HasFatalFailure());
+  r = RunHanse({"audit", "verify", "--home", Home("lab")});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  Run("lab");
+  r = RunHanse({"audit", "verify", "--home", Home("lab")});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+TEST_F(ContractsTest, EvidenceBundleVerifiesOfflineAndTamperingIsFound) {
+  StartFederation();
+  std::string dataset = Publish("icu", RandomBytes(4096, 10), Offer());
+  std::string agreement = Agree(dataset);
+  ASSERT_EQ(Fetch("lab", agreement, tmp_.Sub("icu.csv")).exit_code, 0);
+
+  std::map<std::string, std::string> bundles;
+  for (const auto* node : {"lab", "hosp"}) {
+    CommandResult r = RunHanse({"evidence", "export", "--home", Home(node), agreement});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    bundles[node] = tmp_.Sub(absl::StrCat(node, "-bundle.json"));
+    ASSERT_THAT(WriteFileAtomic(bundles[node], r.out, 0644), IsOk());
+  }
+  for (auto& [name, node] : nodes_) EXPECT_EQ(node->Stop(SIGTERM), 0) << name;
+
+  for (const auto& [node, file] : bundles) {
+    CommandResult r = RunHanse({"evidence", "verify", file});
+    EXPECT_EQ(r.exit_code, 0) << node << ": " << r.out << r.err;
+    EXPECT_THAT(r.out, HasSubstr("evidence: VALID"));
+    EXPECT_THAT(r.out, HasSubstr(agreement));
+    EXPECT_THAT(r.out, HasSubstr("receipts co-signed by both: 1"));
+    EXPECT_THAT(r.out, HasSubstr(" receipt "));
+    r = RunHanse({"evidence", "verify", file, "--json"});
+    json j = json::parse(r.out, nullptr, false);
+    EXPECT_EQ(j["log_owner"], Did(node)) << r.out;
+  }
+
+  // One byte of a disclosed entry's body: a letter inside the "transfer" kind.
+  HANSE_ASSERT_OK_AND_ASSIGN(std::string text, ReadFile(bundles["lab"]));
+  const size_t body = text.find("\"body\"");
+  ASSERT_NE(body, std::string::npos);
+  const size_t kind = text.find("transfer.completed", body);
+  ASSERT_NE(kind, std::string::npos);
+  text[kind + 2] = 'x';  // "trxnsfer.completed"
+  ASSERT_THAT(WriteFileAtomic(tmp_.Sub("tampered.json"), text, 0644), IsOk());
+  CommandResult r = RunHanse({"evidence", "verify", tmp_.Sub("tampered.json")});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("evidence: INVALID"));
+  EXPECT_THAT(r.out, HasSubstr("segments["));
+}
+
+}  // namespace
+}  // namespace hanse
