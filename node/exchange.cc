@@ -168,6 +168,31 @@ void Exchange::Recover() {
            {"before", contract::StateName(a.before)},
            {"after", contract::StateName(a.after)},
            {"note", a.note}});
+    if (a.role == Role::kConsumer && !contract::IsFinal(a.after)) {
+      std::lock_guard lock(resume_mu_);
+      resume_.push_back(a.id);
+    }
+  }
+}
+
+void Exchange::ResumeInterrupted() {
+  std::vector<std::string> ids;
+  {
+    std::lock_guard lock(resume_mu_);
+    ids.swap(resume_);
+  }
+  for (const auto& id : ids) {
+    auto n = contracts_.Get(Role::kConsumer, id);
+    if (!n.ok() || contract::IsFinal(n->state)) continue;
+    // The same request id: the provider answers idempotently, whatever it had reached.
+    hanse::v1::RequestContractRequest req;
+    req.set_request_id(id);
+    req.set_dataset_id(n->dataset_id);
+    req.set_purpose(n->purpose);
+    auto resumed = RequestContract(req);
+    log::Info(
+        "interrupted negotiation resumed",
+        {{"id", id}, {"result", resumed.ok() ? resumed->state() : resumed.status().ToString()}});
   }
 }
 

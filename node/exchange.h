@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "catalog/catalog.h"
@@ -41,6 +42,10 @@ class Exchange {
 
   // After opening, before serving: settles negotiations a restart interrupted (logged).
   void Recover();
+  // Once serving: continues the consumer negotiations Recover found unfinished (each retried
+  // once under its request id; a provider still down leaves it REQUESTED for `contract request
+  // --request-id`).
+  void ResumeInterrupted();
 
   // Provider side; `caller` is the DID from the caller's certificate.
   absl::StatusOr<hanse::v1::NegotiateResponse> Negotiate(const std::string& caller,
@@ -100,6 +105,8 @@ class Exchange {
   std::unique_ptr<audit::AuditLog> audit_;
   std::mutex use_mu_;   // policy re-evaluation and use claim are one step
   std::mutex duty_mu_;  // one duty runner at a time
+  std::mutex resume_mu_;
+  std::vector<std::string> resume_;  // consumer negotiations to continue after a restart
 };
 
 }  // namespace hanse::node

@@ -272,6 +272,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const std::string& home_dir) {
 
   impl->gossip->Start();
   impl->duty_thread = std::thread([raw = impl.get()] {
+    raw->exchange->ResumeInterrupted();
     std::unique_lock lock(raw->duty_mu);
     while (!raw->duty_stop) {
       lock.unlock();

@@ -563,6 +563,35 @@ TEST_F(ContractsTest, ProviderDownDuringNegotiationRetryWithTheSameRequestId) {
   EXPECT_EQ(Fetch("lab", agreement, tmp_.Sub("icu.csv")).exit_code, 0);
 }
 
+// A negotiation the consumer could not finish (provider unreachable) is continued by the consumer
+// node itself after its restart, under the same request id, with no operator action.
+TEST_F(ContractsTest, ConsumerNodeResumesAnInterruptedNegotiationAfterItsRestart) {
+  StartFederation();
+  std::string dataset = Publish("icu", RandomBytes(4096, 9), Offer());
+
+  EXPECT_EQ(nodes_["hosp"]->Stop(SIGKILL), -SIGKILL);
+  CommandResult r = Request("lab", dataset);
+  EXPECT_EQ(r.exit_code, 1);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.err, m, std::regex(R"(--request-id (urn:uuid:[0-9a-f-]{36}))")))
+      << r.err;
+  const std::string request_id = m[1];
+  EXPECT_EQ(Show("lab", request_id)["state"], "REQUESTED");
+
+  Run("hosp");
+  EXPECT_EQ(nodes_["lab"]->Stop(SIGKILL), -SIGKILL);
+  Run("lab");
+  json shown;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        shown = Show("lab", request_id);
+        return shown.value("state", "") == "FINALIZED";
+      },
+      absl::Seconds(30)))
+      << shown.dump();
+  EXPECT_EQ(Show("hosp", request_id).value("state", ""), "FINALIZED");
+}
+
 TEST_F(ContractsTest, DeleteDutyRunsAfterTheConsumerNodeRestarts) {
   StartFederation();
   std::string dataset = Publish("icu", RandomBytes(8192, 8), Offer(3, "PT4S"));
