@@ -17,9 +17,8 @@
 namespace hanse::catalog {
 namespace {
 
-constexpr absl::string_view kFamilyNames[] = {"meta",       "peers",    "documents",
-                                              "issuer_log", "postings", "fields",
-                                              "audit",      "contracts"};
+constexpr absl::string_view kFamilyNames[] = {"meta",     "peers",  "documents", "issuer_log",
+                                              "postings", "fields", "audit",     "contracts"};
 static_assert(std::size(kFamilyNames) == static_cast<size_t>(Family::kCount));
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view dir) {
