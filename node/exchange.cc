@@ -77,6 +77,12 @@ class Sha256Stream {
 // Purposes travel and are stored as full IRIs ("hanse:MedicalResearch" -> https://w3id.org/...).
 std::string ExpandIri(absl::string_view iri) { return policy::ExpandPurposeIri(iri); }
 
+// A document this node holds, decoded (it was verified when stored).
+absl::StatusOr<catalog::Document> DecodeStored(const catalog::StoredDocument& stored) {
+  HANSE_ASSIGN_OR_RETURN(trust::VerifiedJws decoded, trust::DecodeUnverified(stored.jws));
+  return catalog::ParseDocumentPayload(decoded.payload);
+}
+
 std::string ContentKey(absl::string_view dataset_id) {
   return absl::StrCat("content|", dataset_id);
 }
@@ -233,15 +239,10 @@ absl::StatusOr<policy::Request> Exchange::FactsAbout(const std::string& consumer
   // The consumer's country and jurisdictions as it signed them in its participant
   // self-description (verified when stored); unknown when none is held.
   auto participant = catalog_->Get(consumer);
-  if (participant.ok()) {
-    auto decoded = trust::DecodeUnverified(participant->jws);
-    if (decoded.ok()) {
-      auto doc = catalog::ParseDocumentPayload(decoded->payload);
-      if (doc.ok() && doc->kind == catalog::DocumentKind::kParticipant) {
-        r.country = doc->participant.country;
-        r.jurisdictions = doc->participant.jurisdictions;
-      }
-    }
+  auto doc = participant.ok() ? DecodeStored(*participant) : participant.status();
+  if (doc.ok() && doc->kind == catalog::DocumentKind::kParticipant) {
+    r.country = doc->participant.country;
+    r.jurisdictions = doc->participant.jurisdictions;
   }
   HANSE_ASSIGN_OR_RETURN(auto certs, catalog_->CertificationsOf(consumer, now));
   for (const auto& c : certs) r.certifications.push_back({c.name, c.issuer, c.valid_until});
@@ -286,9 +287,7 @@ absl::StatusOr<hanse::v1::NegotiateResponse> Exchange::Negotiate(
     return absl::InvalidArgumentError("request_id must be 1-256 characters");
   }
   HANSE_ASSIGN_OR_RETURN(catalog::StoredDocument ds, catalog_->Get(req.dataset_id()), "dataset");
-  auto decoded = trust::DecodeUnverified(ds.jws);
-  if (!decoded.ok()) return decoded.status();
-  HANSE_ASSIGN_OR_RETURN(catalog::Document doc, catalog::ParseDocumentPayload(decoded->payload));
+  HANSE_ASSIGN_OR_RETURN(catalog::Document doc, DecodeStored(ds));
   if (doc.kind != catalog::DocumentKind::kDataset || doc.issuer != home_->identity.did) {
     return absl::NotFoundError(
         absl::StrCat(req.dataset_id(), " is not a dataset this node provides"));
@@ -561,9 +560,7 @@ absl::StatusOr<hanse::v1::ContractInfo> Exchange::RequestContract(
   const absl::Time now = Clock::Real().Now();
   HANSE_ASSIGN_OR_RETURN(catalog::StoredDocument ds, catalog_->Get(req.dataset_id()),
                          "dataset (search the catalogue for its id)");
-  auto decoded = trust::DecodeUnverified(ds.jws);
-  if (!decoded.ok()) return decoded.status();
-  HANSE_ASSIGN_OR_RETURN(catalog::Document doc, catalog::ParseDocumentPayload(decoded->payload));
+  HANSE_ASSIGN_OR_RETURN(catalog::Document doc, DecodeStored(ds));
   if (doc.kind != catalog::DocumentKind::kDataset) {
     return absl::InvalidArgumentError(absl::StrCat(req.dataset_id(), " is not a dataset"));
   }
