@@ -145,8 +145,8 @@ void GossipEngine::AntiEntropyRound() {
 }
 
 GossipEngine::IngestCounts GossipEngine::Ingest(const std::string& from,
-                                                const std::vector<std::string>& docs,
-                                                bool evidence) {
+                                                const std::vector<std::string>& docs, bool evidence,
+                                                std::vector<catalog::IngestResult>* stored_out) {
   if (docs.empty()) return {};
   auto results = catalog_->IngestMany(docs);
   int stored = 0, rejected = 0;
@@ -155,7 +155,10 @@ GossipEngine::IngestCounts GossipEngine::Ingest(const std::string& from,
       if (IsPeersFault(r.status())) ++rejected;
       continue;
     }
-    if (r->outcome == catalog::IngestOutcome::kStored) ++stored;
+    if (r->outcome == catalog::IngestOutcome::kStored) {
+      ++stored;
+      if (stored_out != nullptr) stored_out->push_back(*r);
+    }
     if (r->outcome == catalog::IngestOutcome::kEquivocation && !evidence) {
       log::Warn("equivocation received", {{"from", from}, {"id", r->id}});
     }
@@ -229,6 +232,20 @@ absl::Status GossipEngine::SyncWith(const MemberCard& peer) {
     if (!catalog_->IsFlagged(issuer)) evidence_for.push_back(issuer);
   }
   std::map<std::string, std::uint64_t> after = Missing(mine, dresp, *catalog_);
+  std::vector<std::string> gaps_asked;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& h : dresp.heads()) {
+      auto gap = gaps_.find(h.issuer());
+      if (gap == gaps_.end() || h.sequence() <= gap->second) continue;
+      auto it = mine.find(h.issuer());
+      if (it != mine.end() && h.sequence() < it->second.sequence) continue;  // behind us
+      auto [a, added] = after.emplace(h.issuer(), gap->second);
+      if (!added) a->second = std::min(a->second, gap->second);
+      gaps_asked.push_back(h.issuer());
+    }
+  }
+  bool complete = after.empty();
   for (int round = 0; (!after.empty() || !evidence_for.empty()) && round < kMaxPullRoundsPerPeer;
        ++round) {
     hanse::v1::PullRequest preq;
@@ -249,13 +266,20 @@ absl::Status GossipEngine::SyncWith(const MemberCard& peer) {
       std::vector<std::string> ev(presp.evidence().begin(), presp.evidence().end());
       Ingest(peer.did, ev, /*evidence=*/true);
     }
-    if (!presp.more()) break;
+    if (!presp.more()) {
+      complete = true;
+      break;
+    }
     // Advance past what we now hold; stop on a peer that serves nothing new.
     HANSE_ASSIGN_OR_RETURN(Heads now_mine, catalog_->HeadDigests());
     auto next = Missing(now_mine, dresp, *catalog_);
     if (next == after) break;
     after = std::move(next);
   }
+  // Holes are filled by a peer at least as far as us (or never existed: a skipped sequence).
+  if (!complete) return absl::OkStatus();
+  std::lock_guard lock(mu_);
+  for (const auto& issuer : gaps_asked) gaps_.erase(issuer);
   return absl::OkStatus();
 }
 
@@ -318,8 +342,23 @@ absl::Status GossipEngine::ServePush(const std::string& caller, const hanse::v1:
     return absl::ResourceExhaustedError("too many documents in one push");
   }
   std::vector<std::string> docs(req.documents().begin(), req.documents().end());
+  HANSE_ASSIGN_OR_RETURN(auto heads, catalog_->Heads());
   // Counted per call: comparing global stats before and after would count concurrent ingests.
-  IngestCounts counts = Ingest(caller, docs, /*evidence=*/false);
+  std::vector<catalog::IngestResult> stored;
+  IngestCounts counts = Ingest(caller, docs, /*evidence=*/false, &stored);
+  {
+    // A document past the next one held leaves a hole that the heads no longer show.
+    std::lock_guard lock(mu_);
+    for (const auto& r : stored) {
+      std::string issuer = r.id.substr(0, r.id.find('/'));
+      std::uint64_t& held = heads[issuer];
+      if (r.sequence > held + 1) {
+        auto [it, added] = gaps_.emplace(issuer, held);
+        if (!added) it->second = std::min(it->second, held);
+      }
+      held = std::max(held, r.sequence);
+    }
+  }
   resp->set_stored(static_cast<uint32_t>(counts.stored));
   resp->set_rejected(static_cast<uint32_t>(counts.rejected));
   return absl::OkStatus();

@@ -100,7 +100,9 @@ class GossipEngine {
     int stored = 0;
     int rejected = 0;
   };
-  IngestCounts Ingest(const std::string& from, const std::vector<std::string>& docs, bool evidence);
+  // With `stored`, the results of the documents stored, in order.
+  IngestCounts Ingest(const std::string& from, const std::vector<std::string>& docs, bool evidence,
+                      std::vector<catalog::IngestResult>* stored = nullptr);
   void IngestMembership(const std::string& from, const hanse::v1::MembershipResponse& resp);
   std::vector<MemberCard> Pick(int count, bool weighted);
 
@@ -115,6 +117,10 @@ class GossipEngine {
   std::mt19937_64 rng_;
   std::vector<std::string> push_queue_;
   std::map<std::string, int> standing_;
+  // Issuer -> sequence after which documents may be missing: a push delivered a later document
+  // than the next one held (pushes race anti-entropy), so the head no longer shows the hole.
+  // The next sync with a peer that is at least as far pulls from there.
+  std::map<std::string, std::uint64_t> gaps_;
   GossipStats stats_;
   std::uint64_t round_ = 0;
 };
