@@ -115,6 +115,20 @@ absl::Status WriteFileAtomic(const std::string& path, absl::string_view contents
     ::unlink(tmp.c_str());
     return ErrnoStatus(err, path);
   }
+  // The rename is durable only once the directory entry is: a power loss could otherwise
+  // bring back the old file after the new one was acknowledged.
+  return SyncParentDirectory(path);
+}
+
+absl::Status SyncParentDirectory(const std::string& path) {
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(errno, dir);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return ErrnoStatus(err, dir);
   return absl::OkStatus();
 }
 

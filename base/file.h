@@ -25,6 +25,10 @@ absl::StatusOr<std::string> ReadFile(const std::string& path,
 absl::Status WriteFileAtomic(const std::string& path, absl::string_view contents, mode_t mode,
                              bool exclusive = false);
 
+// fsyncs the directory that holds `path`, so that a rename or a new file in it survives a
+// power loss.
+absl::Status SyncParentDirectory(const std::string& path);
+
 // Refuses files readable or writable by group or others (for private keys).
 absl::Status CheckPrivateMode(const std::string& path);
 

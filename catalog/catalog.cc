@@ -1,5 +1,6 @@
 #include "catalog/catalog.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -188,9 +189,10 @@ absl::string_view IngestOutcomeName(IngestOutcome outcome) {
   return "?";
 }
 
-absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(Store* store, const Clock* clock) {
+absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(Store* store, const Clock* clock,
+                                                       SequenceLedger* ledger) {
   HANSE_ASSIGN_OR_RETURN(auto index, SearchIndex::Open(store), "opening the search index");
-  std::unique_ptr<Catalog> catalog(new Catalog(store, clock, std::move(index)));
+  std::unique_ptr<Catalog> catalog(new Catalog(store, clock, ledger, std::move(index)));
   HANSE_RETURN_IF_ERROR(
       store->Scan(Family::kIssuerLog, "x|", [&](absl::string_view key, absl::string_view) {
         catalog->retired_.insert(std::string(key.substr(2)));
@@ -221,9 +223,14 @@ IndexedDoc Catalog::ToIndexed(const Document& doc, absl::string_view country) {
 
 std::vector<absl::StatusOr<IngestResult>> Catalog::IngestMany(
     const std::vector<std::string>& jws_list) {
+  std::lock_guard lock(write_mu_);
+  return IngestLocked(jws_list, nullptr, nullptr);
+}
+
+std::vector<absl::StatusOr<IngestResult>> Catalog::IngestLocked(
+    const std::vector<std::string>& jws_list, const WriteBatch* extra, const Expected* expected) {
   std::vector<absl::StatusOr<IngestResult>> results;
   results.reserve(jws_list.size());
-  std::lock_guard lock(write_mu_);
   WriteBatch batch;
   Overlay overlay(store_);
   absl::Time now = clock_->Now();
@@ -256,6 +263,12 @@ std::vector<absl::StatusOr<IngestResult>> Catalog::IngestMany(
       }
       HANSE_ASSIGN_OR_RETURN(VerifiedDocument vd, VerifyDocument(jws, now));
       const Document& doc = vd.doc;
+      if (expected != nullptr &&
+          (doc.issuer != expected->issuer || doc.sequence != expected->sequence)) {
+        return absl::InternalError(
+            absl::StrCat("signed ", doc.issuer, " at sequence ", doc.sequence, " where ",
+                         expected->issuer, " at sequence ", expected->sequence, " was assigned"));
+      }
       if (IsRetired(doc.issuer)) {
         return absl::PermissionDeniedError(
             absl::StrCat(doc.issuer, " was revoked; its documents are no longer accepted"));
@@ -370,6 +383,21 @@ std::vector<absl::StatusOr<IngestResult>> Catalog::IngestMany(
     results.push_back(std::move(result));
   }
 
+  if (extra != nullptr) {
+    bool all_stored = true;
+    for (const auto& r : results)
+      all_stored = all_stored && r.ok() && r->outcome == IngestOutcome::kStored;
+    if (all_stored) {
+      for (const auto& op : extra->ops()) {
+        if (op.value) {
+          batch.Put(op.family, op.key, *op.value);
+        } else {
+          batch.Delete(op.family, op.key);
+        }
+      }
+    }
+  }
+
   if (!batch.empty()) {
     absl::Status written = any_index_change ? index_->Flush(&batch) : absl::OkStatus();
     if (written.ok()) written = store_->Write(batch, /*sync=*/true);
@@ -388,6 +416,27 @@ std::vector<absl::StatusOr<IngestResult>> Catalog::IngestMany(
 absl::StatusOr<IngestResult> Catalog::Ingest(absl::string_view jws) {
   auto results = IngestMany({std::string(jws)});
   return std::move(results.front());
+}
+
+absl::StatusOr<IngestResult> Catalog::SignAndIngest(absl::string_view issuer,
+                                                    const SignAtSequence& sign,
+                                                    const WriteBatch& extra) {
+  std::lock_guard lock(write_mu_);
+  HANSE_ASSIGN_OR_RETURN(std::uint64_t sequence, NextSequence(issuer));
+  HANSE_ASSIGN_OR_RETURN(std::string jws, sign(sequence));
+  if (ledger_ != nullptr) {
+    HANSE_RETURN_IF_ERROR(ledger_->Record(issuer, sequence), "recording the signed sequence");
+  }
+  const Expected expected{issuer, sequence};
+  auto results = IngestLocked({jws}, &extra, &expected);
+  HANSE_ASSIGN_OR_RETURN(IngestResult result, std::move(results.front()));
+  if (result.outcome != IngestOutcome::kStored) {
+    // Cannot happen for a fresh sequence past the highest held; nothing of `extra` was written.
+    return absl::InternalError(
+        absl::StrCat("own document signed at sequence ", sequence,
+                     " was not stored: ", IngestOutcomeName(result.outcome)));
+  }
+  return result;
 }
 
 absl::StatusOr<std::optional<StoredDocument>> Catalog::GetAny(absl::string_view id) const {
@@ -467,7 +516,9 @@ absl::StatusOr<StoredDocument> Catalog::Get(absl::string_view id) const {
 
 absl::StatusOr<std::uint64_t> Catalog::NextSequence(absl::string_view issuer) const {
   HANSE_ASSIGN_OR_RETURN(auto head, store_->Get(Family::kIssuerLog, HeadKey(issuer)));
-  return (head.has_value() ? FromBe64(*head) : 0) + 1;
+  std::uint64_t highest = head.has_value() ? FromBe64(*head) : 0;
+  if (ledger_ != nullptr) highest = std::max(highest, ledger_->Highest(issuer));
+  return highest + 1;
 }
 
 absl::StatusOr<std::map<std::string, std::uint64_t>> Catalog::Heads() const {

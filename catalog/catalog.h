@@ -65,10 +65,35 @@ struct EquivocationEvidence {
   std::string second_jws;  // the conflicting one
 };
 
+// The highest sequence each of the node's own issuers has signed, kept outside the store, so
+// that a store which lost its tail (a damaged write-ahead log, a restore from an older backup)
+// never makes the node sign one sequence twice. node/ keeps it in a file of the home.
+class SequenceLedger {
+ public:
+  virtual ~SequenceLedger() = default;
+  // The highest sequence recorded for `issuer` (0 when none).
+  virtual std::uint64_t Highest(absl::string_view issuer) const = 0;
+  // Records, durably, that `sequence` is signed for `issuer` (before it is stored or sent).
+  virtual absl::Status Record(absl::string_view issuer, std::uint64_t sequence) = 0;
+};
+
+// Signs a document of one of the node's own issuers at the sequence it is given.
+using SignAtSequence = std::function<absl::StatusOr<std::string>(std::uint64_t sequence)>;
+
 class Catalog {
  public:
-  // `store` and `clock` must outlive the catalogue.
-  static absl::StatusOr<std::unique_ptr<Catalog>> Open(Store* store, const Clock* clock);
+  // `store`, `clock` and `ledger` (optional) must outlive the catalogue.
+  static absl::StatusOr<std::unique_ptr<Catalog>> Open(Store* store, const Clock* clock,
+                                                       SequenceLedger* ledger = nullptr);
+
+  // Assigns the issuer's next sequence, signs at it and stores the result in one critical
+  // section, so concurrent signers (CLI, automation, the node itself) never share a sequence.
+  // The sequence is past both the highest held and the ledger's record; the ledger records it
+  // before the document is stored. `extra` writes go into the same synced batch as the
+  // document (e.g. where a dataset's content lives), and only if it is stored. Anything but a
+  // newly stored document is an error.
+  absl::StatusOr<IngestResult> SignAndIngest(absl::string_view issuer, const SignAtSequence& sign,
+                                             const WriteBatch& extra = WriteBatch());
 
   // Verifies, then stores with indexes in one synced batch. A bad document is an error
   // (InvalidArgument / Unauthenticated / FailedPrecondition / ResourceExhausted) and
@@ -85,7 +110,9 @@ class Catalog {
   // Like Get, but also returns tombstones.
   absl::StatusOr<std::optional<StoredDocument>> GetAny(absl::string_view id) const;
 
-  // The next sequence for documents this issuer signs (1 + the highest held).
+  // The next sequence for documents this issuer signs: 1 + the highest held (and, for the
+  // node's own issuers, recorded in the ledger). Only a hint for display and tests: signing
+  // goes through SignAndIngest, which assigns the sequence under the writer lock.
   absl::StatusOr<std::uint64_t> NextSequence(absl::string_view issuer) const;
 
   // Visits current documents (tombstones skipped; datasets and certifications of retired issuers
@@ -134,13 +161,26 @@ class Catalog {
   std::uint64_t document_count() const;
 
  private:
-  Catalog(Store* store, const Clock* clock, std::unique_ptr<SearchIndex> index)
-      : store_(store), clock_(clock), index_(std::move(index)) {}
+  Catalog(Store* store, const Clock* clock, SequenceLedger* ledger,
+          std::unique_ptr<SearchIndex> index)
+      : store_(store), clock_(clock), ledger_(ledger), index_(std::move(index)) {}
+
+  // What SignAndIngest expects the signed document to be.
+  struct Expected {
+    absl::string_view issuer;
+    std::uint64_t sequence;
+  };
+  // IngestMany with write_mu_ held; `extra` joins the batch when every document is stored;
+  // with `expected`, a document of another issuer or sequence is refused.
+  std::vector<absl::StatusOr<IngestResult>> IngestLocked(const std::vector<std::string>& jws_list,
+                                                         const WriteBatch* extra,
+                                                         const Expected* expected);
 
   static IndexedDoc ToIndexed(const Document& doc, absl::string_view country);
 
   Store* store_;
   const Clock* clock_;
+  SequenceLedger* ledger_;
   std::unique_ptr<SearchIndex> index_;
   std::mutex write_mu_;  // one writer at a time; readers do not take it
   mutable std::mutex retired_mu_;

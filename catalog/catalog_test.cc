@@ -5,10 +5,13 @@
 #include <openssl/bn.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -1243,6 +1246,132 @@ TEST_F(CertificationCatalogTest, ReplicatesViaDocumentsAfter) {
               IsOkAndHolds(::testing::Contains(::testing::Pair(Did(certifier_), 5u))));
   other.reset();
   ASSERT_THAT(other_store->Close(), IsOk());
+}
+
+// ------------------------------------------------------------------ the node's own sequences
+
+// A ledger kept in memory, that can be told to fail.
+class MemoryLedger : public SequenceLedger {
+ public:
+  std::uint64_t Highest(absl::string_view issuer) const override {
+    std::lock_guard lock(mu_);
+    auto it = highest_.find(std::string(issuer));
+    return it == highest_.end() ? 0 : it->second;
+  }
+  absl::Status Record(absl::string_view issuer, std::uint64_t sequence) override {
+    std::lock_guard lock(mu_);
+    if (fail) return absl::ResourceExhaustedError("ledger disk full");
+    auto& h = highest_[std::string(issuer)];
+    h = std::max(h, sequence);
+    return absl::OkStatus();
+  }
+  void Set(absl::string_view issuer, std::uint64_t sequence) {
+    std::lock_guard lock(mu_);
+    highest_[std::string(issuer)] = sequence;
+  }
+  bool fail = false;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::uint64_t> highest_;
+};
+
+class OwnSequenceTest : public CatalogTest {
+ protected:
+  void SetUp() override {
+    CatalogTest::SetUp();
+    catalog_.reset();
+    HANSE_ASSERT_OK_AND_ASSIGN(catalog_, Catalog::Open(store_.get(), &clock_, &ledger_));
+  }
+  SignAtSequence SignDataset(absl::string_view name) {
+    return [this, name = std::string(name)](std::uint64_t seq) -> absl::StatusOr<std::string> {
+      return SignDocument(Dataset(alice_, {.name = name, .sequence = seq, .title = name}), alice_);
+    };
+  }
+  MemoryLedger ledger_;
+};
+
+TEST_F(OwnSequenceTest, ConcurrentSignersNeverShareASequence) {
+  constexpr int kThreads = 8;
+  constexpr int kEach = 40;
+  std::vector<std::vector<IngestResult>> results(kThreads);
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        auto r = catalog_->SignAndIngest(Did(alice_), SignDataset(absl::StrCat("d", t, "-", i)));
+        if (r.ok()) {
+          results[t].push_back(*r);
+        } else {
+          ++errors;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  std::set<std::uint64_t> sequences;
+  for (const auto& per_thread : results) {
+    for (const IngestResult& r : per_thread) {
+      EXPECT_EQ(r.outcome, IngestOutcome::kStored);
+      sequences.insert(r.sequence);
+      HANSE_ASSERT_OK_AND_ASSIGN(StoredDocument d, catalog_->Get(r.id));
+      EXPECT_EQ(d.sequence, r.sequence);
+    }
+  }
+  EXPECT_EQ(sequences.size(), static_cast<size_t>(kThreads * kEach));
+  EXPECT_EQ(*sequences.begin(), 1u);
+  EXPECT_EQ(*sequences.rbegin(), static_cast<std::uint64_t>(kThreads * kEach));
+  EXPECT_FALSE(catalog_->IsFlagged(Did(alice_)));
+  EXPECT_EQ(ledger_.Highest(Did(alice_)), static_cast<std::uint64_t>(kThreads * kEach));
+}
+
+TEST_F(OwnSequenceTest, ContinuesPastTheLedgerWhenTheStoreLostItsTail) {
+  HANSE_ASSERT_OK_AND_ASSIGN(IngestResult first,
+                             catalog_->SignAndIngest(Did(alice_), SignDataset("a")));
+  EXPECT_EQ(first.sequence, 1u);
+  // The store lost sequences 2..7 (a damaged log, an older backup); the ledger remembers 7.
+  ledger_.Set(Did(alice_), 7);
+  EXPECT_THAT(catalog_->NextSequence(Did(alice_)), IsOkAndHolds(8u));
+  HANSE_ASSERT_OK_AND_ASSIGN(IngestResult next,
+                             catalog_->SignAndIngest(Did(alice_), SignDataset("b")));
+  EXPECT_EQ(next.sequence, 8u);
+  EXPECT_EQ(ledger_.Highest(Did(alice_)), 8u);
+}
+
+TEST_F(OwnSequenceTest, ExtraWritesGoWithTheDocumentOnly) {
+  WriteBatch extra;
+  extra.Put(Family::kContracts, "content|a", "a.csv");
+  // A signer that fails: nothing is stored, the extra write neither.
+  auto failing = [](std::uint64_t) -> absl::StatusOr<std::string> {
+    return absl::InvalidArgumentError("bad publish file");
+  };
+  EXPECT_THAT(catalog_->SignAndIngest(Did(alice_), failing, extra),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(store_->Get(Family::kContracts, "content|a"), IsOkAndHolds(std::nullopt));
+  EXPECT_EQ(ledger_.Highest(Did(alice_)), 0u);
+
+  // A document at another sequence than the one given is refused, with nothing written.
+  auto wrong = [this](std::uint64_t seq) -> absl::StatusOr<std::string> {
+    return SignDocument(Dataset(alice_, {.name = "a", .sequence = seq + 5, .title = "A"}), alice_);
+  };
+  EXPECT_THAT(catalog_->SignAndIngest(Did(alice_), wrong, extra),
+              StatusIs(absl::StatusCode::kInternal));
+
+  // The ledger cannot record: nothing is stored.
+  ledger_.fail = true;
+  EXPECT_THAT(catalog_->SignAndIngest(Did(alice_), SignDataset("a"), extra),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_THAT(store_->Get(Family::kContracts, "content|a"), IsOkAndHolds(std::nullopt));
+  EXPECT_THAT(catalog_->Get(AliceId("a")), StatusIs(absl::StatusCode::kNotFound));
+  ledger_.fail = false;
+
+  HANSE_ASSERT_OK_AND_ASSIGN(IngestResult r,
+                             catalog_->SignAndIngest(Did(alice_), SignDataset("a"), extra));
+  EXPECT_EQ(r.outcome, IngestOutcome::kStored);
+  EXPECT_THAT(store_->Get(Family::kContracts, "content|a"),
+              IsOkAndHolds(std::optional<std::string>("a.csv")));
 }
 
 }  // namespace

@@ -135,6 +135,11 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(const std::string& dir,
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = true;
   db_options.paranoid_checks = true;
+  // Every acknowledged write is synced, so the only damage a crash can leave in the write-ahead
+  // log is a torn last record that nobody was told about; that is tolerated. Damage anywhere
+  // else means synced data is gone: the open fails and names it, where RocksDB's default
+  // (point-in-time recovery) would silently drop everything after it (docs/adr/0007).
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.keep_log_file_num = 4;
 

@@ -60,6 +60,14 @@ class AdminService final : public hanse::v1::Admin::Service {
     response->set_uptime_seconds(absl::ToInt64Seconds(absl::Now() - node_->started));
     response->set_store_bytes(node_->store->DiskBytes());
     response->set_version(kVersion);
+    if (auto flagged = node_->catalog->FlaggedIssuers(); flagged.ok()) {
+      for (auto& did : *flagged) response->add_equivocators(std::move(did));
+    }
+    if (auto heads = node_->catalog->Heads(); heads.ok()) {
+      auto own = heads->find(home.identity.did);
+      response->set_own_sequence_held(own == heads->end() ? 0 : own->second);
+    }
+    response->set_own_sequence_signed(node_->sequences->Highest(home.identity.did));
     return grpc::Status::OK;
   }
 
@@ -215,11 +223,8 @@ class CatalogAdmin {
     if (req.json().size() > 1 << 20) {
       return absl::ResourceExhaustedError("publish file larger than 1 MiB");
     }
-    std::string content;
-    HANSE_ASSIGN_OR_RETURN(auto result, PublishDataset(node_->home, req.json(), *node_->catalog,
-                                                       Clock::Real().Now(), &content));
-    HANSE_RETURN_IF_ERROR(node_->exchange->RecordContent(result.id, content),
-                          "recording where the content lives");
+    HANSE_ASSIGN_OR_RETURN(
+        auto result, PublishDataset(node_->home, req.json(), *node_->catalog, Clock::Real().Now()));
     resp->set_id(result.id);
     resp->set_sequence(result.sequence);
     resp->set_outcome(std::string(catalog::IngestOutcomeName(result.outcome)));

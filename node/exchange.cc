@@ -22,6 +22,7 @@
 #include "node/audit/receipt.h"
 #include "node/card.h"
 #include "node/contract/agreement.h"
+#include "node/publishing.h"
 #include "policy/evaluate.h"
 #include "policy/policy.h"
 #include "policy/request.h"
@@ -83,9 +84,6 @@ absl::StatusOr<catalog::Document> DecodeStored(const catalog::StoredDocument& st
   return catalog::ParseDocumentPayload(decoded.payload);
 }
 
-std::string ContentKey(absl::string_view dataset_id) {
-  return absl::StrCat("content|", dataset_id);
-}
 std::string CardKey(absl::string_view did) { return absl::StrCat("card|", did); }
 std::string OpenUseKey(absl::string_view agreement) { return absl::StrCat("open|", agreement); }
 
@@ -200,13 +198,6 @@ void Exchange::ResumeInterrupted() {
         "interrupted negotiation resumed",
         {{"id", id}, {"result", resumed.ok() ? resumed->state() : resumed.status().ToString()}});
   }
-}
-
-absl::Status Exchange::RecordContent(const std::string& dataset_id,
-                                     const std::string& relative_path) {
-  catalog::WriteBatch batch;
-  batch.Put(catalog::Family::kContracts, ContentKey(dataset_id), relative_path);
-  return store_->Write(batch, /*sync=*/true);
 }
 
 absl::Status Exchange::StoreCard(const std::string& did, const std::string& jws) {
@@ -370,7 +361,7 @@ absl::Status Exchange::Fetch(const std::string& caller, const hanse::v1::FetchRe
     return absl::FailedPreconditionError(absl::StrCat(n.dataset_id, " is no longer published"));
   }
   HANSE_ASSIGN_OR_RETURN(auto relative,
-                         store_->Get(catalog::Family::kContracts, ContentKey(n.dataset_id)));
+                         store_->Get(catalog::Family::kContracts, ContentRecordKey(n.dataset_id)));
   if (!relative) {
     return absl::NotFoundError(absl::StrCat("the content of ", n.dataset_id, " is not on record"));
   }
@@ -935,13 +926,17 @@ absl::StatusOr<hanse::v1::IssueCredentialResponse> Exchange::IssueCredential(
       return absl::InvalidArgumentError("--valid-until must be an RFC 3339 date-time");
     }
   }
-  HANSE_ASSIGN_OR_RETURN(std::uint64_t seq, catalog_->NextSequence(home_->identity.did));
-  catalog::Document doc =
-      catalog::CertificationDocument(home_->identity.did, req.subject(), req.certification(), seq,
-                                     absl::FromUnixSeconds(absl::ToUnixSeconds(now)), until);
-  HANSE_RETURN_IF_ERROR(catalog::ValidateDocument(doc));
-  HANSE_ASSIGN_OR_RETURN(*jws, catalog::SignDocument(doc, home_->identity.participant_key));
-  HANSE_ASSIGN_OR_RETURN(catalog::IngestResult r, catalog_->Ingest(*jws));
+  // The sequence is assigned, signed and stored in one step (never two credentials at one).
+  auto sign = [&](std::uint64_t seq) -> absl::StatusOr<std::string> {
+    catalog::Document doc =
+        catalog::CertificationDocument(home_->identity.did, req.subject(), req.certification(), seq,
+                                       absl::FromUnixSeconds(absl::ToUnixSeconds(now)), until);
+    HANSE_RETURN_IF_ERROR(catalog::ValidateDocument(doc));
+    HANSE_ASSIGN_OR_RETURN(*jws, catalog::SignDocument(doc, home_->identity.participant_key));
+    return *jws;
+  };
+  HANSE_ASSIGN_OR_RETURN(catalog::IngestResult r,
+                         catalog_->SignAndIngest(home_->identity.did, sign));
   Audit("credential.issued", r.id, home_->identity.did,
         {{"subject", req.subject()},
          {"certification", req.certification()},

@@ -75,9 +75,6 @@ class Exchange {
   absl::StatusOr<hanse::v1::VerifyAuditResponse> VerifyAudit();
   absl::StatusOr<std::string> ExportEvidence(const std::string& agreement_id);
 
-  // Where a dataset's content lives (relative to the data directory), recorded on publish.
-  absl::Status RecordContent(const std::string& dataset_id, const std::string& relative_path);
-
   audit::AuditLog& audit() { return *audit_; }
 
  private:

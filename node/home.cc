@@ -8,6 +8,7 @@
 #include "base/status.h"
 #include "catalog/catalog.h"
 #include "catalog/store.h"
+#include "node/sequence_ledger.h"
 #include "trust/did_key.h"
 #include "trust/x509.h"
 
@@ -47,7 +48,8 @@ absl::Status CreateHomeContents(const InitOptions& o, const HomePaths& p, absl::
     // The first participant self-description; the node re-signs it when facts change
     // (for example the bound endpoint when listening on port 0).
     SimulatedClock clock(now);
-    HANSE_ASSIGN_OR_RETURN(auto catalog, catalog::Catalog::Open(store.get(), &clock));
+    HANSE_ASSIGN_OR_RETURN(auto ledger, FileSequenceLedger::Open(p.sequences));
+    HANSE_ASSIGN_OR_RETURN(auto catalog, catalog::Catalog::Open(store.get(), &clock, ledger.get()));
     catalog::ParticipantFacts facts;
     facts.legal_name = o.legal_name;
     facts.registration_number = o.registration_number;
@@ -60,12 +62,16 @@ absl::Status CreateHomeContents(const InitOptions& o, const HomePaths& p, absl::
     doc.kind = catalog::DocumentKind::kParticipant;
     doc.id = did;
     doc.issuer = did;
-    doc.sequence = 1;
     doc.valid_from = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
     doc.participant = facts;
-    HANSE_ASSIGN_OR_RETURN(std::string sd, catalog::SignDocument(doc, participant),
-                           "participant self-description");
-    HANSE_RETURN_IF_ERROR(catalog->Ingest(sd).status());
+    HANSE_RETURN_IF_ERROR(catalog
+                              ->SignAndIngest(did,
+                                              [&](std::uint64_t sequence) {
+                                                doc.sequence = sequence;
+                                                return catalog::SignDocument(doc, participant);
+                                              })
+                              .status(),
+                          "participant self-description");
     catalog.reset();
     HANSE_RETURN_IF_ERROR(store->Close());
   }
@@ -97,6 +103,7 @@ HomePaths::HomePaths(std::string d)
       node_key(dir + "/node.key"),
       node_cert(dir + "/node.pem"),
       store(dir + "/store"),
+      sequences(dir + "/sequences.json"),
       data(dir + "/data"),
       admin_socket(dir + "/admin.sock") {}
 

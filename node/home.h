@@ -6,6 +6,7 @@
 //   DIR/node.key             node TLS key, PKCS#8 PEM, mode 0600
 //   DIR/node.pem             node TLS certificate issued by the participant key
 //   DIR/store/               RocksDB store
+//   DIR/sequences.json       the highest sequence this node has signed (node/sequence_ledger.h)
 //   DIR/data/                dataset content
 //   DIR/admin.sock           admin gRPC socket while the node runs (mode 0600)
 #ifndef HANSE_NODE_HOME_H_
@@ -30,6 +31,7 @@ struct HomePaths {
   std::string node_key;
   std::string node_cert;
   std::string store;
+  std::string sequences;
   std::string data;
   std::string admin_socket;
 };

@@ -164,7 +164,24 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const std::string& home_dir) {
                      "; this hanse reads version ", kHomeFormatVersion));
   }
 
-  HANSE_ASSIGN_OR_RETURN(impl->catalog, catalog::Catalog::Open(impl->store.get(), &Clock::Real()));
+  HANSE_ASSIGN_OR_RETURN(impl->sequences, FileSequenceLedger::Open(home.paths.sequences));
+  HANSE_ASSIGN_OR_RETURN(impl->catalog, catalog::Catalog::Open(impl->store.get(), &Clock::Real(),
+                                                               impl->sequences.get()));
+  {
+    // The store holds less of our own log than we have signed: it lost its tail (a damaged
+    // write-ahead log recovered up to the damage, or a restore from an older backup). New
+    // documents continue past the ledger, so no sequence is signed twice; peers send back what
+    // they hold of the lost documents by gossip.
+    HANSE_ASSIGN_OR_RETURN(auto heads, impl->catalog->Heads());
+    std::uint64_t held = heads.count(home.identity.did) ? heads[home.identity.did] : 0;
+    std::uint64_t signed_up_to = impl->sequences->Highest(home.identity.did);
+    if (held < signed_up_to) {
+      log::Warn("the store holds fewer of this node's own documents than it signed",
+                {{"held_up_to", std::to_string(held)},
+                 {"signed_up_to", std::to_string(signed_up_to)},
+                 {"next_sequence", std::to_string(signed_up_to + 1)}});
+    }
+  }
 
   MemberCard self{home.identity.did,    home.config.legal_name,
                   home.config.country,  "",

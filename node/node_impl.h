@@ -23,6 +23,7 @@
 #include "node/membership.h"
 #include "node/node.h"
 #include "node/peers.h"
+#include "node/sequence_ledger.h"
 #include "node/tls.h"
 
 namespace hanse::node {
@@ -36,6 +37,7 @@ struct Node::Impl {
   explicit Impl(Home h) : home(std::move(h)) {}
   Home home;
   std::unique_ptr<catalog::Store> store;
+  std::unique_ptr<FileSequenceLedger> sequences;
   std::unique_ptr<catalog::Catalog> catalog;
   std::unique_ptr<Gossip> gossip;
   std::unique_ptr<Membership> membership;

@@ -84,7 +84,21 @@ absl::StatusOr<std::string> ContentPath(const std::string& data_dir, const std::
   return full.string();
 }
 
+// Signs `doc` at the sequence the catalogue assigns (after the checks that need it).
+catalog::SignAtSequence SignerFor(const Home& home, catalog::Document doc) {
+  return
+      [&home, doc = std::move(doc)](std::uint64_t sequence) mutable -> absl::StatusOr<std::string> {
+        doc.sequence = sequence;
+        HANSE_RETURN_IF_ERROR(catalog::ValidateDocument(doc));
+        return catalog::SignDocument(doc, home.identity.participant_key);
+      };
+}
+
 }  // namespace
+
+std::string ContentRecordKey(absl::string_view dataset_id) {
+  return absl::StrCat("content|", dataset_id);
+}
 
 absl::Status DigestFile(const std::string& path, std::string* sha256_hex, std::uint64_t* size) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -146,22 +160,16 @@ absl::StatusOr<bool> EnsureParticipantDescription(const Home& home,
   doc.kind = catalog::DocumentKind::kParticipant;
   doc.id = did;
   doc.issuer = did;
-  HANSE_ASSIGN_OR_RETURN(doc.sequence, catalog.NextSequence(did));
   doc.valid_from = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
   doc.participant = facts;
-  HANSE_ASSIGN_OR_RETURN(std::string jws, catalog::SignDocument(doc, home.identity.participant_key),
-                         "participant self-description");
-  HANSE_ASSIGN_OR_RETURN(auto result, catalog.Ingest(jws));
-  if (result.outcome != catalog::IngestOutcome::kStored) {
-    return absl::InternalError(absl::StrCat("participant self-description was ",
-                                            catalog::IngestOutcomeName(result.outcome)));
-  }
+  HANSE_RETURN_IF_ERROR(
+      catalog.SignAndIngest(did, SignerFor(home, doc), catalog::WriteBatch()).status(),
+      "participant self-description");
   return true;
 }
 
 absl::StatusOr<catalog::IngestResult> PublishDataset(const Home& home, absl::string_view json,
-                                                     catalog::Catalog& catalog, absl::Time now,
-                                                     std::string* content_path) {
+                                                     catalog::Catalog& catalog, absl::Time now) {
   Json j = Json::parse(json, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     return absl::InvalidArgumentError("publish file: not a JSON object");
@@ -202,7 +210,6 @@ absl::StatusOr<catalog::IngestResult> PublishDataset(const Home& home, absl::str
   doc.id = catalog::DatasetId(doc.issuer, name);
   HANSE_ASSIGN_OR_RETURN(std::string path, ContentPath(home.paths.data, content));
   HANSE_RETURN_IF_ERROR(DigestFile(path, &d.sha256, &d.byte_size));
-  if (content_path != nullptr) *content_path = content;
   doc.valid_from = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
   if (!valid_until.empty()) {
     std::string err;
@@ -210,15 +217,19 @@ absl::StatusOr<catalog::IngestResult> PublishDataset(const Home& home, absl::str
       return InputError("valid_until", "must be an RFC 3339 date-time");
     }
   }
-  HANSE_ASSIGN_OR_RETURN(doc.sequence, catalog.NextSequence(doc.issuer));
+  // The checks that do not need the sequence come first, outside the catalogue's writer lock.
+  doc.sequence = 1;
   HANSE_RETURN_IF_ERROR(catalog::ValidateDocument(doc));
   // A policy that can never permit (malformed, or with terms this node does not understand)
   // is refused here, with the reason; documents from peers are only checked structurally,
   // and evaluation fails closed on what it does not know.
   HANSE_RETURN_IF_ERROR(policy::ValidatePolicyForPublishing(d.policy_json), "policy");
-  HANSE_ASSIGN_OR_RETURN(std::string jws,
-                         catalog::SignDocument(doc, home.identity.participant_key));
-  return catalog.Ingest(jws);
+  // The document and where its content lives are one write: a crash cannot leave a published
+  // dataset whose content is not on record.
+  catalog::WriteBatch content_record;
+  content_record.Put(catalog::Family::kContracts, ContentRecordKey(doc.id), content);
+  const std::string issuer = doc.issuer;
+  return catalog.SignAndIngest(issuer, SignerFor(home, std::move(doc)), content_record);
 }
 
 absl::StatusOr<catalog::IngestResult> UnpublishDataset(const Home& home, absl::string_view id,
@@ -233,11 +244,9 @@ absl::StatusOr<catalog::IngestResult> UnpublishDataset(const Home& home, absl::s
   doc.id = std::string(id);
   HANSE_RETURN_IF_ERROR(catalog::CheckIdBelongsToIssuer(doc),
                         "only the publisher can unpublish a dataset");
-  HANSE_ASSIGN_OR_RETURN(doc.sequence, catalog.NextSequence(doc.issuer));
   doc.valid_from = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
-  HANSE_ASSIGN_OR_RETURN(std::string jws,
-                         catalog::SignDocument(doc, home.identity.participant_key));
-  return catalog.Ingest(jws);
+  const std::string issuer = doc.issuer;
+  return catalog.SignAndIngest(issuer, SignerFor(home, std::move(doc)));
 }
 
 }  // namespace hanse::node

@@ -25,12 +25,14 @@ absl::StatusOr<bool> EnsureParticipantDescription(const Home& home,
                                                   catalog::Catalog& catalog, absl::Time now);
 
 // Builds, signs and stores a dataset description from the publish JSON. `content` in the JSON
-// is a path inside DIR/data; the node computes its size and SHA-256. Returns the stored result.
-// `content_path`, when given, receives the content's path relative to DIR/data (the provider
-// serves it to the parties of an agreement).
+// is a path inside DIR/data; the node computes its size and SHA-256. The document and the
+// record of where its content lives (ContentRecordKey) are written in one synced batch.
 absl::StatusOr<catalog::IngestResult> PublishDataset(const Home& home, absl::string_view json,
-                                                     catalog::Catalog& catalog, absl::Time now,
-                                                     std::string* content_path = nullptr);
+                                                     catalog::Catalog& catalog, absl::Time now);
+
+// The key (contracts family) of the record of where a published dataset's content lives: its
+// path relative to DIR/data, which the provider serves to the parties of an agreement.
+std::string ContentRecordKey(absl::string_view dataset_id);
 
 // Signs and stores a tombstone for one of this node's datasets.
 absl::StatusOr<catalog::IngestResult> UnpublishDataset(const Home& home, absl::string_view id,

@@ -172,7 +172,11 @@ absl::Status CmdStatus(const std::string& home_dir, bool json) {
                         {"peers", peers},
                         {"uptime_seconds", s.uptime_seconds()},
                         {"store_bytes", s.store_bytes()},
-                        {"version", s.version()}};
+                        {"version", s.version()},
+                        {"equivocators", std::vector<std::string>(s.equivocators().begin(),
+                                                                  s.equivocators().end())},
+                        {"own_sequence_held", s.own_sequence_held()},
+                        {"own_sequence_signed", s.own_sequence_signed()}};
     std::printf("%s\n", j.dump(2).c_str());
     return absl::OkStatus();
   }
@@ -183,6 +187,17 @@ absl::Status CmdStatus(const std::string& home_dir, bool json) {
       absl::FormatDuration(absl::Seconds(s.uptime_seconds())).c_str(),
       static_cast<unsigned long long>(s.store_bytes()), s.version().c_str(), s.peers_size());
   for (const auto& p : s.peers()) std::printf("  %s\n", PeerRow(p).c_str());
+  std::printf("Sequence: %llu signed, %llu held\n",
+              static_cast<unsigned long long>(s.own_sequence_signed()),
+              static_cast<unsigned long long>(s.own_sequence_held()));
+  if (s.own_sequence_held() < s.own_sequence_signed()) {
+    std::printf(
+        "  the store lost some of this node's own documents (damaged log or older backup); "
+        "new ones continue past %llu, peers return what they hold\n",
+        static_cast<unsigned long long>(s.own_sequence_signed()));
+  }
+  std::printf("Equivocators: %d\n", s.equivocators_size());
+  for (const auto& did : s.equivocators()) std::printf("  %s\n", did.c_str());
   return absl::OkStatus();
 }
 

@@ -182,14 +182,14 @@ absl::StatusOr<std::string> Simulation::Sign(int node, const std::string& name,
 
 absl::StatusOr<catalog::StoredDocument> Simulation::Publish(int node, const std::string& name) {
   Node& n = *nodes_[node];
-  HANSE_ASSIGN_OR_RETURN(std::uint64_t seq, n.catalog->NextSequence(n.card.did));
-  HANSE_ASSIGN_OR_RETURN(std::string jws, Sign(node, name, seq, absl::StrCat(name, " v", seq)));
-  HANSE_ASSIGN_OR_RETURN(catalog::IngestResult r, n.catalog->Ingest(jws));
-  if (r.outcome != catalog::IngestOutcome::kStored) {
-    return absl::InternalError(
-        absl::StrCat("publish was not stored: ", IngestOutcomeName(r.outcome)));
-  }
-  n.published[name] = seq;
+  std::string jws;
+  HANSE_ASSIGN_OR_RETURN(
+      catalog::IngestResult r,
+      n.catalog->SignAndIngest(n.card.did, [&](std::uint64_t seq) -> absl::StatusOr<std::string> {
+        HANSE_ASSIGN_OR_RETURN(jws, Sign(node, name, seq, absl::StrCat(name, " v", seq)));
+        return jws;
+      }));
+  n.published[name] = r.sequence;
   n.engine->QueuePush(jws);
   return n.catalog->Get(r.id);
 }

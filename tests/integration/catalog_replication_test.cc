@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <map>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -11,6 +13,7 @@
 #include "catalog/document.h"
 #include "hanse/v1/federation.grpc.pb.h"
 #include "nlohmann/json.hpp"
+#include "node/cli/admin_client.h"
 #include "node/home.h"
 #include "node/tls.h"
 #include "tests/support/process.h"
@@ -178,6 +181,97 @@ TEST_F(CatalogReplicationTest, GossipReplicatesPublishAndUnpublishToEveryPeer) {
   c = Run("c");
   for (const auto* n : {"a", "b", "c"}) EXPECT_TRUE(WaitForHits(n, "glacier", 0)) << n;
   EXPECT_TRUE(WaitForHits("c", "forest", 1));
+}
+
+// Eight publishers at once on one node, 1,000 publishes: each is acknowledged with its own
+// sequence, every acknowledged dataset is stored on the node and reaches its peer, and neither
+// node ever sees the publisher equivocate (the sequence is assigned, signed and stored in one
+// critical section).
+TEST_F(CatalogReplicationTest, ParallelPublishersNeverSignOneSequenceTwice) {
+  Init("a", "FR");
+  Init("b", "DE");
+  auto a = Run("a");
+  auto b = Run("b");
+  TrustAll({"a", "b"});
+  ASSERT_THAT(WriteFileAtomic(tmp_.Sub("a/data/shared.csv"), "a,b\n1,2\n", 0644), IsOk());
+
+  constexpr int kPublishers = 8;
+  constexpr int kEach = 125;
+  std::vector<std::vector<std::pair<std::string, std::uint64_t>>> acked(kPublishers);
+  std::vector<std::string> errors(kPublishers);
+  std::vector<std::thread> publishers;
+  for (int p = 0; p < kPublishers; ++p) {
+    publishers.emplace_back([&, p] {
+      auto client = node::AdminClient::Connect(tmp_.Sub("a"));
+      if (!client.ok()) {
+        errors[p] = client.status().ToString();
+        return;
+      }
+      for (int i = 0; i < kEach; ++i) {
+        std::string json = absl::StrCat(R"({"name": "p)", p, "-", i, R"(", "title": "Batch )", p,
+                                        " part ", i, R"(", "license": "CC-BY-4.0",
+            "media_type": "text/csv", "language": "en", "content": "shared.csv",
+            "policy": {"@type": "Offer", "permission": [{"action": "use"}]}})");
+        auto r = client->PublishDataset(json);
+        if (!r.ok()) {
+          errors[p] = r.status().ToString();
+          return;
+        }
+        if (r->outcome() != "stored") {
+          errors[p] = absl::StrCat(r->id(), " came back ", r->outcome());
+          return;
+        }
+        acked[p].emplace_back(r->id(), r->sequence());
+      }
+    });
+  }
+  for (auto& t : publishers) t.join();
+  std::set<std::uint64_t> sequences;
+  size_t total = 0;
+  for (int p = 0; p < kPublishers; ++p) {
+    EXPECT_EQ(errors[p], "") << "publisher " << p;
+    for (const auto& [id, seq] : acked[p]) {
+      sequences.insert(seq);
+      ++total;
+    }
+  }
+  ASSERT_EQ(total, static_cast<size_t>(kPublishers * kEach));
+  EXPECT_EQ(sequences.size(), total) << "a sequence was acknowledged twice";
+
+  // Every acknowledged dataset is on the node at the acknowledged sequence, and reaches the
+  // peer, which never flags the publisher.
+  std::map<std::string, std::uint64_t> want;
+  for (const auto& per : acked) want.insert(per.begin(), per.end());
+  auto held = [&](const std::string& node) {
+    std::map<std::string, std::uint64_t> out;
+    auto client = node::AdminClient::Connect(tmp_.Sub(node));
+    if (!client.ok()) return out;
+    hanse::v1::ListDatasetsRequest req;
+    req.set_limit(1000);
+    while (true) {
+      auto page = client->ListDatasets(req);
+      if (!page.ok()) return out;
+      for (const auto& d : page->datasets()) out[d.id()] = d.sequence();
+      if (page->next_after().empty()) return out;
+      req.set_after(page->next_after());
+    }
+  };
+  EXPECT_EQ(held("a"), want);
+  absl::Time deadline = absl::Now() + absl::Seconds(120);
+  while (absl::Now() < deadline && held("b").size() < want.size()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  EXPECT_EQ(held("b"), want);
+  for (const std::string node : {"a", "b"}) {
+    CommandResult st = RunHanse({"status", "--home", tmp_.Sub(node), "--json"});
+    ASSERT_EQ(st.exit_code, 0) << st.err;
+    auto j = nlohmann::json::parse(st.out);
+    EXPECT_TRUE(j["equivocators"].empty()) << node << ": " << st.out;
+    if (node == "a") {
+      EXPECT_EQ(j["own_sequence_signed"], j["own_sequence_held"]);
+      EXPECT_GE(j["own_sequence_signed"].get<std::uint64_t>(), *sequences.rbegin());
+    }
+  }
 }
 
 // A hostile peer with a valid member certificate pushes forged, tampered, replayed and
