@@ -12,7 +12,7 @@
 #include "base/status.h"
 #include "bench/benchmarks.h"
 #include "bench/setup.h"
-#include "node/sim/gossip_sim.h"
+#include "node/federation/sim/gossip_sim.h"
 
 namespace hanse::bench {
 namespace {

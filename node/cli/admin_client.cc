@@ -4,9 +4,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "base/clock.h"
 #include "base/file.h"
-#include "node/home.h"
-#include "node/tls.h"
+#include "node/identity/home.h"
+#include "node/rpc/tls.h"
 
 namespace hanse::node {
 namespace {
@@ -16,7 +17,7 @@ constexpr absl::Duration kAdminDeadline = absl::Seconds(30);
 template <typename Req, typename Resp, typename Method>
 absl::StatusOr<Resp> Call(hanse::v1::Admin::Stub* stub, Method method, const Req& req) {
   grpc::ClientContext ctx;
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + kAdminDeadline));
+  ctx.set_deadline(TransportDeadline(kAdminDeadline));
   Resp resp;
   grpc::Status st = (stub->*method)(&ctx, req, &resp);
   if (!st.ok()) return FromGrpc(st);
@@ -35,7 +36,7 @@ absl::StatusOr<AdminClient> AdminClient::Connect(const std::string& home_dir) {
   }
   auto channel =
       grpc::CreateChannel("unix:" + paths.admin_socket, grpc::InsecureChannelCredentials());
-  if (!channel->WaitForConnected(absl::ToChronoTime(absl::Now() + absl::Seconds(3)))) {
+  if (!channel->WaitForConnected(TransportDeadline(absl::Seconds(3)))) {
     return absl::UnavailableError(absl::StrCat("the node at ", paths.dir, " does not answer on ",
                                                paths.admin_socket,
                                                " (stale socket? start it with `hanse node run`)"));

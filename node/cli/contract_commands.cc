@@ -20,8 +20,8 @@
 #include "node/audit/audit_log.h"
 #include "node/audit/evidence.h"
 #include "node/cli/admin_client.h"
-#include "node/home.h"
-#include "node/tls.h"
+#include "node/identity/home.h"
+#include "node/rpc/tls.h"
 
 namespace hanse::node {
 
@@ -51,7 +51,7 @@ template <typename Req, typename Resp, typename Method>
 absl::StatusOr<Resp> Call(hanse::v1::Contracts::Stub* stub, Method method, const Req& req,
                           absl::Duration deadline = absl::Seconds(60)) {
   grpc::ClientContext ctx;
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  ctx.set_deadline(TransportDeadline(deadline));
   Resp resp;
   grpc::Status st = (stub->*method)(&ctx, req, &resp);
   if (!st.ok()) return FromGrpc(st);

@@ -23,8 +23,8 @@
 #include "hanse/v1/exchange.grpc.pb.h"
 #include "nlohmann/json.hpp"
 #include "node/audit/audit_log.h"
-#include "node/home.h"
-#include "node/tls.h"
+#include "node/identity/home.h"
+#include "node/rpc/tls.h"
 #include "tests/support/process.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/tcp_proxy.h"
@@ -392,7 +392,8 @@ TEST_F(ContractsTest, AgreementPresentedByAnotherMemberIsRefused) {
     return absl::NotFoundError("not trusted");
   };
   auto stub = hanse::v1::Exchange::NewStub(grpc::CreateChannel(
-      Listen("hosp"), node::FederationChannelCredentials(other.identity, lookup, hosp_did)));
+      Listen("hosp"),
+      node::FederationChannelCredentials(other.identity, lookup, hosp_did, Clock::Real())));
   for (std::uint64_t offset : {0, 1024}) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));

@@ -1,0 +1,111 @@
+#include "node/exchange/common.h"
+
+#include "absl/strings/str_cat.h"
+#include "base/log.h"
+#include "base/status.h"
+#include "node/identity/card.h"
+#include "policy/policy.h"
+#include "trust/jws.h"
+
+namespace hanse::node::exchange_internal {
+
+using contract::Negotiation;
+using contract::Role;
+
+std::string Rfc3339(absl::Time t) {
+  return absl::FormatTime(absl::RFC3339_sec, t, absl::UTCTimeZone());
+}
+
+std::string ExpandIri(absl::string_view iri) { return policy::ExpandPurposeIri(iri); }
+
+absl::StatusOr<catalog::Document> DecodeStored(const catalog::StoredDocument& stored) {
+  HANSE_ASSIGN_OR_RETURN(trust::VerifiedJws decoded, trust::DecodeUnverified(stored.jws));
+  return catalog::ParseDocumentPayload(decoded.payload);
+}
+
+std::string CardKey(absl::string_view did) { return absl::StrCat("card|", did); }
+std::string OpenUseKey(absl::string_view agreement) { return absl::StrCat("open|", agreement); }
+
+void Common::Audit(const std::string& kind, const std::string& subject, const std::string& actor,
+                   nlohmann::json details) {
+  audit::AuditEvent e;
+  e.kind = kind;
+  e.subject = subject;
+  e.actor = actor;
+  e.time = clock->Now();
+  e.details = std::move(details);
+  auto appended = audit->Append(e);
+  if (!appended.ok()) {
+    log::Error("audit append failed", {{"kind", kind}, {"error", appended.status().ToString()}});
+  }
+}
+
+absl::Status Common::StoreCard(const std::string& did, const std::string& jws) {
+  HANSE_ASSIGN_OR_RETURN(MemberCard c, VerifyCard(jws, clock->Now()), "member card");
+  if (c.did != did) {
+    return absl::PermissionDeniedError(absl::StrCat("the card names ", c.did, ", not ", did));
+  }
+  catalog::WriteBatch batch;
+  batch.Put(catalog::Family::kContracts, CardKey(did), jws);
+  return store->Write(batch, /*sync=*/true);
+}
+
+absl::StatusOr<std::string> Common::CardOf(const std::string& did) {
+  if (did == self()) return card();
+  HANSE_ASSIGN_OR_RETURN(auto v, store->Get(catalog::Family::kContracts, CardKey(did)));
+  if (!v) return absl::NotFoundError(absl::StrCat("no card of ", did, " is held"));
+  return *v;
+}
+
+absl::StatusOr<policy::Request> Common::FactsAbout(const std::string& consumer,
+                                                   const hanse::v1::NegotiateRequest& req,
+                                                   absl::Time now) {
+  policy::Request r;
+  r.action = "use";
+  r.now = now;
+  r.consumer = consumer;
+  r.purpose = ExpandIri(req.purpose());
+  for (const auto& c : req.purpose_classes()) r.purpose_classes.push_back(ExpandIri(c));
+  r.target = req.dataset_id();
+  // The consumer's country and jurisdictions as it signed them in its participant
+  // self-description (verified when stored); unknown when none is held.
+  auto participant = catalog->Get(consumer);
+  auto doc = participant.ok() ? DecodeStored(*participant) : participant.status();
+  if (doc.ok() && doc->kind == catalog::DocumentKind::kParticipant) {
+    r.country = doc->participant.country;
+    r.jurisdictions = doc->participant.jurisdictions;
+  }
+  HANSE_ASSIGN_OR_RETURN(auto certs, catalog->CertificationsOf(consumer, now));
+  for (const auto& c : certs) r.certifications.push_back({c.name, c.issuer, c.valid_until});
+  return r;
+}
+
+absl::StatusOr<hanse::v1::ContractInfo> Common::Info(const Negotiation& n) {
+  hanse::v1::ContractInfo info;
+  info.set_id(n.id);
+  info.set_role(std::string(contract::RoleName(n.role)));
+  info.set_state(std::string(contract::StateName(n.state)));
+  info.set_provider(n.provider_did);
+  info.set_consumer(n.consumer_did);
+  info.set_dataset_id(n.dataset_id);
+  info.set_dataset_version(n.dataset_version);
+  info.set_purpose(n.purpose);
+  info.set_reason(n.termination_reason);
+  info.set_trace_json(n.decision_json);
+  info.set_agreement_id(n.agreement_id);
+  info.set_provider_jws(n.provider_token);
+  info.set_consumer_jws(n.consumer_token);
+  info.set_created(Rfc3339(n.created));
+  info.set_updated(Rfc3339(n.updated));
+  if (!n.agreement_id.empty() && n.role == Role::kProvider) {
+    auto uses = contracts.UseCount(n.agreement_id);
+    if (uses.ok()) info.set_uses(*uses);
+  }
+  for (const auto& h : n.history) {
+    info.add_history(absl::StrCat(Rfc3339(h.time), " ", contract::StateName(h.state),
+                                  h.reason.empty() ? "" : ": ", h.reason));
+  }
+  return info;
+}
+
+}  // namespace hanse::node::exchange_internal

@@ -1,0 +1,80 @@
+// What the provider and consumer sides of one node share: its home, store, catalogue, peers and
+// clock, the contract store, the duty scheduler and the audit log, and the helpers both use.
+// Internal to node/exchange.
+#ifndef HANSE_NODE_EXCHANGE_COMMON_H_
+#define HANSE_NODE_EXCHANGE_COMMON_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "base/clock.h"
+#include "catalog/catalog.h"
+#include "catalog/store.h"
+#include "hanse/v1/exchange.pb.h"
+#include "nlohmann/json.hpp"
+#include "node/audit/audit_log.h"
+#include "node/contract/contract_store.h"
+#include "node/contract/duties.h"
+#include "node/federation/peers.h"
+#include "node/identity/home.h"
+#include "policy/request.h"
+
+namespace hanse::node::exchange_internal {
+
+inline constexpr size_t kChunkBytes = 1 << 20;
+// How often a running transfer re-evaluates the policy (a window may close mid-stream).
+inline constexpr absl::Duration kReevaluateEvery = absl::Milliseconds(500);
+// Resumptions of one use before a new use must be claimed.
+inline constexpr int kMaxResumes = 8;
+
+std::string Rfc3339(absl::Time t);
+// Purposes travel and are stored as full IRIs ("hanse:MedicalResearch" -> https://w3id.org/...).
+std::string ExpandIri(absl::string_view iri);
+// A document this node holds, decoded (it was verified when stored).
+absl::StatusOr<catalog::Document> DecodeStored(const catalog::StoredDocument& stored);
+// Keys of node/exchange in the contracts family.
+std::string CardKey(absl::string_view did);
+std::string OpenUseKey(absl::string_view agreement);
+
+struct Common {
+  Common(const Home* home, catalog::Store* store, catalog::Catalog* catalog, PeerRegistry* peers,
+         std::function<std::string()> card, const Clock* clock)
+      : home(home),
+        store(store),
+        catalog(catalog),
+        peers(peers),
+        card(std::move(card)),
+        clock(clock),
+        contracts(store),
+        duties(store) {}
+
+  const std::string& self() const { return home->identity.did; }
+  // Appends to the audit log (a failure is logged: the step it records already happened).
+  void Audit(const std::string& kind, const std::string& subject, const std::string& actor,
+             nlohmann::json details);
+  // The facts this node has verified about `consumer` (its signed participant
+  // self-description, the certifications it holds) for evaluating a policy at `now`.
+  absl::StatusOr<policy::Request> FactsAbout(const std::string& consumer,
+                                             const hanse::v1::NegotiateRequest& req,
+                                             absl::Time now);
+  absl::StatusOr<hanse::v1::ContractInfo> Info(const contract::Negotiation& n);
+  // Keeps a verified member card (for evidence bundles).
+  absl::Status StoreCard(const std::string& did, const std::string& jws);
+  absl::StatusOr<std::string> CardOf(const std::string& did);
+
+  const Home* home;
+  catalog::Store* store;
+  catalog::Catalog* catalog;
+  PeerRegistry* peers;
+  std::function<std::string()> card;
+  const Clock* clock;
+  contract::ContractStore contracts;
+  contract::DutyScheduler duties;
+  std::unique_ptr<audit::AuditLog> audit;
+};
+
+}  // namespace hanse::node::exchange_internal
+
+#endif  // HANSE_NODE_EXCHANGE_COMMON_H_

@@ -1,0 +1,299 @@
+#include "node/exchange/provider.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "base/log.h"
+#include "base/status.h"
+#include "node/audit/receipt.h"
+#include "node/contract/agreement.h"
+#include "node/publishing/publishing.h"
+#include "policy/evaluate.h"
+#include "policy/policy.h"
+#include "trust/jws.h"
+
+namespace hanse::node {
+
+using contract::Negotiation;
+using contract::Role;
+using contract::State;
+using namespace exchange_internal;  // NOLINT: this room's own helpers
+
+absl::StatusOr<hanse::v1::NegotiateResponse> Provider::Negotiate(
+    const std::string& caller, const hanse::v1::NegotiateRequest& req) {
+  const absl::Time now = c_->clock->Now();
+  if (req.request_id().empty() || req.request_id().size() > 256) {
+    return absl::InvalidArgumentError("request_id must be 1-256 characters");
+  }
+  HANSE_ASSIGN_OR_RETURN(catalog::StoredDocument ds, c_->catalog->Get(req.dataset_id()), "dataset");
+  HANSE_ASSIGN_OR_RETURN(catalog::Document doc, DecodeStored(ds));
+  if (doc.kind != catalog::DocumentKind::kDataset || doc.issuer != c_->self()) {
+    return absl::NotFoundError(
+        absl::StrCat(req.dataset_id(), " is not a dataset this node provides"));
+  }
+  if (!req.consumer_card_jws().empty()) {
+    HANSE_RETURN_IF_ERROR(c_->StoreCard(caller, req.consumer_card_jws()));
+  }
+  contract::NegotiationStart start;
+  start.id = req.request_id();
+  start.provider_did = c_->self();
+  start.consumer_did = caller;
+  start.dataset_id = doc.id;
+  start.dataset_version = doc.sequence;
+  start.content_digest = doc.dataset.sha256;
+  start.policy_json = doc.dataset.policy_json;
+  start.purpose = ExpandIri(req.purpose());
+  HANSE_ASSIGN_OR_RETURN(Negotiation n, c_->contracts.BeginProviderNegotiation(start, now));
+  hanse::v1::NegotiateResponse resp;
+  resp.set_provider_card_jws(c_->card());
+  if (n.state == State::kRequested) {
+    c_->Audit("negotiation.requested", n.id, caller,
+              {{"dataset", n.dataset_id}, {"version", n.dataset_version}, {"purpose", n.purpose}});
+    HANSE_ASSIGN_OR_RETURN(policy::Request facts, c_->FactsAbout(caller, req, now));
+    HANSE_ASSIGN_OR_RETURN(contract::ProviderDecision d, c_->contracts.Decide(n.id, facts, now));
+    c_->Audit(d.permit ? "decision.permit" : "decision.deny", n.id, c_->self(),
+              {{"stage", "negotiation"},
+               {"consumer", caller},
+               {"dataset", n.dataset_id},
+               {"reason", d.reason}});
+    n = d.negotiation;
+    if (d.permit) {
+      HANSE_ASSIGN_OR_RETURN(n, c_->contracts.Agree(n.id, c_->home->identity.participant_key, now));
+      c_->Audit("negotiation.agreed", n.agreement_id, c_->self(), {{"negotiation", n.id}});
+    }
+  }
+  resp.set_state(std::string(contract::StateName(n.state)));
+  resp.set_agreement_jws(n.provider_token);
+  resp.set_agreement_id(n.agreement_id);
+  resp.set_reason(n.termination_reason);
+  resp.set_trace_json(n.decision_json);
+  return resp;
+}
+
+absl::StatusOr<hanse::v1::CountersignResponse> Provider::Countersign(
+    const std::string& caller, const hanse::v1::CountersignRequest& req) {
+  const absl::Time now = c_->clock->Now();
+  HANSE_ASSIGN_OR_RETURN(Negotiation n,
+                         c_->contracts.GetByAgreement(Role::kProvider, req.agreement_id()));
+  if (n.consumer_did != caller) {
+    return absl::PermissionDeniedError("only the agreement's consumer can countersign it");
+  }
+  HANSE_ASSIGN_OR_RETURN(n, c_->contracts.AcceptVerification(n.id, req.consumer_jws(), now));
+  const bool was_final = n.state == State::kFinalized;
+  HANSE_ASSIGN_OR_RETURN(n, c_->contracts.Finalize(Role::kProvider, n.id, now));
+  if (!was_final) {
+    c_->Audit("negotiation.finalized", n.agreement_id, caller, {{"negotiation", n.id}});
+  }
+  hanse::v1::CountersignResponse resp;
+  resp.set_state(std::string(contract::StateName(n.state)));
+  return resp;
+}
+
+absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRequest& req,
+                             const ChunkWriter& write) {
+  HANSE_ASSIGN_OR_RETURN(Negotiation n,
+                         c_->contracts.GetByAgreement(Role::kProvider, req.agreement_id()));
+  if (n.consumer_did != caller) {
+    c_->Audit(
+        "decision.deny", n.agreement_id, caller,
+        {{"stage", "transfer"}, {"reason", "presented by a member that is not its consumer"}});
+    return absl::PermissionDeniedError(
+        absl::StrCat("agreement ", n.agreement_id, " was not made with ", caller));
+  }
+  if (n.state != State::kFinalized) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "agreement ", n.agreement_id, " is ", contract::StateName(n.state), ", not FINALIZED"));
+  }
+  // The dataset must still be published, in the version agreed.
+  auto current = c_->catalog->Get(n.dataset_id);
+  if (!current.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(n.dataset_id, " is no longer published"));
+  }
+  HANSE_ASSIGN_OR_RETURN(
+      auto relative, c_->store->Get(catalog::Family::kContracts, ContentRecordKey(n.dataset_id)));
+  if (!relative) {
+    return absl::NotFoundError(absl::StrCat("the content of ", n.dataset_id, " is not on record"));
+  }
+  HANSE_ASSIGN_OR_RETURN(contract::Agreement agreement,
+                         contract::VerifyProviderAgreement(n.provider_token));
+  HANSE_ASSIGN_OR_RETURN(policy::Policy pol, policy::ParsePolicy(n.policy_json), "policy");
+  HANSE_ASSIGN_OR_RETURN(policy::Request stored, policy::ParseRequest(n.request_json));
+  hanse::v1::NegotiateRequest facts_req;
+  facts_req.set_dataset_id(n.dataset_id);
+  facts_req.set_purpose(stored.purpose);
+  for (const auto& c : stored.purpose_classes) facts_req.add_purpose_classes(c);
+
+  // Re-evaluate with fresh facts (credentials may have been revoked, the window closed) and
+  // count the use, as one step: concurrent fetches cannot both pass "at most N".
+  auto evaluate = [&](std::int64_t uses_before) -> absl::StatusOr<policy::Decision> {
+    HANSE_ASSIGN_OR_RETURN(policy::Request r, c_->FactsAbout(caller, facts_req, c_->clock->Now()));
+    r.use_count = uses_before;
+    r.agreement_start = agreement.issued_at;
+    return policy::Evaluate(pol, r);
+  };
+  std::int64_t use = 0;
+  {
+    std::lock_guard lock(use_mu_);
+    HANSE_ASSIGN_OR_RETURN(auto open,
+                           c_->store->Get(catalog::Family::kContracts, OpenUseKey(n.agreement_id)));
+    nlohmann::json open_use = open ? nlohmann::json::parse(*open, nullptr, false) : nullptr;
+    const bool resuming =
+        req.offset() > 0 && open_use.is_object() && open_use.value("resumes", 0) < kMaxResumes;
+    if (req.offset() > 0 && !resuming) {
+      return absl::FailedPreconditionError(
+          "nothing to resume: the last transfer completed or was resumed too often; fetch from "
+          "the start (a new use)");
+    }
+    HANSE_ASSIGN_OR_RETURN(std::int64_t uses, c_->contracts.UseCount(n.agreement_id));
+    HANSE_ASSIGN_OR_RETURN(policy::Decision d, evaluate(resuming ? uses - 1 : uses));
+    c_->Audit(d.permit ? "decision.permit" : "decision.deny", n.agreement_id, c_->self(),
+              {{"stage", resuming ? "transfer.resume" : "transfer"},
+               {"consumer", caller},
+               {"uses_before", resuming ? uses - 1 : uses},
+               {"reason", d.reason}});
+    if (!d.permit) {
+      return absl::PermissionDeniedError(absl::StrCat("the policy denies this use: ", d.reason));
+    }
+    if (resuming) {
+      use = open_use.value("use", std::int64_t{0});
+      open_use["resumes"] = open_use.value("resumes", 0) + 1;
+    } else {
+      HANSE_ASSIGN_OR_RETURN(
+          use, c_->contracts.ClaimUse(n.agreement_id, std::nullopt, c_->clock->Now()));
+      open_use = {{"use", use}, {"resumes", 0}};
+    }
+    catalog::WriteBatch batch;
+    batch.Put(catalog::Family::kContracts, OpenUseKey(n.agreement_id), open_use.dump());
+    HANSE_RETURN_IF_ERROR(c_->store->Write(batch, /*sync=*/true));
+  }
+
+  const std::string path = absl::StrCat(c_->home->paths.data, "/", *relative);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::NotFoundError(absl::StrCat("cannot open the content of ", n.dataset_id));
+  struct stat st {};
+  ::fstat(fd, &st);
+  const std::uint64_t total = static_cast<std::uint64_t>(st.st_size);
+  if (req.offset() > total) {
+    ::close(fd);
+    return absl::OutOfRangeError("offset beyond the end of the content");
+  }
+  c_->Audit("transfer.started", n.agreement_id, caller,
+            {{"use", use}, {"offset", req.offset()}, {"bytes", total}});
+  hanse::v1::FetchChunk chunk;
+  chunk.set_total_bytes(total);
+  chunk.set_sha256(n.content_digest);
+  chunk.set_use_number(static_cast<std::uint64_t>(use));
+  std::uint64_t offset = req.offset();
+  absl::Time next_check = c_->clock->Now() + kReevaluateEvery;
+  absl::Status result = absl::OkStatus();
+  std::string* buf = chunk.mutable_data();
+  bool first = true;
+  while (offset < total || first) {
+    buf->resize(std::min<std::uint64_t>(kChunkBytes, total - offset));
+    ssize_t got = buf->empty() ? 0 : ::pread(fd, buf->data(), buf->size(), offset);
+    if (got < 0 || (got == 0 && !buf->empty())) {
+      result = absl::DataLossError("reading the content failed");
+      break;
+    }
+    buf->resize(static_cast<size_t>(got));
+    if (!write(chunk)) {
+      result = absl::CancelledError("the consumer went away");
+      break;
+    }
+    offset += static_cast<std::uint64_t>(got);
+    if (first) {
+      chunk.clear_total_bytes();
+      chunk.clear_sha256();
+      chunk.clear_use_number();
+      first = false;
+    }
+    if (c_->clock->Now() >= next_check && offset < total) {
+      // A window that closes mid-stream stops the stream.
+      auto d = evaluate(use - 1);
+      if (!d.ok() || !d->permit) {
+        std::string why = d.ok() ? d->reason : d.status().ToString();
+        c_->Audit(
+            "decision.deny", n.agreement_id, c_->self(),
+            {{"stage", "transfer.ongoing"}, {"use", use}, {"offset", offset}, {"reason", why}});
+        result = absl::PermissionDeniedError(
+            absl::StrCat("the policy no longer permits this use: ", why));
+        break;
+      }
+      next_check = c_->clock->Now() + kReevaluateEvery;
+    }
+  }
+  ::close(fd);
+  c_->Audit(result.ok() ? "transfer.sent" : "transfer.stopped", n.agreement_id, caller,
+            {{"use", use}, {"offset", offset}, {"bytes", total}, {"status", result.ToString()}});
+  return result;
+}
+
+absl::StatusOr<hanse::v1::AcknowledgeResponse> Provider::Acknowledge(
+    const std::string& caller, const hanse::v1::AcknowledgeRequest& req) {
+  HANSE_ASSIGN_OR_RETURN(Negotiation n,
+                         c_->contracts.GetByAgreement(Role::kProvider, req.agreement_id()));
+  if (n.consumer_did != caller) {
+    return absl::PermissionDeniedError("only the agreement's consumer can acknowledge a use");
+  }
+  HANSE_ASSIGN_OR_RETURN(
+      trust::VerifiedJws v,
+      trust::VerifyCompact(req.consumer_jws(), {.expected_typ = std::string(audit::kReceiptType)}),
+      "receipt");
+  if (v.signer_did != caller) return absl::PermissionDeniedError("the receipt is not the caller's");
+  HANSE_ASSIGN_OR_RETURN(audit::Receipt receipt, audit::ParseReceiptPayload(v.payload));
+  if (receipt.agreement_id != n.agreement_id || receipt.dataset_id != n.dataset_id ||
+      receipt.content_digest != absl::StrCat("sha256:", n.content_digest)) {
+    return absl::InvalidArgumentError("the receipt does not match the agreement");
+  }
+  HANSE_ASSIGN_OR_RETURN(std::string provider_jws,
+                         audit::SignReceipt(receipt, c_->home->identity.participant_key));
+  HANSE_RETURN_IF_ERROR(
+      audit::VerifyCoSignedReceipt({provider_jws, req.consumer_jws()},
+                                   {n.agreement_id, n.provider_did, n.consumer_did})
+          .status());
+  {
+    std::lock_guard lock(use_mu_);
+    auto open = c_->store->Get(catalog::Family::kContracts, OpenUseKey(n.agreement_id));
+    if (open.ok() && open->has_value()) {
+      auto j = nlohmann::json::parse(**open, nullptr, false);
+      if (j.is_object() &&
+          j.value("use", std::int64_t{0}) == static_cast<std::int64_t>(receipt.use)) {
+        catalog::WriteBatch batch;
+        batch.Delete(catalog::Family::kContracts, OpenUseKey(n.agreement_id));
+        HANSE_RETURN_IF_ERROR(c_->store->Write(batch, true));
+      }
+    }
+  }
+  c_->Audit("receipt", n.agreement_id, caller,
+            {{"use", receipt.use},
+             {"bytes", receipt.bytes},
+             {"provider_jws", provider_jws},
+             {"consumer_jws", req.consumer_jws()}});
+  hanse::v1::AcknowledgeResponse resp;
+  resp.set_provider_jws(provider_jws);
+  return resp;
+}
+
+absl::Status Provider::ReportDuty(const std::string& caller,
+                                  const hanse::v1::ReportDutyRequest& req) {
+  HANSE_ASSIGN_OR_RETURN(contract::DutyReceipt r,
+                         contract::VerifyDutyReceipt(req.duty_receipt_jws()), "duty receipt");
+  if (r.executor_did != caller) {
+    return absl::PermissionDeniedError("the duty receipt is not signed by the caller");
+  }
+  HANSE_ASSIGN_OR_RETURN(Negotiation n,
+                         c_->contracts.GetByAgreement(Role::kProvider, r.agreement_id));
+  if (n.consumer_did != caller) {
+    return absl::PermissionDeniedError("the caller is not this agreement's consumer");
+  }
+  c_->Audit("duty.reported", r.agreement_id, caller,
+            {{"duty", r.duty_id},
+             {"kind", r.kind},
+             {"result", r.result},
+             {"receipt", req.duty_receipt_jws()}});
+  return absl::OkStatus();
+}
+
+}  // namespace hanse::node

@@ -1,0 +1,130 @@
+// The gossip protocol without a network: anti-entropy rounds (swap per-issuer highest sequences,
+// pull only what is missing, in sequence order), eager push of fresh documents, equivocation
+// evidence exchange and peer standing. The node runs it over gRPC (node/gossip.h); the simulator
+// (node/sim) runs the very same code over an in-memory transport and a simulated clock.
+//
+// Every received document is verified by Catalog::IngestMany before it is stored; only stored
+// (verified) documents are ever served. Peers that send invalid documents lose standing and are
+// contacted less often.
+#ifndef HANSE_NODE_FEDERATION_GOSSIP_ENGINE_H_
+#define HANSE_NODE_FEDERATION_GOSSIP_ENGINE_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "base/clock.h"
+#include "catalog/catalog.h"
+#include "hanse/v1/federation.pb.h"
+#include "node/federation/membership.h"
+#include "node/identity/card.h"
+
+namespace hanse::node {
+
+struct GossipOptions {
+  absl::Duration interval = absl::Seconds(2);
+  // Peers contacted per anti-entropy round.
+  int fanout = 2;
+  // Peers a freshly published document is pushed to at once (0: every peer). The rest learn it
+  // by anti-entropy from those.
+  int push_fanout = 0;
+  int max_batch_documents = 256;
+  int max_batch_bytes = 2 << 20;
+  absl::Duration call_deadline = absl::Seconds(5);
+};
+
+struct GossipStats {
+  std::uint64_t rounds = 0;
+  std::uint64_t documents_received = 0;
+  std::uint64_t documents_stored = 0;
+  std::uint64_t documents_rejected = 0;
+  std::uint64_t evidence_received = 0;
+};
+
+// One call per federation RPC to `peer`. Implementations return Unavailable or
+// DeadlineExceeded for a peer they cannot reach.
+class GossipTransport {
+ public:
+  virtual ~GossipTransport() = default;
+  virtual absl::Status Digest(const MemberCard& peer, const hanse::v1::DigestRequest& req,
+                              hanse::v1::DigestResponse* resp) = 0;
+  virtual absl::Status Pull(const MemberCard& peer, const hanse::v1::PullRequest& req,
+                            hanse::v1::PullResponse* resp) = 0;
+  virtual absl::Status Push(const MemberCard& peer, const hanse::v1::PushRequest& req,
+                            hanse::v1::PushResponse* resp) = 0;
+  virtual absl::Status Membership(const MemberCard& peer, const hanse::v1::MembershipRequest& req,
+                                  hanse::v1::MembershipResponse* resp) = 0;
+};
+
+class GossipEngine {
+ public:
+  // `peers` lists the members to gossip with (never this node itself). `membership` may be null
+  // (no federation: only documents replicate). All pointers must outlive the engine.
+  GossipEngine(GossipOptions options, catalog::Catalog* catalog, Membership* membership,
+               std::function<std::vector<MemberCard>()> peers, GossipTransport* transport,
+               const Clock* clock, std::uint64_t seed);
+
+  const GossipOptions& options() const { return options_; }
+
+  // Queues documents for an eager push (after a local publish).
+  void QueuePush(std::string jws);
+  bool HasPendingPush() const;
+  // Pushes the queued documents to push_fanout peers (all when 0).
+  void PushPending();
+  // One anti-entropy round: SyncWith `fanout` peers picked at random, weighted by standing.
+  void AntiEntropyRound();
+  // One exchange with `peer`: membership records, then digest, pull, evidence.
+  absl::Status SyncWith(const MemberCard& peer);
+  // Fetches and verifies membership records from `peer` (no standing kept for it).
+  absl::Status FetchMembership(const MemberCard& peer);
+
+  // Server side (the caller is already authenticated).
+  absl::Status ServeDigest(const hanse::v1::DigestRequest& req, hanse::v1::DigestResponse* resp);
+  absl::Status ServePull(const hanse::v1::PullRequest& req, hanse::v1::PullResponse* resp);
+  absl::Status ServePush(const std::string& caller, const hanse::v1::PushRequest& req,
+                         hanse::v1::PushResponse* resp);
+  absl::Status ServeMembership(const hanse::v1::MembershipRequest& req,
+                               hanse::v1::MembershipResponse* resp);
+
+  GossipStats stats() const;
+  std::map<std::string, int> standing() const;
+
+ private:
+  struct IngestCounts {
+    int stored = 0;
+    int rejected = 0;
+  };
+  // With `stored`, the results of the documents stored, in order.
+  IngestCounts Ingest(const std::string& from, const std::vector<std::string>& docs, bool evidence,
+                      std::vector<catalog::IngestResult>* stored = nullptr);
+  void IngestMembership(const std::string& from, const hanse::v1::MembershipResponse& resp);
+  std::vector<MemberCard> Pick(int count, bool weighted);
+
+  GossipOptions options_;
+  catalog::Catalog* catalog_;
+  Membership* membership_;
+  std::function<std::vector<MemberCard>()> peers_;
+  GossipTransport* transport_;
+  const Clock* clock_;
+
+  mutable std::mutex mu_;
+  std::mt19937_64 rng_;
+  std::vector<std::string> push_queue_;
+  std::map<std::string, int> standing_;
+  // Issuer -> sequence after which documents may be missing: a push delivered a later document
+  // than the next one held (pushes race anti-entropy), so the head no longer shows the hole.
+  // The next sync with a peer that is at least as far pulls from there.
+  std::map<std::string, std::uint64_t> gaps_;
+  GossipStats stats_;
+  std::uint64_t round_ = 0;
+};
+
+}  // namespace hanse::node
+
+#endif  // HANSE_NODE_FEDERATION_GOSSIP_ENGINE_H_

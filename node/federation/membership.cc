@@ -1,0 +1,373 @@
+#include "node/federation/membership.h"
+
+#include "absl/strings/str_cat.h"
+#include "base/file.h"
+#include "base/status.h"
+#include "nlohmann/json.hpp"
+#include "trust/did_key.h"
+#include "trust/encoding.h"
+#include "trust/jws.h"
+
+namespace hanse::node {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr absl::string_view kCharterKey = "federation|charter";
+constexpr absl::string_view kRecordPrefix = "federation|record|";
+
+absl::Status CharterError(absl::string_view msg) {
+  return absl::InvalidArgumentError(absl::StrCat("charter: ", msg));
+}
+
+std::string CanonicalPayload(absl::string_view name, int k, int r,
+                             const std::vector<std::string>& cards, absl::string_view created) {
+  // nlohmann::json keeps object keys sorted: the dump is canonical for this shape.
+  Json j = {{"type", "HanseCharter"},   {"name", std::string(name)},
+            {"admission_threshold", k}, {"revocation_threshold", r},
+            {"founders", cards},        {"created", std::string(created)}};
+  return j.dump();
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> DraftCharter(absl::string_view name, int k, int r,
+                                         const std::vector<std::string>& founder_card_files,
+                                         absl::Time now) {
+  if (name.empty() || name.size() > 200) return CharterError("--name must be 1-200 bytes");
+  if (founder_card_files.empty()) return CharterError("at least one --founder card is needed");
+  std::vector<std::string> cards;
+  std::set<std::string> dids;
+  for (const auto& file : founder_card_files) {
+    HANSE_ASSIGN_OR_RETURN(std::string text, ReadFile(file, 256 * 1024));
+    HANSE_ASSIGN_OR_RETURN(auto parsed, ParseCardFile(text, now), file);
+    if (!dids.insert(parsed.second.did).second) {
+      return CharterError(absl::StrCat(parsed.second.did, " is listed twice"));
+    }
+    cards.push_back(parsed.first);
+  }
+  int n = static_cast<int>(cards.size());
+  if (k < 1 || k > n) return CharterError(absl::StrCat("--admission-threshold must be 1-", n));
+  if (r < 1 || r > n) return CharterError(absl::StrCat("--revocation-threshold must be 1-", n));
+  Charter c;
+  c.name = std::string(name);
+  c.admission_threshold = k;
+  c.revocation_threshold = r;
+  c.founder_cards = cards;
+  c.payload = CanonicalPayload(name, k, r, cards,
+                               absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now, absl::UTCTimeZone()));
+  return CharterFile(c);
+}
+
+std::string CharterFile(const Charter& c) {
+  nlohmann::ordered_json sigs = nlohmann::ordered_json::array();
+  for (const auto& [did, jws] : c.signatures) sigs.push_back({{"did", did}, {"jws", jws}});
+  nlohmann::ordered_json j = {{"charter", Json::parse(c.payload)}, {"signatures", sigs}};
+  return j.dump(2) + "\n";
+}
+
+absl::StatusOr<Charter> ParseCharter(absl::string_view file, absl::Time now,
+                                     bool require_all_signatures) {
+  Json j = Json::parse(file, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("charter") || !j["charter"].is_object()) {
+    return CharterError(
+        "not a charter file (expected {\"charter\": {...}, \"signatures\": [...]})");
+  }
+  const Json& p = j["charter"];
+  Charter c;
+  if (p.value("type", "") != "HanseCharter") return CharterError("type is not HanseCharter");
+  if (!p.contains("name") || !p["name"].is_string()) return CharterError("name missing");
+  if (!p.contains("admission_threshold") || !p["admission_threshold"].is_number_integer() ||
+      !p.contains("revocation_threshold") || !p["revocation_threshold"].is_number_integer()) {
+    return CharterError("thresholds missing");
+  }
+  if (!p.contains("founders") || !p["founders"].is_array() || p["founders"].empty()) {
+    return CharterError("founders missing");
+  }
+  if (!p.contains("created") || !p["created"].is_string()) return CharterError("created missing");
+  c.name = p["name"].get<std::string>();
+  c.admission_threshold = p["admission_threshold"].get<int>();
+  c.revocation_threshold = p["revocation_threshold"].get<int>();
+  for (const auto& card : p["founders"]) {
+    if (!card.is_string()) return CharterError("founders must be card JWS strings");
+    HANSE_ASSIGN_OR_RETURN(MemberCard mc, VerifyCard(card.get<std::string>(), now),
+                           "charter founder");
+    c.founder_cards.push_back(card.get<std::string>());
+    c.founders.push_back(std::move(mc));
+  }
+  int n = static_cast<int>(c.founders.size());
+  if (c.admission_threshold < 1 || c.admission_threshold > n || c.revocation_threshold < 1 ||
+      c.revocation_threshold > n) {
+    return CharterError("thresholds must be between 1 and the number of founders");
+  }
+  c.payload = CanonicalPayload(c.name, c.admission_threshold, c.revocation_threshold,
+                               c.founder_cards, p["created"].get<std::string>());
+  if (Json::parse(c.payload) != p) return CharterError("has fields this version does not know");
+  c.id = trust::HexEncode(trust::Sha256(c.payload));
+  std::set<std::string> founder_dids;
+  for (const auto& f : c.founders) founder_dids.insert(f.did);
+  if (j.contains("signatures")) {
+    if (!j["signatures"].is_array()) return CharterError("signatures must be an array");
+    for (const auto& s : j["signatures"]) {
+      if (!s.is_object() || !s.contains("jws") || !s["jws"].is_string()) {
+        return CharterError("a signature entry has no jws");
+      }
+      HANSE_ASSIGN_OR_RETURN(
+          trust::VerifiedJws v,
+          trust::VerifyCompact(s["jws"].get<std::string>(),
+                               {.expected_typ = std::string(kCharterSignatureType)}),
+          "charter signature");
+      if (v.payload != c.payload) return CharterError("a signature covers another charter");
+      if (!founder_dids.count(v.signer_did)) {
+        return CharterError(absl::StrCat("signed by ", v.signer_did, ", who is not a founder"));
+      }
+      c.signatures[v.signer_did] = s["jws"].get<std::string>();
+    }
+  }
+  if (require_all_signatures) {
+    for (const auto& did : founder_dids) {
+      if (!c.signatures.count(did)) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("charter: founder ", did, " has not signed yet (", c.signatures.size(),
+                         " of ", founder_dids.size(), " signatures)"));
+      }
+    }
+  }
+  return c;
+}
+
+absl::StatusOr<std::string> SignCharter(absl::string_view file, const trust::PrivateKey& key,
+                                        absl::Time now) {
+  HANSE_ASSIGN_OR_RETURN(Charter c, ParseCharter(file, now, false));
+  std::string did = trust::EncodeDidKey(key.Public());
+  bool founder = false;
+  for (const auto& f : c.founders) founder = founder || f.did == did;
+  if (!founder) return CharterError(absl::StrCat(did, " is not a founder of this charter"));
+  HANSE_ASSIGN_OR_RETURN(c.signatures[did],
+                         trust::SignCompact(key, trust::DidKeyVerificationMethod(did),
+                                            kCharterSignatureType, c.payload));
+  return CharterFile(c);
+}
+
+absl::StatusOr<std::string> SignEndorsement(const Charter& charter, MembershipAction action,
+                                            absl::string_view subject,
+                                            absl::string_view subject_card,
+                                            absl::string_view reason, const trust::PrivateKey& key,
+                                            absl::Time now) {
+  nlohmann::ordered_json j = {
+      {"federation", charter.id},
+      {"action", action == MembershipAction::kAdmit ? "admit" : "revoke"},
+      {"subject", std::string(subject)},
+      {"issued", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now, absl::UTCTimeZone())}};
+  if (action == MembershipAction::kAdmit) j["card"] = std::string(subject_card);
+  if (action == MembershipAction::kRevoke) j["reason"] = std::string(reason.substr(0, 500));
+  std::string did = trust::EncodeDidKey(key.Public());
+  return trust::SignCompact(key, trust::DidKeyVerificationMethod(did), kEndorsementType, j.dump());
+}
+
+absl::StatusOr<Endorsement> VerifyEndorsement(absl::string_view jws, const Charter& charter,
+                                              absl::Time now) {
+  HANSE_ASSIGN_OR_RETURN(trust::VerifiedJws v,
+                         trust::VerifyCompact(jws, {.expected_typ = std::string(kEndorsementType)}),
+                         "membership record");
+  Json j = Json::parse(v.payload, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::InvalidArgumentError("membership record: payload is not an object");
+  }
+  Endorsement e;
+  e.signer = v.signer_did;
+  e.jws = std::string(jws);
+  e.federation = j.value("federation", "");
+  if (e.federation != charter.id) {
+    return absl::InvalidArgumentError("membership record: for another federation");
+  }
+  std::string action = j.value("action", "");
+  e.subject = j.value("subject", "");
+  if (!trust::IsDidKey(e.subject)) {
+    return absl::InvalidArgumentError("membership record: subject is not a did:key");
+  }
+  if (action == "admit") {
+    e.action = MembershipAction::kAdmit;
+    e.subject_card = j.value("card", "");
+    HANSE_ASSIGN_OR_RETURN(e.card, VerifyCard(e.subject_card, now), "membership record card");
+    if (e.card.did != e.subject) {
+      return absl::InvalidArgumentError("membership record: card is for another DID");
+    }
+  } else if (action == "revoke") {
+    e.action = MembershipAction::kRevoke;
+    e.reason = j.value("reason", "");
+  } else {
+    return absl::InvalidArgumentError("membership record: unknown action");
+  }
+  return e;
+}
+
+MembershipState ComputeMembership(const Charter& charter, const std::vector<Endorsement>& records) {
+  MembershipState s;
+  for (const auto& f : charter.founders) s.members[f.did] = f;
+  // Group signatures per statement (action + subject); the card of the first admission seen
+  // for a subject is the one admitted.
+  std::map<std::string, std::set<std::string>> admit_votes, revoke_votes;
+  std::map<std::string, MemberCard> cards;
+  for (const auto& e : records) {
+    if (e.action == MembershipAction::kAdmit) {
+      admit_votes[e.subject].insert(e.signer);
+      // Verified with the record; the first admission seen is the card admitted.
+      if (!cards.count(e.subject)) cards[e.subject] = e.card;
+    } else {
+      revoke_votes[e.subject].insert(e.signer);
+    }
+  }
+  auto count_current = [&](const std::set<std::string>& voters) {
+    std::set<std::string> out;
+    for (const auto& v : voters) {
+      if (s.members.count(v) && !s.revoked.count(v)) out.insert(v);
+    }
+    return out;
+  };
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    for (const auto& [subject, voters] : revoke_votes) {
+      if (s.revoked.count(subject) || !s.members.count(subject)) continue;
+      auto current = count_current(voters);
+      if (static_cast<int>(current.size()) >= charter.revocation_threshold) {
+        s.revoked[subject] = current;
+        s.members.erase(subject);
+        changed = true;
+      }
+    }
+    for (const auto& [subject, voters] : admit_votes) {
+      if (s.members.count(subject) || s.revoked.count(subject) || !cards.count(subject)) continue;
+      auto current = count_current(voters);
+      if (static_cast<int>(current.size()) >= charter.admission_threshold) {
+        s.members[subject] = cards[subject];
+        s.admitted_by[subject] = current;
+        changed = true;
+      }
+    }
+  }
+  for (const auto& [subject, voters] : admit_votes) {
+    if (s.members.count(subject) || s.revoked.count(subject) || !cards.count(subject)) continue;
+    s.pending_admit[subject] = count_current(voters);
+    s.pending_cards[subject] = cards[subject];
+  }
+  for (const auto& [subject, voters] : revoke_votes) {
+    if (s.revoked.count(subject) || !s.members.count(subject)) continue;
+    s.pending_revoke[subject] = count_current(voters);
+  }
+  return s;
+}
+
+absl::Status Membership::Load(absl::Time now) {
+  HANSE_ASSIGN_OR_RETURN(auto raw, store_->Get(catalog::Family::kMeta, kCharterKey));
+  if (!raw.has_value()) return absl::OkStatus();
+  // Stored charters were fully verified on join; re-verify anyway (cards may have expired).
+  HANSE_ASSIGN_OR_RETURN(Charter c, ParseCharter(*raw, now, true), "stored charter");
+  std::vector<Endorsement> records;
+  std::set<std::string> hashes;
+  absl::Status inner = absl::OkStatus();
+  HANSE_RETURN_IF_ERROR(store_->Scan(
+      catalog::Family::kMeta, kRecordPrefix, [&](absl::string_view key, absl::string_view value) {
+        auto e = VerifyEndorsement(value, c, now);
+        if (e.ok()) {
+          records.push_back(*std::move(e));
+          hashes.insert(std::string(key.substr(kRecordPrefix.size())));
+        }
+        return true;
+      }));
+  {
+    std::lock_guard lock(mu_);
+    charter_ = std::move(c);
+    records_ = std::move(records);
+    record_hashes_ = std::move(hashes);
+  }
+  Recompute();
+  return absl::OkStatus();
+}
+
+bool Membership::joined() const {
+  std::lock_guard lock(mu_);
+  return charter_.has_value();
+}
+
+std::optional<Charter> Membership::charter() const {
+  std::lock_guard lock(mu_);
+  return charter_;
+}
+
+MembershipState Membership::state() const {
+  std::lock_guard lock(mu_);
+  return state_;
+}
+
+std::vector<std::string> Membership::records() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& e : records_) out.push_back(e.jws);
+  return out;
+}
+
+absl::Status Membership::Join(const Charter& charter) {
+  {
+    std::lock_guard lock(mu_);
+    if (charter_ && charter_->id != charter.id) {
+      return absl::FailedPreconditionError(absl::StrCat("this node already belongs to federation ",
+                                                        charter_->name, " (", charter_->id, ")"));
+    }
+    catalog::WriteBatch batch;
+    batch.Put(catalog::Family::kMeta, kCharterKey, CharterFile(charter));
+    HANSE_RETURN_IF_ERROR(store_->Write(batch, /*sync=*/true));
+    charter_ = charter;
+  }
+  Recompute();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> Membership::AddRecord(absl::string_view jws, absl::Time now) {
+  std::optional<Charter> c = charter();
+  if (!c) return absl::FailedPreconditionError("this node has not joined a federation");
+  std::string hash = trust::HexEncode(trust::Sha256(jws));
+  {
+    std::lock_guard lock(mu_);
+    if (record_hashes_.count(hash)) return false;
+    if (records_.size() >= kMaxMembershipRecords) {
+      return absl::ResourceExhaustedError("membership record limit reached");
+    }
+  }
+  HANSE_ASSIGN_OR_RETURN(Endorsement e, VerifyEndorsement(jws, *c, now));
+  {
+    std::lock_guard lock(mu_);
+    if (!record_hashes_.insert(hash).second) return false;
+    catalog::WriteBatch batch;
+    batch.Put(catalog::Family::kMeta, absl::StrCat(kRecordPrefix, hash), jws);
+    absl::Status s = store_->Write(batch, /*sync=*/true);
+    if (!s.ok()) {
+      record_hashes_.erase(hash);
+      return s;
+    }
+    records_.push_back(std::move(e));
+  }
+  Recompute();
+  return true;
+}
+
+void Membership::OnChange(std::function<void(const MembershipState&)> callback) {
+  std::lock_guard lock(mu_);
+  callbacks_.push_back(std::move(callback));
+}
+
+void Membership::Recompute() {
+  MembershipState s;
+  std::vector<std::function<void(const MembershipState&)>> callbacks;
+  {
+    std::lock_guard lock(mu_);
+    if (!charter_) return;
+    state_ = ComputeMembership(*charter_, records_);
+    s = state_;
+    callbacks = callbacks_;
+  }
+  for (auto& cb : callbacks) cb(s);
+}
+
+}  // namespace hanse::node

@@ -1,0 +1,219 @@
+#include "node/identity/config.h"
+
+#include <charconv>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "base/log.h"
+#include "base/status.h"
+#include "nlohmann/json.hpp"
+#include "trust/keys.h"
+
+namespace hanse::node {
+
+std::string HostPort::ToString() const {
+  if (host.find(':') != std::string::npos) return absl::StrCat("[", host, "]:", port);
+  return absl::StrCat(host, ":", port);
+}
+
+absl::StatusOr<HostPort> ParseHostPort(absl::string_view text) {
+  HostPort hp;
+  absl::string_view port_text;
+  if (!text.empty() && text.front() == '[') {
+    size_t close = text.find(']');
+    if (close == absl::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", text, "\" is not HOST:PORT (IPv6 as [ADDR]:PORT)"));
+    }
+    hp.host = std::string(text.substr(1, close - 1));
+    port_text = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == absl::string_view::npos || text.find(':') != colon) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", text, "\" is not HOST:PORT (IPv6 as [ADDR]:PORT)"));
+    }
+    hp.host = std::string(text.substr(0, colon));
+    port_text = text.substr(colon + 1);
+  }
+  if (hp.host.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" has an empty host"));
+  }
+  int port = -1;
+  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", text, "\" has an invalid port (expected 0-65535)"));
+  }
+  hp.port = port;
+  return hp;
+}
+
+absl::Status ValidateCountry(absl::string_view cc) {
+  if (cc.size() != 2 || !absl::ascii_isupper(cc[0]) || !absl::ascii_isupper(cc[1])) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "country \"", cc, "\" is not an ISO 3166-1 alpha-2 code (two capital letters, e.g. FR)"));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+using Json = nlohmann::json;
+
+absl::Status KeyError(absl::string_view source, absl::string_view key, absl::string_view problem) {
+  return absl::InvalidArgumentError(absl::StrCat(source, ": key \"", key, "\": ", problem));
+}
+
+absl::Status GetString(const Json& j, absl::string_view source, const char* key, std::string* out) {
+  auto it = j.find(key);
+  if (it == j.end()) return absl::OkStatus();
+  if (!it->is_string()) return KeyError(source, key, "must be a string");
+  *out = it->get<std::string>();
+  return absl::OkStatus();
+}
+
+absl::Status GetInt(const Json& j, absl::string_view source, const char* key, int lo, int hi,
+                    int* out) {
+  auto it = j.find(key);
+  if (it == j.end()) return absl::OkStatus();
+  if (!it->is_number_integer()) return KeyError(source, key, "must be an integer");
+  auto v = it->get<std::int64_t>();
+  if (v < lo || v > hi) {
+    return KeyError(source, key, absl::StrCat("must be between ", lo, " and ", hi));
+  }
+  *out = static_cast<int>(v);
+  return absl::OkStatus();
+}
+
+absl::Status GetStrings(const Json& j, absl::string_view source, const char* key,
+                        std::vector<std::string>* out) {
+  auto it = j.find(key);
+  if (it == j.end()) return absl::OkStatus();
+  if (!it->is_array()) return KeyError(source, key, "must be an array of strings");
+  out->clear();
+  for (const auto& v : *it) {
+    if (!v.is_string()) return KeyError(source, key, "must be an array of strings");
+    out->push_back(v.get<std::string>());
+  }
+  return absl::OkStatus();
+}
+
+constexpr const char* kKnownKeys[] = {"format_version",
+                                      "legal_name",
+                                      "country",
+                                      "listen",
+                                      "registration_number",
+                                      "jurisdictions",
+                                      "endpoint",
+                                      "key_type",
+                                      "log_format",
+                                      "log_level",
+                                      "shutdown_grace_seconds",
+                                      "max_message_bytes",
+                                      "max_concurrent_streams",
+                                      "gossip_interval_ms",
+                                      "gossip_fanout",
+                                      "gossip_push_fanout"};
+
+}  // namespace
+
+absl::StatusOr<Config> ParseConfig(absl::string_view json_text, absl::string_view source) {
+  Json j = Json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": not valid JSON"));
+  }
+  if (!j.is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": must be a JSON object"));
+  }
+  for (const auto& [key, value] : j.items()) {
+    bool known = false;
+    for (const char* k : kKnownKeys) known = known || key == k;
+    if (!known) {
+      return KeyError(source, key, "unknown key (see docs/operations.md for the format)");
+    }
+  }
+  Config c;
+  if (!j.contains("format_version")) {
+    return KeyError(source, "format_version", "missing");
+  }
+  HANSE_RETURN_IF_ERROR(GetInt(j, source, "format_version", 0, 1 << 20, &c.format_version));
+  if (c.format_version != kHomeFormatVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        source, ": the home has format version ", c.format_version, "; this hanse reads version ",
+        kHomeFormatVersion, " (use the hanse release that created it, or create a new home)"));
+  }
+  HANSE_RETURN_IF_ERROR(GetString(j, source, "legal_name", &c.legal_name));
+  HANSE_RETURN_IF_ERROR(GetString(j, source, "country", &c.country));
+  HANSE_RETURN_IF_ERROR(GetString(j, source, "registration_number", &c.registration_number));
+  HANSE_RETURN_IF_ERROR(GetStrings(j, source, "jurisdictions", &c.jurisdictions));
+  HANSE_RETURN_IF_ERROR(GetString(j, source, "listen", &c.listen));
+  HANSE_RETURN_IF_ERROR(GetString(j, source, "endpoint", &c.endpoint));
+  HANSE_RETURN_IF_ERROR(GetString(j, source, "key_type", &c.key_type));
+  HANSE_RETURN_IF_ERROR(GetString(j, source, "log_format", &c.log_format));
+  HANSE_RETURN_IF_ERROR(GetString(j, source, "log_level", &c.log_level));
+  HANSE_RETURN_IF_ERROR(
+      GetInt(j, source, "shutdown_grace_seconds", 0, 3600, &c.shutdown_grace_seconds));
+  HANSE_RETURN_IF_ERROR(
+      GetInt(j, source, "max_message_bytes", 1024, 64 << 20, &c.max_message_bytes));
+  HANSE_RETURN_IF_ERROR(
+      GetInt(j, source, "max_concurrent_streams", 1, 10000, &c.max_concurrent_streams));
+
+  HANSE_RETURN_IF_ERROR(
+      GetInt(j, source, "gossip_interval_ms", 50, 3'600'000, &c.gossip_interval_ms));
+  HANSE_RETURN_IF_ERROR(GetInt(j, source, "gossip_fanout", 1, 64, &c.gossip_fanout));
+  HANSE_RETURN_IF_ERROR(GetInt(j, source, "gossip_push_fanout", 0, 1024, &c.gossip_push_fanout));
+  if (c.legal_name.empty()) return KeyError(source, "legal_name", "missing or empty");
+  if (c.legal_name.size() > 256) return KeyError(source, "legal_name", "longer than 256 bytes");
+  if (auto s = ValidateCountry(c.country); !s.ok()) {
+    return KeyError(source, "country", s.message());
+  }
+  if (c.jurisdictions.size() > 32) return KeyError(source, "jurisdictions", "more than 32");
+  for (const auto& jur : c.jurisdictions) {
+    if (jur != "EU" && !ValidateCountry(jur).ok()) {
+      return KeyError(source, "jurisdictions",
+                      absl::StrCat("\"", jur, "\" is not an ISO 3166-1 alpha-2 code or EU"));
+    }
+  }
+  if (auto s = ParseHostPort(c.listen); !s.ok()) {
+    return KeyError(source, "listen", s.status().message());
+  }
+  if (!c.endpoint.empty()) {
+    if (auto s = ParseHostPort(c.endpoint); !s.ok()) {
+      return KeyError(source, "endpoint", s.status().message());
+    }
+  }
+  if (auto s = trust::ParseKeyType(c.key_type); !s.ok()) {
+    return KeyError(source, "key_type", s.status().message());
+  }
+  if (auto s = log::ParseFormat(c.log_format); !s.ok()) {
+    return KeyError(source, "log_format", s.status().message());
+  }
+  if (auto s = log::ParseLevel(c.log_level); !s.ok()) {
+    return KeyError(source, "log_level", s.status().message());
+  }
+  return c;
+}
+
+std::string SerializeConfig(const Config& c) {
+  nlohmann::ordered_json j;
+  j["format_version"] = c.format_version;
+  j["legal_name"] = c.legal_name;
+  j["country"] = c.country;
+  j["registration_number"] = c.registration_number;
+  j["jurisdictions"] = c.jurisdictions;
+  j["listen"] = c.listen;
+  j["endpoint"] = c.endpoint;
+  j["key_type"] = c.key_type;
+  j["log_format"] = c.log_format;
+  j["log_level"] = c.log_level;
+  j["shutdown_grace_seconds"] = c.shutdown_grace_seconds;
+  j["max_message_bytes"] = c.max_message_bytes;
+  j["max_concurrent_streams"] = c.max_concurrent_streams;
+  j["gossip_interval_ms"] = c.gossip_interval_ms;
+  j["gossip_fanout"] = c.gossip_fanout;
+  j["gossip_push_fanout"] = c.gossip_push_fanout;
+  return j.dump(2) + "\n";
+}
+
+}  // namespace hanse::node

@@ -1,0 +1,60 @@
+// The node's configuration file (config.json in the node home). Format documented in
+// docs/operations.md; unknown keys are rejected so that typos never pass silently.
+#ifndef HANSE_NODE_IDENTITY_CONFIG_H_
+#define HANSE_NODE_IDENTITY_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace hanse::node {
+
+inline constexpr int kHomeFormatVersion = 1;
+
+struct HostPort {
+  std::string host;
+  int port = 0;
+  std::string ToString() const;
+};
+
+// Parses "HOST:PORT" or "[V6]:PORT"; port 0 asks the kernel for a free port.
+absl::StatusOr<HostPort> ParseHostPort(absl::string_view text);
+
+// ISO 3166-1 alpha-2, upper case ("FR", "DE").
+absl::Status ValidateCountry(absl::string_view cc);
+
+struct Config {
+  int format_version = kHomeFormatVersion;
+  std::string legal_name;
+  std::string country;
+  std::string registration_number;
+  // Jurisdictions whose law applies to the member (ISO 3166-1 alpha-2, or "EU").
+  std::vector<std::string> jurisdictions;
+  std::string listen = "127.0.0.1:7400";
+  // The address peers use to reach this node; empty means the bound listen address.
+  std::string endpoint;
+  std::string key_type = "p256";
+  std::string log_format = "text";
+  std::string log_level = "info";
+  int shutdown_grace_seconds = 10;
+  // Limits on the federation server (RELIABILITY.md 15, 16).
+  int max_message_bytes = 4 << 20;
+  int max_concurrent_streams = 100;
+  // Catalogue replication (docs/operations.md).
+  int gossip_interval_ms = 2000;
+  int gossip_fanout = 2;
+  // Peers a fresh local document is pushed to at once; 0 = every member.
+  int gossip_push_fanout = 0;
+};
+
+// Parses config JSON. Errors name `source` (the file) and the offending key.
+absl::StatusOr<Config> ParseConfig(absl::string_view json_text, absl::string_view source);
+std::string SerializeConfig(const Config& config);
+
+}  // namespace hanse::node
+
+#endif  // HANSE_NODE_IDENTITY_CONFIG_H_

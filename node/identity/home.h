@@ -1,0 +1,71 @@
+// The node home: the directory that holds one node's identity, configuration and store.
+//
+//   DIR/config.json          configuration (docs/operations.md)
+//   DIR/participant.key      participant key, PKCS#8 PEM, mode 0600 (the root of identity)
+//   DIR/participant-ca.pem   the participant's CA certificate (self-signed, DID as URI SAN)
+//   DIR/node.key             node TLS key, PKCS#8 PEM, mode 0600
+//   DIR/node.pem             node TLS certificate issued by the participant key
+//   DIR/store/               RocksDB store
+//   DIR/sequences.json       the highest sequence this node has signed (node/sequence_ledger.h)
+//   DIR/data/                dataset content
+//   DIR/admin.sock           admin gRPC socket while the node runs (mode 0600)
+#ifndef HANSE_NODE_IDENTITY_HOME_H_
+#define HANSE_NODE_IDENTITY_HOME_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "node/identity/config.h"
+#include "trust/keys.h"
+
+namespace hanse::node {
+
+struct HomePaths {
+  explicit HomePaths(std::string dir);
+  std::string dir;
+  std::string config;
+  std::string participant_key;
+  std::string participant_ca;
+  std::string node_key;
+  std::string node_cert;
+  std::string store;
+  std::string sequences;
+  std::string data;
+  std::string admin_socket;
+};
+
+struct Identity {
+  trust::PrivateKey participant_key;
+  std::string did;
+  std::string ca_pem;
+  std::string node_key_pem;
+  std::string node_cert_pem;
+};
+
+struct Home {
+  HomePaths paths;
+  Config config;
+  Identity identity;
+};
+
+struct InitOptions {
+  std::string dir;
+  std::string legal_name;
+  std::string country;
+  std::string registration_number;
+  std::vector<std::string> jurisdictions;
+  std::string listen = "127.0.0.1:7400";
+  std::string key_type = "p256";
+};
+
+// Creates a new home; refuses to touch an existing directory. Returns the DID.
+absl::StatusOr<std::string> InitHome(const InitOptions& options, absl::Time now);
+
+// Loads and checks a home (config, keys and their modes, certificates); does not open the store.
+absl::StatusOr<Home> LoadHome(const std::string& dir, absl::Time now);
+
+}  // namespace hanse::node
+
+#endif  // HANSE_NODE_IDENTITY_HOME_H_

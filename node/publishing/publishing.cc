@@ -1,0 +1,246 @@
+#include "node/publishing/publishing.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "base/file.h"
+#include "base/status.h"
+#include "nlohmann/json.hpp"
+#include "policy/policy.h"
+#include "trust/jws.h"
+#include "trust/sha256_stream.h"
+
+namespace hanse::node {
+namespace {
+
+using Json = nlohmann::json;
+
+absl::Status InputError(absl::string_view key, absl::string_view problem) {
+  return absl::InvalidArgumentError(absl::StrCat("publish file: key \"", key, "\": ", problem));
+}
+
+absl::Status Str(const Json& j, const char* key, std::string* out, bool required) {
+  auto it = j.find(key);
+  if (it == j.end()) return required ? InputError(key, "missing") : absl::OkStatus();
+  if (!it->is_string()) return InputError(key, "must be a string");
+  *out = it->get<std::string>();
+  return absl::OkStatus();
+}
+
+absl::Status Strs(const Json& j, const char* key, std::vector<std::string>* out) {
+  auto it = j.find(key);
+  if (it == j.end()) return absl::OkStatus();
+  if (!it->is_array()) return InputError(key, "must be an array of strings");
+  for (const auto& v : *it) {
+    if (!v.is_string()) return InputError(key, "must be an array of strings");
+    out->push_back(v.get<std::string>());
+  }
+  return absl::OkStatus();
+}
+
+constexpr const char* kPublishKeys[] = {"name",
+                                        "title",
+                                        "description",
+                                        "keywords",
+                                        "themes",
+                                        "publisher",
+                                        "license",
+                                        "media_type",
+                                        "language",
+                                        "hosting_location",
+                                        "personal_data_class",
+                                        "issued",
+                                        "modified",
+                                        "valid_until",
+                                        "content",
+                                        "policy"};
+
+// Resolves `relative` inside the data directory, refusing escapes (.., symlinks out).
+absl::StatusOr<std::string> ContentPath(const std::string& data_dir, const std::string& relative) {
+  if (relative.empty()) return InputError("content", "missing");
+  if (relative.front() == '/') {
+    return InputError("content", "must be a path relative to the node's data directory");
+  }
+  std::error_code ec;
+  auto base = std::filesystem::canonical(data_dir, ec);
+  if (ec) return absl::NotFoundError(absl::StrCat("data directory ", data_dir, ": ", ec.message()));
+  auto full = std::filesystem::canonical(base / relative, ec);
+  if (ec) {
+    return absl::NotFoundError(absl::StrCat("content \"", relative, "\" not found in ",
+                                            base.string(), ": ", ec.message()));
+  }
+  auto rel = full.lexically_relative(base);
+  if (rel.empty() || *rel.begin() == "..") {
+    return InputError("content", "points outside the node's data directory");
+  }
+  if (!std::filesystem::is_regular_file(full, ec)) {
+    return InputError("content", "must be a regular file (directories are not supported yet)");
+  }
+  return full.string();
+}
+
+// Signs `doc` at the sequence the catalogue assigns (after the checks that need it).
+catalog::SignAtSequence SignerFor(const Home& home, catalog::Document doc) {
+  return
+      [&home, doc = std::move(doc)](std::uint64_t sequence) mutable -> absl::StatusOr<std::string> {
+        doc.sequence = sequence;
+        HANSE_RETURN_IF_ERROR(catalog::ValidateDocument(doc));
+        return catalog::SignDocument(doc, home.identity.participant_key);
+      };
+}
+
+}  // namespace
+
+std::string ContentRecordKey(absl::string_view dataset_id) {
+  return absl::StrCat("content|", dataset_id);
+}
+
+absl::Status DigestFile(const std::string& path, std::string* sha256_hex, std::uint64_t* size) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(errno, path);
+  trust::Sha256Stream sha;
+  std::vector<char> buf(1 << 20);
+  std::uint64_t total = 0;
+  absl::Status status = absl::OkStatus();
+  while (true) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      status = ErrnoStatus(errno, path);
+      break;
+    }
+    if (n == 0) break;
+    sha.Update(absl::string_view(buf.data(), static_cast<size_t>(n)));
+    total += static_cast<std::uint64_t>(n);
+  }
+  ::close(fd);
+  HANSE_RETURN_IF_ERROR(status);
+  *sha256_hex = sha.HexDigest();
+  *size = total;
+  return absl::OkStatus();
+}
+
+catalog::ParticipantFacts ParticipantFactsOf(const Home& home, absl::string_view endpoint) {
+  catalog::ParticipantFacts f;
+  f.legal_name = home.config.legal_name;
+  f.registration_number = home.config.registration_number;
+  f.country = home.config.country;
+  f.jurisdictions = home.config.jurisdictions;
+  if (f.jurisdictions.empty()) f.jurisdictions.push_back(home.config.country);
+  if (!endpoint.empty()) f.endpoints.emplace_back(endpoint);
+  return f;
+}
+
+absl::StatusOr<bool> EnsureParticipantDescription(const Home& home,
+                                                  const catalog::ParticipantFacts& facts,
+                                                  catalog::Catalog& catalog, absl::Time now) {
+  const std::string& did = home.identity.did;
+  HANSE_ASSIGN_OR_RETURN(auto stored, catalog.GetAny(did));
+  if (stored.has_value()) {
+    HANSE_ASSIGN_OR_RETURN(auto v, trust::DecodeUnverified(stored->jws));
+    HANSE_ASSIGN_OR_RETURN(catalog::Document current, catalog::ParseDocumentPayload(v.payload));
+    const auto& c = current.participant;
+    if (c.legal_name == facts.legal_name && c.registration_number == facts.registration_number &&
+        c.country == facts.country && c.jurisdictions == facts.jurisdictions &&
+        c.endpoints == facts.endpoints) {
+      return false;
+    }
+  }
+  catalog::Document doc;
+  doc.kind = catalog::DocumentKind::kParticipant;
+  doc.id = did;
+  doc.issuer = did;
+  doc.valid_from = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
+  doc.participant = facts;
+  HANSE_RETURN_IF_ERROR(
+      catalog.SignAndIngest(did, SignerFor(home, doc), catalog::WriteBatch()).status(),
+      "participant self-description");
+  return true;
+}
+
+absl::StatusOr<catalog::IngestResult> PublishDataset(const Home& home, absl::string_view json,
+                                                     catalog::Catalog& catalog, absl::Time now) {
+  Json j = Json::parse(json, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::InvalidArgumentError("publish file: not a JSON object");
+  }
+  for (const auto& [key, value] : j.items()) {
+    bool known = false;
+    for (const char* k : kPublishKeys) known = known || key == k;
+    if (!known) return InputError(key, "unknown key (see docs/catalogue.md)");
+  }
+  catalog::Document doc;
+  doc.kind = catalog::DocumentKind::kDataset;
+  doc.issuer = home.identity.did;
+  std::string name, content, valid_until;
+  catalog::DatasetFacts& d = doc.dataset;
+  HANSE_RETURN_IF_ERROR(Str(j, "name", &name, true));
+  HANSE_RETURN_IF_ERROR(Str(j, "title", &d.title, true));
+  HANSE_RETURN_IF_ERROR(Str(j, "description", &d.description, false));
+  HANSE_RETURN_IF_ERROR(Strs(j, "keywords", &d.keywords));
+  HANSE_RETURN_IF_ERROR(Strs(j, "themes", &d.themes));
+  d.publisher = home.config.legal_name;
+  HANSE_RETURN_IF_ERROR(Str(j, "publisher", &d.publisher, false));
+  HANSE_RETURN_IF_ERROR(Str(j, "license", &d.license, true));
+  HANSE_RETURN_IF_ERROR(Str(j, "media_type", &d.media_type, true));
+  HANSE_RETURN_IF_ERROR(Str(j, "language", &d.language, true));
+  d.hosting_location = home.config.country;
+  HANSE_RETURN_IF_ERROR(Str(j, "hosting_location", &d.hosting_location, false));
+  d.personal_data_class = "none";
+  HANSE_RETURN_IF_ERROR(Str(j, "personal_data_class", &d.personal_data_class, false));
+  d.issued = absl::FormatTime("%Y-%m-%d", now, absl::UTCTimeZone());
+  HANSE_RETURN_IF_ERROR(Str(j, "issued", &d.issued, false));
+  HANSE_RETURN_IF_ERROR(Str(j, "modified", &d.modified, false));
+  HANSE_RETURN_IF_ERROR(Str(j, "valid_until", &valid_until, false));
+  HANSE_RETURN_IF_ERROR(Str(j, "content", &content, true));
+  auto policy = j.find("policy");
+  if (policy == j.end()) return InputError("policy", "missing (an ODRL offer, see docs)");
+  d.policy_json = policy->dump();
+
+  doc.id = catalog::DatasetId(doc.issuer, name);
+  HANSE_ASSIGN_OR_RETURN(std::string path, ContentPath(home.paths.data, content));
+  HANSE_RETURN_IF_ERROR(DigestFile(path, &d.sha256, &d.byte_size));
+  doc.valid_from = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
+  if (!valid_until.empty()) {
+    std::string err;
+    if (!absl::ParseTime(absl::RFC3339_full, valid_until, &doc.valid_until, &err)) {
+      return InputError("valid_until", "must be an RFC 3339 date-time");
+    }
+  }
+  // The checks that do not need the sequence come first, outside the catalogue's writer lock.
+  doc.sequence = 1;
+  HANSE_RETURN_IF_ERROR(catalog::ValidateDocument(doc));
+  // A policy that can never permit (malformed, or with terms this node does not understand)
+  // is refused here, with the reason; documents from peers are only checked structurally,
+  // and evaluation fails closed on what it does not know.
+  HANSE_RETURN_IF_ERROR(policy::ValidatePolicyForPublishing(d.policy_json), "policy");
+  // The document and where its content lives are one write: a crash cannot leave a published
+  // dataset whose content is not on record.
+  catalog::WriteBatch content_record;
+  content_record.Put(catalog::Family::kContracts, ContentRecordKey(doc.id), content);
+  const std::string issuer = doc.issuer;
+  return catalog.SignAndIngest(issuer, SignerFor(home, std::move(doc)), content_record);
+}
+
+absl::StatusOr<catalog::IngestResult> UnpublishDataset(const Home& home, absl::string_view id,
+                                                       catalog::Catalog& catalog, absl::Time now) {
+  HANSE_ASSIGN_OR_RETURN(catalog::StoredDocument current, catalog.Get(id));
+  if (current.kind != catalog::DocumentKind::kDataset) {
+    return absl::InvalidArgumentError(absl::StrCat(id, " is not a dataset"));
+  }
+  catalog::Document doc;
+  doc.kind = catalog::DocumentKind::kTombstone;
+  doc.issuer = home.identity.did;
+  doc.id = std::string(id);
+  HANSE_RETURN_IF_ERROR(catalog::CheckIdBelongsToIssuer(doc),
+                        "only the publisher can unpublish a dataset");
+  doc.valid_from = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
+  const std::string issuer = doc.issuer;
+  return catalog.SignAndIngest(issuer, SignerFor(home, std::move(doc)));
+}
+
+}  // namespace hanse::node

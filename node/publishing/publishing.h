@@ -1,0 +1,46 @@
+// What a node signs about itself and its datasets: the participant self-description (at init,
+// and again whenever its facts change) and dataset descriptions from the documented plain
+// JSON publish format (docs/catalogue.md).
+#ifndef HANSE_NODE_PUBLISHING_PUBLISHING_H_
+#define HANSE_NODE_PUBLISHING_PUBLISHING_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "catalog/catalog.h"
+#include "catalog/document.h"
+#include "node/identity/home.h"
+
+namespace hanse::node {
+
+// The participant facts this home states (config + the bound endpoint).
+catalog::ParticipantFacts ParticipantFactsOf(const Home& home, absl::string_view endpoint);
+
+// Signs and stores the participant self-description if the stored one differs from `facts`
+// (or none exists). Returns true when a new version was signed.
+absl::StatusOr<bool> EnsureParticipantDescription(const Home& home,
+                                                  const catalog::ParticipantFacts& facts,
+                                                  catalog::Catalog& catalog, absl::Time now);
+
+// Builds, signs and stores a dataset description from the publish JSON. `content` in the JSON
+// is a path inside DIR/data; the node computes its size and SHA-256. The document and the
+// record of where its content lives (ContentRecordKey) are written in one synced batch.
+absl::StatusOr<catalog::IngestResult> PublishDataset(const Home& home, absl::string_view json,
+                                                     catalog::Catalog& catalog, absl::Time now);
+
+// The key (contracts family) of the record of where a published dataset's content lives: its
+// path relative to DIR/data, which the provider serves to the parties of an agreement.
+std::string ContentRecordKey(absl::string_view dataset_id);
+
+// Signs and stores a tombstone for one of this node's datasets.
+absl::StatusOr<catalog::IngestResult> UnpublishDataset(const Home& home, absl::string_view id,
+                                                       catalog::Catalog& catalog, absl::Time now);
+
+// SHA-256 (hex) and size of a file, streamed.
+absl::Status DigestFile(const std::string& path, std::string* sha256_hex, std::uint64_t* size);
+
+}  // namespace hanse::node
+
+#endif  // HANSE_NODE_PUBLISHING_PUBLISHING_H_

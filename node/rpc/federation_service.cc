@@ -1,0 +1,114 @@
+// The federation service: what other members may ask of this node. Every RPC first takes the
+// caller's DID from its verified certificate and checks it is a current member.
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/status.h"
+#include "catalog/catalog.h"
+#include "catalog/dcat.h"
+#include "catalog/query.h"
+#include "hanse/v1/admin.grpc.pb.h"
+#include "hanse/v1/federation.grpc.pb.h"
+#include "node/daemon/node_impl.h"
+#include "node/daemon/version.h"
+#include "node/publishing/publishing.h"
+#include "trust/did_key.h"
+#include "trust/jws.h"
+
+namespace hanse::node {
+namespace {
+
+class FederationService final : public hanse::v1::Federation::Service {
+ public:
+  explicit FederationService(Node::Impl* node) : node_(node) {}
+
+  grpc::Status Ping(grpc::ServerContext* context, const hanse::v1::PingRequest* request,
+                    hanse::v1::PingResponse* response) override {
+    auto caller = Authorize(*context);
+    if (!caller.ok()) return ToGrpc(caller.status(), /*for_peer=*/true);
+    if (request->nonce().size() > kMaxNonceBytes) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "nonce longer than 128 bytes");
+    }
+    log::Debug("ping", {{"peer", *caller}});
+    response->set_nonce(request->nonce());
+    response->set_card_jws(node_->Card());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Digest(grpc::ServerContext* context, const hanse::v1::DigestRequest* request,
+                      hanse::v1::DigestResponse* response) override {
+    auto caller = Authorize(*context);
+    if (!caller.ok()) return ToGrpc(caller.status(), true);
+    return ToGrpc(node_->gossip->engine().ServeDigest(*request, response), true);
+  }
+
+  grpc::Status Pull(grpc::ServerContext* context, const hanse::v1::PullRequest* request,
+                    hanse::v1::PullResponse* response) override {
+    auto caller = Authorize(*context);
+    if (!caller.ok()) return ToGrpc(caller.status(), true);
+    return ToGrpc(node_->gossip->engine().ServePull(*request, response), true);
+  }
+
+  grpc::Status Membership(grpc::ServerContext* context, const hanse::v1::MembershipRequest* request,
+                          hanse::v1::MembershipResponse* response) override {
+    auto caller = Authorize(*context);
+    if (!caller.ok()) return ToGrpc(caller.status(), true);
+    return ToGrpc(node_->gossip->engine().ServeMembership(*request, response), true);
+  }
+
+  grpc::Status Search(grpc::ServerContext* context, const hanse::v1::PeerSearchRequest* request,
+                      hanse::v1::PeerSearchResponse* response) override {
+    auto caller = Authorize(*context);
+    if (!caller.ok()) return ToGrpc(caller.status(), true);
+    size_t limit = std::clamp<size_t>(request->limit(), 1, 100);
+    auto page = node_->catalog->Search(request->query(), limit, "");
+    if (!page.ok()) return ToGrpc(page.status(), true);
+    for (const auto& hit : page->hits) {
+      auto stored = node_->catalog->Get(hit.id);
+      if (!stored.ok()) continue;
+      auto* h = response->add_hits();
+      h->set_id(hit.id);
+      h->set_score(hit.score);
+      h->set_jws(stored->jws);
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Push(grpc::ServerContext* context, const hanse::v1::PushRequest* request,
+                    hanse::v1::PushResponse* response) override {
+    auto caller = Authorize(*context);
+    if (!caller.ok()) return ToGrpc(caller.status(), true);
+    return ToGrpc(node_->gossip->engine().ServePush(*caller, *request, response), true);
+  }
+
+ private:
+  // Every federation RPC: the caller's DID comes from its certificate and must be trusted now.
+  absl::StatusOr<std::string> Authorize(const grpc::ServerContext& context) {
+    HANSE_ASSIGN_OR_RETURN(std::string did, CallerDid(context));
+    if (!node_->peers->Find(did)) {
+      log::Warn("refused call from untrusted peer", {{"peer", did}});
+      return absl::PermissionDeniedError("caller is not a trusted peer");
+    }
+    return did;
+  }
+
+  Node::Impl* node_;
+};
+
+}  // namespace
+
+std::unique_ptr<grpc::Service> NewFederationService(Node::Impl* node) {
+  return std::make_unique<FederationService>(node);
+}
+
+}  // namespace hanse::node

@@ -1,0 +1,168 @@
+#include "node/rpc/gossip.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "base/clock.h"
+#include "hanse/v1/federation.grpc.pb.h"
+
+namespace hanse::node {
+
+// Federation stubs per member, rebuilt when its endpoint changes. Channels to members check the
+// server's certificate against that member's CA; a bootstrap channel (FetchMembership) does not,
+// because the records it fetches verify themselves.
+class GrpcGossipTransport final : public GossipTransport {
+ public:
+  GrpcGossipTransport(const Identity* identity, CaLookup ca_lookup, GossipOptions options,
+                      const Clock* clock)
+      : identity_(identity), ca_lookup_(std::move(ca_lookup)), options_(options), clock_(clock) {}
+
+  absl::Status Digest(const MemberCard& peer, const hanse::v1::DigestRequest& req,
+                      hanse::v1::DigestResponse* resp) override {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    return FromGrpc(StubFor(peer)->Digest(&ctx, req, resp));
+  }
+  absl::Status Pull(const MemberCard& peer, const hanse::v1::PullRequest& req,
+                    hanse::v1::PullResponse* resp) override {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    return FromGrpc(StubFor(peer)->Pull(&ctx, req, resp));
+  }
+  absl::Status Push(const MemberCard& peer, const hanse::v1::PushRequest& req,
+                    hanse::v1::PushResponse* resp) override {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    return FromGrpc(StubFor(peer)->Push(&ctx, req, resp));
+  }
+  absl::Status Membership(const MemberCard& peer, const hanse::v1::MembershipRequest& req,
+                          hanse::v1::MembershipResponse* resp) override {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    if (peer.did.empty()) {  // bootstrap: any node's address, not yet a known member
+      grpc::ChannelArguments args;
+      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+      auto stub = hanse::v1::Federation::NewStub(grpc::CreateCustomChannel(
+          peer.endpoint, UnverifiedServerChannelCredentials(*identity_), args));
+      return FromGrpc(stub->Membership(&ctx, req, resp));
+    }
+    return FromGrpc(StubFor(peer)->Membership(&ctx, req, resp));
+  }
+
+ private:
+  void SetDeadline(grpc::ClientContext* ctx) const {
+    ctx->set_deadline(TransportDeadline(options_.call_deadline));
+  }
+
+  hanse::v1::Federation::Stub* StubFor(const MemberCard& peer) {
+    std::lock_guard lock(mu_);
+    auto& entry = stubs_[peer.did];
+    if (!entry.second || entry.first != peer.endpoint) {
+      grpc::ChannelArguments args;
+      args.SetMaxReceiveMessageSize(options_.max_batch_bytes + (1 << 20));
+      // A member that was unreachable is retried within seconds of coming back, not minutes.
+      args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+      auto channel = grpc::CreateCustomChannel(
+          peer.endpoint, FederationChannelCredentials(*identity_, ca_lookup_, peer.did, *clock_),
+          args);
+      entry = {peer.endpoint, hanse::v1::Federation::NewStub(channel)};
+    }
+    return entry.second.get();
+  }
+
+  const Identity* identity_;
+  CaLookup ca_lookup_;
+  GossipOptions options_;
+  const Clock* clock_;
+  std::mutex mu_;
+  std::map<std::string, std::pair<std::string, std::unique_ptr<hanse::v1::Federation::Stub>>>
+      stubs_;  // DID -> (endpoint, stub)
+};
+
+Gossip::Gossip(GossipOptions options, const Identity* identity, PeerRegistry* peers,
+               catalog::Catalog* catalog, Membership* membership, CaLookup ca_lookup,
+               const Clock* clock)
+    : identity_(identity),
+      peers_(peers),
+      transport_(
+          std::make_unique<GrpcGossipTransport>(identity, std::move(ca_lookup), options, clock)) {
+  auto list = [peers, self = identity->did] {
+    std::vector<MemberCard> out = peers->List();
+    std::erase_if(out, [&](const MemberCard& c) { return c.did == self; });
+    return out;
+  };
+  engine_ = std::make_unique<GossipEngine>(options, catalog, membership, std::move(list),
+                                           transport_.get(), clock, std::random_device{}());
+}
+
+Gossip::~Gossip() { Stop(); }
+
+void Gossip::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Gossip::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Gossip::SyncSoon() {
+  {
+    std::lock_guard lock(mu_);
+    sync_now_ = true;
+  }
+  wake_.notify_all();
+}
+
+void Gossip::PushSoon(std::string jws) {
+  engine_->QueuePush(std::move(jws));
+  {
+    std::lock_guard lock(mu_);
+    push_now_ = true;
+  }
+  wake_.notify_all();
+}
+
+absl::Status Gossip::FetchMembership(const std::string& endpoint) {
+  MemberCard bootstrap;
+  bootstrap.endpoint = endpoint;
+  return engine_->FetchMembership(bootstrap);
+}
+
+absl::Status Gossip::SyncWith(const std::string& did) {
+  auto peer = peers_->Find(did);
+  if (!peer) return absl::NotFoundError(absl::StrCat(did, " is not a trusted peer"));
+  return engine_->SyncWith(*peer);
+}
+
+void Gossip::Run() {
+  const absl::Duration interval = engine_->options().interval;
+  // Rounds are paced in real time (they are network traffic), whatever clock the engine's
+  // decisions run on.
+  auto next_round = TransportDeadline(interval);
+  while (true) {
+    bool push = false, sync = false;
+    {
+      std::unique_lock lock(mu_);
+      bool woken = wake_.wait_until(lock, next_round,
+                                    [this] { return stopping_ || sync_now_ || push_now_; });
+      if (stopping_) return;
+      push = push_now_;
+      sync = sync_now_ || !woken;
+      push_now_ = sync_now_ = false;
+    }
+    if (push) engine_->PushPending();
+    if (sync) {
+      engine_->AntiEntropyRound();
+      next_round = TransportDeadline(interval);
+    }
+  }
+}
+
+}  // namespace hanse::node

@@ -1,0 +1,64 @@
+// The node's replication loop: the gossip protocol (node/gossip_engine.h) over mutually
+// authenticated gRPC, on its own thread. Wakes every interval for an anti-entropy round, at once
+// for an eager push after a local publish, and on demand (SyncSoon) after membership changes.
+#ifndef HANSE_NODE_RPC_GOSSIP_H_
+#define HANSE_NODE_RPC_GOSSIP_H_
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "catalog/catalog.h"
+#include "node/federation/gossip_engine.h"
+#include "node/federation/membership.h"
+#include "node/federation/peers.h"
+#include "node/identity/home.h"
+#include "node/rpc/tls.h"
+
+namespace hanse::node {
+
+class GrpcGossipTransport;
+
+class Gossip {
+ public:
+  Gossip(GossipOptions options, const Identity* identity, PeerRegistry* peers,
+         catalog::Catalog* catalog, Membership* membership, CaLookup ca_lookup, const Clock* clock);
+  ~Gossip();
+
+  void Start();
+  void Stop();
+  // Queues a document for an eager push to peers (after a local publish).
+  void PushSoon(std::string jws);
+  // Runs an anti-entropy round now (after a local membership record).
+  void SyncSoon();
+  // Fetches the membership records from any node (used when joining; records verify
+  // themselves, the server is not trusted, nor is its certificate checked against membership).
+  absl::Status FetchMembership(const std::string& endpoint);
+  // Runs one anti-entropy exchange with `did` now (tests, and the admin "sync" command).
+  absl::Status SyncWith(const std::string& did);
+
+  GossipEngine& engine() { return *engine_; }
+
+ private:
+  void Run();
+
+  const Identity* identity_;
+  PeerRegistry* peers_;
+  std::unique_ptr<GrpcGossipTransport> transport_;
+  std::unique_ptr<GossipEngine> engine_;
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  bool sync_now_ = false;
+  bool push_now_ = false;
+  std::thread thread_;
+};
+
+}  // namespace hanse::node
+
+#endif  // HANSE_NODE_RPC_GOSSIP_H_
