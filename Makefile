@@ -7,7 +7,7 @@ CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure --timeout 300 -j$(JOBS)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build build-asan test test-fast test-asan demo bench clean format
+.PHONY: all deps build build-asan test test-fast test-asan demo bench clean format crash-publish
 
 all: build
 
@@ -44,6 +44,13 @@ test-asan: build-asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest $(CTEST_FLAGS)
+
+# The long run of the publishing crash test: SIGKILL at random points, ROUNDS rounds (make test
+# runs 100).
+ROUNDS ?= 1000
+crash-publish: build
+	HANSE_CRASH_ROUNDS=$(ROUNDS) $(BUILD)/tests/integration_test \
+	  --gtest_filter='PublishingCrashTest.*'
 
 demo: build
 	HANSE=$(CURDIR)/$(BUILD)/node/hanse deploy/demo.sh

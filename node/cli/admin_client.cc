@@ -34,8 +34,14 @@ absl::StatusOr<AdminClient> AdminClient::Connect(const std::string& home_dir) {
                                                "`hanse node run --home ",
                                                home_dir, "`)"));
   }
-  auto channel =
-      grpc::CreateChannel("unix:" + paths.admin_socket, grpc::InsecureChannelCredentials());
+  // A local socket either answers or not: retry often (gRPC's default first backoff is 1 s,
+  // which a client that meets a socket left by a crashed node would otherwise wait out).
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 250);
+  auto channel = grpc::CreateCustomChannel("unix:" + paths.admin_socket,
+                                           grpc::InsecureChannelCredentials(), args);
   if (!channel->WaitForConnected(TransportDeadline(absl::Seconds(3)))) {
     return absl::UnavailableError(absl::StrCat("the node at ", paths.dir, " does not answer on ",
                                                paths.admin_socket,

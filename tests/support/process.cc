@@ -124,7 +124,7 @@ absl::StatusOr<std::string> NodeProcess::Start(const std::vector<std::string>& e
       auto j = nlohmann::json::parse(r.out, nullptr, false);
       if (!j.is_discarded() && j.contains("listen")) return j["listen"].get<std::string>();
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   return absl::DeadlineExceededError("node did not become ready: " + Log());
 }
@@ -134,12 +134,12 @@ int NodeProcess::Stop(int sig) {
   ::kill(pid_, sig);
   int status = 0;
   // Bounded wait: a node that ignores SIGTERM for 60 s is a failure, then killed.
-  for (int i = 0; i < 600; ++i) {
+  for (int i = 0; i < 6000; ++i) {
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
       return DecodeWait(status);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ::kill(pid_, SIGKILL);
   ::waitpid(pid_, &status, 0);
