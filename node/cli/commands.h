@@ -1,0 +1,73 @@
+// The `hanse` commands, one file per group (node/cli/*_commands.cc), wired to the command line
+// in main.cc; the contract, transfer, audit and evidence commands are in contract_commands.h.
+// Each returns the status the command line prints (`hanse: error: ...`, exit code 1).
+#ifndef HANSE_NODE_CLI_COMMANDS_H_
+#define HANSE_NODE_CLI_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "hanse/v1/admin.pb.h"
+#include "nlohmann/json.hpp"
+#include "node/identity/home.h"
+
+namespace hanse::node {
+
+// Output shared by the commands (output.cc)
+
+void PrintError(const absl::Status& status);
+std::string PeerRow(const hanse::v1::Peer& p);
+nlohmann::json SummaryJson(const hanse::v1::DatasetSummary& d);
+// Shortens to at most n bytes without cutting a UTF-8 sequence.
+std::string Clip(absl::string_view s, size_t n);
+
+// init, card, peer, status, node run (node_commands.cc)
+
+absl::Status CmdInit(const InitOptions& options);
+// The live card from a running node (with its bound endpoint), else one signed from the home.
+absl::StatusOr<std::string> CurrentCard(const std::string& home_dir);
+absl::Status CmdCard(const std::string& home_dir, const std::string& out);
+absl::Status CmdPeerAdd(const std::string& home_dir, const std::string& card_file);
+absl::Status CmdPeerList(const std::string& home_dir, bool json);
+absl::Status CmdPeerPing(const std::string& home_dir, const std::string& target, bool json);
+absl::Status CmdStatus(const std::string& home_dir, bool json);
+absl::Status CmdNodeRun(const std::string& home_dir, const std::string& log_format,
+                        const std::string& log_level);
+
+// dataset, search, catalog export, document verify (catalog_commands.cc)
+
+absl::Status CmdDatasetPublish(const std::string& home_dir, const std::string& file, bool json);
+absl::Status CmdDatasetList(const std::string& home_dir, bool mine, int limit, bool json);
+absl::Status CmdDatasetShow(const std::string& home_dir, const std::string& id, bool jws);
+absl::Status CmdDatasetUnpublish(const std::string& home_dir, const std::string& id);
+absl::Status CmdSearch(const std::string& home_dir, const std::vector<std::string>& words,
+                       int limit, const std::string& cursor, bool live, bool json);
+absl::Status CmdCatalogExport(const std::string& home_dir, const std::string& format);
+// Offline: needs no node. Each non-empty line of FILE is one compact JWS.
+absl::Status CmdDocumentVerify(const std::string& file, bool json);
+
+// federation draft|sign|join, member propose|endorse|revoke|list (federation_commands.cc)
+
+absl::Status CmdFederationDraft(const std::string& name, int k, int r,
+                                const std::vector<std::string>& founders);
+absl::Status CmdFederationSign(const std::string& home_dir, const std::string& charter_file,
+                               const std::string& out);
+absl::Status CmdFederationJoin(const std::string& home_dir, const std::string& charter_file,
+                               const std::string& bootstrap);
+absl::Status CmdMemberPropose(const std::string& home_dir, const std::string& card_file);
+absl::Status CmdMemberEndorse(const std::string& home_dir, const std::string& did);
+absl::Status CmdMemberRevoke(const std::string& home_dir, const std::string& did,
+                             const std::string& reason);
+absl::Status CmdMemberList(const std::string& home_dir, bool pending_only, bool json);
+
+// policy check (policy_commands.cc)
+
+// Exit codes: 0 permit, 1 deny, 2 unreadable or malformed input.
+int CmdPolicyCheck(const std::string& policy_file, const std::string& request_file, bool json);
+
+}  // namespace hanse::node
+
+#endif  // HANSE_NODE_CLI_COMMANDS_H_

@@ -1,0 +1,227 @@
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "base/clock.h"
+#include "base/file.h"
+#include "base/log.h"
+#include "base/status.h"
+#include "catalog/document.h"
+#include "catalog/store.h"
+#include "nlohmann/json.hpp"
+#include "node/cli/admin_client.h"
+#include "node/cli/commands.h"
+#include "node/cli/contract_commands.h"
+#include "node/daemon/node.h"
+#include "node/daemon/version.h"
+#include "node/federation/membership.h"
+#include "node/federation/peers.h"
+#include "node/identity/card.h"
+#include "node/identity/home.h"
+#include "policy/evaluate.h"
+#include "policy/policy.h"
+#include "policy/request.h"
+
+namespace hanse::node {
+
+absl::Status CmdInit(const InitOptions& options) {
+  HANSE_ASSIGN_OR_RETURN(std::string did, InitHome(options, Clock::Real().Now()));
+  std::printf("%s\n", did.c_str());
+  std::fprintf(stderr,
+               "Created node home %s for \"%s\" (%s).\n"
+               "Next: `hanse node run --home %s`, and share `hanse card --home %s` with peers.\n",
+               AbsolutePath(options.dir).c_str(), options.legal_name.c_str(),
+               options.country.c_str(), options.dir.c_str(), options.dir.c_str());
+  return absl::OkStatus();
+}
+
+// The live card from a running node (with its bound endpoint), else one signed from the home.
+absl::StatusOr<std::string> CurrentCard(const std::string& home_dir) {
+  if (auto client = AdminClient::Connect(home_dir); client.ok()) return client->GetCard();
+  absl::Time now = Clock::Real().Now();
+  HANSE_ASSIGN_OR_RETURN(Home home, LoadHome(home_dir, now));
+  std::string endpoint = home.config.endpoint.empty() ? home.config.listen : home.config.endpoint;
+  HANSE_ASSIGN_OR_RETURN(HostPort hp, ParseHostPort(endpoint));
+  if (hp.port == 0) {
+    return absl::FailedPreconditionError(
+        "the node listens on port 0, so its endpoint is known only while it runs: start it, "
+        "or set \"endpoint\" in config.json");
+  }
+  MemberCard card{home.identity.did, home.config.legal_name, home.config.country,
+                  endpoint,          home.identity.ca_pem,   now};
+  return SignCard(card, home.identity.participant_key);
+}
+
+absl::Status CmdCard(const std::string& home_dir, const std::string& out) {
+  HANSE_ASSIGN_OR_RETURN(std::string jws, CurrentCard(home_dir));
+  HANSE_ASSIGN_OR_RETURN(MemberCard card, VerifyCard(jws, Clock::Real().Now()));
+  std::string text = CardFileJson(jws, card);
+  if (out.empty()) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return absl::OkStatus();
+  }
+  return WriteFileAtomic(out, text, 0644);
+}
+
+absl::Status CmdPeerAdd(const std::string& home_dir, const std::string& card_file) {
+  HANSE_ASSIGN_OR_RETURN(std::string text, ReadFile(card_file, 256 * 1024));
+  HANSE_ASSIGN_OR_RETURN(auto parsed, ParseCardFile(text, Clock::Real().Now()), card_file);
+  auto& [jws, card] = parsed;
+  bool added = false;
+  if (auto client = AdminClient::Connect(home_dir); client.ok()) {
+    HANSE_ASSIGN_OR_RETURN(auto resp, client->AddPeer(jws));
+    added = resp.added();
+  } else {
+    HANSE_ASSIGN_OR_RETURN(Home home, LoadHome(home_dir, Clock::Real().Now()));
+    if (card.did == home.identity.did) {
+      return absl::InvalidArgumentError("that is this node's own card");
+    }
+    HANSE_ASSIGN_OR_RETURN(auto store, catalog::OpenRocksStore(home.paths.store, {}));
+    HANSE_ASSIGN_OR_RETURN(added, AddPeerToStore(*store, jws, card));
+    HANSE_RETURN_IF_ERROR(store->Close());
+  }
+  std::printf("%s %s (%s, %s) at %s\n", added ? "trusted" : "already trusted", card.did.c_str(),
+              card.legal_name.c_str(), card.country.c_str(), card.endpoint.c_str());
+  return absl::OkStatus();
+}
+
+absl::Status CmdPeerList(const std::string& home_dir, bool json) {
+  HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
+  HANSE_ASSIGN_OR_RETURN(auto resp, client.ListPeers());
+  if (json) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& p : resp.peers()) {
+      arr.push_back({{"did", p.did()},
+                     {"endpoint", p.endpoint()},
+                     {"legal_name", p.legal_name()},
+                     {"country", p.country()}});
+    }
+    std::printf("%s\n", arr.dump(2).c_str());
+    return absl::OkStatus();
+  }
+  std::printf("%-60s %-22s %-2s %s\n", "DID", "ENDPOINT", "CC", "NAME");
+  for (const auto& p : resp.peers()) std::printf("%s\n", PeerRow(p).c_str());
+  return absl::OkStatus();
+}
+
+absl::Status CmdPeerPing(const std::string& home_dir, const std::string& target, bool json) {
+  HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
+  HANSE_ASSIGN_OR_RETURN(auto resp, client.PingPeer(target));
+  double ms = static_cast<double>(resp.round_trip_micros()) / 1000.0;
+  if (json) {
+    nlohmann::json j = {{"did", resp.peer().did()},
+                        {"legal_name", resp.peer().legal_name()},
+                        {"country", resp.peer().country()},
+                        {"endpoint", resp.endpoint()},
+                        {"round_trip_ms", ms}};
+    std::printf("%s\n", j.dump(2).c_str());
+    return absl::OkStatus();
+  }
+  std::printf("%s (%s, %s) at %s: %.2f ms\n", resp.peer().did().c_str(),
+              resp.peer().legal_name().c_str(), resp.peer().country().c_str(),
+              resp.endpoint().c_str(), ms);
+  return absl::OkStatus();
+}
+
+absl::Status CmdStatus(const std::string& home_dir, bool json) {
+  HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
+  HANSE_ASSIGN_OR_RETURN(auto s, client.GetStatus());
+  if (json) {
+    nlohmann::json peers = nlohmann::json::array();
+    for (const auto& p : s.peers()) {
+      peers.push_back({{"did", p.did()},
+                       {"endpoint", p.endpoint()},
+                       {"legal_name", p.legal_name()},
+                       {"country", p.country()}});
+    }
+    nlohmann::json j = {{"did", s.did()},
+                        {"listen", s.listen()},
+                        {"legal_name", s.legal_name()},
+                        {"country", s.country()},
+                        {"peers", peers},
+                        {"uptime_seconds", s.uptime_seconds()},
+                        {"store_bytes", s.store_bytes()},
+                        {"version", s.version()},
+                        {"equivocators", std::vector<std::string>(s.equivocators().begin(),
+                                                                  s.equivocators().end())},
+                        {"own_sequence_held", s.own_sequence_held()},
+                        {"own_sequence_signed", s.own_sequence_signed()}};
+    std::printf("%s\n", j.dump(2).c_str());
+    return absl::OkStatus();
+  }
+  std::printf(
+      "DID:      %s\nName:     %s (%s)\nListen:   %s\nUptime:   %s\nStore:    %llu "
+      "bytes\nVersion:  %s\nPeers:    %d\n",
+      s.did().c_str(), s.legal_name().c_str(), s.country().c_str(), s.listen().c_str(),
+      absl::FormatDuration(absl::Seconds(s.uptime_seconds())).c_str(),
+      static_cast<unsigned long long>(s.store_bytes()), s.version().c_str(), s.peers_size());
+  for (const auto& p : s.peers()) std::printf("  %s\n", PeerRow(p).c_str());
+  std::printf("Sequence: %llu signed, %llu held\n",
+              static_cast<unsigned long long>(s.own_sequence_signed()),
+              static_cast<unsigned long long>(s.own_sequence_held()));
+  if (s.own_sequence_held() < s.own_sequence_signed()) {
+    std::printf(
+        "  the store lost some of this node's own documents (damaged log or older backup); "
+        "new ones continue past %llu, peers return what they hold\n",
+        static_cast<unsigned long long>(s.own_sequence_signed()));
+  }
+  std::printf("Equivocators: %d\n", s.equivocators_size());
+  for (const auto& did : s.equivocators()) std::printf("  %s\n", did.c_str());
+  return absl::OkStatus();
+}
+
+absl::Status CmdNodeRun(const std::string& home_dir, const std::string& log_format,
+                        const std::string& log_level) {
+  // Block the stop signals before any thread starts, so only sigwait below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  // Logging follows the flag, else the config (read before anything logs).
+  {
+    std::string fmt = log_format, lvl = log_level;
+    if (fmt.empty() || lvl.empty()) {
+      if (auto home = LoadHome(home_dir, Clock::Real().Now()); home.ok()) {
+        if (fmt.empty()) fmt = home->config.log_format;
+        if (lvl.empty()) lvl = home->config.log_level;
+      }
+    }
+    HANSE_ASSIGN_OR_RETURN(log::Format f, log::ParseFormat(fmt.empty() ? "text" : fmt),
+                           "--log-format");
+    HANSE_ASSIGN_OR_RETURN(log::Level l, log::ParseLevel(lvl.empty() ? "info" : lvl),
+                           "--log-level");
+    log::Init(f, l);
+  }
+
+  HANSE_ASSIGN_OR_RETURN(auto node, Node::Start(home_dir));
+  int sig = 0;
+  sigwait(&signals, &sig);
+  log::Info("signal received", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  // A handler that never returns must not keep the process alive forever: after the grace
+  // period and a margin, leave. Everything acknowledged was synced before it was acknowledged.
+  absl::Duration grace = node->shutdown_grace();
+  std::thread([grace] {
+    absl::SleepFor(grace + absl::Seconds(10));
+    log::Error(
+        "calls still running after the shutdown grace period; exiting without a clean "
+        "store close",
+        {{"grace", absl::FormatDuration(grace)}});
+    std::_Exit(2);
+  }).detach();
+  return node->Shutdown(grace);
+}
+
+}  // namespace hanse::node
