@@ -1,3 +1,6 @@
+// The catalogue (~700 lines): most of it is IngestLocked, one transaction whose checks
+// (duplicate, equivocation, staleness, retired issuers, index and holder-index updates) must
+// see the same overlay of the batch being built; the rest are reads over the same keys.
 #include "catalog/catalog.h"
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// Self-descriptions (~650 lines): every field rule of every document kind in one place, so the
+// rules a peer's document is checked by and the ones a signer applies cannot drift apart.
 #include "catalog/document.h"
 
 #include <cctype>

@@ -1,3 +1,6 @@
+// The search index in one file (~1.3k lines) on purpose: the posting-block format, the block
+// maxima and the WAND traversal that reads them are one algorithm whose invariants span all
+// three; split apart, each half would have to restate the other's layout.
 #include "catalog/search_index.h"
 
 #include <algorithm>

@@ -1,3 +1,6 @@
+// The ODRL evaluator (~800 lines): one pure function over one parsed policy; the operators,
+// left operands and the trace it writes belong together. (The ODRL 2.2 work of issue 10 will
+// reshape it; splitting it first would only move the same code twice.)
 #include "policy/evaluate.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// The ODRL parser (~600 lines): one grammar (compact and expanded IRIs) in one file.
 #include "policy/policy.h"
 
 #include <utility>
