@@ -126,21 +126,12 @@ std::string EncodeStored(DocumentKind kind, std::uint64_t seq, absl::string_view
   return out;
 }
 
-// The document inside a stored (verified when it was ingested) JWS.
-absl::StatusOr<Document> ParseStored(const StoredDocument& stored) {
-  HANSE_ASSIGN_OR_RETURN(auto v, trust::DecodeUnverified(stored.jws),
-                         absl::StrCat("stored document ", stored.id));
-  return ParseDocumentPayload(v.payload);
-}
-
 // The country of legal seat stated in a stored participant description ("" if none).
 std::string CountryOf(const std::optional<std::string>& raw_participant, absl::string_view did) {
   if (!raw_participant.has_value()) return "";
   auto stored = DecodeStored(did, *raw_participant);
   if (!stored.ok() || stored->kind != DocumentKind::kParticipant) return "";
-  auto v = trust::DecodeUnverified(stored->jws);
-  if (!v.ok()) return "";
-  auto pd = ParseDocumentPayload(v->payload);
+  auto pd = DecodeDocument(*stored);
   return pd.ok() ? pd->participant.country : "";
 }
 
@@ -177,6 +168,12 @@ class Overlay {
 };
 
 }  // namespace
+
+absl::StatusOr<Document> DecodeDocument(const StoredDocument& stored) {
+  HANSE_ASSIGN_OR_RETURN(auto v, trust::DecodeUnverified(stored.jws),
+                         absl::StrCat("stored document ", stored.id));
+  return ParseDocumentPayload(v.payload);
+}
 
 absl::string_view IngestOutcomeName(IngestOutcome outcome) {
   switch (outcome) {
@@ -246,7 +243,7 @@ std::vector<absl::StatusOr<IngestResult>> Catalog::IngestLocked(
     for (const auto& [id, raw] : datasets) {
       HANSE_ASSIGN_OR_RETURN(StoredDocument stored, DecodeStored(id, raw));
       if (stored.kind != DocumentKind::kDataset || stored.indexed_country == country) continue;
-      HANSE_ASSIGN_OR_RETURN(Document doc, ParseStored(stored));
+      HANSE_ASSIGN_OR_RETURN(Document doc, DecodeDocument(stored));
       IndexedDoc before = ToIndexed(doc, stored.indexed_country);
       HANSE_RETURN_IF_ERROR(index_->Add(ToIndexed(doc, country), &before, &batch));
       any_index_change = true;
@@ -336,7 +333,7 @@ std::vector<absl::StatusOr<IngestResult>> Catalog::IngestLocked(
       // tombstone), from its subject as signed. Read before anything is staged for this document.
       std::optional<std::string> replaced_holder_key;
       if (current && current->kind == DocumentKind::kCertification) {
-        HANSE_ASSIGN_OR_RETURN(Document pd, ParseStored(*current));
+        HANSE_ASSIGN_OR_RETURN(Document pd, DecodeDocument(*current));
         replaced_holder_key = HolderKey(pd.certification.subject, doc.id);
       }
 
@@ -348,7 +345,7 @@ std::vector<absl::StatusOr<IngestResult>> Catalog::IngestLocked(
       // Index: replace the previous dataset version (as it was indexed) with the new one.
       std::optional<IndexedDoc> previous;
       if (current && current->kind == DocumentKind::kDataset) {
-        HANSE_ASSIGN_OR_RETURN(Document pd, ParseStored(*current));
+        HANSE_ASSIGN_OR_RETURN(Document pd, DecodeDocument(*current));
         previous = ToIndexed(pd, current->indexed_country);
       }
       if (doc.kind == DocumentKind::kDataset) {
@@ -465,9 +462,7 @@ absl::Status Catalog::RetireIssuer(absl::string_view issuer) {
         auto stored = DecodeStored(id, raw);
         if (!stored.ok()) return (inner = stored.status()).ok();
         if (stored->kind != DocumentKind::kDataset) return true;
-        auto v = trust::DecodeUnverified(stored->jws);
-        if (!v.ok()) return (inner = v.status()).ok();
-        auto doc = ParseDocumentPayload(v->payload);
+        auto doc = DecodeDocument(*stored);
         if (!doc.ok()) return (inner = doc.status()).ok();
         inner = index_->Remove(ToIndexed(*doc, stored->indexed_country), &batch);
         any_index_change = true;
@@ -481,7 +476,7 @@ absl::Status Catalog::RetireIssuer(absl::string_view issuer) {
                        auto stored = DecodeStored(id, raw);
                        if (!stored.ok()) return (inner = stored.status()).ok();
                        if (stored->kind != DocumentKind::kCertification) return true;
-                       auto doc = ParseStored(*stored);
+                       auto doc = DecodeDocument(*stored);
                        if (!doc.ok()) return (inner = doc.status()).ok();
                        batch.Delete(Family::kFields, HolderKey(doc->certification.subject, id));
                        return true;
@@ -617,7 +612,7 @@ absl::StatusOr<std::vector<CertificationRecord>> Catalog::CertificationsOf(
     // The index is written in the same batch as the documents; a key without its certification
     // (a damaged store) counts for nothing rather than failing every decision.
     if (!stored.has_value() || stored->kind != DocumentKind::kCertification) continue;
-    HANSE_ASSIGN_OR_RETURN(Document doc, ParseStored(*stored));
+    HANSE_ASSIGN_OR_RETURN(Document doc, DecodeDocument(*stored));
     if (doc.certification.subject != subject) continue;
     // Counts while validFrom <= now < validUntil (the policy evaluator's rule for validUntil).
     if (now < doc.valid_from || now >= doc.valid_until) continue;

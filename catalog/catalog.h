@@ -80,6 +80,9 @@ class SequenceLedger {
 // Signs a document of one of the node's own issuers at the sequence it is given.
 using SignAtSequence = std::function<absl::StatusOr<std::string>(std::uint64_t sequence)>;
 
+// The document inside a stored JWS (verified when it was ingested, so not verified again).
+absl::StatusOr<Document> DecodeDocument(const StoredDocument& stored);
+
 class Catalog {
  public:
   // `store`, `clock` and `ledger` (optional) must outlive the catalogue.

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
+#include "base/json.h"
 #include "base/status.h"
 #include "nlohmann/json.hpp"
 #include "trust/did_key.h"
@@ -290,6 +291,18 @@ std::string CertificationId(absl::string_view issuer, absl::string_view subject,
                       trust::HexEncode(trust::Sha256(subject)).substr(0, kCertificationHashHex));
 }
 
+Document ParticipantDocument(absl::string_view did, const ParticipantFacts& facts,
+                             std::uint64_t sequence, absl::Time valid_from) {
+  Document d;
+  d.kind = DocumentKind::kParticipant;
+  d.id = std::string(did);
+  d.issuer = std::string(did);
+  d.sequence = sequence;
+  d.valid_from = absl::FromUnixSeconds(absl::ToUnixSeconds(valid_from));
+  d.participant = facts;
+  return d;
+}
+
 Document CertificationDocument(absl::string_view issuer, absl::string_view subject,
                                absl::string_view certification, std::uint64_t sequence,
                                absl::Time valid_from, absl::Time valid_until) {
@@ -499,35 +512,14 @@ absl::StatusOr<Document> ParseDocumentPayload(absl::string_view payload) {
   if (payload.size() > kMaxDocumentBytes) {
     return absl::ResourceExhaustedError("payload larger than the document limit");
   }
-  // Bound nesting before a recursive parser and printer see the text.
-  {
-    int depth = 0;
-    bool in_string = false, escaped = false;
-    for (char c : payload) {
-      if (in_string) {
-        if (escaped) {
-          escaped = false;
-        } else if (c == '\\') {
-          escaped = true;
-        } else if (c == '"') {
-          in_string = false;
-        }
-      } else if (c == '"') {
-        in_string = true;
-      } else if (c == '{' || c == '[') {
-        if (++depth > kMaxJsonDepth) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("payload nests deeper than ", kMaxJsonDepth, " levels"));
-        }
-      } else if (c == '}' || c == ']') {
-        --depth;
-      }
-    }
+  // Nesting is bounded while reading, before a recursive printer sees the value. A peer's bad
+  // document is invalid input whatever the reason (InvalidArgument, which costs it standing).
+  absl::StatusOr<Json> parsed = ParseJson(payload, kMaxJsonDepth);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("payload: ", parsed.status().message()));
   }
-  Json j = Json::parse(payload, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return absl::InvalidArgumentError("payload is not a JSON object");
-  }
+  if (!parsed->is_object()) return absl::InvalidArgumentError("payload is not a JSON object");
+  Json j = *std::move(parsed);
   HANSE_RETURN_IF_ERROR(CheckKeys(j, "",
                                   {"@context", "type", "id", "issuer", "validFrom", "validUntil",
                                    "sequence", "credentialSubject"}));

@@ -115,6 +115,10 @@ std::string CertificationId(absl::string_view issuer, absl::string_view subject,
 // True for a certification name: 1-64 of a-z, 0-9 and '-'.
 bool IsCertificationName(absl::string_view name);
 
+// An unsigned participant self-description of `did` (its own issuer), valid from `valid_from`
+// (whole seconds).
+Document ParticipantDocument(absl::string_view did, const ParticipantFacts& facts,
+                             std::uint64_t sequence, absl::Time valid_from);
 // An unsigned certification credential; valid_until InfiniteFuture means no expiry.
 Document CertificationDocument(absl::string_view issuer, absl::string_view subject,
                                absl::string_view certification, std::uint64_t sequence,

@@ -4,91 +4,11 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/json.h"
 #include "policy/values.h"
 
 namespace hanse::policy::internal {
 namespace {
-
-// Builds the DOM from SAX events so that no exception is thrown and the limits are enforced
-// while reading.
-class DomBuilder final : public nlohmann::json_sax<Json> {
- public:
-  explicit DomBuilder(int max_depth) : max_depth_(max_depth) {}
-
-  bool null() override { return Put(Json(nullptr)) != nullptr; }
-  bool boolean(bool v) override { return Put(Json(v)) != nullptr; }
-  bool number_integer(number_integer_t v) override { return Put(Json(v)) != nullptr; }
-  bool number_unsigned(number_unsigned_t v) override { return Put(Json(v)) != nullptr; }
-  bool number_float(number_float_t v, const string_t&) override { return Put(Json(v)) != nullptr; }
-  bool string(string_t& v) override { return Put(Json(std::move(v))) != nullptr; }
-  bool binary(binary_t&) override {
-    status_ = absl::InvalidArgumentError("not valid JSON: binary value");
-    return false;
-  }
-  bool start_object(std::size_t) override { return Open(Json::object()); }
-  bool key(string_t& k) override {
-    if (stack_.back()->contains(k)) {
-      status_ = absl::InvalidArgumentError(
-          absl::StrCat("not valid JSON: duplicate key \"", Printable(k), "\""));
-      return false;
-    }
-    key_ = std::move(k);
-    return true;
-  }
-  bool end_object() override {
-    stack_.pop_back();
-    return true;
-  }
-  bool start_array(std::size_t) override { return Open(Json::array()); }
-  bool end_array() override {
-    stack_.pop_back();
-    return true;
-  }
-  bool parse_error(std::size_t, const std::string&,
-                   const nlohmann::detail::exception& ex) override {
-    absl::string_view what = ex.what();
-    // "[json.exception.parse_error.101] parse error at line 1, ..." -> "parse error at line 1, ..."
-    if (const size_t end = what.find("] "); absl::StartsWith(what, "[") && end != what.npos) {
-      what.remove_prefix(end + 2);
-    }
-    status_ = absl::InvalidArgumentError(absl::StrCat("not valid JSON: ", Printable(what)));
-    return false;
-  }
-
-  absl::Status status() const { return status_; }
-  Json& root() { return root_; }
-
- private:
-  Json* Put(Json v) {
-    if (stack_.empty()) {
-      root_ = std::move(v);
-      return &root_;
-    }
-    Json* top = stack_.back();
-    if (top->is_array()) {
-      top->push_back(std::move(v));
-      return &top->back();
-    }
-    auto [it, inserted] = top->get_ref<Json::object_t&>().emplace(key_, std::move(v));
-    return &it->second;
-  }
-  bool Open(Json container) {
-    if (static_cast<int>(stack_.size()) >= max_depth_) {
-      status_ = absl::ResourceExhaustedError(
-          absl::StrCat("JSON nested deeper than ", max_depth_, " levels"));
-      return false;
-    }
-    Json* p = Put(std::move(container));
-    stack_.push_back(p);
-    return true;
-  }
-
-  const int max_depth_;
-  Json root_;
-  std::vector<Json*> stack_;
-  std::string key_;
-  absl::Status status_;
-};
 
 struct Prefix {
   absl::string_view name;
@@ -103,13 +23,7 @@ constexpr absl::string_view kHanseTerms[] = {"jurisdiction", "certification", "i
 }  // namespace
 
 absl::StatusOr<Json> ParseJson(absl::string_view text, int max_depth) {
-  DomBuilder builder(max_depth);
-  const bool ok = Json::sax_parse(text.begin(), text.end(), &builder);
-  if (!ok || !builder.status().ok()) {
-    if (!builder.status().ok()) return builder.status();
-    return absl::InvalidArgumentError("not valid JSON");
-  }
-  return std::move(builder.root());
+  return hanse::ParseJson(text, max_depth);
 }
 
 Terms::Terms() = default;

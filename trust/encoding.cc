@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
@@ -36,29 +37,8 @@ constexpr std::array<int8_t, 256> kBase58Reverse = MakeReverse(kBase58Alphabet);
 }  // namespace
 
 std::string Base64UrlEncode(absl::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() * 4 + 2) / 3);
-  size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    uint32_t v = (static_cast<uint8_t>(bytes[i]) << 16) |
-                 (static_cast<uint8_t>(bytes[i + 1]) << 8) | static_cast<uint8_t>(bytes[i + 2]);
-    out.push_back(kBase64UrlAlphabet[(v >> 18) & 63]);
-    out.push_back(kBase64UrlAlphabet[(v >> 12) & 63]);
-    out.push_back(kBase64UrlAlphabet[(v >> 6) & 63]);
-    out.push_back(kBase64UrlAlphabet[v & 63]);
-  }
-  const size_t rest = bytes.size() - i;
-  if (rest == 1) {
-    uint32_t v = static_cast<uint8_t>(bytes[i]) << 16;
-    out.push_back(kBase64UrlAlphabet[(v >> 18) & 63]);
-    out.push_back(kBase64UrlAlphabet[(v >> 12) & 63]);
-  } else if (rest == 2) {
-    uint32_t v = (static_cast<uint8_t>(bytes[i]) << 16) | (static_cast<uint8_t>(bytes[i + 1]) << 8);
-    out.push_back(kBase64UrlAlphabet[(v >> 18) & 63]);
-    out.push_back(kBase64UrlAlphabet[(v >> 12) & 63]);
-    out.push_back(kBase64UrlAlphabet[(v >> 6) & 63]);
-  }
-  return out;
+  // Abseil's web-safe alphabet without padding is exactly RFC 7515's base64url.
+  return absl::WebSafeBase64Escape(bytes);
 }
 
 absl::StatusOr<std::string> Base64UrlDecode(absl::string_view text) {
@@ -155,16 +135,6 @@ std::string Sha256(absl::string_view data) {
   return digest;
 }
 
-std::string HexEncode(absl::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (char c : bytes) {
-    const auto b = static_cast<uint8_t>(c);
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 0xf]);
-  }
-  return out;
-}
+std::string HexEncode(absl::string_view bytes) { return absl::BytesToHexString(bytes); }
 
 }  // namespace hanse::trust

@@ -18,9 +18,18 @@ std::string Rfc3339(absl::Time t) {
 
 std::string ExpandIri(absl::string_view iri) { return policy::ExpandPurposeIri(iri); }
 
-absl::StatusOr<catalog::Document> DecodeStored(const catalog::StoredDocument& stored) {
-  HANSE_ASSIGN_OR_RETURN(trust::VerifiedJws decoded, trust::DecodeUnverified(stored.jws));
-  return catalog::ParseDocumentPayload(decoded.payload);
+contract::NegotiationStart StartOf(const catalog::Document& dataset, std::string id,
+                                   std::string consumer, absl::string_view purpose) {
+  contract::NegotiationStart start;
+  start.id = std::move(id);
+  start.provider_did = dataset.issuer;
+  start.consumer_did = std::move(consumer);
+  start.dataset_id = dataset.id;
+  start.dataset_version = dataset.sequence;
+  start.content_digest = dataset.dataset.sha256;
+  start.policy_json = dataset.dataset.policy_json;
+  start.purpose = ExpandIri(purpose);
+  return start;
 }
 
 std::string CardKey(absl::string_view did) { return absl::StrCat("card|", did); }
@@ -70,7 +79,7 @@ absl::StatusOr<policy::Request> Common::FactsAbout(const std::string& consumer,
   // The consumer's country and jurisdictions as it signed them in its participant
   // self-description (verified when stored); unknown when none is held.
   auto participant = catalog->Get(consumer);
-  auto doc = participant.ok() ? DecodeStored(*participant) : participant.status();
+  auto doc = participant.ok() ? catalog::DecodeDocument(*participant) : participant.status();
   if (doc.ok() && doc->kind == catalog::DocumentKind::kParticipant) {
     r.country = doc->participant.country;
     r.jurisdictions = doc->participant.jurisdictions;

@@ -32,8 +32,9 @@ inline constexpr int kMaxResumes = 8;
 std::string Rfc3339(absl::Time t);
 // Purposes travel and are stored as full IRIs ("hanse:MedicalResearch" -> https://w3id.org/...).
 std::string ExpandIri(absl::string_view iri);
-// A document this node holds, decoded (it was verified when stored).
-absl::StatusOr<catalog::Document> DecodeStored(const catalog::StoredDocument& stored);
+// The start of a negotiation about `dataset` (as the party holds it) under request `id`.
+contract::NegotiationStart StartOf(const catalog::Document& dataset, std::string id,
+                                   std::string consumer, absl::string_view purpose);
 // Keys of node/exchange in the contracts family.
 std::string CardKey(absl::string_view did);
 std::string OpenUseKey(absl::string_view agreement);

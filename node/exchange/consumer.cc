@@ -56,7 +56,7 @@ absl::StatusOr<hanse::v1::ContractInfo> Consumer::RequestContract(
   const absl::Time now = c_->clock->Now();
   HANSE_ASSIGN_OR_RETURN(catalog::StoredDocument ds, c_->catalog->Get(req.dataset_id()),
                          "dataset (search the catalogue for its id)");
-  HANSE_ASSIGN_OR_RETURN(catalog::Document doc, DecodeStored(ds));
+  HANSE_ASSIGN_OR_RETURN(catalog::Document doc, catalog::DecodeDocument(ds));
   if (doc.kind != catalog::DocumentKind::kDataset) {
     return absl::InvalidArgumentError(absl::StrCat(req.dataset_id(), " is not a dataset"));
   }
@@ -68,15 +68,9 @@ absl::StatusOr<hanse::v1::ContractInfo> Consumer::RequestContract(
     return absl::FailedPreconditionError(
         absl::StrCat("the provider ", doc.issuer, " is not a trusted member"));
   }
-  contract::NegotiationStart start;
-  start.id = req.request_id().empty() ? absl::StrCat("urn:uuid:", NewUuid()) : req.request_id();
-  start.provider_did = doc.issuer;
-  start.consumer_did = c_->self();
-  start.dataset_id = doc.id;
-  start.dataset_version = doc.sequence;
-  start.content_digest = doc.dataset.sha256;
-  start.policy_json = doc.dataset.policy_json;
-  start.purpose = ExpandIri(req.purpose());
+  contract::NegotiationStart start = StartOf(
+      doc, req.request_id().empty() ? absl::StrCat("urn:uuid:", NewUuid()) : req.request_id(),
+      c_->self(), req.purpose());
   HANSE_ASSIGN_OR_RETURN(Negotiation n, c_->contracts.BeginConsumerNegotiation(start, now));
   if (contract::IsFinal(n.state)) return c_->Info(n);
   c_->Audit("negotiation.requested", n.id, c_->self(),

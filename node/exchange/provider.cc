@@ -28,7 +28,7 @@ absl::StatusOr<hanse::v1::NegotiateResponse> Provider::Negotiate(
     return absl::InvalidArgumentError("request_id must be 1-256 characters");
   }
   HANSE_ASSIGN_OR_RETURN(catalog::StoredDocument ds, c_->catalog->Get(req.dataset_id()), "dataset");
-  HANSE_ASSIGN_OR_RETURN(catalog::Document doc, DecodeStored(ds));
+  HANSE_ASSIGN_OR_RETURN(catalog::Document doc, catalog::DecodeDocument(ds));
   if (doc.kind != catalog::DocumentKind::kDataset || doc.issuer != c_->self()) {
     return absl::NotFoundError(
         absl::StrCat(req.dataset_id(), " is not a dataset this node provides"));
@@ -36,15 +36,7 @@ absl::StatusOr<hanse::v1::NegotiateResponse> Provider::Negotiate(
   if (!req.consumer_card_jws().empty()) {
     HANSE_RETURN_IF_ERROR(c_->StoreCard(caller, req.consumer_card_jws()));
   }
-  contract::NegotiationStart start;
-  start.id = req.request_id();
-  start.provider_did = c_->self();
-  start.consumer_did = caller;
-  start.dataset_id = doc.id;
-  start.dataset_version = doc.sequence;
-  start.content_digest = doc.dataset.sha256;
-  start.policy_json = doc.dataset.policy_json;
-  start.purpose = ExpandIri(req.purpose());
+  contract::NegotiationStart start = StartOf(doc, req.request_id(), caller, req.purpose());
   HANSE_ASSIGN_OR_RETURN(Negotiation n, c_->contracts.BeginProviderNegotiation(start, now));
   hanse::v1::NegotiateResponse resp;
   resp.set_provider_card_jws(c_->card());

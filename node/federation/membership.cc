@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/file.h"
+#include "base/json.h"
 #include "base/status.h"
 #include "nlohmann/json.hpp"
 #include "trust/did_key.h"
@@ -68,8 +69,9 @@ std::string CharterFile(const Charter& c) {
 
 absl::StatusOr<Charter> ParseCharter(absl::string_view file, absl::Time now,
                                      bool require_all_signatures) {
-  Json j = Json::parse(file, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("charter") || !j["charter"].is_object()) {
+  absl::StatusOr<Json> parsed = ParseJson(file);
+  Json j = parsed.ok() ? *std::move(parsed) : Json();
+  if (!j.is_object() || !j.contains("charter") || !j["charter"].is_object()) {
     return CharterError(
         "not a charter file (expected {\"charter\": {...}, \"signatures\": [...]})");
   }
@@ -170,10 +172,11 @@ absl::StatusOr<Endorsement> VerifyEndorsement(absl::string_view jws, const Chart
   HANSE_ASSIGN_OR_RETURN(trust::VerifiedJws v,
                          trust::VerifyCompact(jws, {.expected_typ = std::string(kEndorsementType)}),
                          "membership record");
-  Json j = Json::parse(v.payload, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
+  absl::StatusOr<Json> parsed = ParseJson(v.payload);
+  if (!parsed.ok() || !parsed->is_object()) {
     return absl::InvalidArgumentError("membership record: payload is not an object");
   }
+  const Json& j = *parsed;
   Endorsement e;
   e.signer = v.signer_did;
   e.jws = std::string(jws);

@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "base/json.h"
 #include "base/status.h"
 #include "nlohmann/json.hpp"
 #include "trust/did_key.h"
@@ -46,8 +47,9 @@ absl::StatusOr<MemberCard> VerifyCard(absl::string_view jws, absl::Time now) {
                          trust::VerifyCompact(absl::StripAsciiWhitespace(jws),
                                               {.expected_typ = std::string(kCardType)}),
                          "member card");
-  Json j = Json::parse(v.payload, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return CardError("payload is not a JSON object");
+  absl::StatusOr<Json> parsed = ParseJson(v.payload);
+  if (!parsed.ok() || !parsed->is_object()) return CardError("payload is not a JSON object");
+  const Json& j = *parsed;
   MemberCard card;
   HANSE_ASSIGN_OR_RETURN(card.did, StringField(j, "did"));
   HANSE_ASSIGN_OR_RETURN(card.legal_name, StringField(j, "legal_name"));
@@ -90,10 +92,11 @@ absl::StatusOr<std::pair<std::string, MemberCard>> ParseCardFile(absl::string_vi
     HANSE_ASSIGN_OR_RETURN(MemberCard card, VerifyCard(trimmed, now));
     return std::make_pair(std::string(trimmed), std::move(card));
   }
-  Json j = Json::parse(trimmed, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
+  absl::StatusOr<Json> parsed = ParseJson(trimmed);
+  if (!parsed.ok() || !parsed->is_object()) {
     return CardError("file is neither a card JSON object nor a compact JWS");
   }
+  const Json& j = *parsed;
   HANSE_ASSIGN_OR_RETURN(std::string jws, StringField(j, "card"));
   HANSE_ASSIGN_OR_RETURN(MemberCard card, VerifyCard(jws, now));
   const std::pair<const char*, const std::string*> shown[] = {{"did", &card.did},

@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/status.h"
 #include "nlohmann/json.hpp"
@@ -119,10 +120,11 @@ constexpr const char* kKnownKeys[] = {"format_version",
 }  // namespace
 
 absl::StatusOr<Config> ParseConfig(absl::string_view json_text, absl::string_view source) {
-  Json j = Json::parse(json_text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    return absl::InvalidArgumentError(absl::StrCat(source, ": not valid JSON"));
-  }
+  absl::StatusOr<Json> parsed = ParseJson(json_text);
+  if (!parsed.ok())
+    return absl::Status(parsed.status().code(),
+                        absl::StrCat(source, ": ", parsed.status().message()));
+  const Json& j = *parsed;
   if (!j.is_object()) {
     return absl::InvalidArgumentError(absl::StrCat(source, ": must be a JSON object"));
   }

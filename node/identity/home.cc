@@ -58,19 +58,11 @@ absl::Status CreateHomeContents(const InitOptions& o, const HomePaths& p, absl::
     if (facts.jurisdictions.empty()) facts.jurisdictions.push_back(o.country);
     HANSE_ASSIGN_OR_RETURN(HostPort hp, ParseHostPort(o.listen));
     if (hp.port != 0) facts.endpoints.push_back(o.listen);
-    catalog::Document doc;
-    doc.kind = catalog::DocumentKind::kParticipant;
-    doc.id = did;
-    doc.issuer = did;
-    doc.valid_from = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
-    doc.participant = facts;
-    HANSE_RETURN_IF_ERROR(catalog
-                              ->SignAndIngest(did,
-                                              [&](std::uint64_t sequence) {
-                                                doc.sequence = sequence;
-                                                return catalog::SignDocument(doc, participant);
-                                              })
-                              .status(),
+    auto sign = [&](std::uint64_t sequence) {
+      return catalog::SignDocument(catalog::ParticipantDocument(did, facts, sequence, now),
+                                   participant);
+    };
+    HANSE_RETURN_IF_ERROR(catalog->SignAndIngest(did, sign).status(),
                           "participant self-description");
     catalog.reset();
     HANSE_RETURN_IF_ERROR(store->Close());

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/file.h"
+#include "base/json.h"
 #include "base/status.h"
 #include "nlohmann/json.hpp"
 
@@ -17,8 +18,10 @@ absl::StatusOr<std::unique_ptr<FileSequenceLedger>> FileSequenceLedger::Open(std
         "): it records how far this node has signed its own documents, so the node will not "
         "sign without it; restore it from the backup taken with the store"));
   };
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return damaged("not a JSON object");
+  absl::StatusOr<nlohmann::json> parsed = ParseJson(text);
+  if (!parsed.ok()) return damaged(parsed.status().message());
+  const nlohmann::json& j = *parsed;
+  if (!j.is_object()) return damaged("not a JSON object");
   for (const auto& [issuer, value] : j.items()) {
     if (!value.is_number_unsigned()) return damaged(absl::StrCat(issuer, ": not a sequence"));
     ledger->highest_[issuer] = value.get<std::uint64_t>();

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/file.h"
+#include "base/json.h"
 #include "base/status.h"
 #include "nlohmann/json.hpp"
 #include "policy/policy.h"
@@ -141,8 +142,7 @@ absl::StatusOr<bool> EnsureParticipantDescription(const Home& home,
   const std::string& did = home.identity.did;
   HANSE_ASSIGN_OR_RETURN(auto stored, catalog.GetAny(did));
   if (stored.has_value()) {
-    HANSE_ASSIGN_OR_RETURN(auto v, trust::DecodeUnverified(stored->jws));
-    HANSE_ASSIGN_OR_RETURN(catalog::Document current, catalog::ParseDocumentPayload(v.payload));
+    HANSE_ASSIGN_OR_RETURN(catalog::Document current, catalog::DecodeDocument(*stored));
     const auto& c = current.participant;
     if (c.legal_name == facts.legal_name && c.registration_number == facts.registration_number &&
         c.country == facts.country && c.jurisdictions == facts.jurisdictions &&
@@ -150,24 +150,16 @@ absl::StatusOr<bool> EnsureParticipantDescription(const Home& home,
       return false;
     }
   }
-  catalog::Document doc;
-  doc.kind = catalog::DocumentKind::kParticipant;
-  doc.id = did;
-  doc.issuer = did;
-  doc.valid_from = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
-  doc.participant = facts;
   HANSE_RETURN_IF_ERROR(
-      catalog.SignAndIngest(did, SignerFor(home, doc), catalog::WriteBatch()).status(),
+      catalog.SignAndIngest(did, SignerFor(home, catalog::ParticipantDocument(did, facts, 0, now)))
+          .status(),
       "participant self-description");
   return true;
 }
 
 absl::StatusOr<catalog::IngestResult> PublishDataset(const Home& home, absl::string_view json,
                                                      catalog::Catalog& catalog, absl::Time now) {
-  Json j = Json::parse(json, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return absl::InvalidArgumentError("publish file: not a JSON object");
-  }
+  HANSE_ASSIGN_OR_RETURN(Json j, ParseJsonObject(json, "publish file"));
   for (const auto& [key, value] : j.items()) {
     bool known = false;
     for (const char* k : kPublishKeys) known = known || key == k;

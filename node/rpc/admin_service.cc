@@ -25,6 +25,7 @@
 #include "node/daemon/node_impl.h"
 #include "node/daemon/version.h"
 #include "node/publishing/publishing.h"
+#include "node/rpc/channels.h"
 #include "trust/did_key.h"
 #include "trust/jws.h"
 
@@ -153,13 +154,8 @@ class AdminService final : public hanse::v1::Admin::Service {
       HANSE_RETURN_IF_ERROR(ParseHostPort(target).status());
       endpoint = target;
     }
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    auto channel = grpc::CreateCustomChannel(
-        endpoint,
-        FederationChannelCredentials(node_->home.identity, node_->Lookup(), expected_did,
-                                     *node_->clock),
-        args);
+    auto channel = MemberChannel(node_->home.identity, node_->Lookup(), endpoint, expected_did,
+                                 *node_->clock, {.own_connection = true});
     auto stub = hanse::v1::Federation::NewStub(channel);
 
     hanse::v1::PingRequest req;
@@ -198,8 +194,7 @@ class AdminService final : public hanse::v1::Admin::Service {
 };
 
 absl::Status SummarizeInto(const catalog::StoredDocument& stored, hanse::v1::DatasetSummary* out) {
-  HANSE_ASSIGN_OR_RETURN(auto v, trust::DecodeUnverified(stored.jws));
-  HANSE_ASSIGN_OR_RETURN(catalog::Document doc, catalog::ParseDocumentPayload(v.payload));
+  HANSE_ASSIGN_OR_RETURN(catalog::Document doc, catalog::DecodeDocument(stored));
   const auto& d = doc.dataset;
   out->set_id(doc.id);
   out->set_title(d.title);
@@ -320,13 +315,9 @@ class CatalogAdmin {
       threads.emplace_back([&, i] {
         const MemberCard& m = members[i];
         answers[i].did = m.did;
-        grpc::ChannelArguments args;
-        args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-        auto stub = hanse::v1::Federation::NewStub(grpc::CreateCustomChannel(
-            m.endpoint,
-            FederationChannelCredentials(node_->home.identity, node_->Lookup(), m.did,
-                                         *node_->clock),
-            args));
+        auto stub = hanse::v1::Federation::NewStub(
+            MemberChannel(node_->home.identity, node_->Lookup(), m.endpoint, m.did, *node_->clock,
+                          {.own_connection = true}));
         hanse::v1::PeerSearchRequest preq;
         preq.set_query(query);
         preq.set_limit(static_cast<uint32_t>(limit));
@@ -398,9 +389,7 @@ class CatalogAdmin {
       if (!dcat) {
         absl::StrAppend(&buffer, d.jws, "\n");
       } else if (d.kind == catalog::DocumentKind::kDataset) {
-        auto v = trust::DecodeUnverified(d.jws);
-        if (!v.ok()) return (inner = v.status()).ok();
-        auto doc = catalog::ParseDocumentPayload(v->payload);
+        auto doc = catalog::DecodeDocument(d);
         if (!doc.ok()) return (inner = doc.status()).ok();
         absl::StrAppend(&buffer, first ? "    " : ",\n    ", catalog::DcatDataset(*doc));
         first = false;

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/clock.h"
 #include "hanse/v1/federation.grpc.pb.h"
+#include "node/rpc/channels.h"
 
 namespace hanse::node {
 
@@ -17,7 +18,10 @@ class GrpcGossipTransport final : public GossipTransport {
  public:
   GrpcGossipTransport(const Identity* identity, CaLookup ca_lookup, GossipOptions options,
                       const Clock* clock)
-      : identity_(identity), ca_lookup_(std::move(ca_lookup)), options_(options), clock_(clock) {}
+      : identity_(identity),
+        options_(options),
+        stubs_(identity, std::move(ca_lookup), clock,
+               {.max_receive_bytes = static_cast<int>(options.max_batch_bytes) + (1 << 20)}) {}
 
   absl::Status Digest(const MemberCard& peer, const hanse::v1::DigestRequest& req,
                       hanse::v1::DigestResponse* resp) override {
@@ -56,29 +60,11 @@ class GrpcGossipTransport final : public GossipTransport {
     ctx->set_deadline(TransportDeadline(options_.call_deadline));
   }
 
-  hanse::v1::Federation::Stub* StubFor(const MemberCard& peer) {
-    std::lock_guard lock(mu_);
-    auto& entry = stubs_[peer.did];
-    if (!entry.second || entry.first != peer.endpoint) {
-      grpc::ChannelArguments args;
-      args.SetMaxReceiveMessageSize(options_.max_batch_bytes + (1 << 20));
-      // A member that was unreachable is retried within seconds of coming back, not minutes.
-      args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
-      auto channel = grpc::CreateCustomChannel(
-          peer.endpoint, FederationChannelCredentials(*identity_, ca_lookup_, peer.did, *clock_),
-          args);
-      entry = {peer.endpoint, hanse::v1::Federation::NewStub(channel)};
-    }
-    return entry.second.get();
-  }
+  hanse::v1::Federation::Stub* StubFor(const MemberCard& peer) { return stubs_.For(peer); }
 
   const Identity* identity_;
-  CaLookup ca_lookup_;
   GossipOptions options_;
-  const Clock* clock_;
-  std::mutex mu_;
-  std::map<std::string, std::pair<std::string, std::unique_ptr<hanse::v1::Federation::Stub>>>
-      stubs_;  // DID -> (endpoint, stub)
+  StubCache<hanse::v1::Federation> stubs_;
 };
 
 Gossip::Gossip(GossipOptions options, const Identity* identity, PeerRegistry* peers,

@@ -2,12 +2,10 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <map>
-#include <mutex>
-#include <string>
 #include <utility>
 
 #include "hanse/v1/exchange.grpc.pb.h"
+#include "node/rpc/channels.h"
 
 namespace hanse::node {
 namespace {
@@ -18,7 +16,7 @@ constexpr absl::Duration kDutyReportDeadline = absl::Seconds(5);
 class GrpcExchangePeer final : public ExchangePeer {
  public:
   GrpcExchangePeer(const Identity* identity, CaLookup lookup, const Clock* clock)
-      : identity_(identity), lookup_(std::move(lookup)), clock_(clock) {}
+      : stubs_(identity, std::move(lookup), clock, {.bulk = true, .max_receive_bytes = 8 << 20}) {}
 
   absl::Status Negotiate(const MemberCard& provider, const hanse::v1::NegotiateRequest& req,
                          hanse::v1::NegotiateResponse* resp) override {
@@ -64,29 +62,9 @@ class GrpcExchangePeer final : public ExchangePeer {
   }
 
  private:
-  hanse::v1::Exchange::Stub* For(const MemberCard& peer) {
-    std::lock_guard lock(mu_);
-    auto& entry = stubs_[peer.did];
-    if (!entry.second || entry.first != peer.endpoint) {
-      grpc::ChannelArguments args;
-      args.SetMaxReceiveMessageSize(8 << 20);
-      // Large windows let one stream fill the link (a transfer is one long stream).
-      args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 1);
-      args.SetInt(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, (1 << 24) - 1);
-      args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
-      auto channel = grpc::CreateCustomChannel(
-          peer.endpoint, FederationChannelCredentials(*identity_, lookup_, peer.did, *clock_),
-          args);
-      entry = {peer.endpoint, hanse::v1::Exchange::NewStub(channel)};
-    }
-    return entry.second.get();
-  }
+  hanse::v1::Exchange::Stub* For(const MemberCard& peer) { return stubs_.For(peer); }
 
-  const Identity* identity_;
-  CaLookup lookup_;
-  const Clock* clock_;
-  std::mutex mu_;
-  std::map<std::string, std::pair<std::string, std::unique_ptr<hanse::v1::Exchange::Stub>>> stubs_;
+  StubCache<hanse::v1::Exchange> stubs_;
 };
 
 }  // namespace
