@@ -9,6 +9,7 @@
 #include "nlohmann/json.hpp"
 #include "node/contract/agreement.h"
 #include "node/contract/internal.h"
+#include "node/contract/keys.h"
 #include "policy/policy.h"
 #include "trust/did_key.h"
 
@@ -20,18 +21,7 @@ using catalog::Family;
 
 constexpr absl::string_view kInterrupted = "interrupted by restart";
 
-// Keys in Family::kContracts (duties.cc uses "d/").
-//   n/<p|c>/<negotiation id>  -> NegotiationToJson
-//   a/<p|c>/<agreement id>    -> negotiation id
-//   u/<agreement id>          -> {"count": n, "lastUse": time}
-absl::string_view RoleTag(Role role) { return role == Role::kProvider ? "p" : "c"; }
-std::string NegotiationKey(Role role, absl::string_view id) {
-  return absl::StrCat("n/", RoleTag(role), "/", id);
-}
-std::string AgreementKey(Role role, absl::string_view agreement_id) {
-  return absl::StrCat("a/", RoleTag(role), "/", agreement_id);
-}
-std::string UseKey(absl::string_view agreement_id) { return absl::StrCat("u/", agreement_id); }
+// Keys: node/contract/keys.h.
 
 std::string Describe(const Negotiation& n) {
   return absl::StrCat(RoleName(n.role), " negotiation ", n.id);
@@ -176,7 +166,7 @@ absl::StatusOr<std::vector<Negotiation>> ContractStore::List(std::optional<Role>
                                                              size_t limit) const {
   std::vector<Negotiation> out;
   absl::Status status;
-  const std::string prefix = role ? absl::StrCat("n/", RoleTag(*role), "/") : "n/";
+  const std::string prefix = NegotiationPrefix(role ? &*role : nullptr);
   HANSE_RETURN_IF_ERROR(
       store_->Scan(Family::kContracts, prefix, [&](absl::string_view, absl::string_view value) {
         if (out.size() >= limit) return false;

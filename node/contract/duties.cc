@@ -20,6 +20,7 @@
 #include "base/status.h"
 #include "nlohmann/json.hpp"
 #include "node/contract/internal.h"
+#include "node/contract/keys.h"
 #include "trust/did_key.h"
 #include "trust/jws.h"
 
@@ -31,8 +32,6 @@ using catalog::Family;
 
 constexpr absl::string_view kReceiptPayloadType = "HanseDutyReceipt";
 constexpr int kDutyRecordVersion = 1;
-
-std::string DutyKey(absl::string_view id) { return absl::StrCat("d/", id); }
 
 std::string DutyToJson(const Duty& d) {
   Json j;
@@ -227,16 +226,16 @@ absl::StatusOr<Duty> DutyScheduler::Get(absl::string_view id) const {
 absl::StatusOr<std::vector<Duty>> DutyScheduler::All() const {
   std::vector<Duty> out;
   absl::Status status;
-  HANSE_RETURN_IF_ERROR(
-      store_->Scan(Family::kContracts, "d/", [&](absl::string_view, absl::string_view value) {
-        absl::StatusOr<Duty> d = DutyFromJson(value);
-        if (!d.ok()) {
-          status = d.status();
-          return false;
-        }
-        out.push_back(*std::move(d));
-        return true;
-      }));
+  HANSE_RETURN_IF_ERROR(store_->Scan(Family::kContracts, kDutyPrefix,
+                                     [&](absl::string_view, absl::string_view value) {
+                                       absl::StatusOr<Duty> d = DutyFromJson(value);
+                                       if (!d.ok()) {
+                                         status = d.status();
+                                         return false;
+                                       }
+                                       out.push_back(*std::move(d));
+                                       return true;
+                                     }));
   HANSE_RETURN_IF_ERROR(status);
   return out;
 }

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "base/status.h"
+#include "node/contract/keys.h"
 #include "node/identity/card.h"
 #include "policy/policy.h"
 #include "trust/jws.h"
@@ -32,9 +33,6 @@ contract::NegotiationStart StartOf(const catalog::Document& dataset, std::string
   return start;
 }
 
-std::string CardKey(absl::string_view did) { return absl::StrCat("card|", did); }
-std::string OpenUseKey(absl::string_view agreement) { return absl::StrCat("open|", agreement); }
-
 void Common::Audit(const std::string& kind, const std::string& subject, const std::string& actor,
                    nlohmann::json details) {
   audit::AuditEvent e;
@@ -55,13 +53,13 @@ absl::Status Common::StoreCard(const std::string& did, const std::string& jws) {
     return absl::PermissionDeniedError(absl::StrCat("the card names ", c.did, ", not ", did));
   }
   catalog::WriteBatch batch;
-  batch.Put(catalog::Family::kContracts, CardKey(did), jws);
+  batch.Put(catalog::Family::kContracts, contract::CardKey(did), jws);
   return store->Write(batch, /*sync=*/true);
 }
 
 absl::StatusOr<std::string> Common::CardOf(const std::string& did) {
   if (did == self()) return card();
-  HANSE_ASSIGN_OR_RETURN(auto v, store->Get(catalog::Family::kContracts, CardKey(did)));
+  HANSE_ASSIGN_OR_RETURN(auto v, store->Get(catalog::Family::kContracts, contract::CardKey(did)));
   if (!v) return absl::NotFoundError(absl::StrCat("no card of ", did, " is held"));
   return *v;
 }

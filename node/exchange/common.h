@@ -35,9 +35,6 @@ std::string ExpandIri(absl::string_view iri);
 // The start of a negotiation about `dataset` (as the party holds it) under request `id`.
 contract::NegotiationStart StartOf(const catalog::Document& dataset, std::string id,
                                    std::string consumer, absl::string_view purpose);
-// Keys of node/exchange in the contracts family.
-std::string CardKey(absl::string_view did);
-std::string OpenUseKey(absl::string_view agreement);
 
 struct Common {
   Common(const Home* home, catalog::Store* store, catalog::Catalog* catalog, PeerRegistry* peers,

@@ -9,7 +9,7 @@
 #include "base/status.h"
 #include "node/audit/receipt.h"
 #include "node/contract/agreement.h"
-#include "node/publishing/publishing.h"
+#include "node/contract/keys.h"
 #include "policy/evaluate.h"
 #include "policy/policy.h"
 #include "trust/jws.h"
@@ -103,8 +103,8 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
   if (!current.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(n.dataset_id, " is no longer published"));
   }
-  HANSE_ASSIGN_OR_RETURN(
-      auto relative, c_->store->Get(catalog::Family::kContracts, ContentRecordKey(n.dataset_id)));
+  HANSE_ASSIGN_OR_RETURN(auto relative, c_->store->Get(catalog::Family::kContracts,
+                                                       contract::ContentKey(n.dataset_id)));
   if (!relative) {
     return absl::NotFoundError(absl::StrCat("the content of ", n.dataset_id, " is not on record"));
   }
@@ -128,8 +128,8 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
   std::int64_t use = 0;
   {
     std::lock_guard lock(use_mu_);
-    HANSE_ASSIGN_OR_RETURN(auto open,
-                           c_->store->Get(catalog::Family::kContracts, OpenUseKey(n.agreement_id)));
+    HANSE_ASSIGN_OR_RETURN(auto open, c_->store->Get(catalog::Family::kContracts,
+                                                     contract::OpenUseKey(n.agreement_id)));
     nlohmann::json open_use = open ? nlohmann::json::parse(*open, nullptr, false) : nullptr;
     const bool resuming =
         req.offset() > 0 && open_use.is_object() && open_use.value("resumes", 0) < kMaxResumes;
@@ -157,7 +157,7 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
       open_use = {{"use", use}, {"resumes", 0}};
     }
     catalog::WriteBatch batch;
-    batch.Put(catalog::Family::kContracts, OpenUseKey(n.agreement_id), open_use.dump());
+    batch.Put(catalog::Family::kContracts, contract::OpenUseKey(n.agreement_id), open_use.dump());
     HANSE_RETURN_IF_ERROR(c_->store->Write(batch, /*sync=*/true));
   }
 
@@ -247,13 +247,13 @@ absl::StatusOr<hanse::v1::AcknowledgeResponse> Provider::Acknowledge(
           .status());
   {
     std::lock_guard lock(use_mu_);
-    auto open = c_->store->Get(catalog::Family::kContracts, OpenUseKey(n.agreement_id));
+    auto open = c_->store->Get(catalog::Family::kContracts, contract::OpenUseKey(n.agreement_id));
     if (open.ok() && open->has_value()) {
       auto j = nlohmann::json::parse(**open, nullptr, false);
       if (j.is_object() &&
           j.value("use", std::int64_t{0}) == static_cast<std::int64_t>(receipt.use)) {
         catalog::WriteBatch batch;
-        batch.Delete(catalog::Family::kContracts, OpenUseKey(n.agreement_id));
+        batch.Delete(catalog::Family::kContracts, contract::OpenUseKey(n.agreement_id));
         HANSE_RETURN_IF_ERROR(c_->store->Write(batch, true));
       }
     }

@@ -11,6 +11,7 @@
 #include "base/json.h"
 #include "base/status.h"
 #include "nlohmann/json.hpp"
+#include "node/contract/keys.h"
 #include "policy/policy.h"
 #include "trust/jws.h"
 #include "trust/sha256_stream.h"
@@ -95,10 +96,6 @@ catalog::SignAtSequence SignerFor(const Home& home, catalog::Document doc) {
 }
 
 }  // namespace
-
-std::string ContentRecordKey(absl::string_view dataset_id) {
-  return absl::StrCat("content|", dataset_id);
-}
 
 absl::Status DigestFile(const std::string& path, std::string* sha256_hex, std::uint64_t* size) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -213,7 +210,7 @@ absl::StatusOr<catalog::IngestResult> PublishDataset(const Home& home, absl::str
   // The document and where its content lives are one write: a crash cannot leave a published
   // dataset whose content is not on record.
   catalog::WriteBatch content_record;
-  content_record.Put(catalog::Family::kContracts, ContentRecordKey(doc.id), content);
+  content_record.Put(catalog::Family::kContracts, contract::ContentKey(doc.id), content);
   const std::string issuer = doc.issuer;
   return catalog.SignAndIngest(issuer, SignerFor(home, std::move(doc)), content_record);
 }

@@ -26,13 +26,9 @@ absl::StatusOr<bool> EnsureParticipantDescription(const Home& home,
 
 // Builds, signs and stores a dataset description from the publish JSON. `content` in the JSON
 // is a path inside DIR/data; the node computes its size and SHA-256. The document and the
-// record of where its content lives (ContentRecordKey) are written in one synced batch.
+// record of where its content lives (contract::ContentKey) are written in one synced batch.
 absl::StatusOr<catalog::IngestResult> PublishDataset(const Home& home, absl::string_view json,
                                                      catalog::Catalog& catalog, absl::Time now);
-
-// The key (contracts family) of the record of where a published dataset's content lives: its
-// path relative to DIR/data, which the provider serves to the parties of an agreement.
-std::string ContentRecordKey(absl::string_view dataset_id);
 
 // Signs and stores a tombstone for one of this node's datasets.
 absl::StatusOr<catalog::IngestResult> UnpublishDataset(const Home& home, absl::string_view id,

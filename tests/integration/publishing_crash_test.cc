@@ -17,6 +17,7 @@
 #include "catalog/catalog.h"
 #include "catalog/store.h"
 #include "node/cli/admin_client.h"
+#include "node/contract/keys.h"
 #include "node/identity/sequence_ledger.h"
 #include "node/publishing/publishing.h"
 #include "tests/support/process.h"
@@ -95,7 +96,7 @@ TEST(PublishingCrashTest, EveryAcknowledgedDatasetIsWholeAfterAKillAtARandomPoin
       auto doc = (*catalog)->Get(id);
       ASSERT_TRUE(doc.ok()) << "round " << round << ": acknowledged " << id << " is lost";
       ASSERT_EQ(doc->sequence, sequence) << id;
-      auto content = (*store)->Get(catalog::Family::kContracts, node::ContentRecordKey(id));
+      auto content = (*store)->Get(catalog::Family::kContracts, contract::ContentKey(id));
       ASSERT_TRUE(content.ok() && content->has_value())
           << "round " << round << ": " << id << " has no content record";
     }
