@@ -33,6 +33,7 @@ struct ContractCommands {
   std::vector<std::string> purpose_classes;
   bool resume = false;
   std::uint64_t max_rate = 0;
+  int idle_timeout = 0;
   int limit = 0;
   std::uint64_t from = 1;
   CLI::App *request = nullptr, *list = nullptr, *show = nullptr, *fetch = nullptr, *issue = nullptr,
@@ -189,6 +190,7 @@ absl::Status Fetch(ContractCommands& c) {
   req.set_out(std::filesystem::absolute(c.out).string());
   req.set_resume(c.resume);
   req.set_max_rate(c.max_rate);
+  req.set_idle_timeout_seconds(static_cast<std::uint32_t>(std::max(0, c.idle_timeout)));
   grpc::ClientContext ctx;
   auto reader = stub->FetchData(&ctx, req);
   hanse::v1::FetchProgress p;
@@ -203,7 +205,16 @@ absl::Status Fetch(ContractCommands& c) {
     }
   }
   if (tty) std::fprintf(stderr, "\n");
-  HANSE_RETURN_IF_ERROR(FromGrpc(reader->Finish()));
+  absl::Status finished = FromGrpc(reader->Finish());
+  if (absl::IsUnavailable(finished)) {
+    // The node itself went away (it answers on the admin socket): say so, not "Socket closed".
+    return absl::UnavailableError(absl::StrCat("the node at ", *c.home,
+                                               " stopped during the fetch (", last.received_bytes(),
+                                               " bytes had arrived; they stay in ", req.out(),
+                                               ".part): start it again and run "
+                                               "`hanse fetch --resume`"));
+  }
+  HANSE_RETURN_IF_ERROR(finished);
   std::printf("%s\n", req.out().c_str());
   std::fprintf(stderr,
                "Fetched %llu bytes (use %llu); SHA-256 %s matches the signed "
@@ -408,6 +419,9 @@ std::shared_ptr<ContractCommands> AddContractCommands(
   c->fetch->add_option("--out", c->out, "Where to write the data")->required();
   c->fetch->add_flag("--resume", c->resume, "Continue an interrupted fetch from OUT.part");
   c->fetch->add_option("--max-rate", c->max_rate, "Bandwidth cap in bytes per second");
+  c->fetch->add_option("--idle-timeout", c->idle_timeout,
+                       "Give up when the provider sends nothing for this many seconds (default: "
+                       "the node's fetch_idle_timeout_seconds, 30); --resume continues");
 
   auto* credential = app.add_subcommand("credential", "Certification credentials");
   credential->require_subcommand(1);

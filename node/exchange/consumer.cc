@@ -226,40 +226,54 @@ absl::Status Consumer::FetchData(const hanse::v1::FetchDataRequest& req,
   absl::Status failure = absl::OkStatus();
   Stopwatch since_progress;
   bool progress_shown = false;
-  absl::Status streamed = peer_->Fetch(*provider, freq, [&](const hanse::v1::FetchChunk& chunk) {
-    if (chunk.total_bytes() > 0 || !chunk.sha256().empty()) {
-      p.set_total_bytes(chunk.total_bytes());
-      use = chunk.use_number();
-      p.set_use_number(use);
-    }
-    const std::string& data = chunk.data();
-    size_t done = 0;
-    while (done < data.size()) {
-      ssize_t w = ::write(fd, data.data() + done, data.size() - done);
-      if (w <= 0) {
-        failure = absl::ResourceExhaustedError(absl::StrCat("writing ", part, " failed"));
-        return false;
-      }
-      done += static_cast<size_t>(w);
-    }
-    sha.Update(data);
-    p.set_received_bytes(p.received_bytes() + data.size());
-    if (req.max_rate() > 0) {  // bandwidth cap: the stream's flow control slows the provider
-      absl::Duration due = absl::Seconds(static_cast<double>(p.received_bytes() - start_offset) /
-                                         static_cast<double>(req.max_rate()));
-      absl::Duration ahead = due - started.Elapsed();
-      if (ahead > absl::ZeroDuration()) absl::SleepFor(ahead);
-    }
-    if (!progress_shown || since_progress.Elapsed() >= absl::Milliseconds(200)) {
-      progress(p);
-      since_progress.Reset();
-      progress_shown = true;
-    }
-    return true;
-  });
+  const absl::Duration idle_timeout =
+      absl::Seconds(req.idle_timeout_seconds() > 0 ? req.idle_timeout_seconds()
+                                                   : c_->home->config.fetch_idle_timeout_seconds);
+  absl::Status streamed =
+      peer_->Fetch(*provider, freq, idle_timeout, [&](const hanse::v1::FetchChunk& chunk) {
+        if (chunk.total_bytes() > 0 || !chunk.sha256().empty()) {
+          p.set_total_bytes(chunk.total_bytes());
+          use = chunk.use_number();
+          p.set_use_number(use);
+        }
+        const std::string& data = chunk.data();
+        size_t done = 0;
+        while (done < data.size()) {
+          ssize_t w = ::write(fd, data.data() + done, data.size() - done);
+          if (w <= 0) {
+            failure = absl::ResourceExhaustedError(absl::StrCat("writing ", part, " failed"));
+            return false;
+          }
+          done += static_cast<size_t>(w);
+        }
+        sha.Update(data);
+        p.set_received_bytes(p.received_bytes() + data.size());
+        if (req.max_rate() > 0) {  // bandwidth cap: the stream's flow control slows the provider
+          absl::Duration due =
+              absl::Seconds(static_cast<double>(p.received_bytes() - start_offset) /
+                            static_cast<double>(req.max_rate()));
+          absl::Duration ahead = due - started.Elapsed();
+          if (ahead > absl::ZeroDuration()) absl::SleepFor(ahead);
+        }
+        if (!progress_shown || since_progress.Elapsed() >= absl::Milliseconds(200)) {
+          if (!progress(p)) {
+            failure = absl::CancelledError(
+                absl::StrCat("the fetch was abandoned by its requester (", p.received_bytes(),
+                             " bytes kept in ", part, "; --resume continues)"));
+            return false;
+          }
+          since_progress.Reset();
+          progress_shown = true;
+        }
+        return true;
+      });
   ::fsync(fd);
   ::close(fd);
-  if (!failure.ok()) return failure;
+  if (!failure.ok()) {
+    c_->Audit("transfer.interrupted", n.agreement_id, c_->self(),
+              {{"received", p.received_bytes()}, {"error", std::string(failure.message())}});
+    return failure;
+  }
   if (!streamed.ok()) {
     c_->Audit("transfer.interrupted", n.agreement_id, c_->self(),
               {{"received", p.received_bytes()}, {"error", std::string(streamed.message())}});

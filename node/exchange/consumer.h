@@ -17,7 +17,9 @@
 
 namespace hanse::node {
 
-using ProgressSink = std::function<void(const hanse::v1::FetchProgress&)>;
+// Receives the progress of a fetch; false when whoever asked went away (the fetch then stops,
+// resumable, instead of completing a use nobody waits for).
+using ProgressSink = std::function<bool(const hanse::v1::FetchProgress&)>;
 
 class Consumer {
  public:

@@ -147,7 +147,8 @@ class ExchangeTest : public ::testing::Test {
     req.set_agreement_id(agreement);
     req.set_out(out);
     req.set_resume(resume);
-    return m.exchange->consumer().FetchData(req, [](const hanse::v1::FetchProgress&) {});
+    return m.exchange->consumer().FetchData(req,
+                                            [](const hanse::v1::FetchProgress&) { return true; });
   }
 
   std::int64_t Uses(const std::string& agreement) {
@@ -243,6 +244,41 @@ TEST_F(ExchangeTest, ABrokenTransferResumesWithinTheSameUse) {
   EXPECT_EQ(Uses(info.agreement_id()), 1);
   EXPECT_THAT(AuditKinds(*provider_, info.agreement_id()),
               ::testing::Contains("decision.permit").Times(2));
+}
+
+TEST_F(ExchangeTest, AStalledProviderIsGivenUpOnAndTheResumeStaysInTheUse) {
+  std::string content(2 * (1 << 20) + 99, 'y');
+  std::string dataset = Publish("big", content, Offer(1));
+  HANSE_ASSERT_OK_AND_ASSIGN(auto info, Request(*consumer_, dataset));
+  const std::string out = tmp_.Sub("big.csv");
+  consumer_->peer.StallNextFetchAfter(1);
+  EXPECT_THAT(Fetch(*consumer_, info.agreement_id(), out),
+              StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("--resume continues")));
+  EXPECT_THAT(AuditKinds(*consumer_, info.agreement_id()),
+              ::testing::Contains("transfer.interrupted"));
+  // The provider saw the stream stop: the use is not complete, and resuming stays in it.
+  EXPECT_THAT(AuditKinds(*provider_, info.agreement_id()), ::testing::Contains("transfer.stopped"));
+  ASSERT_THAT(Fetch(*consumer_, info.agreement_id(), out, /*resume=*/true), IsOk());
+  EXPECT_THAT(ReadFile(out, 16 << 20), ::hanse::testing::IsOkAndHolds(content));
+  EXPECT_EQ(Uses(info.agreement_id()), 1);
+}
+
+TEST_F(ExchangeTest, ARequesterThatGoesAwayStopsTheFetchInsteadOfCompletingIt) {
+  std::string content(3 * (1 << 20), 'z');
+  std::string dataset = Publish("big", content, Offer(1));
+  HANSE_ASSERT_OK_AND_ASSIGN(auto info, Request(*consumer_, dataset));
+  const std::string out = tmp_.Sub("big.csv");
+  hanse::v1::FetchDataRequest req;
+  req.set_agreement_id(info.agreement_id());
+  req.set_out(out);
+  EXPECT_THAT(consumer_->exchange->consumer().FetchData(
+                  req, [](const hanse::v1::FetchProgress&) { return false; }),
+              StatusIs(absl::StatusCode::kCancelled, HasSubstr("abandoned by its requester")));
+  EXPECT_FALSE(PathExists(out));
+  EXPECT_THAT(AuditKinds(*consumer_, info.agreement_id()),
+              ::testing::Not(::testing::Contains("transfer.completed")));
+  ASSERT_THAT(Fetch(*consumer_, info.agreement_id(), out, /*resume=*/true), IsOk());
+  EXPECT_EQ(Uses(info.agreement_id()), 1);
 }
 
 TEST_F(ExchangeTest, TheDeleteDutyFallsDueAfterThirtyDaysOfClock) {

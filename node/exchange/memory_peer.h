@@ -24,6 +24,11 @@ class MemoryExchangePeer final : public ExchangePeer {
   void SetDown(bool down) { down_ = down; }
   // The next transfer breaks after `chunks` chunks (Unavailable); -1: none break.
   void CutNextFetchAfter(int chunks) { cut_after_ = chunks; }
+  // The next transfer stalls after `chunks` chunks until the receiver's idle timeout.
+  void StallNextFetchAfter(int chunks) {
+    cut_after_ = chunks;
+    stall_ = true;
+  }
 
   absl::Status Negotiate(const MemberCard& p, const hanse::v1::NegotiateRequest& req,
                          hanse::v1::NegotiateResponse* resp) override {
@@ -37,9 +42,10 @@ class MemoryExchangePeer final : public ExchangePeer {
       return Assign(pr.Countersign(caller, req), resp);
     });
   }
-  absl::Status Fetch(const MemberCard& p, const hanse::v1::FetchRequest& req,
+  absl::Status Fetch(const MemberCard& p, const hanse::v1::FetchRequest& req, absl::Duration,
                      const std::function<bool(const hanse::v1::FetchChunk&)>& on_chunk) override {
     const int cut = cut_after_.exchange(-1);
+    const bool stall = stall_.exchange(false);
     int sent = 0;
     bool cut_off = false, stopped = false;
     absl::Status s = Call(p, [&](Provider& pr, const std::string& caller) {
@@ -56,6 +62,9 @@ class MemoryExchangePeer final : public ExchangePeer {
         return true;
       });
     });
+    if (cut_off && stall) {
+      return absl::DeadlineExceededError("the provider stopped sending (injected)");
+    }
     if (cut_off) return absl::UnavailableError("connection lost (injected)");
     if (stopped) return absl::CancelledError("the transfer was stopped by the receiver");
     return s;
@@ -88,6 +97,7 @@ class MemoryExchangePeer final : public ExchangePeer {
   std::map<std::string, std::pair<Provider*, std::string>> providers_;
   std::atomic<bool> down_{false};
   std::atomic<int> cut_after_{-1};
+  std::atomic<bool> stall_{false};
 };
 
 }  // namespace hanse::node

@@ -115,7 +115,8 @@ constexpr const char* kKnownKeys[] = {"format_version",
                                       "max_concurrent_streams",
                                       "gossip_interval_ms",
                                       "gossip_fanout",
-                                      "gossip_push_fanout"};
+                                      "gossip_push_fanout",
+                                      "fetch_idle_timeout_seconds"};
 
 }  // namespace
 
@@ -165,6 +166,8 @@ absl::StatusOr<Config> ParseConfig(absl::string_view json_text, absl::string_vie
       GetInt(j, source, "gossip_interval_ms", 50, 3'600'000, &c.gossip_interval_ms));
   HANSE_RETURN_IF_ERROR(GetInt(j, source, "gossip_fanout", 1, 64, &c.gossip_fanout));
   HANSE_RETURN_IF_ERROR(GetInt(j, source, "gossip_push_fanout", 0, 1024, &c.gossip_push_fanout));
+  HANSE_RETURN_IF_ERROR(
+      GetInt(j, source, "fetch_idle_timeout_seconds", 1, 86400, &c.fetch_idle_timeout_seconds));
   if (c.legal_name.empty()) return KeyError(source, "legal_name", "missing or empty");
   if (c.legal_name.size() > 256) return KeyError(source, "legal_name", "longer than 256 bytes");
   if (auto s = ValidateCountry(c.country); !s.ok()) {
@@ -215,6 +218,7 @@ std::string SerializeConfig(const Config& c) {
   j["gossip_interval_ms"] = c.gossip_interval_ms;
   j["gossip_fanout"] = c.gossip_fanout;
   j["gossip_push_fanout"] = c.gossip_push_fanout;
+  j["fetch_idle_timeout_seconds"] = c.fetch_idle_timeout_seconds;
   return j.dump(2) + "\n";
 }
 

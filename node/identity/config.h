@@ -49,6 +49,8 @@ struct Config {
   int gossip_fanout = 2;
   // Peers a fresh local document is pushed to at once; 0 = every member.
   int gossip_push_fanout = 0;
+  // A fetch whose provider sends nothing for this long is abandoned (resumable).
+  int fetch_idle_timeout_seconds = 30;
 };
 
 // Parses config JSON. Errors name `source` (the file) and the offending key.

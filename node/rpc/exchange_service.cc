@@ -92,9 +92,11 @@ class ContractsService final : public hanse::v1::Contracts::Service {
   }
   grpc::Status FetchData(grpc::ServerContext* context, const hanse::v1::FetchDataRequest* request,
                          grpc::ServerWriter<hanse::v1::FetchProgress>* writer) override {
+    // The requester gone (the CLI killed or interrupted), the fetch stops, resumable: it must
+    // not complete a use nobody waits for.
     absl::Status s =
         node_->exchange->consumer().FetchData(*request, [&](const hanse::v1::FetchProgress& p) {
-          if (!context->IsCancelled()) writer->Write(p);
+          return !context->IsCancelled() && writer->Write(p);
         });
     return ToGrpc(s);
   }

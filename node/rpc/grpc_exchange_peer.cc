@@ -2,8 +2,12 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "hanse/v1/exchange.grpc.pb.h"
 #include "node/rpc/channels.h"
 
@@ -31,20 +35,72 @@ class GrpcExchangePeer final : public ExchangePeer {
     return FromGrpc(For(provider)->Countersign(&ctx, req, resp));
   }
   absl::Status Fetch(const MemberCard& provider, const hanse::v1::FetchRequest& req,
+                     absl::Duration idle_timeout,
                      const std::function<bool(const hanse::v1::FetchChunk&)>& on_chunk) override {
     grpc::ClientContext ctx;
+    // A stream has no deadline (a transfer may take hours), but a provider that sends nothing
+    // for `idle_timeout` (frozen, or a link that died silently) is given up on: a watchdog
+    // cancels the call, so the abandoned transfer cannot complete later behind the user's back.
+    std::mutex mu;
+    std::condition_variable changed;
+    bool finished = false, idle = false;
+    // Idle is time spent waiting for the provider: time in on_chunk (writing, a rate limit) is
+    // not its silence.
+    bool in_callback = false;
+    std::uint64_t reads = 0;  // ticks at the start of every read
+    std::thread watchdog([&] {
+      std::unique_lock lock(mu);
+      std::uint64_t seen = reads;
+      while (!finished) {
+        if (in_callback) {
+          changed.wait(lock, [&] { return finished || !in_callback; });
+          seen = reads;
+          continue;
+        }
+        if (changed.wait_for(lock, absl::ToChronoNanoseconds(idle_timeout),
+                             [&] { return finished || reads != seen || in_callback; })) {
+          seen = reads;
+          continue;
+        }
+        idle = true;
+        ctx.TryCancel();
+        return;
+      }
+    });
     auto reader = For(provider)->Fetch(&ctx, req);
     hanse::v1::FetchChunk chunk;
     bool cancelled = false;
+    auto busy = [&](bool b) {
+      {
+        std::lock_guard lock(mu);
+        in_callback = b;
+        ++reads;
+      }
+      changed.notify_all();
+    };
     while (reader->Read(&chunk)) {
-      if (!on_chunk(chunk)) {
+      busy(true);
+      const bool go_on = on_chunk(chunk);
+      busy(false);
+      if (!go_on) {
         cancelled = true;
         ctx.TryCancel();
         break;
       }
     }
     grpc::Status st = reader->Finish();
+    {
+      std::lock_guard lock(mu);
+      finished = true;
+    }
+    changed.notify_all();
+    watchdog.join();
     if (cancelled) return absl::CancelledError("the transfer was stopped by the receiver");
+    if (idle) {
+      return absl::DeadlineExceededError(absl::StrCat("the provider sent nothing for ",
+                                                      absl::FormatDuration(idle_timeout),
+                                                      "; the transfer was abandoned"));
+    }
     return FromGrpc(st);
   }
   absl::Status Acknowledge(const MemberCard& provider, const hanse::v1::AcknowledgeRequest& req,
