@@ -7,7 +7,7 @@ CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure --timeout 300 -j$(JOBS)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build build-asan test test-fast test-asan demo bench clean format crash-publish
+.PHONY: all deps build build-asan test test-fast test-asan demo bench clean format crash-publish fuzz
 
 all: build
 
@@ -51,6 +51,23 @@ ROUNDS ?= 1000
 crash-publish: build
 	HANSE_CRASH_ROUNDS=$(ROUNDS) $(BUILD)/tests/integration_test \
 	  --gtest_filter='PublishingCrashTest.*'
+
+# Each libFuzzer target for FUZZ_SECONDS, seeded with its corpus in tests/fuzz_corpus (clang;
+# what it finds goes to $(FUZZ_BUILD)/corpus/, a crash stops the run with the input named).
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= document query policy member_files
+fuzz: deps
+	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_COMPILER=clang++-14 -DHANSE_WERROR=OFF
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target $(addsuffix _fuzz,$(FUZZ_TARGETS))
+	for t in $(FUZZ_TARGETS); do \
+	  bin=$$(find $(FUZZ_BUILD) -name "$${t}_fuzz" -type f -perm -u+x | head -1); \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  $$bin -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(FUZZ_BUILD)/corpus/$$t \
+	    tests/fuzz_corpus/$$t || exit 1; \
+	done
 
 demo: build
 	HANSE=$(CURDIR)/$(BUILD)/node/hanse deploy/demo.sh
