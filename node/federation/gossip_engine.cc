@@ -19,6 +19,8 @@ constexpr std::uint64_t kLowStandingEvery = 10;
 constexpr size_t kMaxHeads = 100000;
 constexpr size_t kMaxPushDocuments = 1024;
 constexpr int kMaxPullRoundsPerPeer = 64;
+// Syncs that ask for a hole before it is given up (see GossipEngine::gaps_).
+constexpr int kMaxGapPulls = 8;
 // Evidence pairs served per pull (each pair is two documents).
 constexpr size_t kMaxEvidenceIssuers = 64;
 
@@ -237,11 +239,11 @@ absl::Status GossipEngine::SyncWith(const MemberCard& peer) {
     std::lock_guard lock(mu_);
     for (const auto& h : dresp.heads()) {
       auto gap = gaps_.find(h.issuer());
-      if (gap == gaps_.end() || h.sequence() <= gap->second) continue;
+      if (gap == gaps_.end() || h.sequence() <= gap->second.after) continue;
       auto it = mine.find(h.issuer());
       if (it != mine.end() && h.sequence() < it->second.sequence) continue;  // behind us
-      auto [a, added] = after.emplace(h.issuer(), gap->second);
-      if (!added) a->second = std::min(a->second, gap->second);
+      auto [a, added] = after.emplace(h.issuer(), gap->second.after);
+      if (!added) a->second = std::min(a->second, gap->second.after);
       gaps_asked.push_back(h.issuer());
     }
   }
@@ -279,7 +281,12 @@ absl::Status GossipEngine::SyncWith(const MemberCard& peer) {
   // Holes are filled by a peer at least as far as us (or never existed: a skipped sequence).
   if (!complete) return absl::OkStatus();
   std::lock_guard lock(mu_);
-  for (const auto& issuer : gaps_asked) gaps_.erase(issuer);
+  for (const auto& issuer : gaps_asked) {
+    auto gap = gaps_.find(issuer);
+    if (gap == gaps_.end()) continue;
+    // Another peer may have the same hole; the issuer cannot.
+    if (issuer == peer.did || ++gap->second.pulls >= kMaxGapPulls) gaps_.erase(gap);
+  }
   return absl::OkStatus();
 }
 
@@ -353,8 +360,8 @@ absl::Status GossipEngine::ServePush(const std::string& caller, const hanse::v1:
       std::string issuer = r.id.substr(0, r.id.find('/'));
       std::uint64_t& held = heads[issuer];
       if (r.sequence > held + 1) {
-        auto [it, added] = gaps_.emplace(issuer, held);
-        if (!added) it->second = std::min(it->second, held);
+        auto [it, added] = gaps_.emplace(issuer, Gap{held, 0});
+        if (!added) it->second.after = std::min(it->second.after, held);
       }
       held = std::max(held, r.sequence);
     }

@@ -117,10 +117,16 @@ class GossipEngine {
   std::mt19937_64 rng_;
   std::vector<std::string> push_queue_;
   std::map<std::string, int> standing_;
-  // Issuer -> sequence after which documents may be missing: a push delivered a later document
-  // than the next one held (pushes race anti-entropy), so the head no longer shows the hole.
-  // The next sync with a peer that is at least as far pulls from there.
-  std::map<std::string, std::uint64_t> gaps_;
+  // Issuer -> where documents may be missing: a push delivered a later document than the next
+  // one held (pushes race anti-entropy), so the head no longer shows the hole. Syncs with peers
+  // at least as far pull from `after`; the hole is settled by a sync with the issuer itself
+  // (which holds all of its log), or given up after kMaxGapPulls syncs (a skipped sequence is
+  // a hole that never fills).
+  struct Gap {
+    std::uint64_t after = 0;
+    int pulls = 0;
+  };
+  std::map<std::string, Gap> gaps_;
   GossipStats stats_;
   std::uint64_t round_ = 0;
 };

@@ -125,6 +125,7 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const SimOptions&
 }
 
 const std::string& Simulation::did(int node) const { return nodes_[node]->card.did; }
+const MemberCard& Simulation::card(int node) const { return nodes_[node]->card; }
 catalog::Catalog& Simulation::catalog(int node) { return *nodes_[node]->catalog; }
 GossipEngine& Simulation::engine(int node) { return *nodes_[node]->engine; }
 void Simulation::Crash(int node) { nodes_[node]->alive = false; }

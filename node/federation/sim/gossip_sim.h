@@ -52,6 +52,8 @@ class Simulation {
 
   int size() const { return static_cast<int>(nodes_.size()); }
   const std::string& did(int node) const;
+  // The card `node` is known by to the others (for calling its engine's SyncWith directly).
+  const MemberCard& card(int node) const;
   catalog::Catalog& catalog(int node);
   GossipEngine& engine(int node);
   SimulatedClock& clock() { return clock_; }

@@ -88,6 +88,23 @@ TEST(GossipSimTest, APushPastTheNextSequenceHeldStillBringsTheOnesBefore) {
   EXPECT_EQ(sim->Holding(first.id, first.sequence), 3);
 }
 
+// Two receivers with the same hole: syncing with each other settles nothing, so the hole stays
+// noted until a sync with the issuer fills it.
+TEST(GossipSimTest, AHoleSharedByTwoPeersIsFilledFromTheIssuer) {
+  auto sim = MakeSim(3);
+  sim->Partition({0, 1, 1});
+  HANSE_ASSERT_OK_AND_ASSIGN(auto first, sim->Publish(0, "first"));
+  HANSE_ASSERT_OK_AND_ASSIGN(auto second, sim->Publish(0, "second"));
+  sim->Heal();
+  ASSERT_THAT(sim->DeliverPush(0, 1, {second.jws}), IsOk());
+  ASSERT_THAT(sim->DeliverPush(0, 2, {second.jws}), IsOk());
+  // Nodes 1 and 2 first compare notes with each other: both lack `first`.
+  ASSERT_THAT(sim->engine(1).SyncWith(sim->card(2)), IsOk());
+  ASSERT_THAT(sim->engine(2).SyncWith(sim->card(1)), IsOk());
+  EXPECT_EQ(sim->Holding(first.id, first.sequence), 1);
+  EXPECT_GT(sim->RunUntilHeld(first.id, first.sequence, 20), 0);
+}
+
 TEST(GossipSimTest, NewerVersionsWinEverywhere) {
   auto sim = MakeSim(8);
   HANSE_ASSERT_OK_AND_ASSIGN(auto v1, sim->Publish(2, "ports"));
