@@ -163,7 +163,7 @@ constexpr absl::string_view kPersonalDataClasses[] = {"none", "pseudonymised", "
 
 absl::Status CheckPolicy(absl::string_view policy_json) {
   constexpr absl::string_view kField = "credentialSubject.policy";
-  Json p = Json::parse(policy_json, nullptr, false);
+  Json p = ParseJson(policy_json).value_or(Json());
   if (p.is_discarded() || !p.is_object()) return FieldError(kField, "must be a JSON object");
   auto type_it = p.find("@type");
   if (type_it == p.end()) type_it = p.find("type");

@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "base/clock.h"
 #include "base/file.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/status.h"
 #include "catalog/document.h"
@@ -77,7 +78,7 @@ absl::Status CmdDatasetShow(const std::string& home_dir, const std::string& id, 
   if (jws) {
     std::printf("%s\n", resp.jws().c_str());
   } else {
-    auto j = nlohmann::json::parse(resp.payload_json(), nullptr, false);
+    auto j = ParseJson(resp.payload_json()).value_or(nlohmann::json());
     std::printf("%s\n", j.dump(2).c_str());
   }
   return absl::OkStatus();

@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "base/clock.h"
 #include "base/file.h"
+#include "base/json.h"
 #include "base/status.h"
 #include "catalog/store.h"
 #include "hanse/v1/exchange.grpc.pb.h"
@@ -75,15 +76,15 @@ nlohmann::json InfoJson(const hanse::v1::ContractInfo& c) {
       {"created", c.created()},
       {"updated", c.updated()},
       {"history", std::vector<std::string>(c.history().begin(), c.history().end())}};
-  auto trace = nlohmann::json::parse(c.trace_json(), nullptr, false);
-  if (!trace.is_discarded()) j["decision"] = trace;
+  auto trace = ParseJson(c.trace_json()).value_or(nlohmann::json());
+  if (!trace.is_null()) j["decision"] = trace;
   return j;
 }
 
 // The evaluation trace in words: each constraint, what was required, what was had, the verdict.
 void PrintTrace(const std::string& trace_json) {
-  auto j = nlohmann::json::parse(trace_json, nullptr, false);
-  if (j.is_discarded() || !j.contains("trace")) return;
+  auto j = ParseJson(trace_json).value_or(nlohmann::json());
+  if (!j.is_object() || !j.contains("trace")) return;
   std::printf("decision: %s — %s\n", j.value("decision", "").c_str(),
               j.value("reason", "").c_str());
   for (const auto& e : j["trace"]) {
@@ -259,7 +260,7 @@ absl::Status AuditList(ContractCommands& c) {
                      {"kind", e.kind()},
                      {"subject", e.subject()},
                      {"actor", e.actor()},
-                     {"details", nlohmann::json::parse(e.details_json(), nullptr, false)},
+                     {"details", ParseJson(e.details_json()).value_or(nlohmann::json())},
                      {"hash", e.hash()}});
     }
     std::cout << arr.dump(2) << "\n";

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/json.h"
 #include "base/status.h"
 #include "nlohmann/json.hpp"
 #include "node/contract/internal.h"
@@ -77,7 +78,7 @@ absl::Status CheckFields(const Agreement& a) {
 }
 
 absl::StatusOr<std::string> CanonicalPolicy(absl::string_view policy_json) {
-  Json policy = Json::parse(policy_json, nullptr, /*allow_exceptions=*/false);
+  Json policy = ParseJson(policy_json).value_or(Json());
   if (!policy.is_object()) return absl::InvalidArgumentError("policy: not a JSON object");
   return policy.dump();
 }
@@ -101,7 +102,7 @@ absl::StatusOr<std::string> OfferToAgreementPolicy(absl::string_view offer_json,
                                                    absl::string_view agreement_id,
                                                    absl::string_view provider_did,
                                                    absl::string_view consumer_did) {
-  Json policy = Json::parse(offer_json, nullptr, /*allow_exceptions=*/false);
+  Json policy = ParseJson(offer_json).value_or(Json());
   if (!policy.is_object()) return absl::InvalidArgumentError("offer: not a JSON object");
   for (absl::string_view key : kReplacedProperties) policy.erase(std::string(key));
   policy["@type"] = "Agreement";
@@ -167,7 +168,7 @@ absl::StatusOr<Agreement> ParseAgreementPayload(absl::string_view payload) {
   if (payload.size() > kMaxPayloadBytes) {
     return absl::ResourceExhaustedError("agreement payload: too large");
   }
-  Json j = Json::parse(payload, nullptr, /*allow_exceptions=*/false);
+  Json j = ParseJson(payload).value_or(Json());
   if (!j.is_object()) return PayloadError("not a JSON object");
   static constexpr absl::string_view kKnown[] = {
       "@type",  "id",       "negotiationId", "datasetId", "datasetVersion", "contentDigest",

@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/json.h"
 #include "base/status.h"
 #include "nlohmann/json.hpp"
 #include "node/contract/agreement.h"
@@ -479,7 +480,7 @@ absl::StatusOr<std::int64_t> ContractStore::UseCount(absl::string_view agreement
   HANSE_ASSIGN_OR_RETURN(std::optional<std::string> v,
                          store_->Get(Family::kContracts, UseKey(agreement_id)));
   if (!v) return 0;
-  Json j = Json::parse(*v, nullptr, false);
+  Json j = ParseJson(*v).value_or(Json());
   if (!j.is_object() || !j.contains("count") || !j["count"].is_number_integer()) {
     return absl::DataLossError(absl::StrCat("stored use count of ", agreement_id));
   }

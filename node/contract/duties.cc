@@ -17,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "base/file.h"
+#include "base/json.h"
 #include "base/status.h"
 #include "nlohmann/json.hpp"
 #include "node/contract/internal.h"
@@ -55,7 +56,7 @@ absl::StatusOr<Duty> DutyFromJson(absl::string_view text) {
   auto corrupt = [](absl::string_view what) {
     return absl::DataLossError(absl::StrCat("stored duty: ", what));
   };
-  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  Json j = ParseJson(text).value_or(Json());
   if (!j.is_object() || j.value("v", 0) != kDutyRecordVersion) {
     return corrupt("not a version 1 duty record");
   }
@@ -380,7 +381,7 @@ absl::StatusOr<DutyReceipt> VerifyDutyReceipt(absl::string_view jws) {
   auto bad = [](absl::string_view what) {
     return absl::InvalidArgumentError(absl::StrCat("duty receipt payload: ", what));
   };
-  Json j = Json::parse(v.payload, nullptr, /*allow_exceptions=*/false);
+  Json j = ParseJson(v.payload).value_or(Json());
   if (!j.is_object()) return bad("not a JSON object");
   auto str = [&](const char* key) -> absl::StatusOr<std::string> {
     auto it = j.find(key);

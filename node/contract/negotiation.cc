@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/json.h"
 #include "base/status.h"
 #include "nlohmann/json.hpp"
 #include "node/contract/internal.h"
@@ -144,7 +145,7 @@ std::string NegotiationToJson(const Negotiation& n) {
 }
 
 absl::StatusOr<Negotiation> NegotiationFromJson(absl::string_view json) {
-  Json j = Json::parse(json, nullptr, /*allow_exceptions=*/false);
+  Json j = ParseJson(json).value_or(Json());
   if (!j.is_object()) return Corrupt("not a JSON object");
   auto v = j.find("v");
   if (v == j.end() || !v->is_number_integer() || v->get<int>() != kRecordVersion) {

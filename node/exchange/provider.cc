@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/status.h"
 #include "node/audit/receipt.h"
@@ -130,7 +131,7 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
     std::lock_guard lock(use_mu_);
     HANSE_ASSIGN_OR_RETURN(auto open, c_->store->Get(catalog::Family::kContracts,
                                                      contract::OpenUseKey(n.agreement_id)));
-    nlohmann::json open_use = open ? nlohmann::json::parse(*open, nullptr, false) : nullptr;
+    nlohmann::json open_use = open ? ParseJson(*open).value_or(nlohmann::json()) : nullptr;
     const bool resuming =
         req.offset() > 0 && open_use.is_object() && open_use.value("resumes", 0) < kMaxResumes;
     if (req.offset() > 0 && !resuming) {
@@ -249,7 +250,7 @@ absl::StatusOr<hanse::v1::AcknowledgeResponse> Provider::Acknowledge(
     std::lock_guard lock(use_mu_);
     auto open = c_->store->Get(catalog::Family::kContracts, contract::OpenUseKey(n.agreement_id));
     if (open.ok() && open->has_value()) {
-      auto j = nlohmann::json::parse(**open, nullptr, false);
+      auto j = ParseJson(**open).value_or(nlohmann::json());
       if (j.is_object() &&
           j.value("use", std::int64_t{0}) == static_cast<std::int64_t>(receipt.use)) {
         catalog::WriteBatch batch;

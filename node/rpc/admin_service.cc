@@ -166,12 +166,12 @@ class AdminService final : public hanse::v1::Admin::Service {
     grpc::ClientContext ctx;
     ctx.set_deadline(TransportDeadline(kPeerCallDeadline));
     Stopwatch round_trip;
-    grpc::Status st = stub->Ping(&ctx, req, &resp);
+    absl::Status st = FromGrpc(stub->Ping(&ctx, req, &resp));
     absl::Duration rtt = round_trip.Elapsed();
     if (!st.ok()) {
       return absl::UnavailableError(
-          absl::StrCat("ping ", endpoint, " failed: ", st.error_message(),
-                       st.error_code() == grpc::StatusCode::UNAVAILABLE
+          absl::StrCat("ping ", endpoint, " failed: ", st.message(),
+                       absl::IsUnavailable(st)
                            ? " (is the node running, and do both sides trust each other's card?)"
                            : ""));
     }
@@ -306,7 +306,7 @@ class CatalogAdmin {
     std::vector<MemberCard> members = node_->peers->List();
     struct Answer {
       std::string did;
-      grpc::Status status;
+      absl::Status status;
       hanse::v1::PeerSearchResponse response;
     };
     std::vector<Answer> answers(members.size());
@@ -323,7 +323,7 @@ class CatalogAdmin {
         preq.set_limit(static_cast<uint32_t>(limit));
         grpc::ClientContext ctx;
         ctx.set_deadline(TransportDeadline(kLiveSearchDeadline));
-        answers[i].status = stub->Search(&ctx, preq, &answers[i].response);
+        answers[i].status = FromGrpc(stub->Search(&ctx, preq, &answers[i].response));
       });
     }
     for (auto& t : threads) t.join();
@@ -338,7 +338,7 @@ class CatalogAdmin {
     absl::Time now = node_->clock->Now();
     for (const auto& a : answers) {
       if (!a.status.ok()) {
-        resp->add_failed(absl::StrCat(a.did, " (", a.status.error_message(), ")"));
+        resp->add_failed(absl::StrCat(a.did, " (", a.status.message(), ")"));
         continue;
       }
       resp->add_answered(a.did);

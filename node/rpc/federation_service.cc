@@ -37,7 +37,7 @@ class FederationService final : public hanse::v1::Federation::Service {
     auto caller = Authorize(*context);
     if (!caller.ok()) return ToGrpc(caller.status(), /*for_peer=*/true);
     if (request->nonce().size() > kMaxNonceBytes) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "nonce longer than 128 bytes");
+      return ToGrpc(absl::InvalidArgumentError("nonce longer than 128 bytes"), /*for_peer=*/true);
     }
     log::Debug("ping", {{"peer", *caller}});
     response->set_nonce(request->nonce());
