@@ -1,7 +1,7 @@
-// Real nodes: publish, search, export and offline verification; replication by gossip.
+// Real nodes: publish, search, export and offline verification; replication by gossip, between
+// node processes and with a node running inside the test.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-#include <signal.h>
 
 #include <map>
 #include <set>
@@ -14,11 +14,13 @@
 #include "hanse/v1/federation.grpc.pb.h"
 #include "nlohmann/json.hpp"
 #include "node/cli/admin_client.h"
+#include "node/daemon/node.h"
 #include "node/identity/home.h"
 #include "node/rpc/tls.h"
+#include "tests/support/federation_fixture.h"
 #include "tests/support/process.h"
 #include "tests/support/status_matchers.h"
-#include "tests/support/temp_dir.h"
+#include "tests/support/tcp_proxy.h"
 #include "trust/did_key.h"
 #include "trust/jws.h"
 
@@ -27,80 +29,14 @@ namespace {
 
 using ::hanse::testing::CommandResult;
 using ::hanse::testing::IsOk;
-using ::hanse::testing::NodeProcess;
 using ::hanse::testing::RunHanse;
 using ::testing::HasSubstr;
 
-class CatalogReplicationTest : public ::testing::Test {
- protected:
-  std::string Init(const std::string& name, const std::string& country) {
-    CommandResult r = RunHanse({"init", "--home", tmp_.Sub(name), "--name", "Org " + name,
-                                "--country", country, "--listen", "127.0.0.1:0"});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    // Fast gossip for tests.
-    auto text = ReadFile(tmp_.Sub(name + "/config.json"));
-    auto j = nlohmann::json::parse(*text);
-    j["gossip_interval_ms"] = 200;
-    EXPECT_THAT(WriteFileAtomic(tmp_.Sub(name + "/config.json"), j.dump(), 0644), IsOk());
-    return r.out.substr(0, r.out.find('\n'));
-  }
-  std::unique_ptr<NodeProcess> Run(const std::string& name) {
-    auto node = std::make_unique<NodeProcess>(tmp_.Sub(name), tmp_.Sub(name + ".log"));
-    auto listen = node->Start();
-    EXPECT_TRUE(listen.ok()) << listen.status();
-    return node;
-  }
-  void TrustAll(const std::vector<std::string>& names) {
-    for (const auto& n : names) {
-      ASSERT_EQ(RunHanse({"card", "--home", tmp_.Sub(n), "--out", tmp_.Sub(n + ".card")}).exit_code,
-                0);
-    }
-    for (const auto& a : names) {
-      for (const auto& b : names) {
-        if (a == b) continue;
-        CommandResult r = RunHanse({"peer", "add", "--home", tmp_.Sub(a), tmp_.Sub(b + ".card")});
-        ASSERT_EQ(r.exit_code, 0) << r.err;
-      }
-    }
-  }
-  std::string Publish(const std::string& node, const std::string& name, const std::string& title,
-                      const std::string& theme, const std::string& extra = "") {
-    EXPECT_THAT(WriteFileAtomic(tmp_.Sub(node + "/data/" + name + ".csv"), "a,b\n1,2\n", 0644),
-                IsOk());
-    std::string json =
-        absl::StrCat(R"({"name": ")", name, R"(", "title": ")", title, R"(", "themes": [")", theme,
-                     R"("], "license": "CC-BY-4.0", "media_type": "text/csv",
-        "language": "en", "issued": "2024-05-01", "content": ")",
-                     name, R"(.csv",)", extra,
-                     R"( "policy": {"@type": "Offer", "permission": [{"action": "use"}]}})");
-    std::string file = tmp_.Sub(node + "-" + name + ".json");
-    EXPECT_THAT(WriteFileAtomic(file, json, 0644), IsOk());
-    CommandResult r = RunHanse({"dataset", "publish", "--home", tmp_.Sub(node), file});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return r.out.substr(0, r.out.find('\n'));
-  }
-  nlohmann::json Search(const std::string& node, const std::string& query) {
-    CommandResult r = RunHanse({"search", "--home", tmp_.Sub(node), query, "--json"});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    auto j = nlohmann::json::parse(r.out, nullptr, false);
-    return j.is_discarded() ? nlohmann::json{{"hits", nlohmann::json::array()}} : j;
-  }
-  // Polls until `query` on `node` returns `count` hits (replication is asynchronous).
-  bool WaitForHits(const std::string& node, const std::string& query, size_t count) {
-    absl::Time deadline = absl::Now() + absl::Seconds(30);
-    while (absl::Now() < deadline) {
-      if (Search(node, query)["hits"].size() == count) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    return false;
-  }
-
-  testing::TempDir tmp_;
-};
+using CatalogReplicationTest = testing::FederationTest;
 
 TEST_F(CatalogReplicationTest, PublishSearchExportVerifyAndRestart) {
-  Init("a", "FR");
-  auto a = Run("a");
+  InitNode("a");
+  StartNode("a");
   std::string id = Publish("a", "glaciers", "Glacier melt observations", "climate");
   EXPECT_THAT(id, HasSubstr("/datasets/glaciers"));
   Publish("a", "rivers", "River levels", "hydrology");
@@ -113,60 +49,58 @@ TEST_F(CatalogReplicationTest, PublishSearchExportVerifyAndRestart) {
   EXPECT_EQ(Search("a", "country:DE")["hits"].size(), 0u);
 
   // A malformed query points at the problem.
-  CommandResult r = RunHanse({"search", "--home", tmp_.Sub("a"), "glacier colour:red"});
+  CommandResult r = Hanse("a", {"search", "glacier colour:red"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("unknown field \"colour\" at column 9"));
 
   // A bad publish file names the field; nothing is stored.
-  r = RunHanse({"dataset", "publish", "--home", tmp_.Sub("a"), tmp_.Sub("nope.json")});
+  r = Hanse("a", {"dataset", "publish", Path("nope.json")});
   EXPECT_EQ(r.exit_code, 1);
-  ASSERT_THAT(WriteFileAtomic(tmp_.Sub("a/data/bad.csv"), "x", 0644), IsOk());
-  ASSERT_THAT(WriteFileAtomic(tmp_.Sub("bad.json"), R"({"name": "bad", "title": "Bad",
+  ASSERT_THAT(WriteFileAtomic(Path("a/data/bad.csv"), "x", 0644), IsOk());
+  ASSERT_THAT(WriteFileAtomic(Path("bad.json"), R"({"name": "bad", "title": "Bad",
       "license": "x", "media_type": "text/csv", "language": "en", "content": "bad.csv",
       "hosting_location": "France", "policy": {"@type": "Offer", "permission": []}})",
                               0644),
               IsOk());
-  r = RunHanse({"dataset", "publish", "--home", tmp_.Sub("a"), tmp_.Sub("bad.json")});
+  r = Hanse("a", {"dataset", "publish", Path("bad.json")});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("credentialSubject.hostingLocation"));
   EXPECT_EQ(Search("a", "")["hits"].size(), 2u);
 
   // Export every signed document and verify it offline, with no node.
-  r = RunHanse({"catalog", "export", "--home", tmp_.Sub("a"), "--format", "jws"});
+  r = Hanse("a", {"catalog", "export", "--format", "jws"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  ASSERT_THAT(WriteFileAtomic(tmp_.Sub("all.jws"), r.out, 0644), IsOk());
-  EXPECT_EQ(a->Stop(SIGTERM), 0);
-  r = RunHanse({"document", "verify", tmp_.Sub("all.jws")});
+  ASSERT_THAT(WriteFileAtomic(Path("all.jws"), r.out, 0644), IsOk());
+  EXPECT_EQ(StopNode("a"), 0);
+  r = RunHanse({"document", "verify", Path("all.jws")});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("participant"));
   EXPECT_THAT(r.out, HasSubstr("/datasets/glaciers"));
   // Tamper with one payload byte: verify says which line and why.
-  HANSE_ASSERT_OK_AND_ASSIGN(std::string all, ReadFile(tmp_.Sub("all.jws")));
+  HANSE_ASSERT_OK_AND_ASSIGN(std::string all, ReadFile(Path("all.jws")));
   size_t dot = all.find('.');
   all[dot + 5] = all[dot + 5] == 'A' ? 'B' : 'A';
-  ASSERT_THAT(WriteFileAtomic(tmp_.Sub("tampered.jws"), all, 0644), IsOk());
-  r = RunHanse({"document", "verify", tmp_.Sub("tampered.jws")});
+  ASSERT_THAT(WriteFileAtomic(Path("tampered.jws"), all, 0644), IsOk());
+  r = RunHanse({"document", "verify", Path("tampered.jws")});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.out, HasSubstr("INVALID line 1"));
 
   // Persistence across restart.
-  auto again = Run("a");
+  StartNode("a");
   EXPECT_EQ(Search("a", "glacier")["hits"].size(), 1u);
-  r = RunHanse({"dataset", "unpublish", "--home", tmp_.Sub("a"), id});
+  r = Hanse("a", {"dataset", "unpublish", id});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Search("a", "glacier")["hits"].size(), 0u);
-  r = RunHanse({"dataset", "show", "--home", tmp_.Sub("a"), id});
+  r = Hanse("a", {"dataset", "show", id});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("unpublished"));
 }
 
 TEST_F(CatalogReplicationTest, GossipReplicatesPublishAndUnpublishToEveryPeer) {
-  Init("a", "FR");
-  Init("b", "DE");
-  Init("c", "NL");
-  auto a = Run("a");
-  auto b = Run("b");
-  auto c = Run("c");
+  InitNode("a");
+  InitNode("b", {.country = "DE"});
+  InitNode("c", {.country = "NL"});
+  for (const auto* n : {"a", "b", "c"}) StartNode(n);
   TrustAll({"a", "b", "c"});
 
   std::string id = Publish("a", "glaciers", "Glacier melt observations", "climate");
@@ -176,9 +110,9 @@ TEST_F(CatalogReplicationTest, GossipReplicatesPublishAndUnpublishToEveryPeer) {
     EXPECT_TRUE(WaitForHits(n, "glacier country:FR", 1)) << n;
   }
   // c was down while a unpublished: anti-entropy catches it up after restart.
-  EXPECT_EQ(c->Stop(SIGTERM), 0);
-  ASSERT_EQ(RunHanse({"dataset", "unpublish", "--home", tmp_.Sub("a"), id}).exit_code, 0);
-  c = Run("c");
+  EXPECT_EQ(StopNode("c"), 0);
+  ASSERT_EQ(Hanse("a", {"dataset", "unpublish", id}).exit_code, 0);
+  StartNode("c");
   for (const auto* n : {"a", "b", "c"}) EXPECT_TRUE(WaitForHits(n, "glacier", 0)) << n;
   EXPECT_TRUE(WaitForHits("c", "forest", 1));
 }
@@ -188,12 +122,12 @@ TEST_F(CatalogReplicationTest, GossipReplicatesPublishAndUnpublishToEveryPeer) {
 // node ever sees the publisher equivocate (the sequence is assigned, signed and stored in one
 // critical section).
 TEST_F(CatalogReplicationTest, ParallelPublishersNeverSignOneSequenceTwice) {
-  Init("a", "FR");
-  Init("b", "DE");
-  auto a = Run("a");
-  auto b = Run("b");
+  InitNode("a");
+  InitNode("b", {.country = "DE"});
+  StartNode("a");
+  StartNode("b");
   TrustAll({"a", "b"});
-  ASSERT_THAT(WriteFileAtomic(tmp_.Sub("a/data/shared.csv"), "a,b\n1,2\n", 0644), IsOk());
+  ASSERT_THAT(WriteFileAtomic(Path("a/data/shared.csv"), "a,b\n1,2\n", 0644), IsOk());
 
   constexpr int kPublishers = 8;
   constexpr int kEach = 125;
@@ -202,7 +136,7 @@ TEST_F(CatalogReplicationTest, ParallelPublishersNeverSignOneSequenceTwice) {
   std::vector<std::thread> publishers;
   for (int p = 0; p < kPublishers; ++p) {
     publishers.emplace_back([&, p] {
-      auto client = node::AdminClient::Connect(tmp_.Sub("a"));
+      auto client = node::AdminClient::Connect(Home("a"));
       if (!client.ok()) {
         errors[p] = client.status().ToString();
         return;
@@ -244,7 +178,7 @@ TEST_F(CatalogReplicationTest, ParallelPublishersNeverSignOneSequenceTwice) {
   for (const auto& per : acked) want.insert(per.begin(), per.end());
   auto held = [&](const std::string& node) {
     std::map<std::string, std::uint64_t> out;
-    auto client = node::AdminClient::Connect(tmp_.Sub(node));
+    auto client = node::AdminClient::Connect(Home(node));
     if (!client.ok()) return out;
     hanse::v1::ListDatasetsRequest req;
     req.set_limit(1000);
@@ -257,13 +191,10 @@ TEST_F(CatalogReplicationTest, ParallelPublishersNeverSignOneSequenceTwice) {
     }
   };
   EXPECT_EQ(held("a"), want);
-  absl::Time deadline = absl::Now() + absl::Seconds(120);
-  while (absl::Now() < deadline && held("b").size() < want.size()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
+  WaitUntil([&] { return held("b").size() >= want.size(); }, absl::Seconds(120));
   EXPECT_EQ(held("b"), want);
   for (const std::string node : {"a", "b"}) {
-    CommandResult st = RunHanse({"status", "--home", tmp_.Sub(node), "--json"});
+    CommandResult st = Hanse(node, {"status", "--json"});
     ASSERT_EQ(st.exit_code, 0) << st.err;
     auto j = nlohmann::json::parse(st.out);
     EXPECT_TRUE(j["equivocators"].empty()) << node << ": " << st.out;
@@ -277,20 +208,20 @@ TEST_F(CatalogReplicationTest, ParallelPublishersNeverSignOneSequenceTwice) {
 // A hostile peer with a valid member certificate pushes forged, tampered, replayed and
 // equivocating documents: none is stored as valid, and honest gossip goes on.
 TEST_F(CatalogReplicationTest, HostilePeerCannotPlantDocuments) {
-  std::string a_did = Init("a", "FR");
-  std::string b_did = Init("b", "DE");
-  auto a = Run("a");
-  auto b = Run("b");
+  InitNode("a");
+  InitNode("b", {.country = "DE"});
+  const std::string a_did = Did("a");
+  const std::string b_did = Did("b");
+  StartNode("a");
+  StartNode("b");
   TrustAll({"a", "b"});
   std::string id = Publish("a", "glaciers", "Glacier melt observations", "climate");
   ASSERT_TRUE(WaitForHits("b", "glacier", 1));
 
   // The hostile client: b's identity, talking to a directly.
-  HANSE_ASSERT_OK_AND_ASSIGN(node::Home bh, node::LoadHome(tmp_.Sub("b"), absl::Now()));
-  CommandResult st = RunHanse({"status", "--home", tmp_.Sub("a"), "--json"});
-  std::string a_listen = nlohmann::json::parse(st.out)["listen"];
+  HANSE_ASSERT_OK_AND_ASSIGN(node::Home bh, node::LoadHome(Home("b"), absl::Now()));
   auto stub = hanse::v1::Federation::NewStub(
-      grpc::CreateChannel(a_listen, node::UnverifiedServerChannelCredentials(bh.identity)));
+      grpc::CreateChannel(Listen("a"), node::UnverifiedServerChannelCredentials(bh.identity)));
   auto push = [&](const std::vector<std::string>& docs) {
     hanse::v1::PushRequest req;
     for (const auto& d : docs) req.add_documents(d);
@@ -301,7 +232,7 @@ TEST_F(CatalogReplicationTest, HostilePeerCannotPlantDocuments) {
     EXPECT_TRUE(status.ok()) << status.error_message();
     return resp;
   };
-  CommandResult shown = RunHanse({"dataset", "show", "--home", tmp_.Sub("a"), id, "--jws"});
+  CommandResult shown = Hanse("a", {"dataset", "show", id, "--jws"});
   std::string genuine = shown.out.substr(0, shown.out.find('\n'));
 
   // Tampered: a's document with a changed payload.
@@ -364,6 +295,53 @@ TEST_F(CatalogReplicationTest, HostilePeerCannotPlantDocuments) {
   Publish("a", "rivers", "River levels", "hydrology");
   EXPECT_TRUE(WaitForHits("b", "river", 1));
   EXPECT_TRUE(WaitForHits("b", "revised", 1));
+}
+
+// A node started with Node::Start inside the test and a `hanse node run` process replicate to
+// each other, and the in-process node keeps what it holds across its own restart.
+TEST_F(CatalogReplicationTest, InProcessNodeAndNodeProcessReplicateBothWays) {
+  // A fixed port: b keeps reaching a after a's restart.
+  auto port = testing::FreeLoopbackPort();
+  ASSERT_TRUE(port.ok()) << port.status();
+  InitNode("a", {.port = *port});
+  InitNode("b", {.country = "DE"});
+  node::Node* a = StartInProcess("a");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->did(), Did("a"));
+  StartNode("b");
+  TrustAll({"a", "b"});
+
+  std::string id = Publish("a", "glaciers", "Glacier melt observations", "climate");
+  Publish("b", "forests", "Forest cover", "climate");
+  for (const auto* n : {"a", "b"}) EXPECT_TRUE(WaitForHits(n, "theme:climate", 2)) << n;
+  EXPECT_TRUE(WaitForHits("b", "glacier country:FR", 1));
+  EXPECT_TRUE(WaitForHits("a", "forest country:DE", 1));
+
+  // Shutdown closes the store, so the same home starts again in this process.
+  EXPECT_THAT(StopInProcess("a"), IsOk());
+  ASSERT_NE(StartInProcess("a"), nullptr);
+  EXPECT_EQ(Hits("a", "theme:climate"), 2u);
+  ASSERT_EQ(Hanse("a", {"dataset", "unpublish", id}).exit_code, 0);
+  EXPECT_TRUE(WaitForHits("b", "glacier", 0));
+  EXPECT_EQ(Hits("b", "forest"), 1u);
+}
+
+// Founders gossip with no `peer add`, whether they run in the test or as processes.
+TEST_F(CatalogReplicationTest, FederationFoundedWithAnInProcessNodeReplicates) {
+  InitNode("a");
+  InitNode("b", {.country = "DE"});
+  InitNode("c", {.country = "NL"});
+  ASSERT_NE(StartInProcess("a"), nullptr);
+  StartNode("b");
+  StartNode("c");
+  FoundFederation({"a", "b", "c"});
+
+  Publish("a", "glaciers", "Glacier melt observations", "climate");
+  Publish("c", "rivers", "River levels", "hydrology");
+  for (const auto* n : {"a", "b", "c"}) {
+    EXPECT_TRUE(WaitForHits(n, "glacier country:FR", 1)) << n;
+    EXPECT_TRUE(WaitForHits(n, "river country:NL", 1)) << n;
+  }
 }
 
 }  // namespace

@@ -25,17 +25,16 @@
 #include "node/audit/audit_log.h"
 #include "node/identity/home.h"
 #include "node/rpc/tls.h"
+#include "tests/support/federation_fixture.h"
 #include "tests/support/process.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/tcp_proxy.h"
-#include "tests/support/temp_dir.h"
 
 namespace hanse {
 namespace {
 
 using ::hanse::testing::CommandResult;
 using ::hanse::testing::IsOk;
-using ::hanse::testing::NodeProcess;
 using ::hanse::testing::RunHanse;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -59,16 +58,6 @@ std::uint64_t FileSize(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
 }
 
-// Polls `done` until it holds or `timeout` passes.
-bool WaitUntil(const std::function<bool()>& done, absl::Duration timeout = absl::Seconds(30)) {
-  absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return done();
-}
-
 // The entries of an audit log (as `hanse audit list --json` prints them) of one kind, about one
 // subject.
 std::vector<json> Entries(const json& log, const std::string& kind, const std::string& subject) {
@@ -79,48 +68,8 @@ std::vector<json> Entries(const json& log, const std::string& kind, const std::s
   return out;
 }
 
-class ContractsTest : public ::testing::Test {
+class ContractsTest : public testing::FederationTest {
  protected:
-  std::string Home(const std::string& name) const { return tmp_.Sub(name); }
-  const std::string& Did(const std::string& name) { return dids_[name]; }
-  std::string Listen(const std::string& name) { return absl::StrCat("127.0.0.1:", ports_[name]); }
-
-  // A node home listening on a fixed loopback port (chosen by StartFederation), so a restarted
-  // node keeps the address its peers hold in its card.
-  void Init(const std::string& name, const std::string& country, const std::string& jurisdiction) {
-    std::vector<std::string> args = {"init",      "--home", Home(name), "--name",    "Org " + name,
-                                     "--country", country,  "--listen", Listen(name)};
-    if (!jurisdiction.empty()) {
-      args.push_back("--jurisdiction");
-      args.push_back(jurisdiction);
-    }
-    CommandResult r = RunHanse(args);
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    std::string& did = dids_.at(name);
-    did = r.out.substr(0, r.out.find('\n'));
-    ASSERT_THAT(did, StartsWith("did:key:"));
-    auto text = ReadFile(tmp_.Sub(name + "/config.json"));
-    ASSERT_TRUE(text.ok()) << text.status();
-    auto j = json::parse(*text);
-    j["gossip_interval_ms"] = 200;
-    ASSERT_THAT(WriteFileAtomic(tmp_.Sub(name + "/config.json"), j.dump(), 0644), IsOk());
-  }
-
-  // (Re)starts a node.
-  void Run(const std::string& name) {
-    nodes_[name] = std::make_unique<NodeProcess>(Home(name), tmp_.Sub(name + ".log"));
-    auto listen = nodes_[name]->Start();
-    ASSERT_TRUE(listen.ok()) << listen.status();
-  }
-
-  // Runs `step` for every name at once (each on its own node home).
-  static void Parallel(const std::vector<std::string>& names,
-                       const std::function<void(const std::string&)>& step) {
-    std::vector<std::thread> threads;
-    for (const auto& n : names) threads.emplace_back([&step, &n] { step(n); });
-    for (auto& t : threads) t.join();
-  }
-
   // hosp (provider, DE), lab (consumer, FR), cert (certifier, NL) and `extra` members (DE, with
   // the jurisdiction given), all trusting each other; cert certifies the lab and the `certified`
   // extras. Waits until the provider holds every consumer's self-description and certification.
@@ -130,43 +79,30 @@ class ContractsTest : public ::testing::Test {
         {"hosp", "DE", ""}, {"lab", "FR", ""}, {"cert", "NL", ""}};
     for (const auto& [name, jurisdiction] : extra) specs.emplace_back(name, "DE", jurisdiction);
     std::vector<std::string> names;
-    std::map<std::string, std::pair<std::string, std::string>> where;
+    std::map<std::string, testing::NodeSpec> homes;
     for (const auto& [name, country, jurisdiction] : specs) {
+      // A fixed port, so a restarted node keeps the address its peers hold in its card.
       auto port = testing::FreeLoopbackPort();
       ASSERT_TRUE(port.ok()) << port.status();
-      ports_[name] = *port;
-      dids_[name] = "";
-      nodes_[name] = std::make_unique<NodeProcess>(Home(name), tmp_.Sub(name + ".log"));
-      where[name] = {country, jurisdiction};
+      testing::NodeSpec& home = homes[name];
+      home.country = country;
+      home.port = *port;
+      if (!jurisdiction.empty()) home.init_args = {"--jurisdiction", jurisdiction};
       names.push_back(name);
     }
     // Homes, cards and trust (while stopped), then the nodes, each step on all nodes at once.
-    Parallel(names, [&](const std::string& n) { Init(n, where.at(n).first, where.at(n).second); });
+    Parallel(names, [&](const std::string& n) { InitNode(n, homes.at(n)); });
     ASSERT_FALSE(HasFatalFailure());
-    Parallel(names, [&](const std::string& n) {
-      CommandResult r = RunHanse({"card", "--home", Home(n), "--out", tmp_.Sub(n + ".card")});
-      ASSERT_EQ(r.exit_code, 0) << r.err;
-    });
+    TrustAll(names);
     ASSERT_FALSE(HasFatalFailure());
-    Parallel(names, [&](const std::string& a) {
-      for (const auto& b : names) {
-        if (a == b) continue;
-        CommandResult r = RunHanse({"peer", "add", "--home", Home(a), tmp_.Sub(b + ".card")});
-        ASSERT_EQ(r.exit_code, 0) << r.err;
-      }
-    });
-    ASSERT_FALSE(HasFatalFailure());
-    Parallel(names, [&](const std::string& n) {
-      auto listen = nodes_.at(n)->Start();
-      ASSERT_TRUE(listen.ok()) << n << ": " << listen.status();
-    });
+    Parallel(names, [this](const std::string& n) { StartNode(n); });
     ASSERT_FALSE(HasFatalFailure());
     std::vector<std::string> to_certify = {"lab"};
     to_certify.insert(to_certify.end(), certified.begin(), certified.end());
     std::vector<std::string> wanted;
     for (const auto& n : to_certify) {
-      CommandResult r = RunHanse({"credential", "issue", "--home", Home("cert"), "--subject",
-                                  Did(n), "--certification", "health-data-hosting"});
+      CommandResult r = Hanse("cert", {"credential", "issue", "--subject", Did(n),
+                                       "--certification", "health-data-hosting"});
       ASSERT_EQ(r.exit_code, 0) << r.err;
       wanted.push_back(r.out.substr(0, r.out.find('\n')));
       wanted.push_back(Did(n));
@@ -175,7 +111,7 @@ class ContractsTest : public ::testing::Test {
   }
 
   bool HasDocument(const std::string& node, const std::string& id) {
-    return RunHanse({"dataset", "show", "--home", Home(node), id}).exit_code == 0;
+    return Hanse(node, {"dataset", "show", id}).exit_code == 0;
   }
   bool WaitForDocument(const std::string& node, const std::string& id) {
     return WaitUntil([&] { return HasDocument(node, id); });
@@ -209,31 +145,18 @@ class ContractsTest : public ::testing::Test {
   }
 
   // Publishes `content` on hosp under `offer` and waits until the lab's replica has it.
-  std::string Publish(const std::string& name, const std::string& content, const json& offer) {
-    EXPECT_THAT(WriteFileAtomic(tmp_.Sub("hosp/data/" + name + ".csv"), content, 0644), IsOk());
-    json pub = {{"name", name},
-                {"title", "ICU vitals " + name},
-                {"themes", json::array({"health"})},
-                {"license", "CC-BY-4.0"},
-                {"media_type", "text/csv"},
-                {"language", "en"},
-                {"content", name + ".csv"},
-                {"policy", offer}};
-    std::string file = tmp_.Sub("pub-" + name + ".json");
-    EXPECT_THAT(WriteFileAtomic(file, pub.dump(), 0644), IsOk());
-    CommandResult r = RunHanse({"dataset", "publish", "--home", Home("hosp"), file});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    std::string id = r.out.substr(0, r.out.find('\n'));
+  std::string PublishOnHosp(const std::string& name, const std::string& content,
+                            const json& offer) {
+    std::string id = Publish("hosp", name, "ICU vitals " + name, "health", offer, content);
     EXPECT_TRUE(WaitForDocument("lab", id)) << id;
     return id;
   }
 
   CommandResult Request(const std::string& node, const std::string& dataset,
                         const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args = {"contract", "request",   "--home", Home(node),
-                                     dataset,    "--purpose", kPurpose};
+    std::vector<std::string> args = {"contract", "request", dataset, "--purpose", kPurpose};
     args.insert(args.end(), extra.begin(), extra.end());
-    return RunHanse(args);
+    return Hanse(node, args);
   }
   // A FINALIZED agreement of the lab on `dataset`; its id.
   std::string Agree(const std::string& dataset) {
@@ -245,20 +168,20 @@ class ContractsTest : public ::testing::Test {
   }
   CommandResult Fetch(const std::string& node, const std::string& agreement, const std::string& out,
                       const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args = {"fetch", "--home", Home(node), agreement, "--out", out};
+    std::vector<std::string> args = {"fetch", agreement, "--out", out};
     args.insert(args.end(), extra.begin(), extra.end());
-    return RunHanse(args, absl::Seconds(120));
+    return Hanse(node, args, absl::Seconds(120));
   }
 
-  json JsonOf(const std::vector<std::string>& args) {
-    CommandResult r = RunHanse(args);
+  json JsonOf(const std::string& node, const std::vector<std::string>& args) {
+    CommandResult r = Hanse(node, args);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return json::parse(r.out, nullptr, false);
   }
   // Kills the provider, then asks for a contract: the request fails, names the request id to
   // retry with, and stays REQUESTED on the consumer. Returns that id ("" on failure).
   std::string RequestWhileProviderIsDown(const std::string& dataset) {
-    EXPECT_EQ(nodes_["hosp"]->Stop(SIGKILL), -SIGKILL);
+    EXPECT_EQ(StopNode("hosp", SIGKILL), -SIGKILL);
     CommandResult r = Request("lab", dataset);
     EXPECT_EQ(r.exit_code, 1);
     std::smatch m;
@@ -271,25 +194,20 @@ class ContractsTest : public ::testing::Test {
     return request_id;
   }
   json Show(const std::string& node, const std::string& id) {
-    return JsonOf({"contract", "show", "--home", Home(node), id, "--json"});
+    return JsonOf(node, {"contract", "show", id, "--json"});
   }
   json List(const std::string& node) {
-    return JsonOf({"contract", "list", "--home", Home(node), "--json", "--limit", "1000"});
+    return JsonOf(node, {"contract", "list", "--json", "--limit", "1000"});
   }
   json Audit(const std::string& node) {
-    return JsonOf({"audit", "list", "--home", Home(node), "--json", "--limit", "1000"});
+    return JsonOf(node, {"audit", "list", "--json", "--limit", "1000"});
   }
-
-  testing::TempDir tmp_;
-  std::map<std::string, std::string> dids_;
-  std::map<std::string, int> ports_;
-  std::map<std::string, std::unique_ptr<NodeProcess>> nodes_;
 };
 
 TEST_F(ContractsTest, PermittedAgreementIsFinalizedOnBothSidesAndUseIsCoSigned) {
   StartFederation();
   const std::string content = RandomBytes(300 * 1024, 1);
-  std::string dataset = Publish("icu", content, Offer());
+  std::string dataset = PublishOnHosp("icu", content, Offer());
   std::string agreement = Agree(dataset);
 
   for (const auto& [node, role] : std::vector<std::pair<std::string, std::string>>{
@@ -304,8 +222,8 @@ TEST_F(ContractsTest, PermittedAgreementIsFinalizedOnBothSidesAndUseIsCoSigned) 
     EXPECT_EQ(c["purpose"], "https://w3id.org/hanse/v1#MedicalResearch");
   }
 
-  const std::string out = tmp_.Sub("lab-out/icu.csv");
-  std::filesystem::create_directories(tmp_.Sub("lab-out"));
+  const std::string out = Path("lab-out/icu.csv");
+  std::filesystem::create_directories(Path("lab-out"));
   CommandResult r = Fetch("lab", agreement, out);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr(out));
@@ -330,14 +248,14 @@ TEST_F(ContractsTest, PermittedAgreementIsFinalizedOnBothSidesAndUseIsCoSigned) 
   EXPECT_EQ(p["provider_jws"], c["provider_jws"]);
   EXPECT_EQ(p["consumer_jws"], c["consumer_jws"]);
   for (const auto* node : {"hosp", "lab"}) {
-    CommandResult v = RunHanse({"audit", "verify", "--home", Home(node)});
+    CommandResult v = Hanse(node, {"audit", "verify"});
     EXPECT_EQ(v.exit_code, 0) << node << ": " << v.out << v.err;
   }
 }
 
 TEST_F(ContractsTest, MemberUnderUsJurisdictionIsDeniedWithTheTrace) {
   StartFederation({{"us", "US"}}, {"us"});
-  std::string dataset = Publish("icu", RandomBytes(1024, 2), Offer());
+  std::string dataset = PublishOnHosp("icu", RandomBytes(1024, 2), Offer());
   ASSERT_TRUE(WaitForDocument("us", dataset));
 
   CommandResult r = Request("us", dataset);
@@ -378,7 +296,7 @@ TEST_F(ContractsTest, MemberUnderUsJurisdictionIsDeniedWithTheTrace) {
 TEST_F(ContractsTest, AgreementPresentedByAnotherMemberIsRefused) {
   StartFederation({{"other", ""}}, {"other"});
   const std::string content = RandomBytes(64 * 1024, 3);
-  std::string dataset = Publish("icu", content, Offer());
+  std::string dataset = PublishOnHosp("icu", content, Offer());
   std::string agreement = Agree(dataset);
 
   // The other member presents the lab's agreement to the provider over the federation's mTLS,
@@ -414,7 +332,7 @@ TEST_F(ContractsTest, AgreementPresentedByAnotherMemberIsRefused) {
   EXPECT_EQ(Show("hosp", agreement)["uses"], 0);
 
   // The agreement is untouched for its real consumer.
-  const std::string out = tmp_.Sub("icu.csv");
+  const std::string out = Path("icu.csv");
   CommandResult r = Fetch("lab", agreement, out);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(ReadFile(out).value_or("") == content);
@@ -424,21 +342,20 @@ TEST_F(ContractsTest, AgreementPresentedByAnotherMemberIsRefused) {
 TEST_F(ContractsTest, UseCountHoldsUnderConcurrentFetches) {
   StartFederation();
   const std::string content = RandomBytes(512 * 1024, 4);
-  std::string dataset = Publish("icu", content, Offer(/*max_uses=*/3));
+  std::string dataset = PublishOnHosp("icu", content, Offer(/*max_uses=*/3));
   std::string agreement = Agree(dataset);
 
   constexpr int kFetches = 6;
   std::vector<CommandResult> results(kFetches);
   std::vector<std::thread> threads;
   for (int i = 0; i < kFetches; ++i) {
-    threads.emplace_back([&, i] {
-      results[i] = Fetch("lab", agreement, tmp_.Sub(absl::StrCat("out-", i, ".csv")));
-    });
+    threads.emplace_back(
+        [&, i] { results[i] = Fetch("lab", agreement, Path(absl::StrCat("out-", i, ".csv"))); });
   }
   for (auto& t : threads) t.join();
   int ok = 0;
   for (int i = 0; i < kFetches; ++i) {
-    const std::string out = tmp_.Sub(absl::StrCat("out-", i, ".csv"));
+    const std::string out = Path(absl::StrCat("out-", i, ".csv"));
     if (results[i].exit_code == 0) {
       ++ok;
       EXPECT_TRUE(ReadFile(out).value_or("") == content) << out;
@@ -453,7 +370,7 @@ TEST_F(ContractsTest, UseCountHoldsUnderConcurrentFetches) {
   EXPECT_EQ(Show("hosp", agreement)["uses"], 3);
   EXPECT_EQ(Entries(Audit("hosp"), "receipt", agreement).size(), 3u);
   // A seventh is refused as well.
-  CommandResult r = Fetch("lab", agreement, tmp_.Sub("out-7.csv"));
+  CommandResult r = Fetch("lab", agreement, Path("out-7.csv"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("count lteq 3 failed"));
   EXPECT_EQ(Show("hosp", agreement)["uses"], 3);
@@ -466,11 +383,11 @@ TEST_F(ContractsTest, TransferStopsWhenThePolicyWindowClosesMidStream) {
   const absl::Time closes = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()) + 6);
   const std::string until = absl::FormatTime(absl::RFC3339_sec, closes, absl::UTCTimeZone());
   json window = {{"leftOperand", "dateTime"}, {"operator", "lt"}, {"rightOperand", until}};
-  std::string dataset = Publish("icu", RandomBytes(kSize, 5), Offer(3, "P1D", {window}));
+  std::string dataset = PublishOnHosp("icu", RandomBytes(kSize, 5), Offer(3, "P1D", {window}));
   std::string agreement = Agree(dataset);
   ASSERT_LT(absl::Now(), closes - absl::Seconds(1)) << "setup too slow for the window";
 
-  const std::string out = tmp_.Sub("icu.csv");
+  const std::string out = Path("icu.csv");
   CommandResult r = Fetch("lab", agreement, out, {"--max-rate", std::to_string(kRate)});
   const absl::Time ended = absl::Now();
   EXPECT_EQ(r.exit_code, 1) << r.err;
@@ -492,21 +409,67 @@ TEST_F(ContractsTest, TransferStopsWhenThePolicyWindowClosesMidStream) {
   EXPECT_FALSE(PathExists(out));
 }
 
+// A provider frozen mid-transfer (SIGSTOP): the consumer gives up after its idle timeout with a
+// clear message, the abandoned stream does not complete as a use when the provider thaws, and
+// the resume finishes within the one use the policy allows.
+TEST_F(ContractsTest, AFrozenProviderIsGivenUpOnAndTheResumeCostsNoSecondUse) {
+  StartFederation();
+  constexpr size_t kSize = 24 << 20;
+  const std::string content = RandomBytes(kSize, 8);
+  std::string dataset = PublishOnHosp("icu", content, Offer(/*max_uses=*/1));
+  std::string agreement = Agree(dataset);
+
+  const std::string out = Path("icu.csv");
+  CommandResult first;
+  absl::Time frozen_at;
+  std::thread fetch([&] {
+    first = Fetch("lab", agreement, out,
+                  {"--max-rate", std::to_string(4 << 20), "--idle-timeout", "2"});
+  });
+  bool partial = WaitUntil([&] { return FileSize(out + ".part") >= (4u << 20); });
+  EXPECT_TRUE(partial);
+  const pid_t hosp = Pid("hosp");
+  ASSERT_GT(hosp, 0);
+  ASSERT_EQ(::kill(hosp, SIGSTOP), 0);
+  frozen_at = absl::Now();
+  fetch.join();
+  const absl::Duration waited = absl::Now() - frozen_at;
+  ASSERT_EQ(::kill(hosp, SIGCONT), 0);
+  EXPECT_EQ(first.exit_code, 1) << first.err;
+  EXPECT_THAT(first.err, HasSubstr("the provider sent nothing for 2s"));
+  EXPECT_THAT(first.err, HasSubstr("--resume continues"));
+  EXPECT_LT(waited, absl::Seconds(20)) << "hanse fetch waited for the frozen provider";
+  EXPECT_FALSE(PathExists(out));
+
+  // Thawed, the provider finds its stream cancelled: the transfer stopped, it was not sent.
+  EXPECT_TRUE(WaitUntil([&] {
+    return !Entries(Audit("hosp"), "transfer.stopped", agreement).empty();
+  })) << "the provider never noticed that the consumer gave up";
+  EXPECT_TRUE(Entries(Audit("hosp"), "transfer.sent", agreement).empty());
+
+  CommandResult r = Fetch("lab", agreement, out, {"--resume"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("(use 1)"));
+  auto got = ReadFile(out, 64 << 20);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(*got == content);
+}
+
 TEST_F(ContractsTest, FetchResumesAfterTheConsumerNodeIsKilled) {
   StartFederation();
   constexpr size_t kSize = 24 << 20;
   const std::string content = RandomBytes(kSize, 6);
-  std::string dataset = Publish("icu", content, Offer());
+  std::string dataset = PublishOnHosp("icu", content, Offer());
   std::string agreement = Agree(dataset);
 
-  const std::string out = tmp_.Sub("icu.csv");
+  const std::string out = Path("icu.csv");
   CommandResult first;
   std::thread fetch([&] {
     first = Fetch("lab", agreement, out, {"--max-rate", std::to_string(4 << 20)});
   });
   bool partial = WaitUntil([&] { return FileSize(out + ".part") >= (4u << 20); });
   EXPECT_TRUE(partial);
-  EXPECT_EQ(nodes_["lab"]->Stop(SIGKILL), -SIGKILL);
+  EXPECT_EQ(StopNode("lab", SIGKILL), -SIGKILL);
   fetch.join();
   EXPECT_NE(first.exit_code, 0) << first.err;
   EXPECT_FALSE(PathExists(out));
@@ -514,7 +477,7 @@ TEST_F(ContractsTest, FetchResumesAfterTheConsumerNodeIsKilled) {
   EXPECT_GT(kept, 0u);
   EXPECT_LT(kept, kSize);
 
-  Run("lab");
+  StartNode("lab");
   CommandResult r = Fetch("lab", agreement, out, {"--resume"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("(use 1)"));
@@ -533,12 +496,12 @@ TEST_F(ContractsTest, FetchResumesAfterTheConsumerNodeIsKilled) {
 
 TEST_F(ContractsTest, ProviderDownDuringNegotiationRetryWithTheSameRequestId) {
   StartFederation();
-  std::string dataset = Publish("icu", RandomBytes(4096, 7), Offer());
+  std::string dataset = PublishOnHosp("icu", RandomBytes(4096, 7), Offer());
 
   const std::string request_id = RequestWhileProviderIsDown(dataset);
   ASSERT_FALSE(request_id.empty());
 
-  Run("hosp");
+  StartNode("hosp");
   // The consumer's channel may still be backing off: retry until the provider answers.
   CommandResult r;
   std::string agreement;
@@ -571,21 +534,20 @@ TEST_F(ContractsTest, ProviderDownDuringNegotiationRetryWithTheSameRequestId) {
     EXPECT_EQ(with_id, 1) << node;
   }
   EXPECT_EQ(Entries(Audit("hosp"), "negotiation.agreed", agreement).size(), 1u);
-  EXPECT_EQ(Fetch("lab", agreement, tmp_.Sub("icu.csv")).exit_code, 0);
+  EXPECT_EQ(Fetch("lab", agreement, Path("icu.csv")).exit_code, 0);
 }
 
 // A negotiation the consumer could not finish (provider unreachable) is continued by the consumer
 // node itself after its restart, under the same request id, with no operator action.
 TEST_F(ContractsTest, ConsumerNodeResumesAnInterruptedNegotiationAfterItsRestart) {
   StartFederation();
-  std::string dataset = Publish("icu", RandomBytes(4096, 9), Offer());
+  std::string dataset = PublishOnHosp("icu", RandomBytes(4096, 9), Offer());
 
   const std::string request_id = RequestWhileProviderIsDown(dataset);
   ASSERT_FALSE(request_id.empty());
 
-  Run("hosp");
-  EXPECT_EQ(nodes_["lab"]->Stop(SIGKILL), -SIGKILL);
-  Run("lab");
+  StartNode("hosp");
+  EXPECT_EQ(RestartNode("lab", SIGKILL), -SIGKILL);
   json shown;
   EXPECT_TRUE(WaitUntil(
       [&] {
@@ -599,9 +561,9 @@ TEST_F(ContractsTest, ConsumerNodeResumesAnInterruptedNegotiationAfterItsRestart
 
 TEST_F(ContractsTest, DeleteDutyRunsAfterTheConsumerNodeRestarts) {
   StartFederation();
-  std::string dataset = Publish("icu", RandomBytes(8192, 8), Offer(3, "PT4S"));
+  std::string dataset = PublishOnHosp("icu", RandomBytes(8192, 8), Offer(3, "PT4S"));
   std::string agreement = Agree(dataset);
-  const std::string out = tmp_.Sub("icu.csv");
+  const std::string out = Path("icu.csv");
   CommandResult r = Fetch("lab", agreement, out);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json scheduled;
@@ -614,13 +576,13 @@ TEST_F(ContractsTest, DeleteDutyRunsAfterTheConsumerNodeRestarts) {
   ASSERT_TRUE(
       absl::ParseTime(absl::RFC3339_full, scheduled["details"].value("due", ""), &due, &err))
       << err;
-  EXPECT_EQ(nodes_["lab"]->Stop(SIGKILL), -SIGKILL);
+  EXPECT_EQ(StopNode("lab", SIGKILL), -SIGKILL);
   ASSERT_TRUE(PathExists(out)) << "deleted before the crash: the duty came due too early";
 
   // Past due while the node is down: nothing deletes the file until it is back.
   absl::SleepFor(std::max(absl::ZeroDuration(), due - absl::Now()) + absl::Seconds(1));
   EXPECT_TRUE(PathExists(out));
-  Run("lab");
+  StartNode("lab");
   EXPECT_TRUE(WaitUntil([&] { return !PathExists(out); }, absl::Seconds(10)))
       << "the delete duty did not run after the restart";
 
@@ -631,7 +593,7 @@ TEST_F(ContractsTest, DeleteDutyRunsAfterTheConsumerNodeRestarts) {
   ASSERT_TRUE(executed.is_object()) << Audit("lab").dump(2);
   EXPECT_THAT(executed["details"].value("result", ""), HasSubstr("deleted file"));
   // Done once: a manual run finds nothing left to do.
-  CommandResult again = RunHanse({"duty", "run", "--home", Home("lab")});
+  CommandResult again = Hanse("lab", {"duty", "run"});
   EXPECT_EQ(again.exit_code, 0) << again.err;
   EXPECT_THAT(again.err, HasSubstr("No duty is due"));
   EXPECT_TRUE(WaitUntil(
@@ -647,9 +609,9 @@ TEST_F(ContractsTest, DeleteDutyRunsAfterTheConsumerNodeRestarts) {
 
 TEST_F(ContractsTest, AuditVerifyFindsATamperedEntry) {
   StartFederation();
-  std::string dataset = Publish("icu", RandomBytes(4096, 9), Offer());
+  std::string dataset = PublishOnHosp("icu", RandomBytes(4096, 9), Offer());
   std::string agreement = Agree(dataset);
-  ASSERT_EQ(Fetch("lab", agreement, tmp_.Sub("icu.csv")).exit_code, 0);
+  ASSERT_EQ(Fetch("lab", agreement, Path("icu.csv")).exit_code, 0);
   // The inform duty runs right after the fetch, on the node's timer: wait for it, then the log
   // stands still.
   ASSERT_TRUE(
@@ -657,11 +619,11 @@ TEST_F(ContractsTest, AuditVerifyFindsATamperedEntry) {
   const size_t entries = Audit("lab").size();
   ASSERT_GE(entries, 5u);
 
-  CommandResult r = RunHanse({"audit", "verify", "--home", Home("lab")});
+  CommandResult r = Hanse("lab", {"audit", "verify"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_EQ(nodes_["lab"]->Stop(SIGTERM), 0);
+  EXPECT_EQ(StopNode("lab"), 0);
   // Stopped: verify opens the store itself.
-  r = RunHanse({"audit", "verify", "--home", Home("lab")});
+  r = Hanse("lab", {"audit", "verify"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr(absl::StrCat("OK (", entries, " entries")));
 
@@ -688,12 +650,12 @@ TEST_F(ContractsTest, AuditVerifyFindsATamperedEntry) {
     return v;
   });
   ASSERT_FALSE(HasFatalFailure());
-  r = RunHanse({"audit", "verify", "--home", Home("lab")});
+  r = Hanse("lab", {"audit", "verify"});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("TAMPERED"));
   EXPECT_THAT(r.out, HasSubstr("first bad entry: 3"));
   EXPECT_THAT(r.out, HasSubstr("entry 3: hash does not match its contents"));
-  r = RunHanse({"audit", "verify", "--home", Home("lab"), "--json"});
+  r = Hanse("lab", {"audit", "verify", "--json"});
   EXPECT_EQ(r.exit_code, 1);
   json report = json::parse(r.out, nullptr, false);
   EXPECT_EQ(report["ok"], false);
@@ -702,27 +664,27 @@ TEST_F(ContractsTest, AuditVerifyFindsATamperedEntry) {
   // Put the byte back: intact again, and the node starts on it.
   rewrite([&](std::string) { return original; });
   ASSERT_FALSE(HasFatalFailure());
-  r = RunHanse({"audit", "verify", "--home", Home("lab")});
+  r = Hanse("lab", {"audit", "verify"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  Run("lab");
-  r = RunHanse({"audit", "verify", "--home", Home("lab")});
+  StartNode("lab");
+  r = Hanse("lab", {"audit", "verify"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
 }
 
 TEST_F(ContractsTest, EvidenceBundleVerifiesOfflineAndTamperingIsFound) {
   StartFederation();
-  std::string dataset = Publish("icu", RandomBytes(4096, 10), Offer());
+  std::string dataset = PublishOnHosp("icu", RandomBytes(4096, 10), Offer());
   std::string agreement = Agree(dataset);
-  ASSERT_EQ(Fetch("lab", agreement, tmp_.Sub("icu.csv")).exit_code, 0);
+  ASSERT_EQ(Fetch("lab", agreement, Path("icu.csv")).exit_code, 0);
 
   std::map<std::string, std::string> bundles;
   for (const auto* node : {"lab", "hosp"}) {
-    CommandResult r = RunHanse({"evidence", "export", "--home", Home(node), agreement});
+    CommandResult r = Hanse(node, {"evidence", "export", agreement});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    bundles[node] = tmp_.Sub(absl::StrCat(node, "-bundle.json"));
+    bundles[node] = Path(absl::StrCat(node, "-bundle.json"));
     ASSERT_THAT(WriteFileAtomic(bundles[node], r.out, 0644), IsOk());
   }
-  for (auto& [name, node] : nodes_) EXPECT_EQ(node->Stop(SIGTERM), 0) << name;
+  for (const auto* node : {"hosp", "lab", "cert"}) EXPECT_EQ(StopNode(node), 0) << node;
 
   for (const auto& [node, file] : bundles) {
     CommandResult r = RunHanse({"evidence", "verify", file});
@@ -743,8 +705,8 @@ TEST_F(ContractsTest, EvidenceBundleVerifiesOfflineAndTamperingIsFound) {
   const size_t kind = text.find("transfer.completed", body);
   ASSERT_NE(kind, std::string::npos);
   text[kind + 2] = 'x';  // "trxnsfer.completed"
-  ASSERT_THAT(WriteFileAtomic(tmp_.Sub("tampered.json"), text, 0644), IsOk());
-  CommandResult r = RunHanse({"evidence", "verify", tmp_.Sub("tampered.json")});
+  ASSERT_THAT(WriteFileAtomic(Path("tampered.json"), text, 0644), IsOk());
+  CommandResult r = RunHanse({"evidence", "verify", Path("tampered.json")});
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_THAT(r.out, HasSubstr("evidence: INVALID"));
   EXPECT_THAT(r.out, HasSubstr("segments["));

@@ -20,9 +20,9 @@
 #include "node/identity/config.h"
 #include "node/identity/home.h"
 #include "node/rpc/tls.h"
+#include "tests/support/federation_fixture.h"
 #include "tests/support/process.h"
 #include "tests/support/status_matchers.h"
-#include "tests/support/temp_dir.h"
 #include "trust/did_key.h"
 #include "trust/x509.h"
 
@@ -30,66 +30,39 @@ namespace hanse {
 namespace {
 
 using ::hanse::testing::CommandResult;
-using ::hanse::testing::IsOk;
-using ::hanse::testing::NodeProcess;
-using ::hanse::testing::RunHanse;
 using ::testing::HasSubstr;
 
-class FederationTransportTest : public ::testing::Test {
+class FederationTransportTest : public testing::FederationTest {
  protected:
   // Creates a home (port 0) and returns its DID.
   std::string Init(const std::string& name, const std::string& country = "FR",
                    const std::string& key_type = "p256") {
-    CommandResult r = RunHanse({"init", "--home", tmp_.Sub(name), "--name", name, "--country",
-                                country, "--listen", "127.0.0.1:0", "--key-type", key_type});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    std::string did = r.out.substr(0, r.out.find('\n'));
-    EXPECT_TRUE(trust::IsDidKey(did)) << did;
-    return did;
-  }
-  std::unique_ptr<NodeProcess> Run(const std::string& name) {
-    auto node = std::make_unique<NodeProcess>(tmp_.Sub(name), tmp_.Sub(name + ".log"));
-    auto listen = node->Start();
-    EXPECT_TRUE(listen.ok()) << listen.status();
-    if (listen.ok()) listen_[name] = *listen;
-    return node;
-  }
-  std::string CardFile(const std::string& name) {
-    std::string path = tmp_.Sub(name + ".card.json");
-    CommandResult r = RunHanse({"card", "--home", tmp_.Sub(name), "--out", path});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return path;
-  }
-  void Trust(const std::string& who, const std::string& whom) {
-    CommandResult r = RunHanse({"peer", "add", "--home", tmp_.Sub(who), CardFile(whom)});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
+    InitNode(name, {.country = country, .init_args = {"--key-type", key_type}});
+    return Did(name);
   }
   CommandResult Ping(const std::string& from, const std::string& target) {
-    return RunHanse({"peer", "ping", "--home", tmp_.Sub(from), target});
+    return Hanse(from, {"peer", "ping", target});
   }
-
-  testing::TempDir tmp_;
-  std::map<std::string, std::string> listen_;
 };
 
 TEST_F(FederationTransportTest, TwoNodesPingEachOtherByDidAndAddress) {
   std::string a_did = Init("a");
   std::string b_did = Init("b", "DE", "ed25519");
-  auto a = Run("a");
-  auto b = Run("b");
+  StartNode("a");
+  StartNode("b");
   Trust("a", "b");
   Trust("b", "a");
 
   CommandResult r = Ping("a", b_did);
-  EXPECT_EQ(r.exit_code, 0) << r.err << a->Log();
+  EXPECT_EQ(r.exit_code, 0) << r.err << Log("a");
   EXPECT_THAT(r.out, HasSubstr(b_did));
   EXPECT_THAT(r.out, HasSubstr(" ms"));
 
-  r = Ping("b", listen_["a"]);
-  EXPECT_EQ(r.exit_code, 0) << r.err << b->Log();
+  r = Ping("b", Listen("a"));
+  EXPECT_EQ(r.exit_code, 0) << r.err << Log("b");
   EXPECT_THAT(r.out, HasSubstr(a_did));
 
-  r = RunHanse({"status", "--home", tmp_.Sub("a"), "--json"});
+  r = Hanse("a", {"status", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto status = nlohmann::json::parse(r.out);
   EXPECT_EQ(status["did"], a_did);
@@ -97,47 +70,47 @@ TEST_F(FederationTransportTest, TwoNodesPingEachOtherByDidAndAddress) {
   EXPECT_EQ(status["peers"][0]["did"], b_did);
   EXPECT_GT(status["store_bytes"].get<std::uint64_t>(), 0u);
 
-  EXPECT_EQ(a->Stop(SIGTERM), 0) << a->Log();
-  EXPECT_EQ(b->Stop(SIGINT), 0) << b->Log();
+  EXPECT_EQ(StopNode("a"), 0) << Log("a");
+  EXPECT_EQ(StopNode("b", SIGINT), 0) << Log("b");
 }
 
 TEST_F(FederationTransportTest, UntrustedNodeIsRefusedAtTheHandshake) {
   Init("a");
   std::string c_did = Init("c");
-  auto a = Run("a");
-  auto c = Run("c");
+  StartNode("a");
+  StartNode("c");
   Trust("c", "a");  // c trusts a, but a does not trust c
-  CommandResult r = Ping("c", listen_["a"]);
+  CommandResult r = Ping("c", Listen("a"));
   EXPECT_NE(r.exit_code, 0);
   EXPECT_THAT(r.err, HasSubstr("failed"));
-  EXPECT_THAT(a->Log(), HasSubstr("TLS peer refused"));
-  EXPECT_THAT(a->Log(), HasSubstr("not trusted"));
+  EXPECT_THAT(Log("a"), HasSubstr("TLS peer refused"));
+  EXPECT_THAT(Log("a"), HasSubstr("not trusted"));
   // Nor does a node reach a peer it does not trust, even when the peer trusts it.
-  r = Ping("a", listen_["c"]);
+  r = Ping("a", Listen("c"));
   EXPECT_NE(r.exit_code, 0);
 }
 
 TEST_F(FederationTransportTest, TrustIsLiveWithNoRestart) {
   Init("a");
   std::string b_did = Init("b");
-  auto a = Run("a");
-  auto b = Run("b");
+  StartNode("a");
+  StartNode("b");
   Trust("b", "a");
-  EXPECT_NE(Ping("b", listen_["a"]).exit_code, 0);
+  EXPECT_NE(Ping("b", Listen("a")).exit_code, 0);
   Trust("a", "b");  // through the admin socket of the running node
-  CommandResult r = Ping("b", listen_["a"]);
+  CommandResult r = Ping("b", Listen("a"));
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
 // A raw gRPC client without a client certificate.
 TEST_F(FederationTransportTest, ClientWithoutCertificateIsRefused) {
   Init("a");
-  auto a = Run("a");
+  StartNode("a");
   grpc::experimental::TlsChannelCredentialsOptions options;
   options.set_verify_server_certs(false);
   options.set_check_call_host(false);
   options.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
-  auto channel = grpc::CreateChannel(listen_["a"], grpc::experimental::TlsCredentials(options));
+  auto channel = grpc::CreateChannel(Listen("a"), grpc::experimental::TlsCredentials(options));
   auto stub = hanse::v1::Federation::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -153,15 +126,15 @@ TEST_F(FederationTransportTest, CertificateNamingAnotherDidIsRefused) {
   Init("a");
   Init("b");
   std::string c_did = Init("c");
-  auto a = Run("a");
-  auto b = Run("b");
-  auto c = Run("c");
+  StartNode("a");
+  StartNode("b");
+  StartNode("c");
   Trust("a", "b");
   Trust("a", "c");
 
   // b's participant key issues a node certificate that claims to be c. trust:: refuses to
   // issue such a thing, so the forgery is made with the openssl command line.
-  std::string dir = tmp_.path();
+  std::string dir = Path(".");
   std::string cmd = absl::StrCat(
       "cd ", dir, " && openssl ecparam -name prime256v1 -genkey -noout -out forged.key 2>/dev/null",
       " && openssl req -new -key forged.key -subj /CN=forged -out forged.csr",
@@ -170,9 +143,9 @@ TEST_F(FederationTransportTest, CertificateNamingAnotherDidIsRefused) {
       " && openssl x509 -req -in forged.csr -CA b/participant-ca.pem -CAkey b/participant.key",
       " -CAcreateserial -days 1 -extfile forged.ext -out forged.pem 2>/dev/null");
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  HANSE_ASSERT_OK_AND_ASSIGN(node::Home b_home, node::LoadHome(tmp_.Sub("b"), absl::Now()));
-  HANSE_ASSERT_OK_AND_ASSIGN(std::string forged_key, ReadFile(tmp_.Sub("forged.key")));
-  HANSE_ASSERT_OK_AND_ASSIGN(std::string forged, ReadFile(tmp_.Sub("forged.pem")));
+  HANSE_ASSERT_OK_AND_ASSIGN(node::Home b_home, node::LoadHome(Home("b"), absl::Now()));
+  HANSE_ASSERT_OK_AND_ASSIGN(std::string forged_key, ReadFile(Path("forged.key")));
+  HANSE_ASSERT_OK_AND_ASSIGN(std::string forged, ReadFile(Path("forged.pem")));
   EXPECT_THAT(trust::CertificateDid(forged), hanse::testing::IsOkAndHolds(c_did));
   // Accept any server here: this test is about a's side of the handshake.
   auto channel_to_a = [&](const std::string& key_pem, const std::string& cert_pem) {
@@ -185,7 +158,7 @@ TEST_F(FederationTransportTest, CertificateNamingAnotherDidIsRefused) {
         std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
             "", std::vector<grpc::experimental::IdentityKeyCertPair>{{key_pem, cert_pem}}));
     options.watch_identity_key_cert_pairs();
-    return grpc::CreateChannel(listen_["a"], grpc::experimental::TlsCredentials(options));
+    return grpc::CreateChannel(Listen("a"), grpc::experimental::TlsCredentials(options));
   };
   auto stub = hanse::v1::Federation::NewStub(channel_to_a(forged_key, forged));
   grpc::ClientContext ctx;
@@ -195,7 +168,7 @@ TEST_F(FederationTransportTest, CertificateNamingAnotherDidIsRefused) {
   grpc::Status st = stub->Ping(&ctx, req, &resp);
   EXPECT_FALSE(st.ok());
   EXPECT_TRUE(resp.card_jws().empty());
-  EXPECT_THAT(a->Log(), HasSubstr("TLS peer refused"));
+  EXPECT_THAT(Log("a"), HasSubstr("TLS peer refused"));
 
   // The same client with b's genuine certificate gets through: the refusal above was the DID.
   auto good = hanse::v1::Federation::NewStub(
@@ -203,7 +176,7 @@ TEST_F(FederationTransportTest, CertificateNamingAnotherDidIsRefused) {
   grpc::ClientContext ctx2;
   ctx2.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   st = good->Ping(&ctx2, req, &resp);
-  EXPECT_TRUE(st.ok()) << st.error_message() << a->Log();
+  EXPECT_TRUE(st.ok()) << st.error_message() << Log("a");
   EXPECT_FALSE(resp.card_jws().empty());
 }
 
@@ -213,25 +186,25 @@ TEST_F(FederationTransportTest, CertificateNamingAnotherDidIsRefused) {
 TEST_F(FederationTransportTest, OpensslClientWithoutCertificateCannotCall) {
   Init("a");
   Init("b");
-  auto a = Run("a");
-  auto b = Run("b");
+  StartNode("a");
+  StartNode("b");
   Trust("a", "b");
   auto s_client = [&](const std::string& cert_args, const std::string& out) {
     std::string cmd = absl::StrCat(
         "(printf 'PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n'; sleep 1) | timeout 5 openssl s_client "
         "-connect ",
-        listen_["a"], " -alpn h2 -tls1_3 -ign_eof ", cert_args, " > ", out, " 2>&1");
+        Listen("a"), " -alpn h2 -tls1_3 -ign_eof ", cert_args, " > ", out, " 2>&1");
     int rc = std::system(cmd.c_str());
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
   };
-  int rc = s_client("", tmp_.Sub("nocert.txt"));
-  HANSE_ASSERT_OK_AND_ASSIGN(std::string nocert, ReadFile(tmp_.Sub("nocert.txt")));
+  int rc = s_client("", Path("nocert.txt"));
+  HANSE_ASSERT_OK_AND_ASSIGN(std::string nocert, ReadFile(Path("nocert.txt")));
   EXPECT_EQ(rc, 1) << nocert;
   EXPECT_THAT(nocert, HasSubstr("unexpected eof"));
 
-  rc = s_client(absl::StrCat("-cert ", tmp_.Sub("b/node.pem"), " -key ", tmp_.Sub("b/node.key")),
-                tmp_.Sub("cert.txt"));
-  HANSE_ASSERT_OK_AND_ASSIGN(std::string withcert, ReadFile(tmp_.Sub("cert.txt")));
+  rc = s_client(absl::StrCat("-cert ", Path("b/node.pem"), " -key ", Path("b/node.key")),
+                Path("cert.txt"));
+  HANSE_ASSERT_OK_AND_ASSIGN(std::string withcert, ReadFile(Path("cert.txt")));
   EXPECT_THAT(withcert, HasSubstr("ALPN protocol: h2"));
   EXPECT_THAT(withcert, ::testing::Not(HasSubstr("unexpected eof")));
 }
@@ -240,9 +213,9 @@ TEST_F(FederationTransportTest, OpensslClientWithoutCertificateCannotCall) {
 // socket (called with a generic stub, as any gRPC client would).
 TEST_F(FederationTransportTest, HealthCheckingAnswersOnTheAdminSocket) {
   Init("a");
-  auto a = Run("a");
+  StartNode("a");
   auto channel =
-      grpc::CreateChannel("unix:" + tmp_.Sub("a/admin.sock"), grpc::InsecureChannelCredentials());
+      grpc::CreateChannel("unix:" + Path("a/admin.sock"), grpc::InsecureChannelCredentials());
   grpc::GenericStub stub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -274,94 +247,87 @@ TEST_F(FederationTransportTest, HealthCheckingAnswersOnTheAdminSocket) {
 TEST_F(FederationTransportTest, GracefulShutdownLeavesAStoreThatReopens) {
   Init("a");
   std::string b_did = Init("b");
-  auto a = Run("a");
-  auto b = Run("b");
+  StartNode("a");
+  StartNode("b");
   Trust("a", "b");
-  EXPECT_EQ(a->Stop(SIGTERM), 0) << a->Log();
-  EXPECT_THAT(a->Log(), HasSubstr("node stopped"));
-  EXPECT_FALSE(PathExists(tmp_.Sub("a/admin.sock")));
+  EXPECT_EQ(StopNode("a"), 0) << Log("a");
+  EXPECT_THAT(Log("a"), HasSubstr("node stopped"));
+  EXPECT_FALSE(PathExists(Path("a/admin.sock")));
   {
-    HANSE_ASSERT_OK_AND_ASSIGN(auto store, catalog::OpenRocksStore(tmp_.Sub("a/store"), {}));
+    HANSE_ASSERT_OK_AND_ASSIGN(auto store, catalog::OpenRocksStore(Path("a/store"), {}));
     HANSE_ASSERT_OK_AND_ASSIGN(auto card, store->Get(catalog::Family::kPeers, b_did));
     EXPECT_TRUE(card.has_value());
   }
-  auto again = Run("a");
-  CommandResult r = RunHanse({"status", "--home", tmp_.Sub("a")});
+  StartNode("a");
+  CommandResult r = Hanse("a", {"status"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr(b_did));
 }
 
 TEST_F(FederationTransportTest, ClearErrorsForCommonMistakes) {
   Init("a");
-  auto a = Run("a");
+  StartNode("a");
 
   // Store locked by the running node.
-  CommandResult r = RunHanse({"node", "run", "--home", tmp_.Sub("a")});
+  CommandResult r = Hanse("a", {"node", "run"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("locked by another process"));
 
   // Port in use: b asks for a's port.
   Init("b");
-  HANSE_ASSERT_OK_AND_ASSIGN(node::HostPort hp, node::ParseHostPort(listen_["a"]));
-  std::string config_path = tmp_.Sub("b/config.json");
-  HANSE_ASSERT_OK_AND_ASSIGN(std::string text, ReadFile(config_path));
-  auto j = nlohmann::json::parse(text);
-  j["listen"] = hp.ToString();
-  ASSERT_THAT(WriteFileAtomic(config_path, j.dump(), 0644), IsOk());
-  r = RunHanse({"node", "run", "--home", tmp_.Sub("b")});
+  HANSE_ASSERT_OK_AND_ASSIGN(node::HostPort hp, node::ParseHostPort(Listen("a")));
+  ASSERT_NO_FATAL_FAILURE(Configure("b", {{"listen", hp.ToString()}}));
+  r = Hanse("b", {"node", "run"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("address already in use"));
 
   // Unknown config key: file and key named.
-  j["listen"] = "127.0.0.1:0";
-  j["colour"] = "blue";
-  ASSERT_THAT(WriteFileAtomic(config_path, j.dump(), 0644), IsOk());
-  r = RunHanse({"node", "run", "--home", tmp_.Sub("b")});
+  ASSERT_NO_FATAL_FAILURE(Configure("b", {{"listen", "127.0.0.1:0"}, {"colour", "blue"}}));
+  r = Hanse("b", {"node", "run"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("config.json"));
   EXPECT_THAT(r.err, HasSubstr("\"colour\""));
 
   // Missing home, and an existing directory for init.
-  r = RunHanse({"node", "run", "--home", tmp_.Sub("nope")});
+  r = Hanse("nope", {"node", "run"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("hanse init"));
-  r = RunHanse({"init", "--home", tmp_.Sub("a"), "--name", "x", "--country", "FR"});
+  r = Hanse("a", {"init", "--name", "x", "--country", "FR"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("already exists"));
 
   // A key readable by others.
   Init("c");
-  ASSERT_EQ(::chmod(tmp_.Sub("c/participant.key").c_str(), 0644), 0);
-  r = RunHanse({"node", "run", "--home", tmp_.Sub("c")});
+  ASSERT_EQ(::chmod(Path("c/participant.key").c_str(), 0644), 0);
+  r = Hanse("c", {"node", "run"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("chmod 600"));
 
   // Status of a node that is not running.
-  r = RunHanse({"status", "--home", tmp_.Sub("c")});
+  r = Hanse("c", {"status"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("not running"));
 }
 
 TEST_F(FederationTransportTest, CorruptStoreRefusesToStart) {
   Init("a");
-  for (const auto& entry : std::filesystem::directory_iterator(tmp_.Sub("a/store"))) {
+  for (const auto& entry : std::filesystem::directory_iterator(Path("a/store"))) {
     if (entry.path().filename().string().rfind("MANIFEST-", 0) == 0) {
       auto size = std::filesystem::file_size(entry.path());
       std::ofstream out(entry.path(), std::ios::binary | std::ios::trunc);
       out << std::string(size, 'Z');
     }
   }
-  CommandResult r = RunHanse({"node", "run", "--home", tmp_.Sub("a")});
+  CommandResult r = Hanse("a", {"node", "run"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("corrupt"));
 }
 
 TEST_F(FederationTransportTest, JsonLogsCarryDidsAndNoKeyMaterial) {
   std::string did = Init("a");
-  auto node = std::make_unique<NodeProcess>(tmp_.Sub("a"), tmp_.Sub("a.log"));
-  ASSERT_THAT(node->Start({"--log-format", "json"}).status(), IsOk());
-  EXPECT_EQ(node->Stop(SIGTERM), 0);
-  std::istringstream lines(node->Log());
+  ASSERT_NO_FATAL_FAILURE(StartNode("a", {"--log-format", "json"}));
+  EXPECT_EQ(StopNode("a"), 0);
+  std::istringstream lines(Log("a"));
   std::string line;
   int parsed = 0;
   while (std::getline(lines, line)) {
@@ -371,8 +337,8 @@ TEST_F(FederationTransportTest, JsonLogsCarryDidsAndNoKeyMaterial) {
     ++parsed;
   }
   EXPECT_GE(parsed, 2);
-  EXPECT_THAT(node->Log(), HasSubstr(did));
-  EXPECT_THAT(node->Log(), ::testing::Not(HasSubstr("PRIVATE KEY")));
+  EXPECT_THAT(Log("a"), HasSubstr(did));
+  EXPECT_THAT(Log("a"), ::testing::Not(HasSubstr("PRIVATE KEY")));
 }
 
 }  // namespace
