@@ -30,3 +30,26 @@ function(hanse_test)
     PROPERTIES LABELS ${ARG_LABEL}
     DISCOVERY_TIMEOUT 60)
 endfunction()
+
+# hanse_fuzz(NAME <n> ENTRY <file> DEPS <libs> [FUZZER_SRCS <sources>] [FUZZER_DEPS <libs>])
+# A fuzz entry point, built twice: <n>_fuzz_replay, with the normal compiler and DEPS, replays
+# tests/fuzz_corpus/<n> as a ctest test (label fuzz) on every build; with clang, <n>_fuzz is the
+# libFuzzer target (`make fuzz`). FUZZER_SRCS are compiled into the fuzzer itself, not taken from
+# a library, so that they carry the coverage instrumentation the fuzzer steers by.
+function(hanse_fuzz)
+  cmake_parse_arguments(ARG "" "NAME;ENTRY" "DEPS;FUZZER_SRCS;FUZZER_DEPS" ${ARGN})
+  add_executable(${ARG_NAME}_fuzz_replay ${ARG_ENTRY})
+  target_compile_options(${ARG_NAME}_fuzz_replay PRIVATE ${HANSE_WARNINGS})
+  target_link_libraries(${ARG_NAME}_fuzz_replay PRIVATE ${ARG_DEPS} hanse_fuzz_replay_main)
+  add_test(NAME ${ARG_NAME}_fuzz_replay
+    COMMAND ${ARG_NAME}_fuzz_replay ${PROJECT_SOURCE_DIR}/tests/fuzz_corpus/${ARG_NAME})
+  set_tests_properties(${ARG_NAME}_fuzz_replay PROPERTIES LABELS fuzz)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    add_executable(${ARG_NAME}_fuzz ${ARG_ENTRY} ${ARG_FUZZER_SRCS})
+    target_include_directories(${ARG_NAME}_fuzz PRIVATE ${PROJECT_SOURCE_DIR})
+    target_compile_options(${ARG_NAME}_fuzz PRIVATE ${HANSE_WARNINGS}
+      -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer)
+    target_link_options(${ARG_NAME}_fuzz PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_libraries(${ARG_NAME}_fuzz PRIVATE ${ARG_FUZZER_DEPS})
+  endif()
+endfunction()
