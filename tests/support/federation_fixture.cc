@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 
+#include <cstdio>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -74,7 +75,16 @@ void FederationTest::StartNode(const std::string& name, const std::vector<std::s
 
 int FederationTest::StopNode(const std::string& name, int sig) {
   TestNode& node = Entry(name);
-  return node.process ? node.process->Stop(sig) : -1;
+  if (!node.process) return -1;
+  const int code = node.process->Stop(sig);
+  // A node that does not stop cleanly when asked to (a sanitizer report, a crash in shutdown)
+  // explains itself in its log: show the end of it with the failure.
+  if (code != 0 && code != -sig) {
+    const std::string log = node.process->Log();
+    std::fprintf(stderr, "node %s stopped with %d; the end of its log:\n%s\n", name.c_str(), code,
+                 log.substr(log.size() > 20000 ? log.size() - 20000 : 0).c_str());
+  }
+  return code;
 }
 
 int FederationTest::RestartNode(const std::string& name, int sig) {
