@@ -20,7 +20,7 @@
 #include "catalog/document.h"
 #include "catalog/store.h"
 #include "nlohmann/json.hpp"
-#include "node/cli/admin_client.h"
+#include "node/rpc/admin_client.h"
 #include "node/cli/commands.h"
 #include "node/cli/contract_commands.h"
 #include "node/daemon/node.h"

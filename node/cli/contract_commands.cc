@@ -1,6 +1,5 @@
 #include "node/cli/contract_commands.h"
 
-#include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -16,13 +15,12 @@
 #include "base/json.h"
 #include "base/status.h"
 #include "catalog/store.h"
-#include "hanse/v1/exchange.grpc.pb.h"
+#include "hanse/v1/exchange.pb.h"
 #include "nlohmann/json.hpp"
 #include "node/audit/audit_log.h"
 #include "node/audit/evidence.h"
-#include "node/cli/admin_client.h"
+#include "node/rpc/admin_client.h"
 #include "node/identity/home.h"
-#include "node/rpc/tls.h"
 
 namespace hanse::node {
 
@@ -43,22 +41,6 @@ struct ContractCommands {
 };
 
 namespace {
-
-absl::StatusOr<std::unique_ptr<hanse::v1::Contracts::Stub>> Connect(const std::string& home) {
-  HANSE_ASSIGN_OR_RETURN(AdminClient admin, AdminClient::Connect(home));
-  return hanse::v1::Contracts::NewStub(admin.channel());
-}
-
-template <typename Req, typename Resp, typename Method>
-absl::StatusOr<Resp> Call(hanse::v1::Contracts::Stub* stub, Method method, const Req& req,
-                          absl::Duration deadline = absl::Seconds(60)) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(TransportDeadline(deadline));
-  Resp resp;
-  grpc::Status st = (stub->*method)(&ctx, req, &resp);
-  if (!st.ok()) return FromGrpc(st);
-  return resp;
-}
 
 nlohmann::json InfoJson(const hanse::v1::ContractInfo& c) {
   nlohmann::json j = {
@@ -113,15 +95,14 @@ void PrintInfo(const hanse::v1::ContractInfo& c) {
 }
 
 absl::Status RequestContract(ContractCommands& c, int* exit_code) {
-  HANSE_ASSIGN_OR_RETURN(auto stub, Connect(*c.home));
+  HANSE_ASSIGN_OR_RETURN(AdminClient client, AdminClient::Connect(*c.home));
   hanse::v1::RequestContractRequest req;
   req.set_dataset_id(c.dataset_id);
   req.set_purpose(c.purpose);
   for (const auto& p : c.purpose_classes) req.add_purpose_classes(p);
   req.set_request_id(c.request_id);
   HANSE_ASSIGN_OR_RETURN(auto info,
-                         (Call<hanse::v1::RequestContractRequest, hanse::v1::ContractInfo>(
-                             stub.get(), &hanse::v1::Contracts::Stub::RequestContract, req)));
+                         client.RequestContract(req));
   if (c.json) {
     std::cout << InfoJson(info).dump(2) << "\n";
   } else if (info.state() == "FINALIZED") {
@@ -140,13 +121,12 @@ absl::Status RequestContract(ContractCommands& c, int* exit_code) {
 }
 
 absl::Status ListContracts(ContractCommands& c) {
-  HANSE_ASSIGN_OR_RETURN(auto stub, Connect(*c.home));
+  HANSE_ASSIGN_OR_RETURN(AdminClient client, AdminClient::Connect(*c.home));
   hanse::v1::ListContractsRequest req;
   req.set_role(c.role);
   req.set_limit(c.limit > 0 ? c.limit : 100);
   HANSE_ASSIGN_OR_RETURN(auto resp,
-                         (Call<hanse::v1::ListContractsRequest, hanse::v1::ListContractsResponse>(
-                             stub.get(), &hanse::v1::Contracts::Stub::ListContracts, req)));
+                         client.ListContracts(req));
   if (c.json) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& info : resp.contracts()) arr.push_back(InfoJson(info));
@@ -163,12 +143,9 @@ absl::Status ListContracts(ContractCommands& c) {
 }
 
 absl::Status ShowContract(ContractCommands& c) {
-  HANSE_ASSIGN_OR_RETURN(auto stub, Connect(*c.home));
-  hanse::v1::GetContractRequest req;
-  req.set_id(c.id);
+  HANSE_ASSIGN_OR_RETURN(AdminClient client, AdminClient::Connect(*c.home));
   HANSE_ASSIGN_OR_RETURN(auto info,
-                         (Call<hanse::v1::GetContractRequest, hanse::v1::ContractInfo>(
-                             stub.get(), &hanse::v1::Contracts::Stub::GetContract, req)));
+                         client.GetContract(c.id));
   if (c.json) {
     std::cout << InfoJson(info).dump(2) << "\n";
   } else {
@@ -185,28 +162,24 @@ std::string Bar(std::uint64_t got, std::uint64_t total) {
 }
 
 absl::Status Fetch(ContractCommands& c) {
-  HANSE_ASSIGN_OR_RETURN(auto stub, Connect(*c.home));
+  HANSE_ASSIGN_OR_RETURN(AdminClient client, AdminClient::Connect(*c.home));
   hanse::v1::FetchDataRequest req;
   req.set_agreement_id(c.id);
   req.set_out(std::filesystem::absolute(c.out).string());
   req.set_resume(c.resume);
   req.set_max_rate(c.max_rate);
   req.set_idle_timeout_seconds(static_cast<std::uint32_t>(std::max(0, c.idle_timeout)));
-  grpc::ClientContext ctx;
-  auto reader = stub->FetchData(&ctx, req);
-  hanse::v1::FetchProgress p;
   const bool tty = ::isatty(STDERR_FILENO);
   hanse::v1::FetchProgress last;
-  while (reader->Read(&p)) {
+  absl::Status finished = client.FetchData(req, [&](const hanse::v1::FetchProgress& p) {
     last = p;
     if (tty && !p.done()) {
       std::fprintf(stderr, "\r%s %6.1f / %.1f MiB",
                    Bar(p.received_bytes(), p.total_bytes()).c_str(), p.received_bytes() / 1048576.0,
                    p.total_bytes() / 1048576.0);
     }
-  }
+  });
   if (tty) std::fprintf(stderr, "\n");
-  absl::Status finished = FromGrpc(reader->Finish());
   if (absl::IsUnavailable(finished)) {
     // The node itself went away (it answers on the admin socket): say so, not "Socket closed".
     return absl::UnavailableError(absl::StrCat("the node at ", *c.home,
@@ -226,14 +199,13 @@ absl::Status Fetch(ContractCommands& c) {
 }
 
 absl::Status IssueCredential(ContractCommands& c) {
-  HANSE_ASSIGN_OR_RETURN(auto stub, Connect(*c.home));
+  HANSE_ASSIGN_OR_RETURN(AdminClient client, AdminClient::Connect(*c.home));
   hanse::v1::IssueCredentialRequest req;
   req.set_subject(c.subject);
   req.set_certification(c.certification);
   req.set_valid_until(c.valid_until);
   HANSE_ASSIGN_OR_RETURN(
-      auto resp, (Call<hanse::v1::IssueCredentialRequest, hanse::v1::IssueCredentialResponse>(
-                     stub.get(), &hanse::v1::Contracts::Stub::IssueCredential, req)));
+      auto resp, client.IssueCredential(req));
   std::printf("%s\n", resp.id().c_str());
   std::fprintf(stderr,
                "Certification \"%s\" issued to %s (sequence %llu); it replicates to every "
@@ -244,14 +216,13 @@ absl::Status IssueCredential(ContractCommands& c) {
 }
 
 absl::Status AuditList(ContractCommands& c) {
-  HANSE_ASSIGN_OR_RETURN(auto stub, Connect(*c.home));
+  HANSE_ASSIGN_OR_RETURN(AdminClient client, AdminClient::Connect(*c.home));
   hanse::v1::ListAuditRequest req;
   req.set_from_index(c.from);
   req.set_limit(c.limit > 0 ? c.limit : 100);
   req.set_subject(c.subject);
   HANSE_ASSIGN_OR_RETURN(auto resp,
-                         (Call<hanse::v1::ListAuditRequest, hanse::v1::ListAuditResponse>(
-                             stub.get(), &hanse::v1::Contracts::Stub::ListAudit, req)));
+                         client.ListAudit(req));
   if (c.json) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& e : resp.entries()) {
@@ -277,10 +248,9 @@ absl::Status AuditList(ContractCommands& c) {
 absl::Status AuditVerify(ContractCommands& c, int* exit_code) {
   hanse::v1::VerifyAuditResponse r;
   if (NodeIsRunning(*c.home)) {
-    HANSE_ASSIGN_OR_RETURN(auto stub, Connect(*c.home));
+    HANSE_ASSIGN_OR_RETURN(AdminClient client, AdminClient::Connect(*c.home));
     HANSE_ASSIGN_OR_RETURN(
-        r, (Call<hanse::v1::VerifyAuditRequest, hanse::v1::VerifyAuditResponse>(
-               stub.get(), &hanse::v1::Contracts::Stub::VerifyAudit, {}, absl::Minutes(30))));
+        r, client.VerifyAudit());
   } else {
     HANSE_ASSIGN_OR_RETURN(Home home, LoadHome(*c.home, Clock::Real().Now()));
     HANSE_ASSIGN_OR_RETURN(auto store, catalog::OpenRocksStore(home.paths.store, {}));
@@ -319,12 +289,11 @@ absl::Status AuditVerify(ContractCommands& c, int* exit_code) {
 }
 
 absl::Status EvidenceExport(ContractCommands& c) {
-  HANSE_ASSIGN_OR_RETURN(auto stub, Connect(*c.home));
+  HANSE_ASSIGN_OR_RETURN(AdminClient client, AdminClient::Connect(*c.home));
   hanse::v1::ExportEvidenceRequest req;
   req.set_agreement_id(c.id);
   HANSE_ASSIGN_OR_RETURN(auto resp,
-                         (Call<hanse::v1::ExportEvidenceRequest, hanse::v1::ExportEvidenceResponse>(
-                             stub.get(), &hanse::v1::Contracts::Stub::ExportEvidence, req)));
+                         client.ExportEvidence(req));
   std::cout << resp.bundle_json() << "\n";
   return absl::OkStatus();
 }
@@ -369,10 +338,9 @@ absl::Status EvidenceVerify(ContractCommands& c, int* exit_code) {
 }
 
 absl::Status DutyRun(ContractCommands& c) {
-  HANSE_ASSIGN_OR_RETURN(auto stub, Connect(*c.home));
+  HANSE_ASSIGN_OR_RETURN(AdminClient client, AdminClient::Connect(*c.home));
   HANSE_ASSIGN_OR_RETURN(auto resp,
-                         (Call<hanse::v1::RunDutiesRequest, hanse::v1::RunDutiesResponse>(
-                             stub.get(), &hanse::v1::Contracts::Stub::RunDuties, {})));
+                         client.RunDuties());
   if (resp.results().empty()) std::fprintf(stderr, "No duty is due.\n");
   for (const auto& line : resp.results()) std::printf("%s\n", line.c_str());
   return absl::OkStatus();

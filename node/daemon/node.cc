@@ -1,41 +1,34 @@
 #include "node/daemon/node.h"
 
-#include <arpa/inet.h>
-#include <grpc/support/log.h>
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
-#include <grpcpp/resource_quota.h>
 #include <netdb.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
+#include <thread>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "absl/time/clock.h"
 #include "base/clock.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "base/status.h"
 #include "catalog/catalog.h"
 #include "catalog/store.h"
-#include "node/daemon/node_impl.h"
 #include "node/daemon/version.h"
+#include "node/exchange/exchange.h"
 #include "node/federation/membership.h"
 #include "node/federation/peers.h"
 #include "node/identity/card.h"
 #include "node/identity/home.h"
+#include "node/identity/sequence_ledger.h"
 #include "node/publishing/publishing.h"
 #include "node/rpc/gossip.h"
 #include "node/rpc/grpc_exchange_peer.h"
-#include "node/rpc/tls.h"
+#include "node/rpc/servers.h"
 
 namespace hanse::node {
 namespace {
@@ -79,51 +72,46 @@ absl::Status CheckCanListen(const HostPort& hp) {
   return status;
 }
 
-// gRPC core logs through gpr_log; route it into our log so text/JSON formats hold for every
-// line. Per-handshake failures are already logged by our verifier with the reason, so gRPC's
-// own handshake chatter goes to debug.
-void GrpcLogToOurs(gpr_log_func_args* args) {
-  absl::string_view msg = args->message ? args->message : "";
-  bool handshake_noise = absl::StrContains(msg, "No match found for server name") ||
-                         absl::StrContains(msg, "Handshake failed") ||
-                         absl::StrContains(msg, "ssl_transport_security");
-  std::initializer_list<log::Field> fields = {{"source", "grpc"},
-                                              {"file", absl::StrCat(args->file, ":", args->line)}};
-  if (handshake_noise || args->severity == GPR_LOG_SEVERITY_DEBUG) {
-    log::Debug(msg, fields);
-  } else if (args->severity == GPR_LOG_SEVERITY_INFO) {
-    log::Info(msg, fields);
-  } else {
-    log::Warn(msg, fields);
+}  // namespace
+
+// The running node's parts, in the order they are built (and torn down in reverse).
+struct Node::Impl {
+  Impl(Home h, const Clock* c) : home(std::move(h)), clock(c), started(c->Now()) {}
+  Home home;
+  const Clock* clock;
+  std::unique_ptr<catalog::Store> store;
+  std::unique_ptr<FileSequenceLedger> sequences;
+  std::unique_ptr<catalog::Catalog> catalog;
+  std::unique_ptr<Gossip> gossip;
+  std::unique_ptr<Membership> membership;
+  std::unique_ptr<ExchangePeer> exchange_peer;  // before the exchange that uses it
+  std::unique_ptr<Exchange> exchange;
+  std::shared_ptr<PeerRegistry> peers;
+  std::unique_ptr<Servers> servers;
+  // Runs due duties every second (and at start, for duties that fell due while down).
+  std::thread duty_thread;
+  std::mutex duty_mu;
+  std::condition_variable duty_wake;
+  bool duty_stop = false;
+  std::string listen_address;
+  absl::Time started;
+  mutable std::mutex card_mu;
+  std::string card_jws;
+  bool shut_down = false;
+
+  std::string Card() const {
+    std::lock_guard lock(card_mu);
+    return card_jws;
   }
-}
-
-}  // namespace
-
-namespace {
-
-void ApplyServerLimits(grpc::ServerBuilder& builder, const Config& config) {
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.SetMaxReceiveMessageSize(config.max_message_bytes);
-  builder.SetMaxSendMessageSize(config.max_message_bytes);
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, config.max_concurrent_streams);
-  builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, 16 * 1024);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 60'000);
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 15 * 60'000);
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, 60 * 60'000);
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 60'000);
-  // Transfers are long streams of 1 MiB messages: large HTTP/2 frames. The window stays with
-  // gRPC's BDP estimate, so a slow consumer holds the provider back (and a policy window that
-  // closes mid-stream stops what has not been sent).
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, (1 << 24) - 1);
-  grpc::ResourceQuota quota("hanse-server");
-  quota.Resize(512u << 20);
-  quota.SetMaxThreads(128);
-  builder.SetResourceQuota(quota);
-}
-
-}  // namespace
+  CaLookup Lookup() const {
+    std::weak_ptr<PeerRegistry> weak = peers;
+    return [weak](absl::string_view did) -> absl::StatusOr<std::string> {
+      auto registry = weak.lock();
+      if (!registry) return absl::UnavailableError("node is shutting down");
+      return registry->CaFor(did);
+    };
+  }
+};
 
 Node::Node(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -138,13 +126,6 @@ absl::Duration Node::shutdown_grace() const {
 
 absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
   const Clock* clock = options.clock;
-  static std::once_flag grpc_once;
-  std::call_once(grpc_once, [] {
-    gpr_set_log_function(GrpcLogToOurs);
-    grpc::EnableDefaultHealthCheckService(true);
-    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  });
-
   absl::Time now = clock->Now();
   HANSE_ASSIGN_OR_RETURN(Home loaded, LoadHome(options.home, now));
   auto impl = std::make_unique<Impl>(std::move(loaded), clock);
@@ -234,51 +215,23 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
     impl->exchange->Recover();
   }
 
-  // Federation server.
-  impl->federation_service = NewFederationService(impl.get());
-  impl->exchange_service = NewExchangeService(impl.get());
   {
-    grpc::ServerBuilder builder;
-    ApplyServerLimits(builder, home.config);
-    int port = 0;
-    builder.AddListeningPort(listen.ToString(),
-                             FederationServerCredentials(home.identity, impl->Lookup(), *clock),
-                             &port);
-    builder.RegisterService(impl->federation_service.get());
-    builder.RegisterService(impl->exchange_service.get());
-    impl->federation_server = builder.BuildAndStart();
-    if (!impl->federation_server || port == 0) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot listen on ", listen.ToString(), " (see the log above)"));
-    }
-    HostPort bound = listen;
-    bound.port = port;
-    impl->listen_address = bound.ToString();
-  }
-
-  // Admin server on a private unix socket.
-  impl->admin_service = NewAdminService(impl.get());
-  impl->contracts_service = NewContractsService(impl.get());
-  {
-    ::unlink(home.paths.admin_socket.c_str());
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("unix:" + home.paths.admin_socket, grpc::InsecureServerCredentials());
-    builder.RegisterService(impl->admin_service.get());
-    builder.RegisterService(impl->contracts_service.get());
-    builder.SetMaxReceiveMessageSize(home.config.max_message_bytes);
-    mode_t old = ::umask(077);
-    impl->admin_server = builder.BuildAndStart();
-    ::umask(old);
-    if (!impl->admin_server) {
-      impl->federation_server->Shutdown();
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot create the admin socket ", home.paths.admin_socket));
-    }
-    if (::chmod(home.paths.admin_socket.c_str(), 0600) != 0) {
-      impl->federation_server->Shutdown();
-      impl->admin_server->Shutdown();
-      return ErrnoStatus(errno, home.paths.admin_socket);
-    }
+    Node::Impl* raw = impl.get();
+    NodeParts parts;
+    parts.home = &impl->home;
+    parts.clock = clock;
+    parts.store = impl->store.get();
+    parts.sequences = impl->sequences.get();
+    parts.catalog = impl->catalog.get();
+    parts.membership = impl->membership.get();
+    parts.exchange = impl->exchange.get();
+    parts.peers = impl->peers.get();
+    parts.gossip = impl->gossip.get();
+    parts.card = [raw] { return raw->Card(); };
+    parts.lookup = impl->Lookup();
+    parts.started = impl->started;
+    HANSE_ASSIGN_OR_RETURN(impl->servers, Servers::Start(parts, listen));
+    impl->listen_address = impl->servers->listen_address();
   }
 
   self.endpoint = home.config.endpoint.empty() ? impl->listen_address : home.config.endpoint;
@@ -324,17 +277,7 @@ absl::Status Node::Shutdown(absl::Duration grace) {
   }
   impl_->duty_wake.notify_all();
   if (impl_->duty_thread.joinable()) impl_->duty_thread.join();
-  auto deadline = TransportDeadline(grace);
-  for (auto* server : {impl_->federation_server.get(), impl_->admin_server.get()}) {
-    if (server == nullptr) continue;
-    if (auto* health = server->GetHealthCheckService()) health->Shutdown();
-  }
-  // Shutdown stops new calls at once and waits for those in flight until the deadline.
-  if (impl_->federation_server) impl_->federation_server->Shutdown(deadline);
-  if (impl_->admin_server) impl_->admin_server->Shutdown(deadline);
-  if (impl_->federation_server) impl_->federation_server->Wait();
-  if (impl_->admin_server) impl_->admin_server->Wait();
-  ::unlink(impl_->home.paths.admin_socket.c_str());
+  if (impl_->servers) impl_->servers->Shutdown(grace);
   impl_->exchange.reset();
   impl_->catalog.reset();
   absl::Status status = impl_->store ? impl_->store->Close() : absl::OkStatus();

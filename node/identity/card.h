@@ -3,6 +3,7 @@
 #ifndef HANSE_NODE_IDENTITY_CARD_H_
 #define HANSE_NODE_IDENTITY_CARD_H_
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,10 @@
 namespace hanse::node {
 
 inline constexpr absl::string_view kCardType = "hanse-card+jwt";
+
+// Returns the trusted CA PEM for a DID, or an error (NotFound when the DID is not trusted).
+// The node's trust list answers it (PeerRegistry::CaFor); TLS asks it on every handshake.
+using CaLookup = std::function<absl::StatusOr<std::string>(absl::string_view did)>;
 
 struct MemberCard {
   std::string did;

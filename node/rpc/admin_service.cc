@@ -22,7 +22,7 @@
 #include "catalog/query.h"
 #include "hanse/v1/admin.grpc.pb.h"
 #include "hanse/v1/federation.grpc.pb.h"
-#include "node/daemon/node_impl.h"
+#include "node/rpc/services.h"
 #include "node/daemon/version.h"
 #include "node/publishing/publishing.h"
 #include "node/rpc/channels.h"
@@ -49,11 +49,11 @@ namespace {
 
 class AdminService final : public hanse::v1::Admin::Service {
  public:
-  explicit AdminService(Node::Impl* node) : node_(node) {}
+  explicit AdminService(const NodeParts* node) : node_(node) {}
 
   grpc::Status GetStatus(grpc::ServerContext*, const hanse::v1::GetStatusRequest*,
                          hanse::v1::GetStatusResponse* response) override {
-    const Home& home = node_->home;
+    const Home& home = *node_->home;
     response->set_did(home.identity.did);
     response->set_listen(node_->listen_address);
     response->set_legal_name(home.config.legal_name);
@@ -75,7 +75,7 @@ class AdminService final : public hanse::v1::Admin::Service {
 
   grpc::Status GetCard(grpc::ServerContext*, const hanse::v1::GetCardRequest*,
                        hanse::v1::GetCardResponse* response) override {
-    response->set_card_jws(node_->Card());
+    response->set_card_jws(node_->card());
     return grpc::Status::OK;
   }
 
@@ -154,7 +154,7 @@ class AdminService final : public hanse::v1::Admin::Service {
       HANSE_RETURN_IF_ERROR(ParseHostPort(target).status());
       endpoint = target;
     }
-    auto channel = MemberChannel(node_->home.identity, node_->Lookup(), endpoint, expected_did,
+    auto channel = MemberChannel(node_->home->identity, node_->lookup, endpoint, expected_did,
                                  *node_->clock, {.own_connection = true});
     auto stub = hanse::v1::Federation::NewStub(channel);
 
@@ -190,7 +190,7 @@ class AdminService final : public hanse::v1::Admin::Service {
     return absl::OkStatus();
   }
 
-  Node::Impl* node_;
+  const NodeParts* node_;
 };
 
 absl::Status SummarizeInto(const catalog::StoredDocument& stored, hanse::v1::DatasetSummary* out) {
@@ -214,7 +214,7 @@ absl::Status SummarizeInto(const catalog::StoredDocument& stored, hanse::v1::Dat
 
 class CatalogAdmin {
  public:
-  explicit CatalogAdmin(Node::Impl* node) : node_(node) {}
+  explicit CatalogAdmin(const NodeParts* node) : node_(node) {}
 
   absl::Status Publish(const hanse::v1::PublishDatasetRequest& req,
                        hanse::v1::PublishDatasetResponse* resp) {
@@ -222,7 +222,7 @@ class CatalogAdmin {
       return absl::ResourceExhaustedError("publish file larger than 1 MiB");
     }
     HANSE_ASSIGN_OR_RETURN(
-        auto result, PublishDataset(node_->home, req.json(), *node_->catalog, node_->clock->Now()));
+        auto result, PublishDataset(*node_->home, req.json(), *node_->catalog, node_->clock->Now()));
     resp->set_id(result.id);
     resp->set_sequence(result.sequence);
     resp->set_outcome(std::string(catalog::IngestOutcomeName(result.outcome)));
@@ -237,7 +237,7 @@ class CatalogAdmin {
   absl::Status Unpublish(const hanse::v1::UnpublishDatasetRequest& req,
                          hanse::v1::UnpublishDatasetResponse* resp) {
     HANSE_ASSIGN_OR_RETURN(
-        auto result, UnpublishDataset(node_->home, req.id(), *node_->catalog, node_->clock->Now()));
+        auto result, UnpublishDataset(*node_->home, req.id(), *node_->catalog, node_->clock->Now()));
     resp->set_sequence(result.sequence);
     if (auto stored = node_->catalog->GetAny(req.id()); stored.ok() && stored->has_value()) {
       node_->gossip->PushSoon((*stored)->jws);
@@ -250,7 +250,7 @@ class CatalogAdmin {
   absl::Status List(const hanse::v1::ListDatasetsRequest& req,
                     hanse::v1::ListDatasetsResponse* resp) {
     size_t limit = req.limit() == 0 ? 100 : std::min<size_t>(req.limit(), 1000);
-    std::string prefix = req.mine() ? node_->home.identity.did + "/datasets/" : "";
+    std::string prefix = req.mine() ? node_->home->identity.did + "/datasets/" : "";
     absl::Status inner = absl::OkStatus();
     std::string last;
     bool more = false;
@@ -316,7 +316,7 @@ class CatalogAdmin {
         const MemberCard& m = members[i];
         answers[i].did = m.did;
         auto stub = hanse::v1::Federation::NewStub(
-            MemberChannel(node_->home.identity, node_->Lookup(), m.endpoint, m.did, *node_->clock,
+            MemberChannel(node_->home->identity, node_->lookup, m.endpoint, m.did, *node_->clock,
                           {.own_connection = true}));
         hanse::v1::PeerSearchRequest preq;
         preq.set_query(query);
@@ -382,7 +382,7 @@ class CatalogAdmin {
       buffer.clear();
       return writer->Write(chunk);
     };
-    if (dcat) buffer = catalog::DcatCatalogHead(node_->home.identity.did);
+    if (dcat) buffer = catalog::DcatCatalogHead(node_->home->identity.did);
     absl::Status inner = absl::OkStatus();
     bool ok = true;
     HANSE_RETURN_IF_ERROR(node_->catalog->ForEach([&](const catalog::StoredDocument& d) {
@@ -405,7 +405,7 @@ class CatalogAdmin {
   }
 
  private:
-  Node::Impl* node_;
+  const NodeParts* node_;
 };
 
 grpc::Status AdminService::PublishDataset(grpc::ServerContext*,
@@ -440,7 +440,7 @@ grpc::Status AdminService::ExportCatalog(grpc::ServerContext*,
 
 class MembershipAdmin {
  public:
-  explicit MembershipAdmin(Node::Impl* node) : node_(node) {}
+  explicit MembershipAdmin(const NodeParts* node) : node_(node) {}
 
   absl::Status Join(const hanse::v1::JoinFederationRequest& req,
                     hanse::v1::JoinFederationResponse* resp) {
@@ -453,7 +453,7 @@ class MembershipAdmin {
       // briefly before reporting that this node is not (yet) a member.
       for (int attempt = 0; attempt < 5; ++attempt) {
         HANSE_RETURN_IF_ERROR(node_->gossip->FetchMembership(req.bootstrap()));
-        if (node_->membership->state().members.count(node_->home.identity.did)) break;
+        if (node_->membership->state().members.count(node_->home->identity.did)) break;
         absl::SleepFor(absl::Milliseconds(300));
       }
     }
@@ -462,7 +462,7 @@ class MembershipAdmin {
     resp->set_federation_id(charter.id);
     resp->set_name(charter.name);
     resp->set_members(static_cast<uint32_t>(state.members.size()));
-    resp->set_member(state.members.count(node_->home.identity.did) > 0);
+    resp->set_member(state.members.count(node_->home->identity.did) > 0);
     log::Info("joined federation", {{"federation", charter.id},
                                     {"name", charter.name},
                                     {"members", std::to_string(state.members.size())}});
@@ -552,7 +552,7 @@ class MembershipAdmin {
           "this node has not joined a federation (`hanse federation join`)");
     }
     MembershipState before = node_->membership->state();
-    if (!before.members.count(node_->home.identity.did)) {
+    if (!before.members.count(node_->home->identity.did)) {
       return absl::PermissionDeniedError("only current members can endorse or revoke");
     }
     if (before.revoked.count(subject)) {
@@ -561,7 +561,7 @@ class MembershipAdmin {
     absl::Time now = node_->clock->Now();
     HANSE_ASSIGN_OR_RETURN(std::string jws,
                            SignEndorsement(*charter, action, subject, card_jws, reason,
-                                           node_->home.identity.participant_key, now));
+                                           node_->home->identity.participant_key, now));
     HANSE_ASSIGN_OR_RETURN(bool added, node_->membership->AddRecord(jws, now));
     (void)added;
     node_->gossip->SyncSoon();
@@ -580,7 +580,7 @@ class MembershipAdmin {
     return absl::OkStatus();
   }
 
-  Node::Impl* node_;
+  const NodeParts* node_;
 };
 
 grpc::Status AdminService::JoinFederation(grpc::ServerContext*,
@@ -610,7 +610,7 @@ grpc::Status AdminService::ListMembers(grpc::ServerContext*, const hanse::v1::Li
 
 }  // namespace
 
-std::unique_ptr<grpc::Service> NewAdminService(Node::Impl* node) {
+std::unique_ptr<grpc::Service> NewAdminService(const NodeParts* node) {
   return std::make_unique<AdminService>(node);
 }
 

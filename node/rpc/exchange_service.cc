@@ -5,7 +5,7 @@
 
 #include "base/log.h"
 #include "hanse/v1/exchange.grpc.pb.h"
-#include "node/daemon/node_impl.h"
+#include "node/rpc/services.h"
 #include "node/exchange/exchange.h"
 
 namespace hanse::node {
@@ -13,7 +13,7 @@ namespace {
 
 class ExchangeService final : public hanse::v1::Exchange::Service {
  public:
-  explicit ExchangeService(Node::Impl* node) : node_(node) {}
+  explicit ExchangeService(const NodeParts* node) : node_(node) {}
 
   grpc::Status Negotiate(grpc::ServerContext* context, const hanse::v1::NegotiateRequest* request,
                          hanse::v1::NegotiateResponse* response) override {
@@ -70,12 +70,12 @@ class ExchangeService final : public hanse::v1::Exchange::Service {
     if (!s.ok()) log::Info("exchange call refused", {{"peer", *caller}, {"error", s.ToString()}});
     return ToGrpc(s, true);
   }
-  Node::Impl* node_;
+  const NodeParts* node_;
 };
 
 class ContractsService final : public hanse::v1::Contracts::Service {
  public:
-  explicit ContractsService(Node::Impl* node) : node_(node) {}
+  explicit ContractsService(const NodeParts* node) : node_(node) {}
 
   grpc::Status RequestContract(grpc::ServerContext*,
                                const hanse::v1::RequestContractRequest* request,
@@ -135,16 +135,16 @@ class ContractsService final : public hanse::v1::Contracts::Service {
     if (r.ok()) *out = *std::move(r);
     return ToGrpc(r.status());
   }
-  Node::Impl* node_;
+  const NodeParts* node_;
 };
 
 }  // namespace
 
-std::unique_ptr<grpc::Service> NewExchangeService(Node::Impl* node) {
+std::unique_ptr<grpc::Service> NewExchangeService(const NodeParts* node) {
   return std::make_unique<ExchangeService>(node);
 }
 
-std::unique_ptr<grpc::Service> NewContractsService(Node::Impl* node) {
+std::unique_ptr<grpc::Service> NewContractsService(const NodeParts* node) {
   return std::make_unique<ContractsService>(node);
 }
 

@@ -19,7 +19,7 @@
 #include "catalog/query.h"
 #include "hanse/v1/admin.grpc.pb.h"
 #include "hanse/v1/federation.grpc.pb.h"
-#include "node/daemon/node_impl.h"
+#include "node/rpc/services.h"
 #include "node/daemon/version.h"
 #include "node/publishing/publishing.h"
 #include "trust/did_key.h"
@@ -30,7 +30,7 @@ namespace {
 
 class FederationService final : public hanse::v1::Federation::Service {
  public:
-  explicit FederationService(Node::Impl* node) : node_(node) {}
+  explicit FederationService(const NodeParts* node) : node_(node) {}
 
   grpc::Status Ping(grpc::ServerContext* context, const hanse::v1::PingRequest* request,
                     hanse::v1::PingResponse* response) override {
@@ -41,7 +41,7 @@ class FederationService final : public hanse::v1::Federation::Service {
     }
     log::Debug("ping", {{"peer", *caller}});
     response->set_nonce(request->nonce());
-    response->set_card_jws(node_->Card());
+    response->set_card_jws(node_->card());
     return grpc::Status::OK;
   }
 
@@ -102,12 +102,12 @@ class FederationService final : public hanse::v1::Federation::Service {
     return did;
   }
 
-  Node::Impl* node_;
+  const NodeParts* node_;
 };
 
 }  // namespace
 
-std::unique_ptr<grpc::Service> NewFederationService(Node::Impl* node) {
+std::unique_ptr<grpc::Service> NewFederationService(const NodeParts* node) {
   return std::make_unique<FederationService>(node);
 }
 

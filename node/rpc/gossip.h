@@ -16,8 +16,8 @@
 #include "node/federation/gossip_engine.h"
 #include "node/federation/membership.h"
 #include "node/federation/peers.h"
+#include "node/identity/card.h"
 #include "node/identity/home.h"
-#include "node/rpc/tls.h"
 
 namespace hanse::node {
 

@@ -7,8 +7,8 @@
 
 #include "base/clock.h"
 #include "node/exchange/exchange_peer.h"
+#include "node/identity/card.h"
 #include "node/identity/home.h"
-#include "node/rpc/tls.h"
 
 namespace hanse::node {
 

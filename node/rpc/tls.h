@@ -1,6 +1,6 @@
 // Mutual TLS for federation traffic. The trust bundle is not a file: every handshake asks the
 // peer registry for the CA of the DID named in the peer's certificate, so trust changes apply
-// to the next handshake with no restart. Only node/ sees grpcpp.
+// to the next handshake with no restart. Only node/rpc sees grpcpp.
 #ifndef HANSE_NODE_RPC_TLS_H_
 #define HANSE_NODE_RPC_TLS_H_
 
@@ -15,12 +15,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "base/clock.h"
+#include "node/identity/card.h"
 #include "node/identity/home.h"
 
 namespace hanse::node {
-
-// Returns the trusted CA PEM for a DID, or an error (NotFound when the DID is not trusted).
-using CaLookup = std::function<absl::StatusOr<std::string>(absl::string_view did)>;
 
 // Peer certificates are checked for validity at `clock`'s time (which must outlive the
 // credentials).

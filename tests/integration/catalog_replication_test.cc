@@ -13,7 +13,7 @@
 #include "catalog/document.h"
 #include "hanse/v1/federation.grpc.pb.h"
 #include "nlohmann/json.hpp"
-#include "node/cli/admin_client.h"
+#include "node/rpc/admin_client.h"
 #include "node/daemon/node.h"
 #include "node/identity/home.h"
 #include "node/rpc/tls.h"

@@ -16,7 +16,7 @@
 #include "base/file.h"
 #include "catalog/catalog.h"
 #include "catalog/store.h"
-#include "node/cli/admin_client.h"
+#include "node/rpc/admin_client.h"
 #include "node/contract/keys.h"
 #include "node/identity/sequence_ledger.h"
 #include "node/publishing/publishing.h"

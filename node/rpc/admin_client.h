@@ -1,13 +1,16 @@
-// Talks to a running node over its admin socket.
-#ifndef HANSE_NODE_CLI_ADMIN_CLIENT_H_
-#define HANSE_NODE_CLI_ADMIN_CLIENT_H_
+// Talks to a running node over its admin socket: the Admin and Contracts services, in
+// protobuf messages (no grpcpp in this header). Used by the `hanse` CLI and by tests.
+#ifndef HANSE_NODE_RPC_ADMIN_CLIENT_H_
+#define HANSE_NODE_RPC_ADMIN_CLIENT_H_
 
 #include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "hanse/v1/admin.grpc.pb.h"
+#include "absl/time/time.h"
+#include "hanse/v1/admin.pb.h"
+#include "hanse/v1/exchange.pb.h"
 
 namespace hanse::node {
 
@@ -33,18 +36,34 @@ class AdminClient {
   absl::StatusOr<std::string> EndorseMember(const std::string& did);
   absl::StatusOr<std::string> RevokeMember(const std::string& did, const std::string& reason);
   absl::StatusOr<hanse::v1::ListMembersResponse> ListMembers();
-  // The admin socket's channel (for the other local services, e.g. Contracts).
-  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
-
   // Streams the export to `sink` chunk by chunk.
   absl::Status ExportCatalog(const std::string& format,
                              const std::function<void(const std::string&)>& sink);
 
+  // The Contracts service: negotiations, transfers, credentials, audit, evidence, duties.
+  absl::StatusOr<hanse::v1::ContractInfo> RequestContract(
+      const hanse::v1::RequestContractRequest& req);
+  absl::StatusOr<hanse::v1::ListContractsResponse> ListContracts(
+      const hanse::v1::ListContractsRequest& req);
+  absl::StatusOr<hanse::v1::ContractInfo> GetContract(const std::string& id);
+  // Streams the node's progress to `progress` until the fetch ends; its status is the result.
+  absl::Status FetchData(const hanse::v1::FetchDataRequest& req,
+                         const std::function<void(const hanse::v1::FetchProgress&)>& progress);
+  absl::StatusOr<hanse::v1::IssueCredentialResponse> IssueCredential(
+      const hanse::v1::IssueCredentialRequest& req);
+  absl::StatusOr<hanse::v1::ListAuditResponse> ListAudit(const hanse::v1::ListAuditRequest& req);
+  // Verifying a long chain takes time: the deadline is generous.
+  absl::StatusOr<hanse::v1::VerifyAuditResponse> VerifyAudit(
+      absl::Duration deadline = absl::Minutes(30));
+  absl::StatusOr<hanse::v1::ExportEvidenceResponse> ExportEvidence(
+      const hanse::v1::ExportEvidenceRequest& req);
+  absl::StatusOr<hanse::v1::RunDutiesResponse> RunDuties();
+
+  struct Stubs;
+
  private:
-  AdminClient(std::shared_ptr<grpc::Channel> channel, std::shared_ptr<hanse::v1::Admin::Stub> stub)
-      : channel_(std::move(channel)), stub_(std::move(stub)) {}
-  std::shared_ptr<grpc::Channel> channel_;
-  std::shared_ptr<hanse::v1::Admin::Stub> stub_;
+  explicit AdminClient(std::shared_ptr<Stubs> stubs) : stubs_(std::move(stubs)) {}
+  std::shared_ptr<Stubs> stubs_;
 };
 
 // True when a node answers on the home's admin socket.
@@ -52,4 +71,4 @@ bool NodeIsRunning(const std::string& home_dir);
 
 }  // namespace hanse::node
 
-#endif  // HANSE_NODE_CLI_ADMIN_CLIENT_H_
+#endif  // HANSE_NODE_RPC_ADMIN_CLIENT_H_

@@ -1,4 +1,4 @@
-#include "node/cli/admin_client.h"
+#include "node/rpc/admin_client.h"
 
 #include <grpcpp/grpcpp.h>
 
@@ -6,6 +6,8 @@
 #include "absl/time/clock.h"
 #include "base/clock.h"
 #include "base/file.h"
+#include "hanse/v1/admin.grpc.pb.h"
+#include "hanse/v1/exchange.grpc.pb.h"
 #include "node/identity/home.h"
 #include "node/rpc/tls.h"
 
@@ -13,11 +15,14 @@ namespace hanse::node {
 namespace {
 
 constexpr absl::Duration kAdminDeadline = absl::Seconds(30);
+// Contract calls may wait on a peer (a negotiation, an evidence export).
+constexpr absl::Duration kContractsDeadline = absl::Seconds(60);
 
-template <typename Req, typename Resp, typename Method>
-absl::StatusOr<Resp> Call(hanse::v1::Admin::Stub* stub, Method method, const Req& req) {
+template <typename Req, typename Resp, typename Stub, typename Method>
+absl::StatusOr<Resp> Call(Stub* stub, Method method, const Req& req,
+                          absl::Duration deadline = kAdminDeadline) {
   grpc::ClientContext ctx;
-  ctx.set_deadline(TransportDeadline(kAdminDeadline));
+  ctx.set_deadline(TransportDeadline(deadline));
   Resp resp;
   grpc::Status st = (stub->*method)(&ctx, req, &resp);
   if (!st.ok()) return FromGrpc(st);
@@ -25,6 +30,12 @@ absl::StatusOr<Resp> Call(hanse::v1::Admin::Stub* stub, Method method, const Req
 }
 
 }  // namespace
+
+struct AdminClient::Stubs {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<hanse::v1::Admin::Stub> admin;
+  std::unique_ptr<hanse::v1::Contracts::Stub> contracts;
+};
 
 absl::StatusOr<AdminClient> AdminClient::Connect(const std::string& home_dir) {
   HomePaths paths(AbsolutePath(home_dir));
@@ -47,19 +58,23 @@ absl::StatusOr<AdminClient> AdminClient::Connect(const std::string& home_dir) {
                                                paths.admin_socket,
                                                " (stale socket? start it with `hanse node run`)"));
   }
-  return AdminClient(channel, hanse::v1::Admin::NewStub(channel));
+  auto stubs = std::make_shared<Stubs>();
+  stubs->channel = channel;
+  stubs->admin = hanse::v1::Admin::NewStub(channel);
+  stubs->contracts = hanse::v1::Contracts::NewStub(channel);
+  return AdminClient(std::move(stubs));
 }
 
 bool NodeIsRunning(const std::string& home_dir) { return AdminClient::Connect(home_dir).ok(); }
 
 absl::StatusOr<hanse::v1::GetStatusResponse> AdminClient::GetStatus() {
   return Call<hanse::v1::GetStatusRequest, hanse::v1::GetStatusResponse>(
-      stub_.get(), &hanse::v1::Admin::Stub::GetStatus, {});
+      stubs_->admin.get(), &hanse::v1::Admin::Stub::GetStatus, {});
 }
 
 absl::StatusOr<std::string> AdminClient::GetCard() {
   auto resp = Call<hanse::v1::GetCardRequest, hanse::v1::GetCardResponse>(
-      stub_.get(), &hanse::v1::Admin::Stub::GetCard, {});
+      stubs_->admin.get(), &hanse::v1::Admin::Stub::GetCard, {});
   if (!resp.ok()) return resp.status();
   return resp->card_jws();
 }
@@ -68,19 +83,19 @@ absl::StatusOr<hanse::v1::AddPeerResponse> AdminClient::AddPeer(const std::strin
   hanse::v1::AddPeerRequest req;
   req.set_card_jws(card_jws);
   return Call<hanse::v1::AddPeerRequest, hanse::v1::AddPeerResponse>(
-      stub_.get(), &hanse::v1::Admin::Stub::AddPeer, req);
+      stubs_->admin.get(), &hanse::v1::Admin::Stub::AddPeer, req);
 }
 
 absl::StatusOr<hanse::v1::ListPeersResponse> AdminClient::ListPeers() {
   return Call<hanse::v1::ListPeersRequest, hanse::v1::ListPeersResponse>(
-      stub_.get(), &hanse::v1::Admin::Stub::ListPeers, {});
+      stubs_->admin.get(), &hanse::v1::Admin::Stub::ListPeers, {});
 }
 
 absl::StatusOr<hanse::v1::PingPeerResponse> AdminClient::PingPeer(const std::string& target) {
   hanse::v1::PingPeerRequest req;
   req.set_target(target);
   return Call<hanse::v1::PingPeerRequest, hanse::v1::PingPeerResponse>(
-      stub_.get(), &hanse::v1::Admin::Stub::PingPeer, req);
+      stubs_->admin.get(), &hanse::v1::Admin::Stub::PingPeer, req);
 }
 
 }  // namespace hanse::node
@@ -92,7 +107,7 @@ absl::StatusOr<hanse::v1::PublishDatasetResponse> AdminClient::PublishDataset(
   hanse::v1::PublishDatasetRequest req;
   req.set_json(json);
   return Call<hanse::v1::PublishDatasetRequest, hanse::v1::PublishDatasetResponse>(
-      stub_.get(), &hanse::v1::Admin::Stub::PublishDataset, req);
+      stubs_->admin.get(), &hanse::v1::Admin::Stub::PublishDataset, req);
 }
 
 absl::StatusOr<hanse::v1::UnpublishDatasetResponse> AdminClient::UnpublishDataset(
@@ -100,25 +115,25 @@ absl::StatusOr<hanse::v1::UnpublishDatasetResponse> AdminClient::UnpublishDatase
   hanse::v1::UnpublishDatasetRequest req;
   req.set_id(id);
   return Call<hanse::v1::UnpublishDatasetRequest, hanse::v1::UnpublishDatasetResponse>(
-      stub_.get(), &hanse::v1::Admin::Stub::UnpublishDataset, req);
+      stubs_->admin.get(), &hanse::v1::Admin::Stub::UnpublishDataset, req);
 }
 
 absl::StatusOr<hanse::v1::ListDatasetsResponse> AdminClient::ListDatasets(
     const hanse::v1::ListDatasetsRequest& req) {
   return Call<hanse::v1::ListDatasetsRequest, hanse::v1::ListDatasetsResponse>(
-      stub_.get(), &hanse::v1::Admin::Stub::ListDatasets, req);
+      stubs_->admin.get(), &hanse::v1::Admin::Stub::ListDatasets, req);
 }
 
 absl::StatusOr<hanse::v1::GetDocumentResponse> AdminClient::GetDocument(const std::string& id) {
   hanse::v1::GetDocumentRequest req;
   req.set_id(id);
   return Call<hanse::v1::GetDocumentRequest, hanse::v1::GetDocumentResponse>(
-      stub_.get(), &hanse::v1::Admin::Stub::GetDocument, req);
+      stubs_->admin.get(), &hanse::v1::Admin::Stub::GetDocument, req);
 }
 
 absl::StatusOr<hanse::v1::SearchResponse> AdminClient::Search(const hanse::v1::SearchRequest& req) {
   return Call<hanse::v1::SearchRequest, hanse::v1::SearchResponse>(
-      stub_.get(), &hanse::v1::Admin::Stub::Search, req);
+      stubs_->admin.get(), &hanse::v1::Admin::Stub::Search, req);
 }
 
 absl::Status AdminClient::ExportCatalog(const std::string& format,
@@ -126,7 +141,7 @@ absl::Status AdminClient::ExportCatalog(const std::string& format,
   grpc::ClientContext ctx;
   hanse::v1::ExportCatalogRequest req;
   req.set_format(format);
-  auto reader = stub_->ExportCatalog(&ctx, req);
+  auto reader = stubs_->admin->ExportCatalog(&ctx, req);
   hanse::v1::ExportChunk chunk;
   while (reader->Read(&chunk)) sink(chunk.data());
   return FromGrpc(reader->Finish());
@@ -138,14 +153,14 @@ absl::StatusOr<hanse::v1::JoinFederationResponse> AdminClient::JoinFederation(
   req.set_charter(charter);
   req.set_bootstrap(bootstrap);
   return Call<hanse::v1::JoinFederationRequest, hanse::v1::JoinFederationResponse>(
-      stub_.get(), &hanse::v1::Admin::Stub::JoinFederation, req);
+      stubs_->admin.get(), &hanse::v1::Admin::Stub::JoinFederation, req);
 }
 
 absl::StatusOr<std::string> AdminClient::ProposeMember(const std::string& card_jws) {
   hanse::v1::ProposeMemberRequest req;
   req.set_card_jws(card_jws);
   auto r = Call<hanse::v1::ProposeMemberRequest, hanse::v1::MemberActionResponse>(
-      stub_.get(), &hanse::v1::Admin::Stub::ProposeMember, req);
+      stubs_->admin.get(), &hanse::v1::Admin::Stub::ProposeMember, req);
   if (!r.ok()) return r.status();
   return r->message();
 }
@@ -154,7 +169,7 @@ absl::StatusOr<std::string> AdminClient::EndorseMember(const std::string& did) {
   hanse::v1::EndorseMemberRequest req;
   req.set_did(did);
   auto r = Call<hanse::v1::EndorseMemberRequest, hanse::v1::MemberActionResponse>(
-      stub_.get(), &hanse::v1::Admin::Stub::EndorseMember, req);
+      stubs_->admin.get(), &hanse::v1::Admin::Stub::EndorseMember, req);
   if (!r.ok()) return r.status();
   return r->message();
 }
@@ -165,14 +180,77 @@ absl::StatusOr<std::string> AdminClient::RevokeMember(const std::string& did,
   req.set_did(did);
   req.set_reason(reason);
   auto r = Call<hanse::v1::RevokeMemberRequest, hanse::v1::MemberActionResponse>(
-      stub_.get(), &hanse::v1::Admin::Stub::RevokeMember, req);
+      stubs_->admin.get(), &hanse::v1::Admin::Stub::RevokeMember, req);
   if (!r.ok()) return r.status();
   return r->message();
 }
 
 absl::StatusOr<hanse::v1::ListMembersResponse> AdminClient::ListMembers() {
   return Call<hanse::v1::ListMembersRequest, hanse::v1::ListMembersResponse>(
-      stub_.get(), &hanse::v1::Admin::Stub::ListMembers, {});
+      stubs_->admin.get(), &hanse::v1::Admin::Stub::ListMembers, {});
+}
+
+absl::StatusOr<hanse::v1::ContractInfo> AdminClient::RequestContract(
+    const hanse::v1::RequestContractRequest& req) {
+  return Call<hanse::v1::RequestContractRequest, hanse::v1::ContractInfo>(
+      stubs_->contracts.get(), &hanse::v1::Contracts::Stub::RequestContract, req,
+      kContractsDeadline);
+}
+
+absl::StatusOr<hanse::v1::ListContractsResponse> AdminClient::ListContracts(
+    const hanse::v1::ListContractsRequest& req) {
+  return Call<hanse::v1::ListContractsRequest, hanse::v1::ListContractsResponse>(
+      stubs_->contracts.get(), &hanse::v1::Contracts::Stub::ListContracts, req,
+      kContractsDeadline);
+}
+
+absl::StatusOr<hanse::v1::ContractInfo> AdminClient::GetContract(const std::string& id) {
+  hanse::v1::GetContractRequest req;
+  req.set_id(id);
+  return Call<hanse::v1::GetContractRequest, hanse::v1::ContractInfo>(
+      stubs_->contracts.get(), &hanse::v1::Contracts::Stub::GetContract, req, kContractsDeadline);
+}
+
+absl::Status AdminClient::FetchData(
+    const hanse::v1::FetchDataRequest& req,
+    const std::function<void(const hanse::v1::FetchProgress&)>& progress) {
+  // No deadline: a transfer takes as long as the data needs; the node's idle timeout and the
+  // caller's Ctrl-C end a stalled one.
+  grpc::ClientContext ctx;
+  auto reader = stubs_->contracts->FetchData(&ctx, req);
+  hanse::v1::FetchProgress p;
+  while (reader->Read(&p)) progress(p);
+  return FromGrpc(reader->Finish());
+}
+
+absl::StatusOr<hanse::v1::IssueCredentialResponse> AdminClient::IssueCredential(
+    const hanse::v1::IssueCredentialRequest& req) {
+  return Call<hanse::v1::IssueCredentialRequest, hanse::v1::IssueCredentialResponse>(
+      stubs_->contracts.get(), &hanse::v1::Contracts::Stub::IssueCredential, req,
+      kContractsDeadline);
+}
+
+absl::StatusOr<hanse::v1::ListAuditResponse> AdminClient::ListAudit(
+    const hanse::v1::ListAuditRequest& req) {
+  return Call<hanse::v1::ListAuditRequest, hanse::v1::ListAuditResponse>(
+      stubs_->contracts.get(), &hanse::v1::Contracts::Stub::ListAudit, req, kContractsDeadline);
+}
+
+absl::StatusOr<hanse::v1::VerifyAuditResponse> AdminClient::VerifyAudit(absl::Duration deadline) {
+  return Call<hanse::v1::VerifyAuditRequest, hanse::v1::VerifyAuditResponse>(
+      stubs_->contracts.get(), &hanse::v1::Contracts::Stub::VerifyAudit, {}, deadline);
+}
+
+absl::StatusOr<hanse::v1::ExportEvidenceResponse> AdminClient::ExportEvidence(
+    const hanse::v1::ExportEvidenceRequest& req) {
+  return Call<hanse::v1::ExportEvidenceRequest, hanse::v1::ExportEvidenceResponse>(
+      stubs_->contracts.get(), &hanse::v1::Contracts::Stub::ExportEvidence, req,
+      kContractsDeadline);
+}
+
+absl::StatusOr<hanse::v1::RunDutiesResponse> AdminClient::RunDuties() {
+  return Call<hanse::v1::RunDutiesRequest, hanse::v1::RunDutiesResponse>(
+      stubs_->contracts.get(), &hanse::v1::Contracts::Stub::RunDuties, {}, kContractsDeadline);
 }
 
 }  // namespace hanse::node

@@ -1,0 +1,159 @@
+#include "node/rpc/servers.h"
+
+#include <grpc/support/log.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/service_type.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <mutex>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "base/clock.h"
+#include "base/file.h"
+#include "base/log.h"
+#include "node/rpc/services.h"
+#include "node/rpc/tls.h"
+
+namespace hanse::node {
+namespace {
+
+// gRPC core logs through gpr_log; route it into our log so text/JSON formats hold for every
+// line. Per-handshake failures are already logged by our verifier with the reason, so gRPC's
+// own handshake chatter goes to debug.
+void GrpcLogToOurs(gpr_log_func_args* args) {
+  absl::string_view msg = args->message ? args->message : "";
+  bool handshake_noise = absl::StrContains(msg, "No match found for server name") ||
+                         absl::StrContains(msg, "Handshake failed") ||
+                         absl::StrContains(msg, "ssl_transport_security");
+  std::initializer_list<log::Field> fields = {{"source", "grpc"},
+                                              {"file", absl::StrCat(args->file, ":", args->line)}};
+  if (handshake_noise || args->severity == GPR_LOG_SEVERITY_DEBUG) {
+    log::Debug(msg, fields);
+  } else if (args->severity == GPR_LOG_SEVERITY_INFO) {
+    log::Info(msg, fields);
+  } else {
+    log::Warn(msg, fields);
+  }
+}
+
+void ApplyServerLimits(grpc::ServerBuilder& builder, const Config& config) {
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetMaxReceiveMessageSize(config.max_message_bytes);
+  builder.SetMaxSendMessageSize(config.max_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, config.max_concurrent_streams);
+  builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, 16 * 1024);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 60'000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 15 * 60'000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, 60 * 60'000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 60'000);
+  // Transfers are long streams of 1 MiB messages: large HTTP/2 frames. The window stays with
+  // gRPC's BDP estimate, so a slow consumer holds the provider back (and a policy window that
+  // closes mid-stream stops what has not been sent).
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, (1 << 24) - 1);
+  grpc::ResourceQuota quota("hanse-server");
+  quota.Resize(512u << 20);
+  quota.SetMaxThreads(128);
+  builder.SetResourceQuota(quota);
+}
+
+}  // namespace
+
+struct Servers::Impl {
+  NodeParts parts;  // the services point here
+  std::unique_ptr<grpc::Service> federation_service, exchange_service, admin_service,
+      contracts_service;
+  std::unique_ptr<grpc::Server> federation_server, admin_server;
+  bool shut_down = false;
+};
+
+Servers::Servers(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Servers::~Servers() { Shutdown(absl::ZeroDuration()); }
+
+const std::string& Servers::listen_address() const { return impl_->parts.listen_address; }
+
+absl::StatusOr<std::unique_ptr<Servers>> Servers::Start(const NodeParts& parts,
+                                                        const HostPort& listen) {
+  static std::once_flag grpc_once;
+  std::call_once(grpc_once, [] {
+    gpr_set_log_function(GrpcLogToOurs);
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  });
+  auto impl = std::make_unique<Impl>();
+  impl->parts = parts;
+  const Home& home = *parts.home;
+  // From here on, a failure shuts down what has started (the destructor).
+  std::unique_ptr<Servers> servers(new Servers(std::move(impl)));
+  Impl& s = *servers->impl_;
+
+  s.federation_service = NewFederationService(&s.parts);
+  s.exchange_service = NewExchangeService(&s.parts);
+  {
+    grpc::ServerBuilder builder;
+    ApplyServerLimits(builder, home.config);
+    int port = 0;
+    builder.AddListeningPort(
+        listen.ToString(), FederationServerCredentials(home.identity, parts.lookup, *parts.clock),
+        &port);
+    builder.RegisterService(s.federation_service.get());
+    builder.RegisterService(s.exchange_service.get());
+    s.federation_server = builder.BuildAndStart();
+    if (!s.federation_server || port == 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot listen on ", listen.ToString(), " (see the log above)"));
+    }
+    HostPort bound = listen;
+    bound.port = port;
+    s.parts.listen_address = bound.ToString();
+  }
+
+  s.admin_service = NewAdminService(&s.parts);
+  s.contracts_service = NewContractsService(&s.parts);
+  {
+    const std::string& socket = home.paths.admin_socket;
+    ::unlink(socket.c_str());
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("unix:" + socket, grpc::InsecureServerCredentials());
+    builder.RegisterService(s.admin_service.get());
+    builder.RegisterService(s.contracts_service.get());
+    builder.SetMaxReceiveMessageSize(home.config.max_message_bytes);
+    mode_t old = ::umask(077);
+    s.admin_server = builder.BuildAndStart();
+    ::umask(old);
+    if (!s.admin_server) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot create the admin socket ", socket));
+    }
+    if (::chmod(socket.c_str(), 0600) != 0) return ErrnoStatus(errno, socket);
+  }
+  return servers;
+}
+
+void Servers::Shutdown(absl::Duration grace) {
+  if (!impl_ || impl_->shut_down) return;
+  impl_->shut_down = true;
+  auto deadline = TransportDeadline(grace);
+  grpc::Server* servers[] = {impl_->federation_server.get(), impl_->admin_server.get()};
+  for (grpc::Server* server : servers) {
+    if (server == nullptr) continue;
+    if (auto* health = server->GetHealthCheckService()) health->Shutdown();
+  }
+  // Shutdown stops new calls at once and waits for those in flight until the deadline.
+  for (grpc::Server* server : servers) {
+    if (server != nullptr) server->Shutdown(deadline);
+  }
+  for (grpc::Server* server : servers) {
+    if (server != nullptr) server->Wait();
+  }
+  if (impl_->admin_server) ::unlink(impl_->parts.home->paths.admin_socket.c_str());
+}
+
+}  // namespace hanse::node

@@ -1,0 +1,38 @@
+// Internal to node/rpc: the gRPC services the servers register, each working on the node's
+// parts through NodeParts (servers.h).
+#ifndef HANSE_NODE_RPC_SERVICES_H_
+#define HANSE_NODE_RPC_SERVICES_H_
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/service_type.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "hanse/v1/admin.pb.h"
+#include "node/identity/card.h"
+#include "node/rpc/servers.h"
+#include "node/rpc/tls.h"
+
+namespace hanse::node {
+
+inline constexpr size_t kMaxNonceBytes = 128;
+inline constexpr size_t kMaxTargetBytes = 512;
+inline constexpr absl::Duration kPeerCallDeadline = absl::Seconds(5);
+inline constexpr absl::Duration kLiveSearchDeadline = absl::Seconds(2);
+
+// Federation server (mutual TLS).
+std::unique_ptr<grpc::Service> NewFederationService(const NodeParts* node);
+std::unique_ptr<grpc::Service> NewExchangeService(const NodeParts* node);
+// Admin server (unix socket).
+std::unique_ptr<grpc::Service> NewAdminService(const NodeParts* node);
+std::unique_ptr<grpc::Service> NewContractsService(const NodeParts* node);
+
+// A random id to tie log lines of one admin request together.
+std::string NewRequestId();
+void ToProto(const MemberCard& card, hanse::v1::Peer* out);
+
+}  // namespace hanse::node
+
+#endif  // HANSE_NODE_RPC_SERVICES_H_
