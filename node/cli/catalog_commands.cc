@@ -20,7 +20,6 @@
 #include "catalog/document.h"
 #include "catalog/store.h"
 #include "nlohmann/json.hpp"
-#include "node/rpc/admin_client.h"
 #include "node/cli/commands.h"
 #include "node/cli/contract_commands.h"
 #include "node/daemon/node.h"
@@ -29,6 +28,7 @@
 #include "node/federation/peers.h"
 #include "node/identity/card.h"
 #include "node/identity/home.h"
+#include "node/rpc/admin_client.h"
 #include "policy/evaluate.h"
 #include "policy/policy.h"
 #include "policy/request.h"
@@ -58,9 +58,7 @@ absl::Status CmdDatasetList(const std::string& home_dir, bool mine, int limit, b
   req.set_limit(static_cast<uint32_t>(limit));
   HANSE_ASSIGN_OR_RETURN(auto resp, client.ListDatasets(req));
   if (json) {
-    nlohmann::json arr = nlohmann::json::array();
-    for (const auto& d : resp.datasets()) arr.push_back(SummaryJson(d));
-    std::printf("%s\n", arr.dump(2).c_str());
+    std::printf("%s\n", MessageJson(resp)["datasets"].dump(2).c_str());
     return absl::OkStatus();
   }
   std::printf("%-40s %-10s %-4s %s\n", "TITLE", "ISSUED", "SEQ", "ID");
@@ -78,8 +76,8 @@ absl::Status CmdDatasetShow(const std::string& home_dir, const std::string& id, 
   if (jws) {
     std::printf("%s\n", resp.jws().c_str());
   } else {
-    auto j = ParseJson(resp.payload_json()).value_or(nlohmann::json());
-    std::printf("%s\n", j.dump(2).c_str());
+    auto j = EmbeddedJson(resp.payload_json());
+    std::printf("%s\n", j.is_string() ? resp.payload_json().c_str() : j.dump(2).c_str());
   }
   return absl::OkStatus();
 }
@@ -104,7 +102,7 @@ absl::Status CmdSearch(const std::string& home_dir, const std::vector<std::strin
   if (json) {
     nlohmann::json hits = nlohmann::json::array();
     for (const auto& h : resp.hits()) {
-      auto j = SummaryJson(h.dataset());
+      auto j = MessageJson(h.dataset());
       j["score"] = h.score();
       hits.push_back(j);
     }

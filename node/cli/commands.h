@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "google/protobuf/message.h"
 #include "hanse/v1/admin.pb.h"
 #include "nlohmann/json.hpp"
 #include "node/identity/home.h"
@@ -20,7 +21,14 @@ namespace hanse::node {
 
 void PrintError(const absl::Status& status);
 std::string PeerRow(const hanse::v1::Peer& p);
-nlohmann::json SummaryJson(const hanse::v1::DatasetSummary& d);
+// A message as `--json` prints it: every field (defaults too) under its proto field name, 64-bit
+// integers as JSON numbers (protobuf's JSON printer writes them as strings, which scripts
+// reading a count or a sequence would have to convert), enums by name, nested messages and
+// repeated fields as objects and arrays.
+nlohmann::json MessageJson(const google::protobuf::Message& message);
+// A JSON text the node sent inside a message (a decision trace, audit details): the value, null
+// when empty, or the text itself as a string when it does not parse (shown, never dropped).
+nlohmann::json EmbeddedJson(const std::string& text);
 // Shortens to at most n bytes without cutting a UTF-8 sequence.
 std::string Clip(absl::string_view s, size_t n);
 

@@ -19,8 +19,9 @@
 #include "nlohmann/json.hpp"
 #include "node/audit/audit_log.h"
 #include "node/audit/evidence.h"
-#include "node/rpc/admin_client.h"
+#include "node/cli/commands.h"
 #include "node/identity/home.h"
+#include "node/rpc/admin_client.h"
 
 namespace hanse::node {
 
@@ -43,29 +44,20 @@ struct ContractCommands {
 namespace {
 
 nlohmann::json InfoJson(const hanse::v1::ContractInfo& c) {
-  nlohmann::json j = {
-      {"id", c.id()},
-      {"role", c.role()},
-      {"state", c.state()},
-      {"provider", c.provider()},
-      {"consumer", c.consumer()},
-      {"dataset_id", c.dataset_id()},
-      {"dataset_version", c.dataset_version()},
-      {"purpose", c.purpose()},
-      {"agreement_id", c.agreement_id()},
-      {"reason", c.reason()},
-      {"uses", c.uses()},
-      {"created", c.created()},
-      {"updated", c.updated()},
-      {"history", std::vector<std::string>(c.history().begin(), c.history().end())}};
-  auto trace = ParseJson(c.trace_json()).value_or(nlohmann::json());
+  // The signed agreement halves are long and have their own command (evidence export).
+  nlohmann::json j = MessageJson(c);
+  j.erase("trace_json");
+  j.erase("provider_jws");
+  j.erase("consumer_jws");
+  auto trace = EmbeddedJson(c.trace_json());
   if (!trace.is_null()) j["decision"] = trace;
   return j;
 }
 
 // The evaluation trace in words: each constraint, what was required, what was had, the verdict.
 void PrintTrace(const std::string& trace_json) {
-  auto j = ParseJson(trace_json).value_or(nlohmann::json());
+  auto j = EmbeddedJson(trace_json);
+  if (j.is_string()) std::printf("decision trace (not JSON): %s\n", trace_json.c_str());
   if (!j.is_object() || !j.contains("trace")) return;
   std::printf("decision: %s — %s\n", j.value("decision", "").c_str(),
               j.value("reason", "").c_str());
@@ -221,18 +213,14 @@ absl::Status AuditList(ContractCommands& c) {
   req.set_from_index(c.from);
   req.set_limit(c.limit > 0 ? c.limit : 100);
   req.set_subject(c.subject);
-  HANSE_ASSIGN_OR_RETURN(auto resp,
-                         client.ListAudit(req));
+  HANSE_ASSIGN_OR_RETURN(auto resp, client.ListAudit(req));
   if (c.json) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& e : resp.entries()) {
-      arr.push_back({{"index", e.index()},
-                     {"time", e.time()},
-                     {"kind", e.kind()},
-                     {"subject", e.subject()},
-                     {"actor", e.actor()},
-                     {"details", ParseJson(e.details_json()).value_or(nlohmann::json())},
-                     {"hash", e.hash()}});
+      nlohmann::json j = MessageJson(e);
+      j.erase("details_json");
+      j["details"] = EmbeddedJson(e.details_json());
+      arr.push_back(std::move(j));
     }
     std::cout << arr.dump(2) << "\n";
     return absl::OkStatus();

@@ -19,7 +19,6 @@
 #include "catalog/document.h"
 #include "catalog/store.h"
 #include "nlohmann/json.hpp"
-#include "node/rpc/admin_client.h"
 #include "node/cli/commands.h"
 #include "node/cli/contract_commands.h"
 #include "node/daemon/node.h"
@@ -28,6 +27,7 @@
 #include "node/federation/peers.h"
 #include "node/identity/card.h"
 #include "node/identity/home.h"
+#include "node/rpc/admin_client.h"
 #include "policy/evaluate.h"
 #include "policy/policy.h"
 #include "policy/request.h"
@@ -96,27 +96,16 @@ absl::Status CmdMemberRevoke(const std::string& home_dir, const std::string& did
 absl::Status CmdMemberList(const std::string& home_dir, bool pending_only, bool json) {
   HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
   HANSE_ASSIGN_OR_RETURN(auto resp, client.ListMembers());
-  auto to_json = [](const auto& list) {
-    nlohmann::json arr = nlohmann::json::array();
-    for (const auto& m : list) {
-      arr.push_back(
-          {{"did", m.peer().did()},
-           {"legal_name", m.peer().legal_name()},
-           {"country", m.peer().country()},
-           {"endpoint", m.peer().endpoint()},
-           {"signers", std::vector<std::string>(m.signers().begin(), m.signers().end())}});
-    }
-    return arr;
-  };
   if (json) {
-    nlohmann::json j = {{"federation_id", resp.federation_id()},
-                        {"name", resp.name()},
-                        {"admission_threshold", resp.admission_threshold()},
-                        {"revocation_threshold", resp.revocation_threshold()},
-                        {"members", to_json(resp.members())},
-                        {"pending_admissions", to_json(resp.pending_admissions())},
-                        {"revoked", to_json(resp.revoked())},
-                        {"pending_revocations", to_json(resp.pending_revocations())}};
+    // Each member's card fields sit beside its signers (the peer is not nested).
+    nlohmann::json j = MessageJson(resp);
+    for (const char* list : {"members", "pending_admissions", "revoked", "pending_revocations"}) {
+      for (auto& m : j[list]) {
+        nlohmann::json peer = std::move(m["peer"]);
+        m.erase("peer");
+        m.update(peer);
+      }
+    }
     std::printf("%s\n", j.dump(2).c_str());
     return absl::OkStatus();
   }

@@ -19,7 +19,6 @@
 #include "catalog/document.h"
 #include "catalog/store.h"
 #include "nlohmann/json.hpp"
-#include "node/rpc/admin_client.h"
 #include "node/cli/commands.h"
 #include "node/cli/contract_commands.h"
 #include "node/daemon/node.h"
@@ -28,6 +27,7 @@
 #include "node/federation/peers.h"
 #include "node/identity/card.h"
 #include "node/identity/home.h"
+#include "node/rpc/admin_client.h"
 #include "policy/evaluate.h"
 #include "policy/policy.h"
 #include "policy/request.h"
@@ -99,14 +99,7 @@ absl::Status CmdPeerList(const std::string& home_dir, bool json) {
   HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
   HANSE_ASSIGN_OR_RETURN(auto resp, client.ListPeers());
   if (json) {
-    nlohmann::json arr = nlohmann::json::array();
-    for (const auto& p : resp.peers()) {
-      arr.push_back({{"did", p.did()},
-                     {"endpoint", p.endpoint()},
-                     {"legal_name", p.legal_name()},
-                     {"country", p.country()}});
-    }
-    std::printf("%s\n", arr.dump(2).c_str());
+    std::printf("%s\n", MessageJson(resp)["peers"].dump(2).c_str());
     return absl::OkStatus();
   }
   std::printf("%-60s %-22s %-2s %s\n", "DID", "ENDPOINT", "CC", "NAME");
@@ -137,25 +130,7 @@ absl::Status CmdStatus(const std::string& home_dir, bool json) {
   HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
   HANSE_ASSIGN_OR_RETURN(auto s, client.GetStatus());
   if (json) {
-    nlohmann::json peers = nlohmann::json::array();
-    for (const auto& p : s.peers()) {
-      peers.push_back({{"did", p.did()},
-                       {"endpoint", p.endpoint()},
-                       {"legal_name", p.legal_name()},
-                       {"country", p.country()}});
-    }
-    nlohmann::json j = {{"did", s.did()},
-                        {"listen", s.listen()},
-                        {"legal_name", s.legal_name()},
-                        {"country", s.country()},
-                        {"peers", peers},
-                        {"uptime_seconds", s.uptime_seconds()},
-                        {"store_bytes", s.store_bytes()},
-                        {"version", s.version()},
-                        {"equivocators", std::vector<std::string>(s.equivocators().begin(),
-                                                                  s.equivocators().end())},
-                        {"own_sequence_held", s.own_sequence_held()},
-                        {"own_sequence_signed", s.own_sequence_signed()}};
+    nlohmann::json j = MessageJson(s);
     std::printf("%s\n", j.dump(2).c_str());
     return absl::OkStatus();
   }

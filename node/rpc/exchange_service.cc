@@ -5,8 +5,8 @@
 
 #include "base/log.h"
 #include "hanse/v1/exchange.grpc.pb.h"
-#include "node/rpc/services.h"
 #include "node/exchange/exchange.h"
+#include "node/rpc/services.h"
 
 namespace hanse::node {
 namespace {

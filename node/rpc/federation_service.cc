@@ -19,9 +19,9 @@
 #include "catalog/query.h"
 #include "hanse/v1/admin.grpc.pb.h"
 #include "hanse/v1/federation.grpc.pb.h"
-#include "node/rpc/services.h"
 #include "node/daemon/version.h"
 #include "node/publishing/publishing.h"
+#include "node/rpc/services.h"
 #include "trust/did_key.h"
 #include "trust/jws.h"
 
