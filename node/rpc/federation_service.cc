@@ -21,6 +21,7 @@
 #include "hanse/v1/federation.grpc.pb.h"
 #include "node/daemon/version.h"
 #include "node/publishing/publishing.h"
+#include "node/federation/live_search.h"
 #include "node/rpc/services.h"
 #include "trust/did_key.h"
 #include "trust/jws.h"
@@ -70,18 +71,7 @@ class FederationService final : public hanse::v1::Federation::Service {
                       hanse::v1::PeerSearchResponse* response) override {
     auto caller = Authorize(*context);
     if (!caller.ok()) return ToGrpc(caller.status(), true);
-    size_t limit = std::clamp<size_t>(request->limit(), 1, 100);
-    auto page = node_->catalog->Search(request->query(), limit, "");
-    if (!page.ok()) return ToGrpc(page.status(), true);
-    for (const auto& hit : page->hits) {
-      auto stored = node_->catalog->Get(hit.id);
-      if (!stored.ok()) continue;
-      auto* h = response->add_hits();
-      h->set_id(hit.id);
-      h->set_score(hit.score);
-      h->set_jws(stored->jws);
-    }
-    return grpc::Status::OK;
+    return ToGrpc(ServePeerSearch(*node_->catalog, *request, response), true);
   }
 
   grpc::Status Push(grpc::ServerContext* context, const hanse::v1::PushRequest* request,

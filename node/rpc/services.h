@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "hanse/v1/admin.pb.h"
 #include "node/identity/card.h"
+#include "node/rpc/admin_handlers.h"
 #include "node/rpc/servers.h"
 #include "node/rpc/tls.h"
 
@@ -28,10 +29,6 @@ std::unique_ptr<grpc::Service> NewExchangeService(const NodeParts* node);
 // Admin server (unix socket).
 std::unique_ptr<grpc::Service> NewAdminService(const NodeParts* node);
 std::unique_ptr<grpc::Service> NewContractsService(const NodeParts* node);
-
-// A random id to tie log lines of one admin request together.
-std::string NewRequestId();
-void ToProto(const MemberCard& card, hanse::v1::Peer* out);
 
 }  // namespace hanse::node
 

@@ -1,0 +1,147 @@
+#include <algorithm>
+#include <memory>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/status.h"
+#include "catalog/catalog.h"
+#include "catalog/dcat.h"
+#include "catalog/query.h"
+#include "node/publishing/publishing.h"
+#include "node/rpc/admin_handlers.h"
+#include "trust/did_key.h"
+#include "trust/jws.h"
+
+namespace hanse::node {
+
+absl::Status CatalogAdmin::Publish(const hanse::v1::PublishDatasetRequest& req,
+                                   hanse::v1::PublishDatasetResponse* resp) {
+  if (req.json().size() > 1 << 20) {
+    return absl::ResourceExhaustedError("publish file larger than 1 MiB");
+  }
+  HANSE_ASSIGN_OR_RETURN(
+      auto result, PublishDataset(*node_->home, req.json(), *node_->catalog, node_->clock->Now()));
+  resp->set_id(result.id);
+  resp->set_sequence(result.sequence);
+  resp->set_outcome(std::string(catalog::IngestOutcomeName(result.outcome)));
+  if (auto stored = node_->catalog->Get(result.id); stored.ok()) {
+    node_->gossip->PushSoon(stored->jws);
+  }
+  log::Info("dataset published",
+            {{"id", result.id}, {"sequence", std::to_string(result.sequence)}});
+  return absl::OkStatus();
+}
+
+absl::Status CatalogAdmin::Unpublish(const hanse::v1::UnpublishDatasetRequest& req,
+                                     hanse::v1::UnpublishDatasetResponse* resp) {
+  HANSE_ASSIGN_OR_RETURN(
+      auto result, UnpublishDataset(*node_->home, req.id(), *node_->catalog, node_->clock->Now()));
+  resp->set_sequence(result.sequence);
+  if (auto stored = node_->catalog->GetAny(req.id()); stored.ok() && stored->has_value()) {
+    node_->gossip->PushSoon((*stored)->jws);
+  }
+  log::Info("dataset unpublished",
+            {{"id", req.id()}, {"sequence", std::to_string(result.sequence)}});
+  return absl::OkStatus();
+}
+
+absl::Status CatalogAdmin::List(const hanse::v1::ListDatasetsRequest& req,
+                                hanse::v1::ListDatasetsResponse* resp) {
+  size_t limit = req.limit() == 0 ? 100 : std::min<size_t>(req.limit(), 1000);
+  std::string prefix = req.mine() ? node_->home->identity.did + "/datasets/" : "";
+  absl::Status inner = absl::OkStatus();
+  std::string last;
+  bool more = false;
+  HANSE_RETURN_IF_ERROR(node_->catalog->ForEach([&](const catalog::StoredDocument& d) {
+    if (d.kind != catalog::DocumentKind::kDataset) return true;
+    if (!req.after().empty() && d.id <= req.after()) return true;
+    if (!prefix.empty() && !absl::StartsWith(d.id, prefix)) return true;
+    if (static_cast<size_t>(resp->datasets_size()) >= limit) {
+      more = true;
+      return false;
+    }
+    inner = SummarizeInto(d, resp->add_datasets());
+    last = d.id;
+    return inner.ok();
+  }));
+  HANSE_RETURN_IF_ERROR(inner);
+  if (more) resp->set_next_after(last);
+  return absl::OkStatus();
+}
+
+absl::Status CatalogAdmin::Get(const hanse::v1::GetDocumentRequest& req,
+                               hanse::v1::GetDocumentResponse* resp) {
+  HANSE_ASSIGN_OR_RETURN(catalog::StoredDocument d, node_->catalog->Get(req.id()));
+  HANSE_ASSIGN_OR_RETURN(auto v, trust::DecodeUnverified(d.jws));
+  resp->set_id(d.id);
+  resp->set_kind(std::string(catalog::DocumentKindName(d.kind)));
+  resp->set_sequence(d.sequence);
+  resp->set_jws(d.jws);
+  resp->set_payload_json(v.payload);
+  return absl::OkStatus();
+}
+
+absl::Status CatalogAdmin::Search(const hanse::v1::SearchRequest& req,
+                                  hanse::v1::SearchResponse* resp) {
+  size_t limit = req.limit() == 0 ? 10 : req.limit();
+  if (req.live()) {
+    std::unique_ptr<PeerSearch> peers = NewGrpcPeerSearch(node_);
+    return node::LiveSearch(req.query(), limit, node_->peers->List(), *node_->catalog, *peers,
+                            node_->clock->Now(), resp);
+  }
+  HANSE_ASSIGN_OR_RETURN(catalog::SearchPage page,
+                         node_->catalog->Search(req.query(), limit, req.cursor()));
+  for (const auto& hit : page.hits) {
+    auto stored = node_->catalog->Get(hit.id);
+    if (!stored.ok()) continue;  // unpublished between index read and fetch
+    auto* out = resp->add_hits();
+    out->set_score(hit.score);
+    HANSE_RETURN_IF_ERROR(SummarizeInto(*stored, out->mutable_dataset()));
+  }
+  resp->set_next_cursor(page.next_cursor);
+  resp->set_total_estimate(page.total_estimate);
+  return absl::OkStatus();
+}
+
+absl::Status CatalogAdmin::Export(const hanse::v1::ExportCatalogRequest& req,
+                                  const std::function<bool(std::string)>& write) {
+  bool dcat = req.format() == "dcat";
+  if (!dcat && req.format() != "jws") {
+    return absl::InvalidArgumentError("format must be dcat or jws");
+  }
+  std::string buffer;
+  bool first = true;
+  auto flush = [&](bool force) {
+    if (buffer.size() < (256u << 10) && !force) return true;
+    bool written = write(std::move(buffer));
+    buffer.clear();
+    return written;
+  };
+  if (dcat) buffer = catalog::DcatCatalogHead(node_->home->identity.did);
+  absl::Status inner = absl::OkStatus();
+  bool ok = true;
+  HANSE_RETURN_IF_ERROR(node_->catalog->ForEach([&](const catalog::StoredDocument& d) {
+    if (!dcat) {
+      absl::StrAppend(&buffer, d.jws, "\n");
+    } else if (d.kind == catalog::DocumentKind::kDataset) {
+      auto doc = catalog::DecodeDocument(d);
+      if (!doc.ok()) return (inner = doc.status()).ok();
+      absl::StrAppend(&buffer, first ? "    " : ",\n    ", catalog::DcatDataset(*doc));
+      first = false;
+    }
+    ok = flush(false);
+    return ok;
+  }));
+  HANSE_RETURN_IF_ERROR(inner);
+  if (!ok) return absl::CancelledError("the client went away");
+  if (dcat) absl::StrAppend(&buffer, catalog::DcatCatalogTail());
+  flush(true);
+  return absl::OkStatus();
+}
+
+}  // namespace hanse::node
