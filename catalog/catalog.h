@@ -95,6 +95,10 @@ class Catalog {
   // before the document is stored. `extra` writes go into the same synced batch as the
   // document (e.g. where a dataset's content lives), and only if it is stored. Anything but a
   // newly stored document is an error.
+  // Runs `hook` at the start of every SignAndIngest, outside the writer lock. The node holds
+  // its first signature there until it has asked members for documents it signed that its
+  // store may lack (a restore). Set it before the catalogue is shared between threads.
+  void SetBeforeSigning(std::function<void()> hook) { before_signing_ = std::move(hook); }
   absl::StatusOr<IngestResult> SignAndIngest(absl::string_view issuer, const SignAtSequence& sign,
                                              const WriteBatch& extra = WriteBatch());
 
@@ -184,6 +188,7 @@ class Catalog {
   Store* store_;
   const Clock* clock_;
   SequenceLedger* ledger_;
+  std::function<void()> before_signing_;
   std::unique_ptr<SearchIndex> index_;
   std::mutex write_mu_;  // one writer at a time; readers do not take it
   mutable std::mutex retired_mu_;

@@ -33,6 +33,9 @@
 namespace hanse::node {
 namespace {
 
+// How long the first own signature waits for members to answer the start-up catch-up.
+constexpr absl::Duration kCatchUpWait = absl::Seconds(15);
+
 // Binds the address once ourselves so "port in use" gets a precise message; gRPC's own
 // failure does not say why.
 absl::Status CheckCanListen(const HostPort& hp) {
@@ -91,6 +94,7 @@ struct Node::Impl {
   // Runs due duties every second (and at start, for duties that fell due while down).
   std::thread duty_thread;
   std::mutex duty_mu;
+  std::once_flag caught_up;  // the first own signature waits for the start-up catch-up
   std::condition_variable duty_wake;
   bool duty_stop = false;
   std::string listen_address;
@@ -204,6 +208,32 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
   impl->gossip =
       std::make_unique<Gossip>(gossip_options, &impl->home.identity, impl->peers.get(),
                                impl->catalog.get(), impl->membership.get(), impl->Lookup(), clock);
+  {
+    // The first document this node signs waits until members have been asked for what it
+    // signed before: after a restore from an older backup they hold documents its store and
+    // ledger lack, and signing past them is what keeps one sequence from being signed twice.
+    Node::Impl* raw = impl.get();
+    impl->catalog->SetBeforeSigning([raw] {
+      std::call_once(raw->caught_up, [raw] {
+        const std::string& did = raw->home.identity.did;
+        size_t others = 0;
+        for (const auto& card : raw->peers->List()) others += card.did != did;
+        std::optional<int> answered = raw->gossip->WaitCaughtUp(kCatchUpWait);
+        auto next = raw->catalog->NextSequence(did);
+        std::string next_text = next.ok() ? std::to_string(*next) : next.status().ToString();
+        if (others == 0) return;
+        if (!answered || *answered == 0) {
+          log::Warn(
+              "no member answered before this node signed: if this home was restored from a "
+              "backup, documents signed since may be signed again (peers would flag this node)",
+              {{"members", std::to_string(others)}, {"next_sequence", next_text}});
+        } else {
+          log::Info("own log checked with members before signing",
+                    {{"answered", std::to_string(*answered)}, {"next_sequence", next_text}});
+        }
+      });
+    });
+  }
 
   {
     Node::Impl* raw = impl.get();
@@ -236,6 +266,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
 
   self.endpoint = home.config.endpoint.empty() ? impl->listen_address : home.config.endpoint;
   HANSE_ASSIGN_OR_RETURN(impl->card_jws, SignCard(self, home.identity.participant_key));
+  impl->gossip->Start();
   HANSE_ASSIGN_OR_RETURN(bool resigned,
                          EnsureParticipantDescription(home, ParticipantFactsOf(home, self.endpoint),
                                                       *impl->catalog, now));
@@ -244,7 +275,6 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
               {{"did", home.identity.did}, {"endpoint", self.endpoint}});
   }
 
-  impl->gossip->Start();
   impl->duty_thread = std::thread([raw = impl.get()] {
     raw->exchange->consumer().ResumeInterrupted();
     std::unique_lock lock(raw->duty_mu);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -144,6 +145,26 @@ void GossipEngine::AntiEntropyRound() {
     absl::Status s = SyncWith(peer);
     if (!s.ok()) log::Debug("gossip round failed", {{"peer", peer.did}, {"error", s.ToString()}});
   }
+}
+
+int GossipEngine::CatchUp(int max_peers) {
+  std::vector<MemberCard> peers = Pick(max_peers, /*weighted=*/false);
+  std::vector<absl::Status> results(peers.size());
+  std::vector<std::thread> threads;
+  threads.reserve(peers.size());
+  for (size_t i = 0; i < peers.size(); ++i) {
+    threads.emplace_back([&, i] { results[i] = SyncWith(peers[i]); });
+  }
+  for (auto& t : threads) t.join();
+  int answered = 0;
+  for (size_t i = 0; i < peers.size(); ++i) {
+    if (results[i].ok()) {
+      ++answered;
+    } else {
+      log::Debug("catch-up sync failed", {{"peer", peers[i].did}, {"error", results[i].ToString()}});
+    }
+  }
+  return answered;
 }
 
 GossipEngine::IngestCounts GossipEngine::Ingest(const std::string& from,

@@ -81,6 +81,11 @@ class GossipEngine {
   void AntiEntropyRound();
   // One exchange with `peer`: membership records, then digest, pull, evidence.
   absl::Status SyncWith(const MemberCard& peer);
+  // Syncs with up to `max_peers` members (picked at random) at once and returns how many
+  // answered. The node runs it at start, before it signs anything: a store restored from an
+  // older backup (with its sequence ledger) lacks documents this node signed since, and the
+  // members hold them; once they are back, the next sequence continues past them.
+  int CatchUp(int max_peers);
   // Fetches and verifies membership records from `peer` (no standing kept for it).
   absl::Status FetchMembership(const MemberCard& peer);
 

@@ -85,8 +85,29 @@ Gossip::Gossip(GossipOptions options, const Identity* identity, PeerRegistry* pe
 
 Gossip::~Gossip() { Stop(); }
 
+namespace {
+// Enough members that one of them is likely to hold this node's newest documents (eager pushes
+// reach push_fanout members, anti-entropy the rest), few enough to cost one round at start.
+constexpr int kCatchUpPeers = 8;
+}  // namespace
+
 void Gossip::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    int answered = engine_->CatchUp(kCatchUpPeers);
+    {
+      std::lock_guard lock(mu_);
+      caught_up_ = answered;
+    }
+    wake_.notify_all();
+    Run();
+  });
+}
+
+std::optional<int> Gossip::WaitCaughtUp(absl::Duration timeout) {
+  std::unique_lock lock(mu_);
+  wake_.wait_until(lock, TransportDeadline(timeout),
+                   [this] { return caught_up_.has_value() || stopping_; });
+  return caught_up_;
 }
 
 void Gossip::Stop() {

@@ -8,10 +8,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "catalog/catalog.h"
 #include "node/federation/gossip_engine.h"
 #include "node/federation/membership.h"
@@ -29,8 +31,13 @@ class Gossip {
          catalog::Catalog* catalog, Membership* membership, CaLookup ca_lookup, const Clock* clock);
   ~Gossip();
 
+  // Starts the loop. Its first step is a catch-up: a sync with up to kCatchUpPeers members at
+  // once (GossipEngine::CatchUp), before the first round.
   void Start();
   void Stop();
+  // Waits (in real time) until the start-up catch-up has ended, at most `timeout`. Returns how
+  // many members answered it, or nullopt when it has not ended in time.
+  std::optional<int> WaitCaughtUp(absl::Duration timeout);
   // Queues a document for an eager push to peers (after a local publish).
   void PushSoon(std::string jws);
   // Runs an anti-entropy round now (after a local membership record).
@@ -56,6 +63,7 @@ class Gossip {
   bool stopping_ = false;
   bool sync_now_ = false;
   bool push_now_ = false;
+  std::optional<int> caught_up_;  // members that answered the start-up catch-up
   std::thread thread_;
 };
 

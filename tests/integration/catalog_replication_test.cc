@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <set>
 #include <thread>
@@ -203,6 +204,57 @@ TEST_F(CatalogReplicationTest, ParallelPublishersNeverSignOneSequenceTwice) {
       EXPECT_GE(j["own_sequence_signed"].get<std::uint64_t>(), *sequences.rbegin());
     }
   }
+}
+
+// A cold backup of a node's home (store and sequence ledger together) is restored after the node
+// has published more: the restored node first asks its peer for what it signed, so its next
+// dataset continues past the documents the backup lacks. The peer stores it and never flags the
+// node as an equivocator.
+TEST_F(CatalogReplicationTest, RestoredFromAnOlderBackupContinuesPastWhatPeersHold) {
+  InitNode("a");
+  InitNode("b", {.country = "DE"});
+  StartNode("a");
+  StartNode("b");
+  TrustAll({"a", "b"});
+  ASSERT_THAT(WriteFileAtomic(Path("a/data/shared.csv"), "a,b\n1,2\n", 0644), IsOk());
+  auto publish = [&](const std::string& name) -> std::uint64_t {
+    auto client = node::AdminClient::Connect(Home("a"));
+    EXPECT_THAT(client.status(), IsOk());
+    if (!client.ok()) return 0;
+    auto r = client->PublishDataset(absl::StrCat(R"({"name": ")", name, R"(", "title": "Backup )",
+                                                 name, R"(", "license": "CC-BY-4.0",
+        "media_type": "text/csv", "language": "en", "content": "shared.csv",
+        "policy": {"@type": "Offer", "permission": [{"action": "use"}]}})"));
+    EXPECT_THAT(r.status(), IsOk());
+    if (!r.ok()) return 0;
+    EXPECT_EQ(r->outcome(), "stored") << name;
+    return r->sequence();
+  };
+  publish("first");
+  ASSERT_TRUE(WaitForHits("b", "backup", 1));
+
+  ASSERT_EQ(StopNode("a"), 0);
+  std::filesystem::copy(Home("a"), Path("a-backup"), std::filesystem::copy_options::recursive);
+  StartNode("a");
+  publish("second");
+  std::uint64_t third = publish("third");
+  ASSERT_TRUE(WaitForHits("b", "backup", 3));
+
+  ASSERT_EQ(StopNode("a"), 0);
+  std::filesystem::remove_all(Home("a"));
+  std::filesystem::copy(Path("a-backup"), Home("a"), std::filesystem::copy_options::recursive);
+  StartNode("a");
+  std::uint64_t fourth = publish("fourth");
+  EXPECT_GT(fourth, third) << "the restored node signed a sequence it had signed before";
+  EXPECT_TRUE(WaitForHits("b", "backup", 4));
+  EXPECT_EQ(Hits("a", "backup"), 4u) << "the restored node got its lost datasets back";
+  for (const std::string node : {"a", "b"}) {
+    CommandResult st = Hanse(node, {"status", "--json"});
+    ASSERT_EQ(st.exit_code, 0) << st.err;
+    auto j = nlohmann::json::parse(st.out);
+    EXPECT_TRUE(j["equivocators"].empty()) << node << ": " << st.out;
+  }
+  EXPECT_THAT(Log("a"), HasSubstr("own log checked with members before signing"));
 }
 
 // A hostile peer with a valid member certificate pushes forged, tampered, replayed and
