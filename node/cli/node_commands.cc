@@ -151,7 +151,17 @@ absl::Status CmdStatus(const std::string& home_dir, bool json) {
         static_cast<unsigned long long>(s.own_sequence_signed()));
   }
   std::printf("Equivocators: %d\n", s.equivocators_size());
-  for (const auto& did : s.equivocators()) std::printf("  %s\n", did.c_str());
+  for (const auto& did : s.equivocators()) {
+    std::printf("  %s%s\n", did.c_str(), did == s.did() ? "  (this node)" : "");
+  }
+  if (s.flagged_by_size() > 0) {
+    std::printf(
+        "Flagged:  %d member(s) hold evidence that THIS node signed one sequence twice; they "
+        "refuse its documents at that sequence and list it under Equivocators in their status "
+        "(docs/operations.md, \"The node's own sequences\")\n",
+        s.flagged_by_size());
+    for (const auto& did : s.flagged_by()) std::printf("  %s\n", did.c_str());
+  }
   return absl::OkStatus();
 }
 

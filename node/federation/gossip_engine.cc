@@ -94,6 +94,13 @@ bool GossipEngine::HasPendingPush() const {
   return !push_queue_.empty();
 }
 
+std::vector<std::string> GossipEngine::FlaggedBy(absl::string_view issuer) const {
+  std::lock_guard lock(mu_);
+  auto it = flagged_by_.find(issuer);
+  if (it == flagged_by_.end()) return {};
+  return {it->second.begin(), it->second.end()};
+}
+
 GossipStats GossipEngine::stats() const {
   std::lock_guard lock(mu_);
   return stats_;
@@ -249,6 +256,20 @@ absl::Status GossipEngine::SyncWith(const MemberCard& peer) {
   hanse::v1::DigestResponse dresp;
   HANSE_RETURN_IF_ERROR(transport_->Digest(peer, dreq, &dresp), "digest");
 
+  {
+    std::lock_guard lock(mu_);
+    std::set<std::string> listed(dresp.flagged().begin(), dresp.flagged().end());
+    for (auto it = flagged_by_.begin(); it != flagged_by_.end();) {
+      if (!listed.count(it->first)) it->second.erase(peer.did);
+      it = it->second.empty() ? flagged_by_.erase(it) : std::next(it);
+    }
+    // A digest lists every issuer the peer flags; bounded like the evidence asked for.
+    size_t n = 0;
+    for (const auto& issuer : listed) {
+      if (++n > kMaxHeads) break;
+      flagged_by_[issuer].insert(peer.did);
+    }
+  }
   std::vector<std::string> evidence_for;
   for (const auto& issuer : dresp.flagged()) {
     if (evidence_for.size() >= kMaxEvidenceIssuers) break;

@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -98,6 +99,9 @@ class GossipEngine {
                                hanse::v1::MembershipResponse* resp);
 
   GossipStats stats() const;
+  // The members whose last digest listed `issuer` as an equivocator (they hold evidence that it
+  // signed one sequence twice). For this node's own DID: who has flagged it.
+  std::vector<std::string> FlaggedBy(absl::string_view issuer) const;
   std::map<std::string, int> standing() const;
 
  private:
@@ -132,6 +136,8 @@ class GossipEngine {
     int pulls = 0;
   };
   std::map<std::string, Gap> gaps_;
+  // Issuer -> members whose last digest flagged it.
+  std::map<std::string, std::set<std::string>, std::less<>> flagged_by_;
   GossipStats stats_;
   std::uint64_t round_ = 0;
 };

@@ -71,6 +71,9 @@ class AdminService final : public hanse::v1::Admin::Service {
       response->set_own_sequence_held(own == heads->end() ? 0 : own->second);
     }
     response->set_own_sequence_signed(node_->sequences->Highest(home.identity.did));
+    for (auto& did : node_->gossip->engine().FlaggedBy(home.identity.did)) {
+      response->add_flagged_by(std::move(did));
+    }
     return grpc::Status::OK;
   }
 

@@ -347,6 +347,16 @@ TEST_F(CatalogReplicationTest, HostilePeerCannotPlantDocuments) {
   Publish("a", "rivers", "River levels", "hydrology");
   EXPECT_TRUE(WaitForHits("b", "river", 1));
   EXPECT_TRUE(WaitForHits("b", "revised", 1));
+
+  // b's own status says that a member holds evidence against it.
+  EXPECT_TRUE(WaitUntil([&] {
+    CommandResult st = Hanse("b", {"status", "--json"});
+    auto j = nlohmann::json::parse(st.out, nullptr, false);
+    return !j.is_discarded() && j["flagged_by"] == nlohmann::json::array({a_did});
+  })) << Hanse("b", {"status", "--json"}).out;
+  CommandResult text = Hanse("b", {"status"});
+  EXPECT_THAT(text.out, HasSubstr("1 member(s) hold evidence that THIS node signed"));
+  EXPECT_THAT(Hanse("a", {"status", "--json"}).out, HasSubstr(b_did));
 }
 
 // A node started with Node::Start inside the test and a `hanse node run` process replicate to
