@@ -17,13 +17,13 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "base/status.h"
+#include "base/version.h"
 #include "catalog/document.h"
 #include "catalog/store.h"
 #include "nlohmann/json.hpp"
 #include "node/cli/commands.h"
 #include "node/cli/contract_commands.h"
 #include "node/daemon/node.h"
-#include "node/daemon/version.h"
 #include "node/federation/membership.h"
 #include "node/federation/peers.h"
 #include "node/identity/card.h"
@@ -55,7 +55,7 @@ int Main(int argc, char** argv) {
       "hanse: a federated data-space node. Each member organisation runs one node;\n"
       "nodes trust each other through signed member cards and talk over mutual TLS.",
       "hanse"};
-  app.set_version_flag("--version", kVersion);
+  app.set_version_flag("--version", std::string("hanse ") + VersionLine());
   app.require_subcommand(1);
   app.fallthrough();
 

@@ -16,9 +16,9 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "base/status.h"
+#include "base/version.h"
 #include "catalog/catalog.h"
 #include "catalog/store.h"
-#include "node/daemon/version.h"
 #include "node/exchange/exchange.h"
 #include "node/federation/membership.h"
 #include "node/federation/peers.h"
@@ -292,7 +292,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
                              {"endpoint", self.endpoint},
                              {"admin", home.paths.admin_socket},
                              {"peers", std::to_string(impl->peers->List().size())},
-                             {"version", kVersion}});
+                             {"version", VersionLine()}});
   return std::unique_ptr<Node>(new Node(std::move(impl)));
 }
 

@@ -17,12 +17,12 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/status.h"
+#include "base/version.h"
 #include "catalog/catalog.h"
 #include "catalog/dcat.h"
 #include "catalog/query.h"
 #include "hanse/v1/admin.grpc.pb.h"
 #include "hanse/v1/federation.grpc.pb.h"
-#include "node/daemon/version.h"
 #include "node/publishing/publishing.h"
 #include "node/rpc/admin_handlers.h"
 #include "node/rpc/channels.h"
@@ -62,7 +62,7 @@ class AdminService final : public hanse::v1::Admin::Service {
     for (const auto& card : node_->peers->List()) ToProto(card, response->add_peers());
     response->set_uptime_seconds(absl::ToInt64Seconds(node_->clock->Now() - node_->started));
     response->set_store_bytes(node_->store->DiskBytes());
-    response->set_version(kVersion);
+    response->set_version(VersionLine());
     if (auto flagged = node_->catalog->FlaggedIssuers(); flagged.ok()) {
       for (auto& did : *flagged) response->add_equivocators(std::move(did));
     }
