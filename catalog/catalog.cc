@@ -421,7 +421,7 @@ absl::StatusOr<IngestResult> Catalog::Ingest(absl::string_view jws) {
 absl::StatusOr<IngestResult> Catalog::SignAndIngest(absl::string_view issuer,
                                                     const SignAtSequence& sign,
                                                     const WriteBatch& extra) {
-  if (before_signing_) before_signing_();
+  if (before_signing_) HANSE_RETURN_IF_ERROR(before_signing_());
   std::lock_guard lock(write_mu_);
   HANSE_ASSIGN_OR_RETURN(std::uint64_t sequence, NextSequence(issuer));
   HANSE_ASSIGN_OR_RETURN(std::string jws, sign(sequence));

@@ -95,10 +95,11 @@ class Catalog {
   // before the document is stored. `extra` writes go into the same synced batch as the
   // document (e.g. where a dataset's content lives), and only if it is stored. Anything but a
   // newly stored document is an error.
-  // Runs `hook` at the start of every SignAndIngest, outside the writer lock. The node holds
-  // its first signature there until it has asked members for documents it signed that its
-  // store may lack (a restore). Set it before the catalogue is shared between threads.
-  void SetBeforeSigning(std::function<void()> hook) { before_signing_ = std::move(hook); }
+  // Runs `check` at the start of every SignAndIngest, outside the writer lock; an error refuses
+  // the signature. The node holds its signatures there until it has heard from a member since
+  // it started (a restored store may lack documents it signed). Set it before the catalogue is
+  // shared between threads.
+  void SetBeforeSigning(std::function<absl::Status()> check) { before_signing_ = std::move(check); }
   absl::StatusOr<IngestResult> SignAndIngest(absl::string_view issuer, const SignAtSequence& sign,
                                              const WriteBatch& extra = WriteBatch());
 
@@ -188,7 +189,7 @@ class Catalog {
   Store* store_;
   const Clock* clock_;
   SequenceLedger* ledger_;
-  std::function<void()> before_signing_;
+  std::function<absl::Status()> before_signing_;
   std::unique_ptr<SearchIndex> index_;
   std::mutex write_mu_;  // one writer at a time; readers do not take it
   mutable std::mutex retired_mu_;

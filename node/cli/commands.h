@@ -43,7 +43,7 @@ absl::Status CmdPeerList(const std::string& home_dir, bool json);
 absl::Status CmdPeerPing(const std::string& home_dir, const std::string& target, bool json);
 absl::Status CmdStatus(const std::string& home_dir, bool json);
 absl::Status CmdNodeRun(const std::string& home_dir, const std::string& log_format,
-                        const std::string& log_level);
+                        const std::string& log_level, bool sign_without_peers);
 
 // dataset, search, catalog export, document verify (catalog_commands.cc)
 

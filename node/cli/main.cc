@@ -115,6 +115,10 @@ int Main(int argc, char** argv) {
   add_home(run);
   run->add_option("--log-format", log_format, "text (default) or json lines")
       ->check(CLI::IsMember({"text", "json"}));
+  bool sign_without_peers = false;
+  run->add_flag("--sign-without-peers", sign_without_peers,
+                "Publish even before any member has been reached since start (only for a home "
+                "that was not restored from a backup; see docs/operations.md)");
   run->add_option("--log-level", log_level, "debug, info (default), warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
 
@@ -259,7 +263,7 @@ int Main(int argc, char** argv) {
   } else if (*peer_ping) {
     result = CmdPeerPing(home, target, json);
   } else if (*run) {
-    result = CmdNodeRun(home, log_format, log_level);
+    result = CmdNodeRun(home, log_format, log_level, sign_without_peers);
   } else if (*ds_publish) {
     result = CmdDatasetPublish(home, file, json);
   } else if (*ds_list) {

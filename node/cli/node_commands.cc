@@ -166,7 +166,7 @@ absl::Status CmdStatus(const std::string& home_dir, bool json) {
 }
 
 absl::Status CmdNodeRun(const std::string& home_dir, const std::string& log_format,
-                        const std::string& log_level) {
+                        const std::string& log_level, bool sign_without_peers) {
   // Block the stop signals before any thread starts, so only sigwait below receives them.
   sigset_t signals;
   sigemptyset(&signals);
@@ -191,7 +191,9 @@ absl::Status CmdNodeRun(const std::string& home_dir, const std::string& log_form
     log::Init(f, l);
   }
 
-  HANSE_ASSIGN_OR_RETURN(auto node, Node::Start(home_dir));
+  HANSE_ASSIGN_OR_RETURN(
+      auto node,
+      Node::Start(Node::Options{.home = home_dir, .sign_without_peers = sign_without_peers}));
   int sig = 0;
   sigwait(&signals, &sig);
   log::Info("signal received", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});

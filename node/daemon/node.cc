@@ -94,7 +94,10 @@ struct Node::Impl {
   // Runs due duties every second (and at start, for duties that fell due while down).
   std::thread duty_thread;
   std::mutex duty_mu;
-  std::once_flag caught_up;  // the first own signature waits for the start-up catch-up
+  std::once_flag synced_logged;
+  bool participant_current = false;  // the stored self-description states the current facts
+  bool participant_warned = false;
+  std::string endpoint;
   std::condition_variable duty_wake;
   bool duty_stop = false;
   std::string listen_address;
@@ -102,6 +105,26 @@ struct Node::Impl {
   mutable std::mutex card_mu;
   std::string card_jws;
   bool shut_down = false;
+
+  // Re-signs the participant self-description when its facts changed (the endpoint, the
+  // config); retried by the duty loop while signing is held (no member reached yet).
+  void EnsureParticipant() {
+    auto resigned = EnsureParticipantDescription(home, ParticipantFactsOf(home, endpoint),
+                                                 *catalog, clock->Now());
+    if (!resigned.ok()) {
+      if (!participant_warned) {
+        log::Warn("participant self-description not re-signed yet",
+                  {{"error", resigned.status().ToString()}});
+        participant_warned = true;
+      }
+      return;
+    }
+    participant_current = true;
+    if (*resigned) {
+      log::Info("participant self-description re-signed (facts changed)",
+                {{"did", home.identity.did}, {"endpoint", endpoint}});
+    }
+  }
 
   std::string Card() const {
     std::lock_guard lock(card_mu);
@@ -209,29 +232,38 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
       std::make_unique<Gossip>(gossip_options, &impl->home.identity, impl->peers.get(),
                                impl->catalog.get(), impl->membership.get(), impl->Lookup(), clock);
   {
-    // The first document this node signs waits until members have been asked for what it
-    // signed before: after a restore from an older backup they hold documents its store and
-    // ledger lack, and signing past them is what keeps one sequence from being signed twice.
+    // Nothing is signed until a member has been heard from since start: after a restore from
+    // an older backup (store and ledger alike) members hold documents this node signed that
+    // it lacks, and the sync brings them back, so the next sequence continues past them.
     Node::Impl* raw = impl.get();
-    impl->catalog->SetBeforeSigning([raw] {
-      std::call_once(raw->caught_up, [raw] {
-        const std::string& did = raw->home.identity.did;
-        size_t others = 0;
-        for (const auto& card : raw->peers->List()) others += card.did != did;
-        std::optional<int> answered = raw->gossip->WaitCaughtUp(kCatchUpWait);
-        auto next = raw->catalog->NextSequence(did);
-        std::string next_text = next.ok() ? std::to_string(*next) : next.status().ToString();
-        if (others == 0) return;
-        if (!answered || *answered == 0) {
-          log::Warn(
-              "no member answered before this node signed: if this home was restored from a "
-              "backup, documents signed since may be signed again (peers would flag this node)",
-              {{"members", std::to_string(others)}, {"next_sequence", next_text}});
-        } else {
+    const bool override = options.sign_without_peers;
+    impl->catalog->SetBeforeSigning([raw, override]() -> absl::Status {
+      if (raw->gossip->engine().synced()) return absl::OkStatus();
+      const std::string& did = raw->home.identity.did;
+      size_t others = 0;
+      for (const auto& card : raw->peers->List()) others += card.did != did;
+      if (others == 0) return absl::OkStatus();  // no one else can hold what it signed
+      if (raw->gossip->WaitSynced(kCatchUpWait)) {
+        std::call_once(raw->synced_logged, [raw, &did] {
+          auto next = raw->catalog->NextSequence(did);
           log::Info("own log checked with members before signing",
-                    {{"answered", std::to_string(*answered)}, {"next_sequence", next_text}});
-        }
-      });
+                    {{"next_sequence",
+                      next.ok() ? std::to_string(*next) : next.status().ToString()}});
+        });
+        return absl::OkStatus();
+      }
+      if (override) {
+        std::call_once(raw->synced_logged, [] {
+          log::Warn("signing without having reached a member (--sign-without-peers)");
+        });
+        return absl::OkStatus();
+      }
+      return absl::UnavailableError(absl::StrCat(
+          "this node has not reached any of its ", others,
+          " members since it started, so it cannot confirm how far it has signed: after a "
+          "restore from a backup, signing now could reuse a sequence and get it flagged as an "
+          "equivocator. Wait until a member is reachable (`hanse peer ping`), or, if this home "
+          "was not restored, restart with `hanse node run --sign-without-peers`"));
     });
   }
 
@@ -267,19 +299,14 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
   self.endpoint = home.config.endpoint.empty() ? impl->listen_address : home.config.endpoint;
   HANSE_ASSIGN_OR_RETURN(impl->card_jws, SignCard(self, home.identity.participant_key));
   impl->gossip->Start();
-  HANSE_ASSIGN_OR_RETURN(bool resigned,
-                         EnsureParticipantDescription(home, ParticipantFactsOf(home, self.endpoint),
-                                                      *impl->catalog, now));
-  if (resigned) {
-    log::Info("participant self-description re-signed (facts changed)",
-              {{"did", home.identity.did}, {"endpoint", self.endpoint}});
-  }
-
+  impl->endpoint = self.endpoint;
   impl->duty_thread = std::thread([raw = impl.get()] {
+    raw->EnsureParticipant();
     raw->exchange->consumer().ResumeInterrupted();
     std::unique_lock lock(raw->duty_mu);
     while (!raw->duty_stop) {
       lock.unlock();
+      if (!raw->participant_current) raw->EnsureParticipant();
       for (const auto& line : raw->exchange->consumer().RunDueDuties()) {
         log::Info("duty", {{"result", line}});
       }

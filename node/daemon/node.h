@@ -19,6 +19,9 @@ class Node {
     // The node's time for everything it decides (validity, windows, duties, audit). Must
     // outlive the node; tests pass a SimulatedClock.
     const Clock* clock = &Clock::Real();
+    // Sign (publish) even when no member has been reached since start. Only for a home that
+    // was not restored from a backup: see docs/operations.md, "The node's own sequences".
+    bool sign_without_peers = false;
   };
   // Loads the home, opens the store and starts both servers. Errors say what to do.
   static absl::StatusOr<std::unique_ptr<Node>> Start(const Options& options);

@@ -322,6 +322,7 @@ absl::Status GossipEngine::SyncWith(const MemberCard& peer) {
   }
   // Holes are filled by a peer at least as far as us (or never existed: a skipped sequence).
   if (!complete) return absl::OkStatus();
+  synced_ = true;  // this node now holds everything `peer` holds, its own documents included
   std::lock_guard lock(mu_);
   for (const auto& issuer : gaps_asked) {
     auto gap = gaps_.find(issuer);

@@ -9,6 +9,7 @@
 #ifndef HANSE_NODE_FEDERATION_GOSSIP_ENGINE_H_
 #define HANSE_NODE_FEDERATION_GOSSIP_ENGINE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -87,6 +88,9 @@ class GossipEngine {
   // older backup (with its sequence ledger) lacks documents this node signed since, and the
   // members hold them; once they are back, the next sequence continues past them.
   int CatchUp(int max_peers);
+  // True once a SyncWith has succeeded (any member answered digest and pull) since the engine
+  // was made.
+  bool synced() const { return synced_.load(); }
   // Fetches and verifies membership records from `peer` (no standing kept for it).
   absl::Status FetchMembership(const MemberCard& peer);
 
@@ -140,6 +144,7 @@ class GossipEngine {
   std::map<std::string, std::set<std::string>, std::less<>> flagged_by_;
   GossipStats stats_;
   std::uint64_t round_ = 0;
+  std::atomic<bool> synced_{false};
 };
 
 }  // namespace hanse::node

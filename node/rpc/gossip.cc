@@ -93,21 +93,25 @@ constexpr int kCatchUpPeers = 8;
 
 void Gossip::Start() {
   thread_ = std::thread([this] {
-    int answered = engine_->CatchUp(kCatchUpPeers);
-    {
-      std::lock_guard lock(mu_);
-      caught_up_ = answered;
-    }
-    wake_.notify_all();
+    engine_->CatchUp(kCatchUpPeers);
+    NotifySynced();
     Run();
   });
 }
 
-std::optional<int> Gossip::WaitCaughtUp(absl::Duration timeout) {
+void Gossip::NotifySynced() {
+  // Taking the lock orders the engine's flag before a waiter's check (no lost wake-up).
+  { std::lock_guard lock(mu_); }
+  wake_.notify_all();
+}
+
+bool Gossip::WaitSynced(absl::Duration timeout) {
+  if (engine_->synced()) return true;
+  SyncSoon();
   std::unique_lock lock(mu_);
   wake_.wait_until(lock, TransportDeadline(timeout),
-                   [this] { return caught_up_.has_value() || stopping_; });
-  return caught_up_;
+                   [this] { return engine_->synced() || stopping_; });
+  return engine_->synced();
 }
 
 void Gossip::Stop() {
@@ -167,6 +171,7 @@ void Gossip::Run() {
     if (push) engine_->PushPending();
     if (sync) {
       engine_->AntiEntropyRound();
+      NotifySynced();
       next_round = TransportDeadline(interval);
     }
   }

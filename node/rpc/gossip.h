@@ -8,7 +8,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 
@@ -35,9 +34,9 @@ class Gossip {
   // once (GossipEngine::CatchUp), before the first round.
   void Start();
   void Stop();
-  // Waits (in real time) until the start-up catch-up has ended, at most `timeout`. Returns how
-  // many members answered it, or nullopt when it has not ended in time.
-  std::optional<int> WaitCaughtUp(absl::Duration timeout);
+  // Waits (in real time, at most `timeout`) until a sync with some member has completed since
+  // start (GossipEngine::synced), asking for a round at once. False when none has.
+  bool WaitSynced(absl::Duration timeout);
   // Queues a document for an eager push to peers (after a local publish).
   void PushSoon(std::string jws);
   // Runs an anti-entropy round now (after a local membership record).
@@ -52,6 +51,7 @@ class Gossip {
 
  private:
   void Run();
+  void NotifySynced();
 
   const Identity* identity_;
   PeerRegistry* peers_;
@@ -63,7 +63,6 @@ class Gossip {
   bool stopping_ = false;
   bool sync_now_ = false;
   bool push_now_ = false;
-  std::optional<int> caught_up_;  // members that answered the start-up catch-up
   std::thread thread_;
 };
 

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "base/file.h"
+#include "base/status.h"
 #include "catalog/document.h"
 #include "hanse/v1/federation.grpc.pb.h"
 #include "nlohmann/json.hpp"
@@ -207,28 +208,34 @@ TEST_F(CatalogReplicationTest, ParallelPublishersNeverSignOneSequenceTwice) {
 }
 
 // A cold backup of a node's home (store and sequence ledger together) is restored after the node
-// has published more: the restored node first asks its peer for what it signed, so its next
-// dataset continues past the documents the backup lacks. The peer stores it and never flags the
-// node as an equivocator.
+// has published more. While its peer is down the restored node refuses to publish (it cannot
+// know how far it has signed); once the peer is back it first takes back what it signed, so its
+// next dataset continues past the documents the backup lacks. The peer stores it and never flags
+// the node as an equivocator.
 TEST_F(CatalogReplicationTest, RestoredFromAnOlderBackupContinuesPastWhatPeersHold) {
+  auto port = testing::FreeLoopbackPort();  // b keeps its address across its restart
+  ASSERT_TRUE(port.ok()) << port.status();
   InitNode("a");
-  InitNode("b", {.country = "DE"});
+  InitNode("b", {.country = "DE", .port = *port});
   StartNode("a");
   StartNode("b");
   TrustAll({"a", "b"});
   ASSERT_THAT(WriteFileAtomic(Path("a/data/shared.csv"), "a,b\n1,2\n", 0644), IsOk());
-  auto publish = [&](const std::string& name) -> std::uint64_t {
-    auto client = node::AdminClient::Connect(Home("a"));
-    EXPECT_THAT(client.status(), IsOk());
-    if (!client.ok()) return 0;
-    auto r = client->PublishDataset(absl::StrCat(R"({"name": ")", name, R"(", "title": "Backup )",
-                                                 name, R"(", "license": "CC-BY-4.0",
+  auto try_publish = [&](const std::string& name) -> absl::StatusOr<std::uint64_t> {
+    HANSE_ASSIGN_OR_RETURN(auto client, node::AdminClient::Connect(Home("a")));
+    HANSE_ASSIGN_OR_RETURN(
+        auto r, client.PublishDataset(absl::StrCat(R"({"name": ")", name,
+                                                   R"(", "title": "Backup )", name,
+                                                   R"(", "license": "CC-BY-4.0",
         "media_type": "text/csv", "language": "en", "content": "shared.csv",
-        "policy": {"@type": "Offer", "permission": [{"action": "use"}]}})"));
-    EXPECT_THAT(r.status(), IsOk());
-    if (!r.ok()) return 0;
-    EXPECT_EQ(r->outcome(), "stored") << name;
-    return r->sequence();
+        "policy": {"@type": "Offer", "permission": [{"action": "use"}]}})")));
+    EXPECT_EQ(r.outcome(), "stored") << name;
+    return r.sequence();
+  };
+  auto publish = [&](const std::string& name) -> std::uint64_t {
+    auto r = try_publish(name);
+    EXPECT_THAT(r.status(), IsOk()) << name;
+    return r.value_or(0);
   };
   publish("first");
   ASSERT_TRUE(WaitForHits("b", "backup", 1));
@@ -241,9 +248,16 @@ TEST_F(CatalogReplicationTest, RestoredFromAnOlderBackupContinuesPastWhatPeersHo
   ASSERT_TRUE(WaitForHits("b", "backup", 3));
 
   ASSERT_EQ(StopNode("a"), 0);
+  ASSERT_EQ(StopNode("b"), 0);
   std::filesystem::remove_all(Home("a"));
   std::filesystem::copy(Path("a-backup"), Home("a"), std::filesystem::copy_options::recursive);
   StartNode("a");
+  auto refused = try_publish("fourth");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("has not reached any of its 1 members since it started"));
+
+  StartNode("b");
   std::uint64_t fourth = publish("fourth");
   EXPECT_GT(fourth, third) << "the restored node signed a sequence it had signed before";
   EXPECT_TRUE(WaitForHits("b", "backup", 4));
