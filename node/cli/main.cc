@@ -77,6 +77,9 @@ int Main(int argc, char** argv) {
   init->add_option("--listen", init_options.listen,
                    "Federation address HOST:PORT (port 0: any free port)")
       ->capture_default_str();
+  init->add_option("--endpoint", init_options.endpoint,
+                   "HOST:PORT peers dial (default: the --listen address; required when it is "
+                   "0.0.0.0 or ::)");
   init->add_option("--registration-number", init_options.registration_number,
                    "Company or public-body registration number (in the self-description)");
   init->add_option("--jurisdiction", init_options.jurisdictions,

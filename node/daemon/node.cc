@@ -158,6 +158,14 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
   auto impl = std::make_unique<Impl>(std::move(loaded), clock);
   const Home& home = impl->home;
   HANSE_ASSIGN_OR_RETURN(HostPort listen, ParseHostPort(home.config.listen));
+  if (home.config.endpoint.empty() && IsUnspecifiedHost(listen.host)) {
+    // The card would tell every peer to dial 0.0.0.0, that is, itself.
+    return absl::FailedPreconditionError(absl::StrCat(
+        home.paths.config, ": \"listen\" is ", home.config.listen,
+        " (every interface) and no \"endpoint\" is set, so peers would have no address to "
+        "dial: set \"endpoint\" to this host's name or address as the other members reach it "
+        "(e.g. \"node1.example.org:", listen.port == 0 ? 7400 : listen.port, "\")"));
+  }
 
   if (home.paths.admin_socket.size() >= sizeof(sockaddr_un{}.sun_path)) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -1,5 +1,8 @@
 #include "node/identity/config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <charconv>
 
 #include "absl/strings/ascii.h"
@@ -48,6 +51,30 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view text) {
   }
   hp.port = port;
   return hp;
+}
+
+bool IsUnspecifiedHost(absl::string_view host) {
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, std::string(host).c_str(), &v6) == 1) {
+    return IN6_IS_ADDR_UNSPECIFIED(&v6);
+  }
+  in_addr v4{};
+  if (::inet_pton(AF_INET, std::string(host).c_str(), &v4) == 1) return v4.s_addr == INADDR_ANY;
+  return host == "*";
+}
+
+absl::Status CheckDialable(const HostPort& hp, absl::string_view what) {
+  if (IsUnspecifiedHost(hp.host)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " ", hp.ToString(), " is an address to listen on, not one peers can dial: give ",
+        "this host's name or address as the other members reach it (e.g. node1.example.org:",
+        hp.port == 0 ? 7400 : hp.port, ")"));
+  }
+  if (hp.port == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " ", hp.ToString(), " has port 0: peers need the fixed port the node listens on"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateCountry(absl::string_view cc) {
@@ -184,8 +211,10 @@ absl::StatusOr<Config> ParseConfig(absl::string_view json_text, absl::string_vie
     return KeyError(source, "listen", s.status().message());
   }
   if (!c.endpoint.empty()) {
-    if (auto s = ParseHostPort(c.endpoint); !s.ok()) {
-      return KeyError(source, "endpoint", s.status().message());
+    auto hp = ParseHostPort(c.endpoint);
+    if (!hp.ok()) return KeyError(source, "endpoint", hp.status().message());
+    if (auto s = CheckDialable(*hp, "the address"); !s.ok()) {
+      return KeyError(source, "endpoint", s.message());
     }
   }
   if (auto s = trust::ParseKeyType(c.key_type); !s.ok()) {

@@ -24,6 +24,12 @@ struct HostPort {
 // Parses "HOST:PORT" or "[V6]:PORT"; port 0 asks the kernel for a free port.
 absl::StatusOr<HostPort> ParseHostPort(absl::string_view text);
 
+// An address other nodes can dial: a concrete host (not 0.0.0.0, ::) and a port other than 0.
+// `what` names the setting in the error ("--endpoint", "endpoint in config.json").
+absl::Status CheckDialable(const HostPort& hp, absl::string_view what);
+// 0.0.0.0, ::, [::] and friends: "every interface", an address to listen on, never to dial.
+bool IsUnspecifiedHost(absl::string_view host);
+
 // ISO 3166-1 alpha-2, upper case ("FR", "DE").
 absl::Status ValidateCountry(absl::string_view cc);
 

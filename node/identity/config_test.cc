@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+
 #include "tests/support/status_matchers.h"
 
 namespace hanse::node {
@@ -68,6 +70,30 @@ TEST(ConfigTest, BadValuesAreNamed) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("shutdown_grace_seconds")));
   EXPECT_THAT(ParseConfig(R"({"format_version":1,"country":"FR"})", "c"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("legal_name")));
+}
+
+TEST(ConfigTest, EndpointMustBeDialable) {
+  for (const char* endpoint : {"0.0.0.0:7400", "[::]:7400", "node1.example.org:0"}) {
+    EXPECT_THAT(ParseConfig(absl::StrCat(R"({"format_version":1,"legal_name":"A","country":"FR",
+                                          "endpoint":")",
+                                         endpoint, "\"}"),
+                            "c"),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"endpoint\"")))
+        << endpoint;
+  }
+  EXPECT_THAT(ParseConfig(R"({"format_version":1,"legal_name":"A","country":"FR",
+                              "listen":"0.0.0.0:7400","endpoint":"node1.example.org:7400"})",
+                          "c"),
+              IsOk());
+}
+
+TEST(ConfigTest, UnspecifiedHosts) {
+  for (const char* host : {"0.0.0.0", "::", "0:0:0:0:0:0:0:0", "*"}) {
+    EXPECT_TRUE(IsUnspecifiedHost(host)) << host;
+  }
+  for (const char* host : {"127.0.0.1", "::1", "10.0.0.2", "node1.example.org", "0.0.0.1"}) {
+    EXPECT_FALSE(IsUnspecifiedHost(host)) << host;
+  }
 }
 
 TEST(ConfigTest, OtherFormatVersionIsFailedPrecondition) {

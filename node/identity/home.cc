@@ -57,7 +57,11 @@ absl::Status CreateHomeContents(const InitOptions& o, const HomePaths& p, absl::
     facts.jurisdictions = o.jurisdictions;
     if (facts.jurisdictions.empty()) facts.jurisdictions.push_back(o.country);
     HANSE_ASSIGN_OR_RETURN(HostPort hp, ParseHostPort(o.listen));
-    if (hp.port != 0) facts.endpoints.push_back(o.listen);
+    if (!o.endpoint.empty()) {
+      facts.endpoints.push_back(o.endpoint);
+    } else if (hp.port != 0) {
+      facts.endpoints.push_back(o.listen);
+    }
     auto sign = [&](std::uint64_t sequence) {
       return catalog::SignDocument(catalog::ParticipantDocument(did, facts, sequence, now),
                                    participant);
@@ -73,6 +77,7 @@ absl::Status CreateHomeContents(const InitOptions& o, const HomePaths& p, absl::
   config.registration_number = o.registration_number;
   config.jurisdictions = o.jurisdictions;
   config.listen = o.listen;
+  config.endpoint = o.endpoint;
   config.key_type = o.key_type;
   // The config is written last: a home without config.json is an unfinished init.
   HANSE_RETURN_IF_ERROR(WriteFileAtomic(p.config, SerializeConfig(config), 0644, true));
@@ -106,7 +111,16 @@ absl::StatusOr<std::string> InitHome(const InitOptions& o, absl::Time now) {
     return absl::InvalidArgumentError("--name is longer than 256 bytes");
   }
   HANSE_RETURN_IF_ERROR(ValidateCountry(o.country), "--country");
-  HANSE_RETURN_IF_ERROR(ParseHostPort(o.listen).status(), "--listen");
+  HANSE_ASSIGN_OR_RETURN(HostPort listen, ParseHostPort(o.listen), "--listen");
+  if (!o.endpoint.empty()) {
+    HANSE_ASSIGN_OR_RETURN(HostPort endpoint, ParseHostPort(o.endpoint), "--endpoint");
+    HANSE_RETURN_IF_ERROR(CheckDialable(endpoint, "--endpoint"));
+  } else if (IsUnspecifiedHost(listen.host)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--listen ", o.listen, " listens on every interface, but peers need an address they ",
+        "can dial: add --endpoint HOST:", listen.port == 0 ? 7400 : listen.port,
+        " with this host's name or address as the other members reach it"));
+  }
   HANSE_RETURN_IF_ERROR(trust::ParseKeyType(o.key_type).status(), "--key-type");
   std::string dir = AbsolutePath(o.dir);
   if (PathExists(dir)) {

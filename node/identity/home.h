@@ -57,6 +57,9 @@ struct InitOptions {
   std::string registration_number;
   std::vector<std::string> jurisdictions;
   std::string listen = "127.0.0.1:7400";
+  // The address peers dial (config "endpoint"); empty = the listen address, which must then be
+  // dialable (not 0.0.0.0 or ::).
+  std::string endpoint;
   std::string key_type = "p256";
 };
 

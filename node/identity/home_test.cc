@@ -72,6 +72,23 @@ TEST(HomeInitTest, RejectsBadArguments) {
   EXPECT_THAT(InitHome(o, absl::Now()), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST(HomeInitTest, EveryInterfaceNeedsAnEndpointPeersCanDial) {
+  testing::TempDir tmp;
+  auto o = Options(tmp.Sub("h"));
+  o.listen = "0.0.0.0:7400";
+  EXPECT_THAT(InitHome(o, absl::Now()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("add --endpoint HOST:7400")));
+  EXPECT_FALSE(PathExists(tmp.Sub("h")));
+  o.endpoint = "0.0.0.0:7400";
+  EXPECT_THAT(InitHome(o, absl::Now()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--endpoint 0.0.0.0:7400")));
+  o.endpoint = "node1.example.org:7400";
+  EXPECT_THAT(InitHome(o, absl::Now()), IsOk());
+  HANSE_ASSERT_OK_AND_ASSIGN(Home home, LoadHome(tmp.Sub("h"), absl::Now()));
+  EXPECT_EQ(home.config.listen, "0.0.0.0:7400");
+  EXPECT_EQ(home.config.endpoint, "node1.example.org:7400");
+}
+
 TEST(HomeLoadTest, MissingHome) {
   testing::TempDir tmp;
   EXPECT_THAT(LoadHome(tmp.Sub("none"), absl::Now()),

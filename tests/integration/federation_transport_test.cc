@@ -23,6 +23,7 @@
 #include "tests/support/federation_fixture.h"
 #include "tests/support/process.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/tcp_proxy.h"
 #include "trust/did_key.h"
 #include "trust/x509.h"
 
@@ -72,6 +73,34 @@ TEST_F(FederationTransportTest, TwoNodesPingEachOtherByDidAndAddress) {
 
   EXPECT_EQ(StopNode("a"), 0) << Log("a");
   EXPECT_EQ(StopNode("b", SIGINT), 0) << Log("b");
+}
+
+// A node listening on every interface advertises its "endpoint", never 0.0.0.0; without one it
+// refuses to start and says what to set.
+TEST_F(FederationTransportTest, EveryInterfaceListensAndTheCardCarriesTheEndpoint) {
+  auto port = testing::FreeLoopbackPort();
+  ASSERT_TRUE(port.ok()) << port.status();
+  std::string a_did = Init("a");
+  std::string b_did = Init("b", "DE");
+  const std::string every = absl::StrCat("0.0.0.0:", *port);
+  const std::string endpoint = absl::StrCat("127.0.0.1:", *port);
+  Configure("a", {{"listen", every}});
+  CommandResult r = Hanse("a", {"node", "run"}, absl::Seconds(20));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.err, HasSubstr("no \"endpoint\" is set, so peers would have no address"));
+
+  Configure("a", {{"endpoint", endpoint}});
+  StartNode("a");
+  StartNode("b");
+  CommandResult card = Hanse("a", {"card"});
+  ASSERT_EQ(card.exit_code, 0) << card.err;
+  EXPECT_THAT(card.out, HasSubstr(endpoint));
+  EXPECT_THAT(card.out, ::testing::Not(HasSubstr("0.0.0.0")));
+  Trust("a", "b");
+  Trust("b", "a");
+  r = Ping("b", a_did);
+  EXPECT_EQ(r.exit_code, 0) << r.err << Log("b");
+  EXPECT_THAT(r.out, HasSubstr(endpoint));
 }
 
 TEST_F(FederationTransportTest, UntrustedNodeIsRefusedAtTheHandshake) {
