@@ -348,6 +348,15 @@ absl::StatusOr<PublicKey> CertificatePublicKey(absl::string_view cert_pem) {
   return PublicKey::FromEvp(pkey);
 }
 
+absl::StatusOr<absl::Time> CertificateNotAfter(absl::string_view cert_pem) {
+  HANSE_ASSIGN_OR_RETURN(X509Ptr cert, ParsePem(cert_pem));
+  struct tm t {};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert.get()), &t) != 1) {
+    return OpenSslError(absl::StatusCode::kInvalidArgument, "unreadable certificate notAfter");
+  }
+  return absl::FromTM(t, absl::UTCTimeZone());
+}
+
 absl::StatusOr<std::string> CheckParticipantCa(absl::string_view ca_pem, absl::Time now) {
   HANSE_ASSIGN_OR_RETURN(X509Ptr ca, ParsePem(ca_pem), "participant CA");
   return CheckCa(ca.get(), now);

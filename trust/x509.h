@@ -37,6 +37,9 @@ absl::StatusOr<std::string> IssueNodeCertificate(const PrivateKey& participant,
 // The single did:key URI SAN of a certificate (error if none or more than one).
 absl::StatusOr<std::string> CertificateDid(absl::string_view cert_pem);
 
+// The end of a certificate's validity (notAfter).
+absl::StatusOr<absl::Time> CertificateNotAfter(absl::string_view cert_pem);
+
 // Public key of a certificate (P-256 or Ed25519 only).
 absl::StatusOr<PublicKey> CertificatePublicKey(absl::string_view cert_pem);
 

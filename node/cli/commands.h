@@ -38,6 +38,7 @@ absl::Status CmdInit(const InitOptions& options);
 // The live card from a running node (with its bound endpoint), else one signed from the home.
 absl::StatusOr<std::string> CurrentCard(const std::string& home_dir);
 absl::Status CmdCard(const std::string& home_dir, const std::string& out);
+absl::Status CmdCertRenew(const std::string& home_dir);
 absl::Status CmdPeerAdd(const std::string& home_dir, const std::string& card_file);
 absl::Status CmdPeerList(const std::string& home_dir, bool json);
 absl::Status CmdPeerPing(const std::string& home_dir, const std::string& target, bool json);

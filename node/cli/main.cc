@@ -241,6 +241,14 @@ int Main(int argc, char** argv) {
 
   auto contract_commands = AddContractCommands(app, &home, add_home);
 
+  auto* cert = app.add_subcommand("cert", "The node's TLS certificate");
+  cert->require_subcommand(1);
+  auto* cert_renew = cert->add_subcommand(
+      "renew",
+      "Issue a new node key and certificate from the participant key (a running node uses them "
+      "for new connections within seconds; calls in flight finish on the old ones)");
+  add_home(cert_renew);
+
   auto* status = app.add_subcommand("status", "Show a running node's DID, address, peers, uptime");
   add_home(status);
   status->add_flag("--json", json, "JSON output");
@@ -259,6 +267,8 @@ int Main(int argc, char** argv) {
     result = CmdInit(init_options);
   } else if (*card) {
     result = CmdCard(home, card_out);
+  } else if (*cert_renew) {
+    result = CmdCertRenew(home);
   } else if (*peer_add) {
     result = CmdPeerAdd(home, card_file);
   } else if (*peer_list) {

@@ -73,6 +73,21 @@ absl::Status CmdCard(const std::string& home_dir, const std::string& out) {
   return WriteFileAtomic(out, text, 0644);
 }
 
+absl::Status CmdCertRenew(const std::string& home_dir) {
+  absl::Time now = Clock::Real().Now();
+  HANSE_ASSIGN_OR_RETURN(Home home, LoadHome(home_dir, now));
+  HANSE_ASSIGN_OR_RETURN(absl::Time until, RenewNodeCertificate(home, now));
+  std::printf("%s\n", absl::FormatTime(absl::RFC3339_sec, until, absl::UTCTimeZone()).c_str());
+  std::fprintf(stderr,
+               "New node key and certificate in %s and %s, valid until %s.%s\n",
+               home.paths.node_key.c_str(), home.paths.node_cert.c_str(),
+               absl::FormatTime(absl::RFC3339_sec, until, absl::UTCTimeZone()).c_str(),
+               NodeIsRunning(home_dir)
+                   ? " The running node uses them for new connections within 5 s."
+                   : "");
+  return absl::OkStatus();
+}
+
 absl::Status CmdPeerAdd(const std::string& home_dir, const std::string& card_file) {
   HANSE_ASSIGN_OR_RETURN(std::string text, ReadFile(card_file, 256 * 1024));
   HANSE_ASSIGN_OR_RETURN(auto parsed, ParseCardFile(text, Clock::Real().Now()), card_file);
@@ -141,6 +156,8 @@ absl::Status CmdStatus(const std::string& home_dir, bool json) {
       absl::FormatDuration(absl::Seconds(s.uptime_seconds())).c_str(),
       static_cast<unsigned long long>(s.store_bytes()), s.version().c_str(), s.peers_size());
   for (const auto& p : s.peers()) std::printf("  %s\n", PeerRow(p).c_str());
+  std::printf("TLS cert: valid until %s (renewed automatically before the end)\n",
+              s.node_cert_not_after().c_str());
   std::printf("Sequence: %llu signed, %llu held\n",
               static_cast<unsigned long long>(s.own_sequence_signed()),
               static_cast<unsigned long long>(s.own_sequence_held()));

@@ -97,6 +97,58 @@ struct Node::Impl {
   std::once_flag synced_logged;
   bool participant_current = false;  // the stored self-description states the current facts
   bool participant_warned = false;
+  // The node certificate's end, as on disk (renewed by the duty loop or `hanse cert renew`).
+  mutable std::mutex cert_mu;
+  absl::Time cert_not_after;
+  absl::Time cert_warned = absl::InfinitePast();
+  int cert_tick = 0;
+
+  absl::Time CertNotAfter() const {
+    std::lock_guard lock(cert_mu);
+    return cert_not_after;
+  }
+
+  // Every 10 s: notices a renewal made by `hanse cert renew` (or a half-done one), renews when
+  // due, and warns once a day from 60 days (or the renewal window) before the end.
+  void CheckCertificate() {
+    if (cert_tick++ % 10 != 0) return;
+    absl::Time now = clock->Now();
+    auto files = ReadNodeCertificateFiles(home.paths);
+    absl::Time seen_not_after = absl::InfinitePast();
+    std::string problem;
+    if (files.ok()) {
+      seen_not_after = files->not_after;
+      if (!files->key_matches) problem = "node.pem does not certify node.key";
+      std::lock_guard lock(cert_mu);
+      cert_not_after = files->not_after;
+    } else {
+      problem = files.status().ToString();
+    }
+    if (NodeCertificateDue(seen_not_after, problem, home.config, now)) {
+      auto renewed = RenewNodeCertificate(home, now);
+      if (!renewed.ok()) {
+        log::Error("node certificate renewal failed", {{"error", renewed.status().ToString()}});
+      } else {
+        {
+          std::lock_guard lock(cert_mu);
+          cert_not_after = *renewed;
+        }
+        log::Info("node certificate renewed",
+                  {{"reason", problem.empty() ? "due" : problem},
+                   {"valid_until", absl::FormatTime(*renewed)}});
+        return;
+      }
+    }
+    absl::Duration left = CertNotAfter() - now;
+    absl::Duration warn = std::max(absl::Hours(24 * 60),
+                                   absl::Hours(24) * home.config.node_cert_renew_days);
+    if (left <= warn && now - cert_warned >= absl::Hours(24)) {
+      cert_warned = now;
+      log::Warn("node certificate expires soon",
+                {{"valid_until", absl::FormatTime(CertNotAfter())},
+                 {"days_left", std::to_string(absl::ToInt64Hours(left) / 24)}});
+    }
+  }
   std::string endpoint;
   std::condition_variable duty_wake;
   bool duty_stop = false;
@@ -157,6 +209,18 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
   HANSE_ASSIGN_OR_RETURN(Home loaded, LoadHome(options.home, now));
   auto impl = std::make_unique<Impl>(std::move(loaded), clock);
   const Home& home = impl->home;
+  impl->cert_not_after = home.identity.node_cert_not_after;
+  if (NodeCertificateDue(home.identity.node_cert_not_after, home.identity.node_cert_problem,
+                         home.config, now)) {
+    std::string reason = home.identity.node_cert_problem.empty()
+                             ? absl::StrCat("it expires at ",
+                                            absl::FormatTime(home.identity.node_cert_not_after))
+                             : home.identity.node_cert_problem;
+    HANSE_ASSIGN_OR_RETURN(impl->cert_not_after, RenewNodeCertificate(home, now),
+                           "renewing the node certificate");
+    log::Info("node certificate renewed",
+              {{"reason", reason}, {"valid_until", absl::FormatTime(impl->cert_not_after)}});
+  }
   HANSE_ASSIGN_OR_RETURN(HostPort listen, ParseHostPort(home.config.listen));
   if (home.config.endpoint.empty() && IsUnspecifiedHost(listen.host)) {
     // The card would tell every peer to dial 0.0.0.0, that is, itself.
@@ -300,6 +364,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
     parts.card = [raw] { return raw->Card(); };
     parts.lookup = impl->Lookup();
     parts.started = impl->started;
+    parts.node_cert_not_after = [raw] { return raw->CertNotAfter(); };
     HANSE_ASSIGN_OR_RETURN(impl->servers, Servers::Start(parts, listen));
     impl->listen_address = impl->servers->listen_address();
   }
@@ -315,6 +380,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
     while (!raw->duty_stop) {
       lock.unlock();
       if (!raw->participant_current) raw->EnsureParticipant();
+      raw->CheckCertificate();
       for (const auto& line : raw->exchange->consumer().RunDueDuties()) {
         log::Info("duty", {{"result", line}});
       }

@@ -143,7 +143,9 @@ constexpr const char* kKnownKeys[] = {"format_version",
                                       "gossip_interval_ms",
                                       "gossip_fanout",
                                       "gossip_push_fanout",
-                                      "fetch_idle_timeout_seconds"};
+                                      "fetch_idle_timeout_seconds",
+                                      "node_cert_validity_days",
+                                      "node_cert_renew_days"};
 
 }  // namespace
 
@@ -195,6 +197,14 @@ absl::StatusOr<Config> ParseConfig(absl::string_view json_text, absl::string_vie
   HANSE_RETURN_IF_ERROR(GetInt(j, source, "gossip_push_fanout", 0, 1024, &c.gossip_push_fanout));
   HANSE_RETURN_IF_ERROR(
       GetInt(j, source, "fetch_idle_timeout_seconds", 1, 86400, &c.fetch_idle_timeout_seconds));
+  HANSE_RETURN_IF_ERROR(
+      GetInt(j, source, "node_cert_validity_days", 2, 3650, &c.node_cert_validity_days));
+  HANSE_RETURN_IF_ERROR(
+      GetInt(j, source, "node_cert_renew_days", 1, 3649, &c.node_cert_renew_days));
+  if (c.node_cert_renew_days >= c.node_cert_validity_days) {
+    return KeyError(source, "node_cert_renew_days",
+                    "must be less than node_cert_validity_days (or every start would renew)");
+  }
   if (c.legal_name.empty()) return KeyError(source, "legal_name", "missing or empty");
   if (c.legal_name.size() > 256) return KeyError(source, "legal_name", "longer than 256 bytes");
   if (auto s = ValidateCountry(c.country); !s.ok()) {
@@ -248,6 +258,8 @@ std::string SerializeConfig(const Config& c) {
   j["gossip_fanout"] = c.gossip_fanout;
   j["gossip_push_fanout"] = c.gossip_push_fanout;
   j["fetch_idle_timeout_seconds"] = c.fetch_idle_timeout_seconds;
+  j["node_cert_validity_days"] = c.node_cert_validity_days;
+  j["node_cert_renew_days"] = c.node_cert_renew_days;
   return j.dump(2) + "\n";
 }
 

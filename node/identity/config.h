@@ -57,6 +57,10 @@ struct Config {
   int gossip_push_fanout = 0;
   // A fetch whose provider sends nothing for this long is abandoned (resumable).
   int fetch_idle_timeout_seconds = 30;
+  // The node TLS certificate: its lifetime when (re)issued, and how long before its end the
+  // node renews it (a warning is logged daily from 60 days before, or from this, if larger).
+  int node_cert_validity_days = 365;
+  int node_cert_renew_days = 30;
 };
 
 // Parses config JSON. Errors name `source` (the file) and the offending key.

@@ -17,7 +17,7 @@ namespace {
 
 // Participant CAs live long; node certificates are rotated more often (no DID change).
 constexpr absl::Duration kCaValidity = absl::Hours(24 * 365 * 10);
-constexpr absl::Duration kNodeCertValidity = absl::Hours(24 * 365);
+const absl::Duration kNodeCertValidity = absl::Hours(24) * Config{}.node_cert_validity_days;
 // Back-date certificates a little so peers with a slightly slow clock accept them.
 constexpr absl::Duration kBackdate = absl::Minutes(5);
 
@@ -173,22 +173,59 @@ absl::StatusOr<Home> LoadHome(const std::string& dir_in, absl::Time now) {
         absl::StrCat(paths.participant_ca, " names ", ca_did, " but participant.key is ", did));
   }
   HANSE_ASSIGN_OR_RETURN(auto cert_key, trust::CertificatePublicKey(node_pem), paths.node_cert);
+  HANSE_ASSIGN_OR_RETURN(absl::Time not_after, trust::CertificateNotAfter(node_pem),
+                         paths.node_cert);
+  std::string problem;
   if (!(cert_key == node_key.Public())) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(paths.node_cert, " does not certify the key in ", paths.node_key));
+    problem = absl::StrCat(paths.node_cert, " does not certify the key in ", paths.node_key);
+  } else if (not_after < now) {
+    problem = absl::StrCat(paths.node_cert, " expired at ", absl::FormatTime(not_after));
   }
+  // Everything else about the certificate must hold (at a time inside its validity when it has
+  // expired): a certificate of another DID or CA is not something to renew silently.
   auto verified = trust::VerifyNodeCertificate(
       node_pem,
       [&](absl::string_view d) -> absl::StatusOr<std::string> {
         if (d == did) return ca_pem;
         return absl::NotFoundError("not this node");
       },
-      trust::CertUsage::kServer, now);
+      trust::CertUsage::kServer, std::min(now, not_after - absl::Seconds(1)));
   HANSE_RETURN_IF_ERROR(verified.status(), paths.node_cert);
 
-  return Home{std::move(paths), std::move(config),
-              Identity{std::move(participant), std::move(did), std::move(ca_pem),
-                       std::move(node_key_pem), std::move(node_pem)}};
+  Identity identity{std::move(participant), std::move(did),   std::move(ca_pem),
+                    std::move(node_key_pem), std::move(node_pem), paths.node_key,
+                    paths.node_cert,         not_after,           std::move(problem)};
+  return Home{std::move(paths), std::move(config), std::move(identity)};
+}
+
+absl::StatusOr<absl::Time> RenewNodeCertificate(const Home& home, absl::Time now) {
+  const Identity& id = home.identity;
+  HANSE_ASSIGN_OR_RETURN(auto node_key, trust::PrivateKey::Generate(trust::KeyType::kP256));
+  absl::Duration validity = absl::Hours(24) * home.config.node_cert_validity_days;
+  HANSE_ASSIGN_OR_RETURN(std::string node_pem,
+                         trust::IssueNodeCertificate(id.participant_key, id.ca_pem,
+                                                     node_key.Public(), id.did, now - kBackdate,
+                                                     validity));
+  // Key first: a crash between the two leaves a certificate for the old key, which the next
+  // start sees (node_cert_problem) and renews; TLS keeps the old pair until both match.
+  HANSE_RETURN_IF_ERROR(WriteFileAtomic(home.paths.node_key, node_key.ToPem(), 0600));
+  HANSE_RETURN_IF_ERROR(WriteFileAtomic(home.paths.node_cert, node_pem, 0644));
+  return now - kBackdate + validity;
+}
+
+bool NodeCertificateDue(absl::Time not_after, absl::string_view problem, const Config& config,
+                        absl::Time now) {
+  return !problem.empty() || not_after - now <= absl::Hours(24) * config.node_cert_renew_days;
+}
+
+absl::StatusOr<NodeCertificateFiles> ReadNodeCertificateFiles(const HomePaths& paths) {
+  HANSE_ASSIGN_OR_RETURN(std::string key_pem, ReadKeyFile(paths.node_key));
+  HANSE_ASSIGN_OR_RETURN(auto key, trust::PrivateKey::FromPem(key_pem), paths.node_key);
+  HANSE_ASSIGN_OR_RETURN(std::string cert_pem, ReadFile(paths.node_cert, 64 * 1024));
+  HANSE_ASSIGN_OR_RETURN(auto cert_key, trust::CertificatePublicKey(cert_pem), paths.node_cert);
+  HANSE_ASSIGN_OR_RETURN(absl::Time not_after, trust::CertificateNotAfter(cert_pem),
+                         paths.node_cert);
+  return NodeCertificateFiles{not_after, cert_key == key.Public()};
 }
 
 }  // namespace hanse::node

@@ -42,6 +42,15 @@ struct Identity {
   std::string ca_pem;
   std::string node_key_pem;
   std::string node_cert_pem;
+  // Where the node's TLS key and certificate live. TLS reads them from there and picks up a
+  // renewal without a restart; empty for an identity held only in memory (tests).
+  std::string node_key_path;
+  std::string node_cert_path;
+  absl::Time node_cert_not_after = absl::InfinitePast();
+  // Why the node certificate cannot serve as it is (expired, or it certifies another key than
+  // node.key, as after an interrupted renewal); empty when it can. The node renews it at start;
+  // offline commands do not need it.
+  std::string node_cert_problem;
 };
 
 struct Home {
@@ -67,7 +76,28 @@ struct InitOptions {
 absl::StatusOr<std::string> InitHome(const InitOptions& options, absl::Time now);
 
 // Loads and checks a home (config, keys and their modes, certificates); does not open the store.
+// An expired node certificate, or one for another key, is not an error: it is reported in
+// identity.node_cert_problem (the participant key can issue a new one).
 absl::StatusOr<Home> LoadHome(const std::string& dir, absl::Time now);
+
+// Issues a new node key and certificate from the participant key (validity from the config) and
+// writes them (node.key, then node.pem, each atomically). Returns the new certificate's
+// notAfter. A running node picks the files up for new handshakes within seconds; calls in
+// flight keep their connection. Does not change `home`.
+absl::StatusOr<absl::Time> RenewNodeCertificate(const Home& home, absl::Time now);
+
+// Whether the node certificate is due for renewal at `now`: it has a problem, or it expires
+// within the config's node_cert_renew_days.
+bool NodeCertificateDue(absl::Time not_after, absl::string_view problem, const Config& config,
+                        absl::Time now);
+
+// The notAfter of the node certificate on disk, and whether it certifies the key on disk (a
+// running node checks this to notice a renewal made by `hanse cert renew`).
+struct NodeCertificateFiles {
+  absl::Time not_after;
+  bool key_matches = false;
+};
+absl::StatusOr<NodeCertificateFiles> ReadNodeCertificateFiles(const HomePaths& paths);
 
 }  // namespace hanse::node
 

@@ -71,6 +71,11 @@ class AdminService final : public hanse::v1::Admin::Service {
       response->set_own_sequence_held(own == heads->end() ? 0 : own->second);
     }
     response->set_own_sequence_signed(node_->sequences->Highest(home.identity.did));
+    if (node_->node_cert_not_after) {
+      response->set_node_cert_not_after(absl::FormatTime(absl::RFC3339_sec,
+                                                         node_->node_cert_not_after(),
+                                                         absl::UTCTimeZone()));
+    }
     for (auto& did : node_->gossip->engine().FlaggedBy(home.identity.did)) {
       response->add_flagged_by(std::move(did));
     }

@@ -42,6 +42,8 @@ struct NodeParts {
   // The trust list: the CA of a trusted DID.
   CaLookup lookup;
   absl::Time started;
+  // The end of the node certificate's validity (it changes when renewed).
+  std::function<absl::Time()> node_cert_not_after;
   // The bound federation address (set by Servers::Start once bound).
   std::string listen_address;
 };

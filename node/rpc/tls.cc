@@ -6,6 +6,10 @@
 #include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
 
+#include <map>
+#include <mutex>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -56,11 +60,31 @@ class MemberVerifier final : public grpc::experimental::ExternalCertificateVerif
   const Clock* clock_;
 };
 
+// How often TLS re-reads node.key and node.pem: a renewal reaches new handshakes this fast.
+constexpr unsigned kCertificateRefreshSeconds = 5;
+
+// The node's key and certificate for TLS. From the home's files, watched, so that a renewal
+// (by the node or `hanse cert renew`) applies to new handshakes without a restart; gRPC keeps
+// the previous pair while the two files do not match (mid-renewal). One watcher per home,
+// shared by every server and channel.
 std::shared_ptr<grpc::experimental::CertificateProviderInterface> IdentityProvider(
     const Identity& identity) {
-  return std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
-      "", std::vector<grpc::experimental::IdentityKeyCertPair>{
-              {identity.node_key_pem, identity.node_cert_pem}});
+  if (identity.node_key_path.empty() || identity.node_cert_path.empty()) {
+    return std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
+        "", std::vector<grpc::experimental::IdentityKeyCertPair>{
+                {identity.node_key_pem, identity.node_cert_pem}});
+  }
+  static std::mutex mu;
+  static auto* watchers = new std::map<
+      std::pair<std::string, std::string>,
+      std::weak_ptr<grpc::experimental::CertificateProviderInterface>>();
+  std::lock_guard lock(mu);
+  auto& slot = (*watchers)[{identity.node_key_path, identity.node_cert_path}];
+  if (auto shared = slot.lock()) return shared;
+  auto watcher = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      identity.node_key_path, identity.node_cert_path, kCertificateRefreshSeconds);
+  slot = watcher;
+  return watcher;
 }
 
 absl::StatusOr<std::string> DidFromAuthContext(const grpc::AuthContext* auth) {

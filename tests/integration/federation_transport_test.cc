@@ -103,6 +103,86 @@ TEST_F(FederationTransportTest, EveryInterfaceListensAndTheCardCarriesTheEndpoin
   EXPECT_THAT(r.out, HasSubstr(endpoint));
 }
 
+// A node whose certificate expired long ago (a year offline) still answers offline commands,
+// renews its certificate at start and serves; `hanse cert renew` on the running node reaches
+// new handshakes within seconds, with no restart, and peers keep reaching it.
+TEST_F(FederationTransportTest, NodeCertificateRenewsAtStartAndWhileRunning) {
+  auto port = testing::FreeLoopbackPort();  // a fixed endpoint: `hanse card` works offline
+  ASSERT_TRUE(port.ok()) << port.status();
+  InitNode("a", {.port = *port});
+  std::string a_did = Did("a");
+  Init("b", "DE");
+  {
+    absl::Time now = absl::Now();
+    HANSE_ASSERT_OK_AND_ASSIGN(node::Home home, node::LoadHome(Home("a"), now));
+    HANSE_ASSERT_OK_AND_ASSIGN(std::string key_pem, ReadFile(Path("a/node.key")));
+    HANSE_ASSERT_OK_AND_ASSIGN(auto key, trust::PrivateKey::FromPem(key_pem));
+    // The home as `hanse init` made it 400 days ago: CA and node certificate of that day.
+    const absl::Time then = now - absl::Hours(24 * 400);
+    HANSE_ASSERT_OK_AND_ASSIGN(
+        std::string old_ca, trust::IssueParticipantCa(home.identity.participant_key, a_did,
+                                                      "Acme", then, absl::Hours(24 * 3650)));
+    HANSE_ASSERT_OK_AND_ASSIGN(
+        std::string old_cert,
+        trust::IssueNodeCertificate(home.identity.participant_key, old_ca, key.Public(), a_did,
+                                    then, absl::Hours(24 * 365)));
+    ASSERT_THAT(WriteFileAtomic(Path("a/participant-ca.pem"), old_ca, 0644), testing::IsOk());
+    ASSERT_THAT(WriteFileAtomic(Path("a/node.pem"), old_cert, 0644), testing::IsOk());
+    HANSE_ASSERT_OK_AND_ASSIGN(node::Home expired, node::LoadHome(Home("a"), now));
+    EXPECT_THAT(expired.identity.node_cert_problem, HasSubstr("expired"));
+  }
+  CommandResult card = Hanse("a", {"card"});
+  EXPECT_EQ(card.exit_code, 0) << card.err;
+
+  StartNode("a");
+  StartNode("b");
+  EXPECT_THAT(Log("a"), HasSubstr("node certificate renewed"));
+  auto not_after = [&] {
+    auto pem = ReadFile(Path("a/node.pem"));
+    return pem.ok() ? trust::CertificateNotAfter(*pem).value_or(absl::InfinitePast())
+                    : absl::InfinitePast();
+  };
+  EXPECT_GT(not_after(), absl::Now() + absl::Hours(24 * 300));
+  Trust("a", "b");
+  Trust("b", "a");
+  CommandResult r = Ping("b", a_did);
+  EXPECT_EQ(r.exit_code, 0) << r.err << Log("b");
+  r = Hanse("a", {"status", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(nlohmann::json::parse(r.out)["node_cert_not_after"], "");
+
+  // The certificate the node serves, as an independent TLS client sees it.
+  auto served = [&] {
+    std::string cmd = absl::StrCat("timeout 5 openssl s_client -connect ", Listen("a"),
+                                   " -tls1_3 -cert ", Path("b/node.pem"), " -key ",
+                                   Path("b/node.key"), " < /dev/null 2>/dev/null > ",
+                                   Path("served.txt"));
+    (void)std::system(cmd.c_str());
+    std::string out = ReadFile(Path("served.txt")).value_or("");
+    size_t begin = out.find("-----BEGIN CERTIFICATE-----");
+    size_t end = out.find("-----END CERTIFICATE-----");
+    if (begin == std::string::npos || end == std::string::npos) return std::string();
+    return out.substr(begin, end - begin);
+  };
+  auto on_disk = [&] {
+    std::string pem = ReadFile(Path("a/node.pem")).value_or("");
+    size_t end = pem.find("-----END CERTIFICATE-----");
+    return end == std::string::npos ? pem : pem.substr(0, end);
+  };
+  EXPECT_TRUE(WaitUntil([&] { return served() == on_disk(); }, absl::Seconds(15)));
+  const std::string before = on_disk();
+
+  r = Hanse("a", {"cert", "renew"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("The running node uses them for new connections"));
+  EXPECT_NE(on_disk(), before);
+  EXPECT_TRUE(WaitUntil([&] { return served() == on_disk(); }, absl::Seconds(20)))
+      << "the node still serves the old certificate";
+  r = Ping("b", a_did);
+  EXPECT_EQ(r.exit_code, 0) << r.err << Log("b");
+  EXPECT_EQ(StopNode("a"), 0) << Log("a");
+}
+
 TEST_F(FederationTransportTest, UntrustedNodeIsRefusedAtTheHandshake) {
   Init("a");
   std::string c_did = Init("c");
