@@ -117,6 +117,11 @@ absl::Status CmdMemberList(const std::string& home_dir, bool pending_only, bool 
       if (m.signers_size() > 0) {
         std::printf("      %s %s\n", signers_label, absl::StrJoin(m.signers(), ", ").c_str());
       }
+      if (m.equivocated_at_size() > 0) {
+        std::printf("      EQUIVOCATED: signed two different documents at sequence %s "
+                    "(evidence held; its documents at that sequence are refused)\n",
+                    absl::StrJoin(m.equivocated_at(), ", ").c_str());
+      }
     }
   };
   std::printf("Federation \"%s\" (%s), admission %u-of-n, revocation %u-of-n\n",

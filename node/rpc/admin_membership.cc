@@ -1,6 +1,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -96,10 +97,16 @@ absl::Status MembershipAdmin::List(hanse::v1::ListMembersResponse* resp) {
   resp->set_name(charter->name);
   resp->set_admission_threshold(charter->admission_threshold);
   resp->set_revocation_threshold(charter->revocation_threshold);
-  auto add = [](auto* list, const MemberCard& card, const std::set<std::string>& signers) {
+  std::map<std::string, std::vector<std::uint64_t>> equivocated;
+  HANSE_ASSIGN_OR_RETURN(auto evidence, node_->catalog->Evidence());
+  for (const auto& e : evidence) equivocated[e.issuer].push_back(e.sequence);
+  auto add = [&](auto* list, const MemberCard& card, const std::set<std::string>& signers) {
     auto* m = list->Add();
     ToProto(card, m->mutable_peer());
     for (const auto& d : signers) m->add_signers(d);
+    if (auto it = equivocated.find(card.did); it != equivocated.end()) {
+      for (auto seq : it->second) m->add_equivocated_at(seq);
+    }
   };
   for (const auto& [did, card] : s.members) {
     auto it = s.admitted_by.find(did);

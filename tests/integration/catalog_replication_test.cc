@@ -281,6 +281,7 @@ TEST_F(CatalogReplicationTest, HostilePeerCannotPlantDocuments) {
   StartNode("a");
   StartNode("b");
   TrustAll({"a", "b"});
+  FoundFederation({"a", "b"});
   std::string id = Publish("a", "glaciers", "Glacier melt observations", "climate");
   ASSERT_TRUE(WaitForHits("b", "glacier", 1));
 
@@ -371,6 +372,15 @@ TEST_F(CatalogReplicationTest, HostilePeerCannotPlantDocuments) {
   CommandResult text = Hanse("b", {"status"});
   EXPECT_THAT(text.out, HasSubstr("1 member(s) hold evidence that THIS node signed"));
   EXPECT_THAT(Hanse("a", {"status", "--json"}).out, HasSubstr(b_did));
+  // a's member list names b as an equivocator, with the sequence; a itself is clean.
+  CommandResult members = Hanse("a", {"member", "list", "--json"});
+  ASSERT_EQ(members.exit_code, 0) << members.err;
+  for (const auto& m : nlohmann::json::parse(members.out)["members"]) {
+    auto expected = m["did"] == b_did ? nlohmann::json::array({50}) : nlohmann::json::array();
+    EXPECT_EQ(m["equivocated_at"], expected) << m.dump();
+  }
+  EXPECT_THAT(Hanse("a", {"member", "list"}).out,
+              HasSubstr("EQUIVOCATED: signed two different documents at sequence 50"));
 }
 
 // A node started with Node::Start inside the test and a `hanse node run` process replicate to
