@@ -241,6 +241,8 @@ int Main(int argc, char** argv) {
 
   auto contract_commands = AddContractCommands(app, &home, add_home);
 
+  auto* version = app.add_subcommand("version", "Print the version and the commit it was built from");
+
   auto* cert = app.add_subcommand("cert", "The node's TLS certificate");
   cert->require_subcommand(1);
   auto* cert_renew = cert->add_subcommand(
@@ -259,6 +261,10 @@ int Main(int argc, char** argv) {
     return app.exit(e);
   }
 
+  if (*version) {
+    std::printf("hanse %s\n", VersionLine());
+    return 0;
+  }
   if (*policy_check) return CmdPolicyCheck(policy_file, request_file, json);
   if (auto code = RunContractCommands(*contract_commands)) return *code;
 

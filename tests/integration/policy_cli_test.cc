@@ -14,6 +14,17 @@ using ::testing::HasSubstr;
 
 const std::string kExamples = std::string(HANSE_SOURCE_DIR) + "/deploy/examples/";
 
+// Not a policy command, but like them it needs no home: the version names its commit.
+TEST(PolicyCliTest, VersionNamesTheCommit) {
+  for (const char* arg : {"version", "--version"}) {
+    CommandResult r = RunHanse({arg});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, ::testing::MatchesRegex(
+                           R"(hanse [0-9]+\.[0-9]+\.[0-9]+ \(commit ([0-9a-f]{12,40}(-dirty)?|unknown)\)\s*)"))
+        << arg;
+  }
+}
+
 TEST(PolicyCliTest, PermitsTheEuHospitalWithDuties) {
   CommandResult r = RunHanse({"policy", "check", "--policy", kExamples + "health-policy.json",
                               "--request", kExamples + "request-eu-hospital.json"});
