@@ -1,5 +1,8 @@
 // RocksDB implementation of Store. The only file that includes <rocksdb/...>, and the one
 // place where rocksdb::Status becomes absl::Status.
+#include <sys/statvfs.h>
+
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -42,8 +45,12 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view dir) {
 
 class RocksStore final : public Store {
  public:
-  RocksStore(std::string dir, rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles)
-      : dir_(std::move(dir)), db_(db), handles_(std::move(handles)) {}
+  RocksStore(std::string dir, rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
+             std::uint64_t min_free_bytes)
+      : dir_(std::move(dir)),
+        db_(db),
+        handles_(std::move(handles)),
+        min_free_bytes_(min_free_bytes) {}
   ~RocksStore() override { (void)Close(); }
 
   absl::StatusOr<std::optional<std::string>> Get(Family family,
@@ -64,6 +71,18 @@ class RocksStore final : public Store {
       rocksdb::Status s = op.value ? wb.Put(Handle(op.family), op.key, *op.value)
                                    : wb.Delete(Handle(op.family), op.key);
       if (!s.ok()) return FromRocks(s, dir_);
+    }
+    if (min_free_bytes_ > 0) {
+      struct statvfs fs {};
+      if (::statvfs(dir_.c_str(), &fs) == 0) {
+        std::uint64_t free = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+        if (free < min_free_bytes_) {
+          return absl::ResourceExhaustedError(absl::StrCat(
+              "the disk of store ", dir_, " is nearly full (", free / 1024, " KiB free, the node ",
+              "keeps ", min_free_bytes_ >> 20, " MiB free): nothing was written; free space ",
+              "and retry (the node goes on at once)"));
+        }
+      }
     }
     rocksdb::WriteOptions wo;
     wo.sync = sync;
@@ -114,6 +133,7 @@ class RocksStore final : public Store {
   std::string dir_;
   rocksdb::DB* db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::uint64_t min_free_bytes_;
 };
 
 }  // namespace
@@ -152,7 +172,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(const std::string& dir,
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &db);
   if (!s.ok()) return FromRocks(s, dir);
-  return std::unique_ptr<Store>(new RocksStore(dir, db, std::move(handles)));
+  return std::unique_ptr<Store>(
+      new RocksStore(dir, db, std::move(handles), options.min_free_bytes));
 }
 
 }  // namespace hanse::catalog

@@ -58,6 +58,10 @@ struct StoreOptions {
   bool create_if_missing = false;
   // Fail if a store already exists (used by `hanse init`).
   bool error_if_exists = false;
+  // Refuse writes (ResourceExhausted, nothing written) while the store's filesystem has less
+  // free space than this; 0 = no check. RocksDB must never meet a full disk mid-write: its
+  // 7.8 release can abort the process then.
+  std::uint64_t min_free_bytes = 0;
 };
 
 class Store {

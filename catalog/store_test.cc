@@ -94,6 +94,33 @@ TEST(StoreTest, CorruptManifestIsDataLoss) {
   EXPECT_THAT(OpenRocksStore(dir, {}), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("corrupt")));
 }
 
+// Below the free-space floor a write is refused whole, before RocksDB sees it; reads go on, and
+// the same store writes again once the floor is met (here: a store without the floor).
+TEST(StoreTest, NearlyFullDiskRefusesWritesWithoutTouchingTheStore) {
+  testing::TempDir tmp;
+  const std::string dir = tmp.Sub("s");
+  {
+    HANSE_ASSERT_OK_AND_ASSIGN(auto store, OpenRocksStore(dir, {.create_if_missing = true}));
+    WriteBatch b;
+    b.Put(Family::kMeta, "k", "before");
+    ASSERT_THAT(store->Write(b, true), IsOk());
+  }
+  {
+    // No filesystem has an exabyte free.
+    HANSE_ASSERT_OK_AND_ASSIGN(auto store, OpenRocksStore(dir, {.min_free_bytes = 1ull << 60}));
+    WriteBatch b;
+    b.Put(Family::kMeta, "k", "after");
+    EXPECT_THAT(store->Write(b, true),
+                StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("nearly full")));
+    EXPECT_THAT(store->Get(Family::kMeta, "k"),
+                hanse::testing::IsOkAndHolds(std::optional<std::string>("before")));
+  }
+  HANSE_ASSERT_OK_AND_ASSIGN(auto store, OpenRocksStore(dir, {.min_free_bytes = 1}));
+  WriteBatch b;
+  b.Put(Family::kMeta, "k", "after");
+  EXPECT_THAT(store->Write(b, true), IsOk());
+}
+
 TEST(StoreTest, ErrorIfExists) {
   testing::TempDir tmp;
   { HANSE_ASSERT_OK_AND_ASSIGN(auto s, OpenRocksStore(tmp.Sub("s"), {.create_if_missing = true})); }

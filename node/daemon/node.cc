@@ -238,7 +238,11 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
   }
 
   // The store lock is the single-instance guard: once we hold it, an old socket is stale.
-  HANSE_ASSIGN_OR_RETURN(impl->store, catalog::OpenRocksStore(home.paths.store, {}));
+  HANSE_ASSIGN_OR_RETURN(
+      impl->store,
+      catalog::OpenRocksStore(
+          home.paths.store,
+          {.min_free_bytes = static_cast<std::uint64_t>(home.config.store_min_free_mb) << 20}));
   HANSE_ASSIGN_OR_RETURN(auto format, impl->store->Get(catalog::Family::kMeta, "format_version"));
   if (!format || *format != std::to_string(kHomeFormatVersion)) {
     return absl::FailedPreconditionError(

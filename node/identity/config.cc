@@ -145,7 +145,8 @@ constexpr const char* kKnownKeys[] = {"format_version",
                                       "gossip_push_fanout",
                                       "fetch_idle_timeout_seconds",
                                       "node_cert_validity_days",
-                                      "node_cert_renew_days"};
+                                      "node_cert_renew_days",
+                                      "store_min_free_mb"};
 
 }  // namespace
 
@@ -201,6 +202,7 @@ absl::StatusOr<Config> ParseConfig(absl::string_view json_text, absl::string_vie
       GetInt(j, source, "node_cert_validity_days", 2, 3650, &c.node_cert_validity_days));
   HANSE_RETURN_IF_ERROR(
       GetInt(j, source, "node_cert_renew_days", 1, 3649, &c.node_cert_renew_days));
+  HANSE_RETURN_IF_ERROR(GetInt(j, source, "store_min_free_mb", 0, 1 << 20, &c.store_min_free_mb));
   if (c.node_cert_renew_days >= c.node_cert_validity_days) {
     return KeyError(source, "node_cert_renew_days",
                     "must be less than node_cert_validity_days (or every start would renew)");
@@ -260,6 +262,7 @@ std::string SerializeConfig(const Config& c) {
   j["fetch_idle_timeout_seconds"] = c.fetch_idle_timeout_seconds;
   j["node_cert_validity_days"] = c.node_cert_validity_days;
   j["node_cert_renew_days"] = c.node_cert_renew_days;
+  j["store_min_free_mb"] = c.store_min_free_mb;
   return j.dump(2) + "\n";
 }
 

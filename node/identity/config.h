@@ -61,6 +61,9 @@ struct Config {
   // node renews it (a warning is logged daily from 60 days before, or from this, if larger).
   int node_cert_validity_days = 365;
   int node_cert_renew_days = 30;
+  // The node refuses writes to its store while its disk has less free space than this (MiB; 0
+  // = no check), with an error that says so, instead of letting the store meet a full disk.
+  int store_min_free_mb = 64;
 };
 
 // Parses config JSON. Errors name `source` (the file) and the offending key.
