@@ -375,7 +375,8 @@ TEST_F(CatalogReplicationTest, HostilePeerCannotPlantDocuments) {
   // a's member list names b as an equivocator, with the sequence; a itself is clean.
   CommandResult members = Hanse("a", {"member", "list", "--json"});
   ASSERT_EQ(members.exit_code, 0) << members.err;
-  for (const auto& m : nlohmann::json::parse(members.out)["members"]) {
+  const nlohmann::json listed = nlohmann::json::parse(members.out);
+  for (const auto& m : listed["members"]) {
     auto expected = m["did"] == b_did ? nlohmann::json::array({50}) : nlohmann::json::array();
     EXPECT_EQ(m["equivocated_at"], expected) << m.dump();
   }
