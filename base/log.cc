@@ -106,8 +106,8 @@ void Write(Level level, absl::string_view msg, std::initializer_list<Field> fiel
   if (!l.should_log(spd)) return;
   if (g_format.load() == Format::kJson) {
     nlohmann::ordered_json j;
-    j["ts"] = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", hanse::Clock::Real().Now(),
-                               absl::UTCTimeZone());
+    j["ts"] =
+        absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", hanse::Clock::Real().Now(), absl::UTCTimeZone());
     j["level"] = std::string(spdlog::level::to_string_view(spd).data());
     j["msg"] = std::string(msg);
     for (const auto& [k, v] : fields) j[std::string(k)] = v;

@@ -93,8 +93,7 @@ absl::Status RequestContract(ContractCommands& c, int* exit_code) {
   req.set_purpose(c.purpose);
   for (const auto& p : c.purpose_classes) req.add_purpose_classes(p);
   req.set_request_id(c.request_id);
-  HANSE_ASSIGN_OR_RETURN(auto info,
-                         client.RequestContract(req));
+  HANSE_ASSIGN_OR_RETURN(auto info, client.RequestContract(req));
   if (c.json) {
     std::cout << InfoJson(info).dump(2) << "\n";
   } else if (info.state() == "FINALIZED") {
@@ -117,8 +116,7 @@ absl::Status ListContracts(ContractCommands& c) {
   hanse::v1::ListContractsRequest req;
   req.set_role(c.role);
   req.set_limit(c.limit > 0 ? c.limit : 100);
-  HANSE_ASSIGN_OR_RETURN(auto resp,
-                         client.ListContracts(req));
+  HANSE_ASSIGN_OR_RETURN(auto resp, client.ListContracts(req));
   if (c.json) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& info : resp.contracts()) arr.push_back(InfoJson(info));
@@ -136,8 +134,7 @@ absl::Status ListContracts(ContractCommands& c) {
 
 absl::Status ShowContract(ContractCommands& c) {
   HANSE_ASSIGN_OR_RETURN(AdminClient client, AdminClient::Connect(*c.home));
-  HANSE_ASSIGN_OR_RETURN(auto info,
-                         client.GetContract(c.id));
+  HANSE_ASSIGN_OR_RETURN(auto info, client.GetContract(c.id));
   if (c.json) {
     std::cout << InfoJson(info).dump(2) << "\n";
   } else {
@@ -196,8 +193,7 @@ absl::Status IssueCredential(ContractCommands& c) {
   req.set_subject(c.subject);
   req.set_certification(c.certification);
   req.set_valid_until(c.valid_until);
-  HANSE_ASSIGN_OR_RETURN(
-      auto resp, client.IssueCredential(req));
+  HANSE_ASSIGN_OR_RETURN(auto resp, client.IssueCredential(req));
   std::printf("%s\n", resp.id().c_str());
   std::fprintf(stderr,
                "Certification \"%s\" issued to %s (sequence %llu); it replicates to every "
@@ -237,8 +233,7 @@ absl::Status AuditVerify(ContractCommands& c, int* exit_code) {
   hanse::v1::VerifyAuditResponse r;
   if (NodeIsRunning(*c.home)) {
     HANSE_ASSIGN_OR_RETURN(AdminClient client, AdminClient::Connect(*c.home));
-    HANSE_ASSIGN_OR_RETURN(
-        r, client.VerifyAudit());
+    HANSE_ASSIGN_OR_RETURN(r, client.VerifyAudit());
   } else {
     HANSE_ASSIGN_OR_RETURN(Home home, LoadHome(*c.home, Clock::Real().Now()));
     HANSE_ASSIGN_OR_RETURN(auto store, catalog::OpenRocksStore(home.paths.store, {}));
@@ -280,8 +275,7 @@ absl::Status EvidenceExport(ContractCommands& c) {
   HANSE_ASSIGN_OR_RETURN(AdminClient client, AdminClient::Connect(*c.home));
   hanse::v1::ExportEvidenceRequest req;
   req.set_agreement_id(c.id);
-  HANSE_ASSIGN_OR_RETURN(auto resp,
-                         client.ExportEvidence(req));
+  HANSE_ASSIGN_OR_RETURN(auto resp, client.ExportEvidence(req));
   std::cout << resp.bundle_json() << "\n";
   return absl::OkStatus();
 }
@@ -327,8 +321,7 @@ absl::Status EvidenceVerify(ContractCommands& c, int* exit_code) {
 
 absl::Status DutyRun(ContractCommands& c) {
   HANSE_ASSIGN_OR_RETURN(AdminClient client, AdminClient::Connect(*c.home));
-  HANSE_ASSIGN_OR_RETURN(auto resp,
-                         client.RunDuties());
+  HANSE_ASSIGN_OR_RETURN(auto resp, client.RunDuties());
   if (resp.results().empty()) std::fprintf(stderr, "No duty is due.\n");
   for (const auto& line : resp.results()) std::printf("%s\n", line.c_str());
   return absl::OkStatus();

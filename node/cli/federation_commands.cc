@@ -118,9 +118,10 @@ absl::Status CmdMemberList(const std::string& home_dir, bool pending_only, bool 
         std::printf("      %s %s\n", signers_label, absl::StrJoin(m.signers(), ", ").c_str());
       }
       if (m.equivocated_at_size() > 0) {
-        std::printf("      EQUIVOCATED: signed two different documents at sequence %s "
-                    "(evidence held; its documents at that sequence are refused)\n",
-                    absl::StrJoin(m.equivocated_at(), ", ").c_str());
+        std::printf(
+            "      EQUIVOCATED: signed two different documents at sequence %s "
+            "(evidence held; its documents at that sequence are refused)\n",
+            absl::StrJoin(m.equivocated_at(), ", ").c_str());
       }
     }
   };

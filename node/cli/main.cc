@@ -241,7 +241,8 @@ int Main(int argc, char** argv) {
 
   auto contract_commands = AddContractCommands(app, &home, add_home);
 
-  auto* version = app.add_subcommand("version", "Print the version and the commit it was built from");
+  auto* version =
+      app.add_subcommand("version", "Print the version and the commit it was built from");
 
   auto* cert = app.add_subcommand("cert", "The node's TLS certificate");
   cert->require_subcommand(1);

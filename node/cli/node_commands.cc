@@ -78,13 +78,11 @@ absl::Status CmdCertRenew(const std::string& home_dir) {
   HANSE_ASSIGN_OR_RETURN(Home home, LoadHome(home_dir, now));
   HANSE_ASSIGN_OR_RETURN(absl::Time until, RenewNodeCertificate(home, now));
   std::printf("%s\n", absl::FormatTime(absl::RFC3339_sec, until, absl::UTCTimeZone()).c_str());
-  std::fprintf(stderr,
-               "New node key and certificate in %s and %s, valid until %s.%s\n",
-               home.paths.node_key.c_str(), home.paths.node_cert.c_str(),
-               absl::FormatTime(absl::RFC3339_sec, until, absl::UTCTimeZone()).c_str(),
-               NodeIsRunning(home_dir)
-                   ? " The running node uses them for new connections within 5 s."
-                   : "");
+  std::fprintf(
+      stderr, "New node key and certificate in %s and %s, valid until %s.%s\n",
+      home.paths.node_key.c_str(), home.paths.node_cert.c_str(),
+      absl::FormatTime(absl::RFC3339_sec, until, absl::UTCTimeZone()).c_str(),
+      NodeIsRunning(home_dir) ? " The running node uses them for new connections within 5 s." : "");
   return absl::OkStatus();
 }
 

@@ -133,15 +133,14 @@ struct Node::Impl {
           std::lock_guard lock(cert_mu);
           cert_not_after = *renewed;
         }
-        log::Info("node certificate renewed",
-                  {{"reason", problem.empty() ? "due" : problem},
-                   {"valid_until", absl::FormatTime(*renewed)}});
+        log::Info("node certificate renewed", {{"reason", problem.empty() ? "due" : problem},
+                                               {"valid_until", absl::FormatTime(*renewed)}});
         return;
       }
     }
     absl::Duration left = CertNotAfter() - now;
-    absl::Duration warn = std::max(absl::Hours(24 * 60),
-                                   absl::Hours(24) * home.config.node_cert_renew_days);
+    absl::Duration warn =
+        std::max(absl::Hours(24 * 60), absl::Hours(24) * home.config.node_cert_renew_days);
     if (left <= warn && now - cert_warned >= absl::Hours(24)) {
       cert_warned = now;
       log::Warn("node certificate expires soon",
@@ -161,8 +160,8 @@ struct Node::Impl {
   // Re-signs the participant self-description when its facts changed (the endpoint, the
   // config); retried by the duty loop while signing is held (no member reached yet).
   void EnsureParticipant() {
-    auto resigned = EnsureParticipantDescription(home, ParticipantFactsOf(home, endpoint),
-                                                 *catalog, clock->Now());
+    auto resigned = EnsureParticipantDescription(home, ParticipantFactsOf(home, endpoint), *catalog,
+                                                 clock->Now());
     if (!resigned.ok()) {
       if (!participant_warned) {
         log::Warn("participant self-description not re-signed yet",
@@ -212,10 +211,10 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
   impl->cert_not_after = home.identity.node_cert_not_after;
   if (NodeCertificateDue(home.identity.node_cert_not_after, home.identity.node_cert_problem,
                          home.config, now)) {
-    std::string reason = home.identity.node_cert_problem.empty()
-                             ? absl::StrCat("it expires at ",
-                                            absl::FormatTime(home.identity.node_cert_not_after))
-                             : home.identity.node_cert_problem;
+    std::string reason =
+        home.identity.node_cert_problem.empty()
+            ? absl::StrCat("it expires at ", absl::FormatTime(home.identity.node_cert_not_after))
+            : home.identity.node_cert_problem;
     HANSE_ASSIGN_OR_RETURN(impl->cert_not_after, RenewNodeCertificate(home, now),
                            "renewing the node certificate");
     log::Info("node certificate renewed",
@@ -228,7 +227,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
         home.paths.config, ": \"listen\" is ", home.config.listen,
         " (every interface) and no \"endpoint\" is set, so peers would have no address to "
         "dial: set \"endpoint\" to this host's name or address as the other members reach it "
-        "(e.g. \"node1.example.org:", listen.port == 0 ? 7400 : listen.port, "\")"));
+        "(e.g. \"node1.example.org:",
+        listen.port == 0 ? 7400 : listen.port, "\")"));
   }
 
   if (home.paths.admin_socket.size() >= sizeof(sockaddr_un{}.sun_path)) {
@@ -322,9 +322,9 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
       if (raw->gossip->WaitSynced(kCatchUpWait)) {
         std::call_once(raw->synced_logged, [raw, &did] {
           auto next = raw->catalog->NextSequence(did);
-          log::Info("own log checked with members before signing",
-                    {{"next_sequence",
-                      next.ok() ? std::to_string(*next) : next.status().ToString()}});
+          log::Info(
+              "own log checked with members before signing",
+              {{"next_sequence", next.ok() ? std::to_string(*next) : next.status().ToString()}});
         });
         return absl::OkStatus();
       }

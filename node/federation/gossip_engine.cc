@@ -168,7 +168,8 @@ int GossipEngine::CatchUp(int max_peers) {
     if (results[i].ok()) {
       ++answered;
     } else {
-      log::Debug("catch-up sync failed", {{"peer", peers[i].did}, {"error", results[i].ToString()}});
+      log::Debug("catch-up sync failed",
+                 {{"peer", peers[i].did}, {"error", results[i].ToString()}});
     }
   }
   return answered;

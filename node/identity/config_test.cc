@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
-
 #include "tests/support/status_matchers.h"
 
 namespace hanse::node {

@@ -192,7 +192,7 @@ absl::StatusOr<Home> LoadHome(const std::string& dir_in, absl::Time now) {
       trust::CertUsage::kServer, std::min(now, not_after - absl::Seconds(1)));
   HANSE_RETURN_IF_ERROR(verified.status(), paths.node_cert);
 
-  Identity identity{std::move(participant), std::move(did),   std::move(ca_pem),
+  Identity identity{std::move(participant),  std::move(did),      std::move(ca_pem),
                     std::move(node_key_pem), std::move(node_pem), paths.node_key,
                     paths.node_cert,         not_after,           std::move(problem)};
   return Home{std::move(paths), std::move(config), std::move(identity)};
@@ -202,10 +202,9 @@ absl::StatusOr<absl::Time> RenewNodeCertificate(const Home& home, absl::Time now
   const Identity& id = home.identity;
   HANSE_ASSIGN_OR_RETURN(auto node_key, trust::PrivateKey::Generate(trust::KeyType::kP256));
   absl::Duration validity = absl::Hours(24) * home.config.node_cert_validity_days;
-  HANSE_ASSIGN_OR_RETURN(std::string node_pem,
-                         trust::IssueNodeCertificate(id.participant_key, id.ca_pem,
-                                                     node_key.Public(), id.did, now - kBackdate,
-                                                     validity));
+  HANSE_ASSIGN_OR_RETURN(std::string node_pem, trust::IssueNodeCertificate(
+                                                   id.participant_key, id.ca_pem, node_key.Public(),
+                                                   id.did, now - kBackdate, validity));
   // Key first: a crash between the two leaves a certificate for the old key, which the next
   // start sees (node_cert_problem) and renews; TLS keeps the old pair until both match.
   HANSE_RETURN_IF_ERROR(WriteFileAtomic(home.paths.node_key, node_key.ToPem(), 0600));

@@ -174,8 +174,8 @@ TEST(HomeLoadTest, SwappedKeyIsDetected) {
   ASSERT_THAT(WriteFileAtomic(a.node_key, other, 0600), IsOk());
   HANSE_ASSERT_OK_AND_ASSIGN(Home home, LoadHome(a.dir, absl::Now()));
   EXPECT_THAT(home.identity.node_cert_problem, HasSubstr("does not certify"));
-  EXPECT_TRUE(NodeCertificateDue(home.identity.node_cert_not_after,
-                                 home.identity.node_cert_problem, home.config, absl::Now()));
+  EXPECT_TRUE(NodeCertificateDue(home.identity.node_cert_not_after, home.identity.node_cert_problem,
+                                 home.config, absl::Now()));
 }
 
 }  // namespace

@@ -200,8 +200,7 @@ absl::StatusOr<hanse::v1::ContractInfo> AdminClient::RequestContract(
 absl::StatusOr<hanse::v1::ListContractsResponse> AdminClient::ListContracts(
     const hanse::v1::ListContractsRequest& req) {
   return Call<hanse::v1::ListContractsRequest, hanse::v1::ListContractsResponse>(
-      stubs_->contracts.get(), &hanse::v1::Contracts::Stub::ListContracts, req,
-      kContractsDeadline);
+      stubs_->contracts.get(), &hanse::v1::Contracts::Stub::ListContracts, req, kContractsDeadline);
 }
 
 absl::StatusOr<hanse::v1::ContractInfo> AdminClient::GetContract(const std::string& id) {

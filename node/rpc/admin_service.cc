@@ -72,9 +72,8 @@ class AdminService final : public hanse::v1::Admin::Service {
     }
     response->set_own_sequence_signed(node_->sequences->Highest(home.identity.did));
     if (node_->node_cert_not_after) {
-      response->set_node_cert_not_after(absl::FormatTime(absl::RFC3339_sec,
-                                                         node_->node_cert_not_after(),
-                                                         absl::UTCTimeZone()));
+      response->set_node_cert_not_after(
+          absl::FormatTime(absl::RFC3339_sec, node_->node_cert_not_after(), absl::UTCTimeZone()));
     }
     for (auto& did : node_->gossip->engine().FlaggedBy(home.identity.did)) {
       response->add_flagged_by(std::move(did));
@@ -202,8 +201,6 @@ class AdminService final : public hanse::v1::Admin::Service {
   const NodeParts* node_;
 };
 
-
-
 grpc::Status AdminService::PublishDataset(grpc::ServerContext*,
                                           const hanse::v1::PublishDatasetRequest* req,
                                           hanse::v1::PublishDatasetResponse* resp) {
@@ -237,7 +234,6 @@ grpc::Status AdminService::ExportCatalog(grpc::ServerContext*,
     return writer->Write(chunk);
   }));
 }
-
 
 grpc::Status AdminService::JoinFederation(grpc::ServerContext*,
                                           const hanse::v1::JoinFederationRequest* req,

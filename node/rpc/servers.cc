@@ -3,8 +3,8 @@
 #include <grpc/support/log.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/impl/service_type.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/service_type.h>
 #include <grpcpp/resource_quota.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -100,9 +100,9 @@ absl::StatusOr<std::unique_ptr<Servers>> Servers::Start(const NodeParts& parts,
     grpc::ServerBuilder builder;
     ApplyServerLimits(builder, home.config);
     int port = 0;
-    builder.AddListeningPort(
-        listen.ToString(), FederationServerCredentials(home.identity, parts.lookup, *parts.clock),
-        &port);
+    builder.AddListeningPort(listen.ToString(),
+                             FederationServerCredentials(home.identity, parts.lookup, *parts.clock),
+                             &port);
     builder.RegisterService(s.federation_service.get());
     builder.RegisterService(s.exchange_service.get());
     s.federation_server = builder.BuildAndStart();
@@ -129,8 +129,7 @@ absl::StatusOr<std::unique_ptr<Servers>> Servers::Start(const NodeParts& parts,
     s.admin_server = builder.BuildAndStart();
     ::umask(old);
     if (!s.admin_server) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot create the admin socket ", socket));
+      return absl::FailedPreconditionError(absl::StrCat("cannot create the admin socket ", socket));
     }
     if (::chmod(socket.c_str(), 0600) != 0) return ErrnoStatus(errno, socket);
   }

@@ -75,9 +75,9 @@ std::shared_ptr<grpc::experimental::CertificateProviderInterface> IdentityProvid
                 {identity.node_key_pem, identity.node_cert_pem}});
   }
   static std::mutex mu;
-  static auto* watchers = new std::map<
-      std::pair<std::string, std::string>,
-      std::weak_ptr<grpc::experimental::CertificateProviderInterface>>();
+  static auto* watchers =
+      new std::map<std::pair<std::string, std::string>,
+                   std::weak_ptr<grpc::experimental::CertificateProviderInterface>>();
   std::lock_guard lock(mu);
   auto& slot = (*watchers)[{identity.node_key_path, identity.node_cert_path}];
   if (auto shared = slot.lock()) return shared;

@@ -223,10 +223,9 @@ TEST_F(CatalogReplicationTest, RestoredFromAnOlderBackupContinuesPastWhatPeersHo
   ASSERT_THAT(WriteFileAtomic(Path("a/data/shared.csv"), "a,b\n1,2\n", 0644), IsOk());
   auto try_publish = [&](const std::string& name) -> absl::StatusOr<std::uint64_t> {
     HANSE_ASSIGN_OR_RETURN(auto client, node::AdminClient::Connect(Home("a")));
-    HANSE_ASSIGN_OR_RETURN(
-        auto r, client.PublishDataset(absl::StrCat(R"({"name": ")", name,
-                                                   R"(", "title": "Backup )", name,
-                                                   R"(", "license": "CC-BY-4.0",
+    HANSE_ASSIGN_OR_RETURN(auto r, client.PublishDataset(absl::StrCat(
+                                       R"({"name": ")", name, R"(", "title": "Backup )", name,
+                                       R"(", "license": "CC-BY-4.0",
         "media_type": "text/csv", "language": "en", "content": "shared.csv",
         "policy": {"@type": "Offer", "permission": [{"action": "use"}]}})")));
     EXPECT_EQ(r.outcome(), "stored") << name;

@@ -120,8 +120,8 @@ TEST_F(FederationTransportTest, NodeCertificateRenewsAtStartAndWhileRunning) {
     // The home as `hanse init` made it 400 days ago: CA and node certificate of that day.
     const absl::Time then = now - absl::Hours(24 * 400);
     HANSE_ASSERT_OK_AND_ASSIGN(
-        std::string old_ca, trust::IssueParticipantCa(home.identity.participant_key, a_did,
-                                                      "Acme", then, absl::Hours(24 * 3650)));
+        std::string old_ca, trust::IssueParticipantCa(home.identity.participant_key, a_did, "Acme",
+                                                      then, absl::Hours(24 * 3650)));
     HANSE_ASSERT_OK_AND_ASSIGN(
         std::string old_cert,
         trust::IssueNodeCertificate(home.identity.participant_key, old_ca, key.Public(), a_did,
@@ -153,10 +153,9 @@ TEST_F(FederationTransportTest, NodeCertificateRenewsAtStartAndWhileRunning) {
 
   // The certificate the node serves, as an independent TLS client sees it.
   auto served = [&] {
-    std::string cmd = absl::StrCat("timeout 5 openssl s_client -connect ", Listen("a"),
-                                   " -tls1_3 -cert ", Path("b/node.pem"), " -key ",
-                                   Path("b/node.key"), " < /dev/null 2>/dev/null > ",
-                                   Path("served.txt"));
+    std::string cmd = absl::StrCat(
+        "timeout 5 openssl s_client -connect ", Listen("a"), " -tls1_3 -cert ", Path("b/node.pem"),
+        " -key ", Path("b/node.key"), " < /dev/null 2>/dev/null > ", Path("served.txt"));
     (void)std::system(cmd.c_str());
     std::string out = ReadFile(Path("served.txt")).value_or("");
     size_t begin = out.find("-----BEGIN CERTIFICATE-----");

@@ -19,8 +19,10 @@ TEST(PolicyCliTest, VersionNamesTheCommit) {
   for (const char* arg : {"version", "--version"}) {
     CommandResult r = RunHanse({arg});
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_THAT(r.out, ::testing::MatchesRegex(
-                           R"(hanse [0-9]+\.[0-9]+\.[0-9]+ \(commit ([0-9a-f]{12,40}(-dirty)?|unknown)\)\s*)"))
+    EXPECT_THAT(
+        r.out,
+        ::testing::MatchesRegex(
+            R"(hanse [0-9]+\.[0-9]+\.[0-9]+ \(commit ([0-9a-f]{12,40}(-dirty)?|unknown)\)\s*)"))
         << arg;
   }
 }
