@@ -15,6 +15,7 @@
 #include "catalog/store.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 
 namespace hanse::catalog {
@@ -109,6 +110,15 @@ class RocksStore final : public Store {
   }
 
   std::uint64_t DiskBytes() const override { return DirectorySize(dir_); }
+
+  absl::Status Checkpoint(const std::string& dir) override {
+    if (db_ == nullptr) return absl::FailedPreconditionError("store is closed");
+    rocksdb::Checkpoint* raw = nullptr;
+    if (absl::Status s = FromRocks(rocksdb::Checkpoint::Create(db_, &raw), dir_); !s.ok()) return s;
+    std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+    // A zero log size limit flushes the memtables first, so the copy needs no WAL replay.
+    return FromRocks(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0), dir);
+  }
 
   absl::Status Close() override {
     if (db_ == nullptr) return absl::OkStatus();

@@ -84,6 +84,12 @@ class Store {
   virtual std::uint64_t DiskBytes() const = 0;
   // Flushes and closes; further calls fail. Called by the destructor if not called.
   virtual absl::Status Close() = 0;
+  // Writes a consistent copy of the store, as of now, to `dir` (which must not exist; on the
+  // store's file system its files are hard links), while writes go on.
+  virtual absl::Status Checkpoint(const std::string& dir) {
+    (void)dir;
+    return absl::UnimplementedError("this store cannot make checkpoints");
+  }
 };
 
 // Opens the RocksDB store in `dir`. Errors name the problem: NotFound (no store),

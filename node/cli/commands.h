@@ -39,6 +39,12 @@ absl::Status CmdInit(const InitOptions& options);
 absl::StatusOr<std::string> CurrentCard(const std::string& home_dir);
 absl::Status CmdCard(const std::string& home_dir, const std::string& out);
 absl::Status CmdCertRenew(const std::string& home_dir);
+// Sets "endpoint" in config.json; a running node signs and replicates the card update at once,
+// a stopped one when it starts.
+absl::Status CmdCardUpdate(const std::string& home_dir, const std::string& endpoint);
+// A consistent snapshot of the home (online when the node runs) in one archive.
+absl::Status CmdBackup(const std::string& home_dir, const std::string& out);
+absl::Status CmdRestore(const std::string& archive, const std::string& home_dir);
 absl::Status CmdPeerAdd(const std::string& home_dir, const std::string& card_file);
 absl::Status CmdPeerList(const std::string& home_dir, bool json);
 absl::Status CmdPeerPing(const std::string& home_dir, const std::string& target, bool json);
@@ -71,6 +77,7 @@ absl::Status CmdMemberEndorse(const std::string& home_dir, const std::string& di
 absl::Status CmdMemberRevoke(const std::string& home_dir, const std::string& did,
                              const std::string& reason);
 absl::Status CmdMemberList(const std::string& home_dir, bool pending_only, bool json);
+absl::Status CmdFederationLeave(const std::string& home_dir, const std::string& reason);
 
 // policy check (policy_commands.cc)
 

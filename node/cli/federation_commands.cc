@@ -99,7 +99,8 @@ absl::Status CmdMemberList(const std::string& home_dir, bool pending_only, bool 
   if (json) {
     // Each member's card fields sit beside its signers (the peer is not nested).
     nlohmann::json j = MessageJson(resp);
-    for (const char* list : {"members", "pending_admissions", "revoked", "pending_revocations"}) {
+    for (const char* list :
+         {"members", "pending_admissions", "revoked", "pending_revocations", "left"}) {
       for (auto& m : j[list]) {
         nlohmann::json peer = std::move(m["peer"]);
         m.erase("peer");
@@ -132,6 +133,19 @@ absl::Status CmdMemberList(const std::string& home_dir, bool pending_only, bool 
   print("Pending admissions", resp.pending_admissions(), "endorsed by");
   print("Pending revocations", resp.pending_revocations(), "votes:");
   if (!pending_only) print("Revoked", resp.revoked(), "revoked by");
+  if (!pending_only && resp.left_size() > 0) {
+    std::printf("Left (%d)\n", resp.left_size());
+    for (const auto& m : resp.left()) {
+      std::printf("  %s  left %s\n", m.peer().did().c_str(), m.left_at().c_str());
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CmdFederationLeave(const std::string& home_dir, const std::string& reason) {
+  HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
+  HANSE_ASSIGN_OR_RETURN(std::string msg, client.LeaveFederation(reason));
+  std::printf("%s\n", msg.c_str());
   return absl::OkStatus();
 }
 

@@ -91,8 +91,32 @@ int Main(int argc, char** argv) {
 
   std::string card_out;
   auto* card = app.add_subcommand("card", "Print this member's signed card (JSON) for peers");
-  add_home(card);
+  // Not required here: `card update` takes its own --home.
+  card->add_option("--home", home, "Node home directory");
   card->add_option("--out", card_out, "Write the card to FILE instead of stdout");
+  std::string new_endpoint;
+  auto* card_update = card->add_subcommand(
+      "update",
+      "Change the endpoint peers dial: sets it in config.json and signs a card update that every "
+      "member receives by gossip (at once when the node runs, else when it starts)");
+  add_home(card_update);
+  card_update->add_option("--endpoint", new_endpoint, "HOST:PORT the other members dial")
+      ->required();
+
+  std::string backup_out, backup_file;
+  auto* backup = app.add_subcommand(
+      "backup",
+      "Write a consistent snapshot of the home (store checkpoint, sequence ledger, config, keys, "
+      "data) to one archive; works while the node runs");
+  add_home(backup);
+  backup->add_option("--out", backup_out, "Archive to write (must not exist), e.g. node.tar.zst")
+      ->required();
+  auto* restore = app.add_subcommand(
+      "restore",
+      "Restore a backup archive into a new home (the node then resumes its sequences "
+      "past what the members hold)");
+  restore->add_option("archive", backup_file, "Archive from `hanse backup`")->required();
+  add_home(restore);
 
   auto* peer = app.add_subcommand("peer", "Manage and reach trusted peers");
   peer->require_subcommand(1);
@@ -208,6 +232,15 @@ int Main(int argc, char** argv) {
   fed_join->add_option("--bootstrap", bootstrap,
                        "HOST:PORT of any member to fetch membership records from");
 
+  auto* fed_leave = federation->add_subcommand(
+      "leave",
+      "Leave the federation for good: a signed departure sent to every member (distinct from a "
+      "revocation; the DID cannot rejoin)");
+  add_home(fed_leave);
+  std::string leave_reason;
+  fed_leave->add_option("--reason", leave_reason, "Why (recorded in the signed departure)")
+      ->required();
+
   auto* member = app.add_subcommand("member", "Admission and revocation of members");
   member->require_subcommand(1);
   std::string did, reason;
@@ -272,8 +305,17 @@ int Main(int argc, char** argv) {
   absl::Status result;
   if (*init) {
     result = CmdInit(init_options);
+  } else if (*card_update) {
+    result = CmdCardUpdate(home, new_endpoint);
   } else if (*card) {
-    result = CmdCard(home, card_out);
+    result =
+        home.empty() ? absl::InvalidArgumentError("--home is required") : CmdCard(home, card_out);
+  } else if (*backup) {
+    result = CmdBackup(home, backup_out);
+  } else if (*restore) {
+    result = CmdRestore(backup_file, home);
+  } else if (*fed_leave) {
+    result = CmdFederationLeave(home, leave_reason);
   } else if (*cert_renew) {
     result = CmdCertRenew(home);
   } else if (*peer_add) {

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -14,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "base/clock.h"
 #include "base/file.h"
+#include "base/ids.h"
 #include "base/log.h"
 #include "base/status.h"
 #include "base/version.h"
@@ -25,6 +27,7 @@
 #include "node/daemon/node.h"
 #include "node/federation/membership.h"
 #include "node/federation/peers.h"
+#include "node/identity/backup.h"
 #include "node/identity/card.h"
 #include "node/identity/home.h"
 #include "node/rpc/admin_client.h"
@@ -83,6 +86,75 @@ absl::Status CmdCertRenew(const std::string& home_dir) {
       home.paths.node_key.c_str(), home.paths.node_cert.c_str(),
       absl::FormatTime(absl::RFC3339_sec, until, absl::UTCTimeZone()).c_str(),
       NodeIsRunning(home_dir) ? " The running node uses them for new connections within 5 s." : "");
+  return absl::OkStatus();
+}
+
+absl::Status CmdCardUpdate(const std::string& home_dir, const std::string& endpoint) {
+  HANSE_ASSIGN_OR_RETURN(HostPort hp, ParseHostPort(endpoint), "--endpoint");
+  HANSE_RETURN_IF_ERROR(CheckDialable(hp, "--endpoint"));
+  HANSE_ASSIGN_OR_RETURN(Home home, LoadHome(home_dir, Clock::Real().Now()));
+  Config config = home.config;
+  config.endpoint = hp.ToString();
+  HANSE_RETURN_IF_ERROR(WriteFileAtomic(home.paths.config, SerializeConfig(config), 0600));
+  if (auto client = AdminClient::Connect(home_dir); client.ok()) {
+    HANSE_ASSIGN_OR_RETURN(std::string jws, client->UpdateCard(config.endpoint));
+    std::fprintf(stderr,
+                 "Card updated: endpoint %s, signed and sent to the members by gossip (they dial "
+                 "it from their next call). config.json keeps it for the next start.\n",
+                 config.endpoint.c_str());
+  } else {
+    std::fprintf(stderr,
+                 "config.json now says endpoint %s. The node signs the card update and sends it "
+                 "to the members when it starts.\n",
+                 config.endpoint.c_str());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CmdBackup(const std::string& home_dir, const std::string& out) {
+  absl::Time now = Clock::Real().Now();
+  HANSE_ASSIGN_OR_RETURN(Home home, LoadHome(home_dir, now));
+  if (out.empty()) return absl::InvalidArgumentError("--out is required");
+  if (PathExists(out)) {
+    return absl::AlreadyExistsError(absl::StrCat(out, " exists already: choose another --out"));
+  }
+  std::string checkpoint = absl::StrCat(home.paths.dir, "/.backup-", NewUuid().substr(0, 8));
+  absl::StatusOr<std::string> sequences;
+  bool online = false;
+  if (auto client = AdminClient::Connect(home_dir); client.ok()) {
+    online = true;
+    sequences = client->Checkpoint(AbsolutePath(checkpoint));
+  } else {
+    auto store = catalog::OpenRocksStore(home.paths.store, {});
+    if (!store.ok()) return store.status();
+    sequences = CheckpointHome(home.paths, **store, checkpoint);
+    HANSE_RETURN_IF_ERROR((*store)->Close());
+  }
+  absl::StatusOr<BackupSummary> summary =
+      sequences.ok() ? WriteBackup(home.paths, home.identity.did, checkpoint, *sequences, out, now)
+                     : absl::StatusOr<BackupSummary>(sequences.status());
+  std::error_code ec;
+  std::filesystem::remove_all(checkpoint, ec);
+  if (!summary.ok()) return summary.status();
+  std::fprintf(stderr,
+               "Backup of %s written to %s (%s): %d files, %.1f MiB before compression. It holds "
+               "the participant key: keep it as safe as the home.\n",
+               home.identity.did.c_str(), out.c_str(),
+               online ? "online, from the running node" : "the node was not running",
+               summary->files, summary->bytes / 1048576.0);
+  return absl::OkStatus();
+}
+
+absl::Status CmdRestore(const std::string& archive, const std::string& home_dir) {
+  HANSE_ASSIGN_OR_RETURN(BackupSummary summary, RestoreBackup(archive, home_dir));
+  HANSE_ASSIGN_OR_RETURN(Home home, LoadHome(home_dir, Clock::Real().Now()),
+                         "the restored home does not load");
+  std::fprintf(stderr,
+               "Restored %s (backup of %s) into %s: %d files. At its first start the node asks "
+               "the members how far it has signed and continues past that; it signs nothing "
+               "until a member has answered. If this host has another address, set it first "
+               "with `hanse card update --endpoint HOST:PORT`.\n",
+               home.identity.did.c_str(), summary.created.c_str(), home_dir.c_str(), summary.files);
   return absl::OkStatus();
 }
 

@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -95,7 +96,8 @@ struct Node::Impl {
   std::thread duty_thread;
   std::mutex duty_mu;
   std::once_flag synced_logged;
-  bool participant_current = false;  // the stored self-description states the current facts
+  // The stored self-description states the current facts.
+  std::atomic<bool> participant_current{false};
   bool participant_warned = false;
   // The node certificate's end, as on disk (renewed by the duty loop or `hanse cert renew`).
   mutable std::mutex cert_mu;
@@ -148,7 +150,7 @@ struct Node::Impl {
                  {"days_left", std::to_string(absl::ToInt64Hours(left) / 24)}});
     }
   }
-  std::string endpoint;
+  std::string endpoint;  // guarded by card_mu
   std::condition_variable duty_wake;
   bool duty_stop = false;
   std::string listen_address;
@@ -160,8 +162,9 @@ struct Node::Impl {
   // Re-signs the participant self-description when its facts changed (the endpoint, the
   // config); retried by the duty loop while signing is held (no member reached yet).
   void EnsureParticipant() {
-    auto resigned = EnsureParticipantDescription(home, ParticipantFactsOf(home, endpoint), *catalog,
-                                                 clock->Now());
+    std::string at = Endpoint();
+    auto resigned =
+        EnsureParticipantDescription(home, ParticipantFactsOf(home, at), *catalog, clock->Now());
     if (!resigned.ok()) {
       if (!participant_warned) {
         log::Warn("participant self-description not re-signed yet",
@@ -173,13 +176,54 @@ struct Node::Impl {
     participant_current = true;
     if (*resigned) {
       log::Info("participant self-description re-signed (facts changed)",
-                {{"did", home.identity.did}, {"endpoint", endpoint}});
+                {{"did", home.identity.did}, {"endpoint", at}});
     }
   }
 
   std::string Card() const {
     std::lock_guard lock(card_mu);
     return card_jws;
+  }
+  std::string Endpoint() const {
+    std::lock_guard lock(card_mu);
+    return endpoint;
+  }
+
+  // Signs this node's card with `new_endpoint`, issued after the card the federation holds, and,
+  // when the node is a member, records it as a card update that gossip carries to every member
+  // (and that the node offers to each member it calls). Peers dial the new address from their
+  // next call. Returns the card.
+  absl::StatusOr<std::string> UpdateCard(const std::string& new_endpoint) {
+    HANSE_ASSIGN_OR_RETURN(HostPort hp, ParseHostPort(new_endpoint));
+    HANSE_RETURN_IF_ERROR(CheckDialable(hp, "the endpoint"));
+    absl::Time now = clock->Now();
+    MemberCard card{home.identity.did, home.config.legal_name, home.config.country,
+                    new_endpoint,      home.identity.ca_pem,   now};
+    std::optional<MemberCard> held;
+    if (auto members = membership->state().members; members.count(home.identity.did)) {
+      held = members[home.identity.did];
+    }
+    if (held && card.issued <= held->issued) card.issued = held->issued + absl::Microseconds(1);
+    HANSE_ASSIGN_OR_RETURN(std::string jws, SignCard(card, home.identity.participant_key));
+    if (held) {
+      HANSE_ASSIGN_OR_RETURN(
+          std::string record,
+          SignEndorsement(*membership->charter(), MembershipAction::kCard, home.identity.did, jws,
+                          "", home.identity.participant_key, now));
+      HANSE_RETURN_IF_ERROR(membership->AddRecord(record, now).status(), "recording the card");
+    }
+    {
+      std::lock_guard lock(card_mu);
+      card_jws = jws;
+      endpoint = new_endpoint;
+    }
+    participant_current = false;
+    if (held) {
+      log::Info("member card updated: the members learn the new endpoint by gossip",
+                {{"endpoint", new_endpoint}, {"was", held->endpoint}});
+      gossip->SyncSoon();
+    }
+    return jws;
   }
   CaLookup Lookup() const {
     std::weak_ptr<PeerRegistry> weak = peers;
@@ -281,18 +325,23 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
     impl->membership->OnChange([weak, catalog](const MembershipState& state) {
       auto peers = weak.lock();
       if (!peers) return;
-      std::set<std::string> revoked;
-      for (const auto& [did, voters] : state.revoked) {
-        revoked.insert(did);
+      // Revoked and departed members are refused from the next handshake, and their datasets
+      // leave the catalogue: nobody can fetch from them any more.
+      std::set<std::string> refused;
+      auto retire = [&](const std::string& did, const char* what) {
+        refused.insert(did);
         if (!catalog->IsRetired(did)) {
           absl::Status s = catalog->RetireIssuer(did);
-          log::Info("revoked member's datasets retired",
+          log::Info(absl::StrCat(what, " member's datasets retired"),
                     {{"did", did}, {"result", s.ok() ? "ok" : s.ToString()}});
         }
-      }
-      peers->SetMembers(state.members, revoked);
+      };
+      for (const auto& [did, voters] : state.revoked) retire(did, "revoked");
+      for (const auto& [did, when] : state.left) retire(did, "departed");
+      peers->SetMembers(state.members, refused);
       log::Info("membership", {{"members", std::to_string(state.members.size())},
-                               {"revoked", std::to_string(revoked.size())}});
+                               {"revoked", std::to_string(state.revoked.size())},
+                               {"left", std::to_string(state.left.size())}});
     });
   }
   HANSE_RETURN_IF_ERROR(impl->membership->Load(now), "loading federation membership");
@@ -369,14 +418,32 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
     parts.lookup = impl->Lookup();
     parts.started = impl->started;
     parts.node_cert_not_after = [raw] { return raw->CertNotAfter(); };
+    parts.update_card = [raw](const std::string& endpoint) { return raw->UpdateCard(endpoint); };
     HANSE_ASSIGN_OR_RETURN(impl->servers, Servers::Start(parts, listen));
     impl->listen_address = impl->servers->listen_address();
   }
 
   self.endpoint = home.config.endpoint.empty() ? impl->listen_address : home.config.endpoint;
-  HANSE_ASSIGN_OR_RETURN(impl->card_jws, SignCard(self, home.identity.participant_key));
+  {
+    // The federation holds the card this node last signed; when the address peers should dial
+    // has changed since (a new host, a new port), a card update tells them.
+    MembershipState state = impl->membership->state();
+    auto held = state.members.find(home.identity.did);
+    if (held != state.members.end() && held->second.endpoint != self.endpoint) {
+      if (listen.port == 0 && home.config.endpoint.empty()) {
+        log::Warn(
+            "listening on port 0: the node gets another address on every start, and each "
+            "start sends the members a card update; set a fixed port in \"listen\"",
+            {{"listen", impl->listen_address}});
+      }
+      HANSE_RETURN_IF_ERROR(impl->UpdateCard(self.endpoint).status(),
+                            "updating the member card for the new endpoint");
+    } else {
+      HANSE_ASSIGN_OR_RETURN(impl->card_jws, SignCard(self, home.identity.participant_key));
+      impl->endpoint = self.endpoint;
+    }
+  }
   impl->gossip->Start();
-  impl->endpoint = self.endpoint;
   impl->duty_thread = std::thread([raw = impl.get()] {
     raw->EnsureParticipant();
     raw->exchange->consumer().ResumeInterrupted();

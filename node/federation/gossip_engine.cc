@@ -24,6 +24,8 @@ constexpr int kMaxPullRoundsPerPeer = 64;
 constexpr int kMaxGapPulls = 8;
 // Evidence pairs served per pull (each pair is two documents).
 constexpr size_t kMaxEvidenceIssuers = 64;
+// Members' statements about themselves offered per membership call.
+constexpr int kMaxOfferedRecords = 64;
 
 bool IsPeersFault(const absl::Status& s) {
   // Storage errors are ours, not the peer's fault.
@@ -232,6 +234,7 @@ absl::Status GossipEngine::FetchMembership(const MemberCard& peer) {
   if (!charter) return absl::FailedPreconditionError("join a federation first");
   hanse::v1::MembershipRequest req;
   req.set_federation_id(charter->id);
+  for (auto& r : membership_->SelfStatements(kMaxOfferedRecords)) req.add_records(std::move(r));
   hanse::v1::MembershipResponse resp;
   HANSE_RETURN_IF_ERROR(transport_->Membership(peer, req, &resp),
                         absl::StrCat("fetching membership from ", peer.endpoint));
@@ -243,6 +246,7 @@ absl::Status GossipEngine::SyncWith(const MemberCard& peer) {
   if (auto charter = membership_ ? membership_->charter() : std::nullopt) {
     hanse::v1::MembershipRequest mreq;
     mreq.set_federation_id(charter->id);
+    for (auto& r : membership_->SelfStatements(kMaxOfferedRecords)) mreq.add_records(std::move(r));
     hanse::v1::MembershipResponse mresp;
     absl::Status st = transport_->Membership(peer, mreq, &mresp);
     if (st.ok()) {
@@ -420,6 +424,13 @@ absl::Status GossipEngine::ServeMembership(const hanse::v1::MembershipRequest& r
   auto charter = membership_ ? membership_->charter() : std::nullopt;
   if (!charter || charter->id != req.federation_id()) {
     return absl::NotFoundError("this node is not in that federation");
+  }
+  // Offered statements verify themselves; at most kMaxOfferedRecords are looked at.
+  int offered = 0;
+  for (const auto& record : req.records()) {
+    if (++offered > kMaxOfferedRecords) break;
+    auto added = membership_->AddRecord(record, clock_->Now());
+    (void)added;  // a record already held, or one that does not verify, changes nothing
   }
   resp->set_charter(CharterFile(*charter));
   for (auto& r : membership_->records()) resp->add_records(std::move(r));

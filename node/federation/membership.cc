@@ -17,6 +17,20 @@ using Json = nlohmann::json;
 constexpr absl::string_view kCharterKey = "federation|charter";
 constexpr absl::string_view kRecordPrefix = "federation|record|";
 
+const char* ActionName(MembershipAction action) {
+  switch (action) {
+    case MembershipAction::kAdmit:
+      return "admit";
+    case MembershipAction::kRevoke:
+      return "revoke";
+    case MembershipAction::kCard:
+      return "card";
+    case MembershipAction::kLeave:
+      return "leave";
+  }
+  return "";
+}
+
 absl::Status CharterError(absl::string_view msg) {
   return absl::InvalidArgumentError(absl::StrCat("charter: ", msg));
 }
@@ -156,14 +170,23 @@ absl::StatusOr<std::string> SignEndorsement(const Charter& charter, MembershipAc
                                             absl::string_view subject_card,
                                             absl::string_view reason, const trust::PrivateKey& key,
                                             absl::Time now) {
+  std::string did = trust::EncodeDidKey(key.Public());
+  bool self_statement = action == MembershipAction::kCard || action == MembershipAction::kLeave;
+  if (self_statement && subject != did) {
+    return absl::InvalidArgumentError(
+        "membership record: a card update or a departure is signed by the member itself");
+  }
   nlohmann::ordered_json j = {
       {"federation", charter.id},
-      {"action", action == MembershipAction::kAdmit ? "admit" : "revoke"},
+      {"action", ActionName(action)},
       {"subject", std::string(subject)},
-      {"issued", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now, absl::UTCTimeZone())}};
-  if (action == MembershipAction::kAdmit) j["card"] = std::string(subject_card);
-  if (action == MembershipAction::kRevoke) j["reason"] = std::string(reason.substr(0, 500));
-  std::string did = trust::EncodeDidKey(key.Public());
+      {"issued", absl::FormatTime(absl::RFC3339_full, now, absl::UTCTimeZone())}};
+  if (action == MembershipAction::kAdmit || action == MembershipAction::kCard) {
+    j["card"] = std::string(subject_card);
+  }
+  if (action == MembershipAction::kRevoke || action == MembershipAction::kLeave) {
+    j["reason"] = std::string(reason.substr(0, 500));
+  }
   return trust::SignCompact(key, trust::DidKeyVerificationMethod(did), kEndorsementType, j.dump());
 }
 
@@ -189,18 +212,28 @@ absl::StatusOr<Endorsement> VerifyEndorsement(absl::string_view jws, const Chart
   if (!trust::IsDidKey(e.subject)) {
     return absl::InvalidArgumentError("membership record: subject is not a did:key");
   }
-  if (action == "admit") {
-    e.action = MembershipAction::kAdmit;
-    e.subject_card = j.value("card", "");
+  std::string issued = j.contains("issued") && j["issued"].is_string() ? j["issued"] : "";
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, issued, &e.issued, &error)) {
+    return absl::InvalidArgumentError("membership record: issued is not an RFC 3339 time");
+  }
+  if (action == "admit" || action == "card") {
+    e.action = action == "admit" ? MembershipAction::kAdmit : MembershipAction::kCard;
+    e.subject_card = j.contains("card") && j["card"].is_string() ? j["card"] : "";
     HANSE_ASSIGN_OR_RETURN(e.card, VerifyCard(e.subject_card, now), "membership record card");
     if (e.card.did != e.subject) {
       return absl::InvalidArgumentError("membership record: card is for another DID");
     }
-  } else if (action == "revoke") {
-    e.action = MembershipAction::kRevoke;
-    e.reason = j.value("reason", "");
+  } else if (action == "revoke" || action == "leave") {
+    e.action = action == "revoke" ? MembershipAction::kRevoke : MembershipAction::kLeave;
+    e.reason = j.contains("reason") && j["reason"].is_string() ? j["reason"] : "";
   } else {
     return absl::InvalidArgumentError("membership record: unknown action");
+  }
+  if ((e.action == MembershipAction::kCard || e.action == MembershipAction::kLeave) &&
+      e.signer != e.subject) {
+    return absl::InvalidArgumentError(
+        "membership record: a card update or a departure must be signed by the member itself");
   }
   return e;
 }
@@ -208,11 +241,26 @@ absl::StatusOr<Endorsement> VerifyEndorsement(absl::string_view jws, const Chart
 MembershipState ComputeMembership(const Charter& charter, const std::vector<Endorsement>& records) {
   MembershipState s;
   for (const auto& f : charter.founders) s.members[f.did] = f;
+  // A departure withdraws what its signer endorses after it (the earliest departure counts).
+  std::map<std::string, absl::Time> left;
+  for (const auto& e : records) {
+    if (e.action != MembershipAction::kLeave) continue;
+    auto [it, fresh] = left.emplace(e.subject, e.issued);
+    if (!fresh && e.issued < it->second) it->second = e.issued;
+  }
   // Group signatures per statement (action + subject); the card of the first admission seen
   // for a subject is the one admitted.
   std::map<std::string, std::set<std::string>> admit_votes, revoke_votes;
   std::map<std::string, MemberCard> cards;
+  std::map<std::string, MemberCard> updates;  // the latest issued card update per member
   for (const auto& e : records) {
+    if (auto it = left.find(e.signer); it != left.end() && e.issued > it->second) continue;
+    if (e.action == MembershipAction::kLeave) continue;
+    if (e.action == MembershipAction::kCard) {
+      auto [u, fresh] = updates.emplace(e.subject, e.card);
+      if (!fresh && e.card.issued > u->second.issued) u->second = e.card;
+      continue;
+    }
     if (e.action == MembershipAction::kAdmit) {
       admit_votes[e.subject].insert(e.signer);
       // Verified with the record; the first admission seen is the card admitted.
@@ -258,6 +306,17 @@ MembershipState ComputeMembership(const Charter& charter, const std::vector<Endo
   for (const auto& [subject, voters] : revoke_votes) {
     if (s.revoked.count(subject) || !s.members.count(subject)) continue;
     s.pending_revoke[subject] = count_current(voters);
+  }
+  for (const auto& [did, when] : left) {
+    if (!s.members.count(did)) continue;
+    s.members.erase(did);
+    s.admitted_by.erase(did);
+    s.pending_revoke.erase(did);
+    s.left[did] = when;
+  }
+  for (const auto& [did, card] : updates) {
+    auto it = s.members.find(did);
+    if (it != s.members.end() && card.issued > it->second.issued) it->second = card;
   }
   return s;
 }
@@ -353,6 +412,24 @@ absl::StatusOr<bool> Membership::AddRecord(absl::string_view jws, absl::Time now
   }
   Recompute();
   return true;
+}
+
+std::vector<std::string> Membership::SelfStatements(size_t limit) const {
+  std::lock_guard lock(mu_);
+  std::map<std::string, const Endorsement*> latest_card;
+  std::vector<std::string> out;
+  for (const auto& e : records_) {
+    if (e.action == MembershipAction::kLeave) {
+      if (out.size() < limit) out.push_back(e.jws);
+    } else if (e.action == MembershipAction::kCard) {
+      const Endorsement*& best = latest_card[e.subject];
+      if (best == nullptr || e.card.issued > best->card.issued) best = &e;
+    }
+  }
+  for (const auto& [did, e] : latest_card) {
+    if (out.size() < limit) out.push_back(e->jws);
+  }
+  return out;
 }
 
 void Membership::OnChange(std::function<void(const MembershipState&)> callback) {

@@ -52,17 +52,23 @@ absl::StatusOr<std::string> SignCharter(absl::string_view file, const trust::Pri
                                         absl::Time now);
 std::string CharterFile(const Charter& charter);
 
-enum class MembershipAction { kAdmit, kRevoke };
+// Admissions and revocations are votes of current members about a subject. A card update and a
+// departure are statements of a member about itself: signed by the subject alone, they need no
+// votes. A card update replaces the member's card (a new endpoint, a renewed CA certificate)
+// when its card was issued later than the one it holds; a departure removes the member for good
+// and withdraws the endorsements it signs after it.
+enum class MembershipAction { kAdmit, kRevoke, kCard, kLeave };
 
-// One member's signature on an admission or a revocation.
+// One member's signed membership statement.
 struct Endorsement {
   MembershipAction action;
   std::string federation;
   std::string subject;       // DID
-  std::string subject_card;  // card JWS (admissions)
-  MemberCard card;           // that card, as verified with the record (admissions)
-  std::string reason;        // revocations
+  std::string subject_card;  // card JWS (admissions, card updates)
+  MemberCard card;           // that card, as verified with the record
+  std::string reason;        // revocations, departures
   std::string signer;
+  absl::Time issued = absl::UnixEpoch();
   std::string jws;
 };
 
@@ -81,10 +87,13 @@ struct MembershipState {
   std::map<std::string, MemberCard> pending_cards;
   std::map<std::string, std::set<std::string>> revoked;  // DID -> voters (permanent)
   std::map<std::string, std::set<std::string>> pending_revoke;
+  std::map<std::string, absl::Time> left;  // DID -> when it left (permanent)
 };
 
 // The deterministic fixpoint: founders are members; an admission with >= k endorsements from
 // current members admits; a revocation with >= r votes from current members revokes for good.
+// A departure removes its signer (its endorsements issued before it still count); a member's
+// card is the latest issued of its admitted card and its card updates.
 MembershipState ComputeMembership(const Charter& charter, const std::vector<Endorsement>& records);
 
 // Persistent, thread-safe membership of one node (kept in the store's meta family).
@@ -97,6 +106,10 @@ class Membership {
   std::optional<Charter> charter() const;
   MembershipState state() const;
   std::vector<std::string> records() const;
+  // The members' statements about themselves (the latest card update of each, departures),
+  // at most `limit`: a node offers them to the peers it calls, so a member whose address
+  // changed reaches the members that can no longer dial it.
+  std::vector<std::string> SelfStatements(size_t limit) const;
 
   // Stores a fully signed charter. Joining a second, different federation is refused.
   absl::Status Join(const Charter& charter);

@@ -38,7 +38,7 @@ absl::StatusOr<std::string> SignCard(const MemberCard& card, const trust::Privat
   j["country"] = card.country;
   j["endpoint"] = card.endpoint;
   j["ca_certificate"] = card.ca_pem;
-  j["issued"] = absl::FormatTime(absl::RFC3339_sec, card.issued, absl::UTCTimeZone());
+  j["issued"] = absl::FormatTime(absl::RFC3339_full, card.issued, absl::UTCTimeZone());
   return trust::SignCompact(key, trust::DidKeyVerificationMethod(card.did), kCardType, j.dump());
 }
 

@@ -190,6 +190,33 @@ absl::StatusOr<hanse::v1::ListMembersResponse> AdminClient::ListMembers() {
       stubs_->admin.get(), &hanse::v1::Admin::Stub::ListMembers, {});
 }
 
+absl::StatusOr<std::string> AdminClient::LeaveFederation(const std::string& reason) {
+  hanse::v1::LeaveFederationRequest req;
+  req.set_reason(reason);
+  auto r = Call<hanse::v1::LeaveFederationRequest, hanse::v1::MemberActionResponse>(
+      stubs_->admin.get(), &hanse::v1::Admin::Stub::LeaveFederation, req, absl::Minutes(2));
+  if (!r.ok()) return r.status();
+  return r->message();
+}
+
+absl::StatusOr<std::string> AdminClient::UpdateCard(const std::string& endpoint) {
+  hanse::v1::UpdateCardRequest req;
+  req.set_endpoint(endpoint);
+  auto r = Call<hanse::v1::UpdateCardRequest, hanse::v1::GetCardResponse>(
+      stubs_->admin.get(), &hanse::v1::Admin::Stub::UpdateCard, req);
+  if (!r.ok()) return r.status();
+  return r->card_jws();
+}
+
+absl::StatusOr<std::string> AdminClient::Checkpoint(const std::string& dir) {
+  hanse::v1::CheckpointRequest req;
+  req.set_dir(dir);
+  auto r = Call<hanse::v1::CheckpointRequest, hanse::v1::CheckpointResponse>(
+      stubs_->admin.get(), &hanse::v1::Admin::Stub::Checkpoint, req, absl::Minutes(10));
+  if (!r.ok()) return r.status();
+  return r->sequences();
+}
+
 absl::StatusOr<hanse::v1::ContractInfo> AdminClient::RequestContract(
     const hanse::v1::RequestContractRequest& req) {
   return Call<hanse::v1::RequestContractRequest, hanse::v1::ContractInfo>(

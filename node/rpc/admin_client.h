@@ -36,6 +36,11 @@ class AdminClient {
   absl::StatusOr<std::string> EndorseMember(const std::string& did);
   absl::StatusOr<std::string> RevokeMember(const std::string& did, const std::string& reason);
   absl::StatusOr<hanse::v1::ListMembersResponse> ListMembers();
+  absl::StatusOr<std::string> LeaveFederation(const std::string& reason);
+  // Returns the new card.
+  absl::StatusOr<std::string> UpdateCard(const std::string& endpoint);
+  // Returns the sequence ledger read after the checkpoint.
+  absl::StatusOr<std::string> Checkpoint(const std::string& dir);
   // Streams the export to `sink` chunk by chunk.
   absl::Status ExportCatalog(const std::string& format,
                              const std::function<void(const std::string&)>& sink);

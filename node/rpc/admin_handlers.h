@@ -51,6 +51,9 @@ class MembershipAdmin {
   absl::Status Revoke(const hanse::v1::RevokeMemberRequest& req,
                       hanse::v1::MemberActionResponse* resp);
   absl::Status List(hanse::v1::ListMembersResponse* resp);
+  // Signs this node's departure and offers it to every member at once.
+  absl::Status Leave(const hanse::v1::LeaveFederationRequest& req,
+                     hanse::v1::MemberActionResponse* resp);
 
  private:
   absl::Status Sign(MembershipAction action, const std::string& subject,

@@ -122,6 +122,48 @@ absl::Status MembershipAdmin::List(hanse::v1::ListMembersResponse* resp) {
   for (const auto& [did, voters] : s.pending_revoke) {
     add(resp->mutable_pending_revocations(), s.members[did], voters);
   }
+  for (const auto& [did, when] : s.left) {
+    add(resp->mutable_left(), MemberCard{did, "", "", "", "", absl::UnixEpoch()}, {});
+    resp->mutable_left()->rbegin()->set_left_at(
+        absl::FormatTime(absl::RFC3339_sec, when, absl::UTCTimeZone()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MembershipAdmin::Leave(const hanse::v1::LeaveFederationRequest& req,
+                                    hanse::v1::MemberActionResponse* resp) {
+  auto charter = node_->membership->charter();
+  if (!charter) {
+    return absl::FailedPreconditionError(
+        "this node has not joined a federation (`hanse federation join`)");
+  }
+  const std::string& self = node_->home->identity.did;
+  MembershipState before = node_->membership->state();
+  if (before.left.count(self)) {
+    return absl::FailedPreconditionError("this node has already left the federation");
+  }
+  if (!before.members.count(self)) {
+    return absl::FailedPreconditionError("this node is not a current member");
+  }
+  if (req.reason().empty()) return absl::InvalidArgumentError("--reason is required");
+  absl::Time now = node_->clock->Now();
+  HANSE_ASSIGN_OR_RETURN(std::string jws,
+                         SignEndorsement(*charter, MembershipAction::kLeave, self, "", req.reason(),
+                                         node_->home->identity.participant_key, now));
+  HANSE_RETURN_IF_ERROR(node_->membership->AddRecord(jws, now).status());
+  // Offered with every membership call; those members answer while they still trust us, and
+  // tell the rest by gossip.
+  int told = 0, others = 0;
+  for (const auto& [did, card] : before.members) {
+    if (did == self) continue;
+    ++others;
+    if (node_->gossip->engine().FetchMembership(card).ok()) ++told;
+  }
+  resp->set_message(absl::StrCat("left federation ", charter->name, ": ", told, " of ", others,
+                                 " members told at once, the rest learn it by gossip"));
+  log::Warn(
+      "this node left the federation",
+      {{"federation", charter->id}, {"reason", req.reason()}, {"told", std::to_string(told)}});
   return absl::OkStatus();
 }
 

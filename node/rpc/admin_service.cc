@@ -23,6 +23,7 @@
 #include "catalog/query.h"
 #include "hanse/v1/admin.grpc.pb.h"
 #include "hanse/v1/federation.grpc.pb.h"
+#include "node/identity/backup.h"
 #include "node/publishing/publishing.h"
 #include "node/rpc/admin_handlers.h"
 #include "node/rpc/channels.h"
@@ -129,6 +130,28 @@ class AdminService final : public hanse::v1::Admin::Service {
                             hanse::v1::MemberActionResponse* resp) override;
   grpc::Status ListMembers(grpc::ServerContext*, const hanse::v1::ListMembersRequest* req,
                            hanse::v1::ListMembersResponse* resp) override;
+  grpc::Status LeaveFederation(grpc::ServerContext*, const hanse::v1::LeaveFederationRequest* req,
+                               hanse::v1::MemberActionResponse* resp) override {
+    return ToGrpc(MembershipAdmin(node_).Leave(*req, resp));
+  }
+
+  grpc::Status UpdateCard(grpc::ServerContext*, const hanse::v1::UpdateCardRequest* req,
+                          hanse::v1::GetCardResponse* resp) override {
+    if (!node_->update_card) return ToGrpc(absl::UnimplementedError("no card updates here"));
+    auto jws = node_->update_card(req->endpoint());
+    if (!jws.ok()) return ToGrpc(jws.status());
+    resp->set_card_jws(*jws);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Checkpoint(grpc::ServerContext*, const hanse::v1::CheckpointRequest* req,
+                          hanse::v1::CheckpointResponse* resp) override {
+    auto sequences = CheckpointHome(node_->home->paths, *node_->store, req->dir());
+    if (!sequences.ok()) return ToGrpc(sequences.status());
+    resp->set_sequences(*sequences);
+    log::Info("store checkpoint taken", {{"dir", req->dir()}});
+    return grpc::Status::OK;
+  }
 
   grpc::Status PingPeer(grpc::ServerContext*, const hanse::v1::PingPeerRequest* request,
                         hanse::v1::PingPeerResponse* response) override {

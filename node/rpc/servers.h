@@ -44,6 +44,8 @@ struct NodeParts {
   absl::Time started;
   // The end of the node certificate's validity (it changes when renewed).
   std::function<absl::Time()> node_cert_not_after;
+  // Signs and records a card with a new endpoint (see `hanse card update`); returns the card.
+  std::function<absl::StatusOr<std::string>(const std::string& endpoint)> update_card;
   // The bound federation address (set by Servers::Start once bound).
   std::string listen_address;
 };
