@@ -3,12 +3,21 @@
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "base/status.h"
+#include "catalog/document.h"
 #include "node/contract/keys.h"
 #include "node/identity/card.h"
+#include "node/publishing/publishing.h"
 #include "policy/policy.h"
 #include "trust/jws.h"
 
 namespace hanse::node::exchange_internal {
+namespace {
+
+// What a consumer may present about itself with a negotiation request.
+constexpr std::size_t kMaxPresentedFacts = 32;
+constexpr std::size_t kMaxPresentedFactBytes = 64 * 1024;
+
+}  // namespace
 
 using contract::Negotiation;
 using contract::Role;
@@ -62,6 +71,65 @@ absl::StatusOr<std::string> Common::CardOf(const std::string& did) {
   HANSE_ASSIGN_OR_RETURN(auto v, store->Get(catalog::Family::kContracts, contract::CardKey(did)));
   if (!v) return absl::NotFoundError(absl::StrCat("no card of ", did, " is held"));
   return *v;
+}
+
+std::vector<std::string> Common::OwnFacts(absl::Time now) const {
+  std::vector<std::string> out;
+  if (auto participant = catalog->Get(self()); participant.ok()) out.push_back(participant->jws);
+  if (auto certs = catalog->CertificationsOf(self(), now); certs.ok()) {
+    for (auto& c : *certs) {
+      if (out.size() >= kMaxPresentedFacts) break;
+      out.push_back(std::move(c.jws));
+    }
+  }
+  return out;
+}
+
+absl::Status Common::EnsureOwnParticipant(absl::Time now) {
+  if (catalog->Get(self()).ok()) return absl::OkStatus();
+  HANSE_ASSIGN_OR_RETURN(MemberCard mine, VerifyCard(card(), now), "this node's card");
+  HANSE_RETURN_IF_ERROR(
+      EnsureParticipantDescription(*home, ParticipantFactsOf(*home, mine.endpoint), *catalog, now)
+          .status(),
+      "this node's facts must be signed before it asks for a contract");
+  return absl::OkStatus();
+}
+
+absl::Status Common::AcceptFacts(const std::string& consumer,
+                                 const google::protobuf::RepeatedPtrField<std::string>& documents) {
+  if (documents.size() > static_cast<int>(kMaxPresentedFacts)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("at most ", kMaxPresentedFacts, " consumer documents per request"));
+  }
+  const absl::Time now = clock->Now();
+  std::vector<std::string> verified;
+  for (const auto& jws : documents) {
+    if (jws.size() > kMaxPresentedFactBytes) {
+      return absl::InvalidArgumentError("a consumer document is larger than 64 KiB");
+    }
+    HANSE_ASSIGN_OR_RETURN(catalog::VerifiedDocument v, catalog::VerifyDocument(jws, now),
+                           "consumer document");
+    const catalog::Document& d = v.doc;
+    bool about_consumer =
+        (d.kind == catalog::DocumentKind::kParticipant && d.issuer == consumer) ||
+        (d.kind == catalog::DocumentKind::kCertification && d.certification.subject == consumer);
+    if (!about_consumer) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("consumer document ", d.id,
+                       " is not the consumer's own participant self-description "
+                       "or a credential about it"));
+    }
+    verified.push_back(jws);
+  }
+  // Stored like any document from gossip (an issuer that is not a member, or retired, is
+  // refused there); outcomes other than stored mean the provider held it or a newer one.
+  for (const auto& r : catalog->IngestMany(verified)) {
+    if (!r.ok() && r.status().code() != absl::StatusCode::kFailedPrecondition) {
+      log::Warn("consumer document not stored",
+                {{"consumer", consumer}, {"error", r.status().ToString()}});
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<policy::Request> Common::FactsAbout(const std::string& consumer,

@@ -54,6 +54,18 @@ struct Common {
              nlohmann::json details);
   // The facts this node has verified about `consumer` (its signed participant
   // self-description, the certifications it holds) for evaluating a policy at `now`.
+  // This node's signed facts about itself: its participant self-description and the
+  // certification credentials about it that it holds, for a negotiation request.
+  std::vector<std::string> OwnFacts(absl::Time now) const;
+  // Signs this node's participant self-description when it holds none yet (a member that was
+  // just admitted, before its duty loop got to it), so that its first request carries it.
+  absl::Status EnsureOwnParticipant(absl::Time now);
+  // Verifies and stores the facts a consumer presented about itself (see OwnFacts): only its
+  // own participant self-description and credentials whose subject it is; a document already
+  // held, or older than the one held, changes nothing. A document that does not verify, or
+  // that is about someone else, refuses the request.
+  absl::Status AcceptFacts(const std::string& consumer,
+                           const google::protobuf::RepeatedPtrField<std::string>& documents);
   absl::StatusOr<policy::Request> FactsAbout(const std::string& consumer,
                                              const hanse::v1::NegotiateRequest& req,
                                              absl::Time now);

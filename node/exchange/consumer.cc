@@ -76,12 +76,14 @@ absl::StatusOr<hanse::v1::ContractInfo> Consumer::RequestContract(
   c_->Audit("negotiation.requested", n.id, c_->self(),
             {{"provider", n.provider_did}, {"dataset", n.dataset_id}, {"purpose", n.purpose}});
 
+  if (n.state == State::kRequested) HANSE_RETURN_IF_ERROR(c_->EnsureOwnParticipant(now));
   hanse::v1::NegotiateRequest nreq;
   nreq.set_request_id(n.id);
   nreq.set_dataset_id(n.dataset_id);
   nreq.set_purpose(start.purpose);
   for (const auto& c : req.purpose_classes()) nreq.add_purpose_classes(ExpandIri(c));
   nreq.set_consumer_card_jws(c_->card());
+  for (auto& d : c_->OwnFacts(now)) nreq.add_consumer_documents(std::move(d));
   hanse::v1::NegotiateResponse nresp;
   if (n.state == State::kRequested) {
     HANSE_RETURN_IF_ERROR(

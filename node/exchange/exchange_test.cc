@@ -189,6 +189,43 @@ TEST_F(ExchangeTest, NegotiationEndsInAnAgreementBothSidesHold) {
               ::testing::IsSupersetOf({"negotiation.agreed", "negotiation.finalized"}));
 }
 
+// A member admitted a moment ago: the provider trusts it but gossip has not brought its
+// participant self-description yet. The request carries it, so the decision is the same.
+TEST_F(ExchangeTest, TheConsumerPresentsItsOwnFactsWithTheRequest) {
+  std::unique_ptr<Member> newcomer = Make("clinic", "NL");
+  auto card = VerifyCard(newcomer->card, clock_.Now());
+  ASSERT_THAT(card.status(), IsOk());
+  ASSERT_THAT(provider_->peers->Add(newcomer->card, *card).status(), IsOk());
+  auto provider_card = VerifyCard(provider_->card, clock_.Now());
+  ASSERT_THAT(newcomer->peers->Add(provider_->card, *provider_card).status(), IsOk());
+  newcomer->peer.Connect(provider_->did(), &provider_->exchange->provider(), newcomer->did());
+  std::string dataset = Publish("icu", "t,hr\n1,80\n", Offer(3));
+  ASSERT_THAT(newcomer->catalog->Ingest(provider_->catalog->Get(dataset).value().jws).status(),
+              IsOk());
+  ASSERT_FALSE(provider_->catalog->Get(newcomer->did()).ok());
+
+  HANSE_ASSERT_OK_AND_ASSIGN(hanse::v1::ContractInfo info, Request(*newcomer, dataset));
+  EXPECT_EQ(info.state(), "FINALIZED") << info.reason();
+  EXPECT_THAT(provider_->catalog->Get(newcomer->did()).status(), IsOk())
+      << "the provider keeps the facts it verified";
+}
+
+TEST_F(ExchangeTest, FactsAboutAnotherMemberAreRefused) {
+  std::string dataset = Publish("icu", "t,hr\n1,80\n", Offer(3));
+  hanse::v1::NegotiateRequest req;
+  req.set_request_id("urn:uuid:00000000-0000-4000-8000-000000000001");
+  req.set_dataset_id(dataset);
+  req.set_purpose(kPurpose);
+  // The outsider (US) presents the EU lab's self-description as its own.
+  req.add_consumer_documents(consumer_->catalog->Get(consumer_->did()).value().jws);
+  auto resp = provider_->exchange->provider().Negotiate(outsider_->did(), req);
+  EXPECT_THAT(resp.status(),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("not the consumer's own")));
+  req.clear_consumer_documents();
+  req.add_consumer_documents("not a JWS");
+  EXPECT_FALSE(provider_->exchange->provider().Negotiate(outsider_->did(), req).ok());
+}
+
 TEST_F(ExchangeTest, AMemberOutsideTheEuIsDeniedWithTheTrace) {
   std::string dataset = Publish("icu", "t,hr\n1,80\n", Offer(3));
   HANSE_ASSERT_OK_AND_ASSIGN(hanse::v1::ContractInfo info, Request(*outsider_, dataset));

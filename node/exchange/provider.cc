@@ -37,6 +37,7 @@ absl::StatusOr<hanse::v1::NegotiateResponse> Provider::Negotiate(
   if (!req.consumer_card_jws().empty()) {
     HANSE_RETURN_IF_ERROR(c_->StoreCard(caller, req.consumer_card_jws()));
   }
+  HANSE_RETURN_IF_ERROR(c_->AcceptFacts(caller, req.consumer_documents()));
   contract::NegotiationStart start = StartOf(doc, req.request_id(), caller, req.purpose());
   HANSE_ASSIGN_OR_RETURN(Negotiation n, c_->contracts.BeginProviderNegotiation(start, now));
   hanse::v1::NegotiateResponse resp;

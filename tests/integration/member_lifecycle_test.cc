@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -222,6 +223,61 @@ TEST_F(MemberLifecycleTest, LeavingIsSignedReplicatedAndNotARevocation) {
   CommandResult again = Hanse("c", {"federation", "leave", "--reason", "twice"});
   EXPECT_NE(again.exit_code, 0);
   EXPECT_THAT(again.err, HasSubstr("already left"));
+}
+
+// 50 contract requests of a member, each started the moment its admission is visible on it,
+// against an EU-only offer: the provider decides each on the facts the request carries, so none
+// is denied for lack of them (whatever gossip has delivered by then).
+TEST_F(MemberLifecycleTest, ANewMembersFirstRequestsAreDecidedOnItsFacts) {
+  InitNode("hosp", {.country = "DE", .port = Port()});
+  InitNode("lab", {.country = "FR", .port = Port()});
+  InitNode("clinic", {.country = "NL", .port = Port()});
+  Parallel({"hosp", "lab", "clinic"}, [this](const std::string& n) { StartNode(n); });
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_NO_FATAL_FAILURE(FoundFederation({"hosp", "lab"}));
+  const nlohmann::json eu_only = {
+      {"@context", "http://www.w3.org/ns/odrl.jsonld"},
+      {"@type", "Offer"},
+      {"permission",
+       {{{"action", "use"},
+         {"constraint",
+          {{{"leftOperand", "spatial"}, {"operator", "isPartOf"}, {"rightOperand", "EU"}},
+           {{"leftOperand", "hanse:jurisdiction"},
+            {"operator", "isPartOf"},
+            {"rightOperand", "EU"}}}}}}}};
+  const std::string dataset = Publish("hosp", "icu", "ICU vitals", "health", eu_only);
+
+  WriteCard("clinic");
+  CommandResult proposed = Hanse("lab", {"member", "propose", Card("clinic")});
+  ASSERT_EQ(proposed.exit_code, 0) << proposed.err;
+  ASSERT_TRUE(WaitUntil([&] { return !EndpointAt("hosp", Did("clinic")).empty(); }));
+  CommandResult joined =
+      Hanse("clinic", {"federation", "join", Charter(), "--bootstrap", Listen("hosp")});
+  ASSERT_EQ(joined.exit_code, 0) << joined.err;
+  // The moment the clinic holds the offer, 50 requests at once (10 in flight at a time).
+  ASSERT_TRUE(WaitUntil([&] {
+    return Hanse("clinic", {"dataset", "show", dataset}).exit_code == 0;
+  }));
+  std::atomic<int> agreed{0}, denied{0}, failed{0};
+  std::mutex mu;
+  std::string first_problem;
+  std::vector<std::string> workers;
+  for (int i = 0; i < 10; ++i) workers.push_back(absl::StrCat(i));
+  Parallel(workers, [&](const std::string&) {
+    for (int k = 0; k < 5; ++k) {
+      CommandResult r = Hanse("clinic", {"contract", "request", dataset, "--purpose", "use"});
+      if (r.exit_code == 0) {
+        ++agreed;
+        continue;
+      }
+      (r.out.find("TERMINATED") != std::string::npos ? denied : failed)++;
+      std::lock_guard lock(mu);
+      if (first_problem.empty()) first_problem = r.out + r.err;
+    }
+  });
+  EXPECT_EQ(denied, 0) << first_problem;
+  EXPECT_EQ(failed, 0) << first_problem;
+  EXPECT_EQ(agreed, 50);
 }
 
 }  // namespace
