@@ -409,6 +409,41 @@ TEST_F(ContractsTest, TransferStopsWhenThePolicyWindowClosesMidStream) {
   EXPECT_FALSE(PathExists(out));
 }
 
+// `hanse cert renew` on the provider while a transfer streams: the transfer finishes on its
+// connection, whole, and new handshakes get the new certificate.
+TEST_F(ContractsTest, CertificateRenewedMidTransferLetsItFinish) {
+  StartFederation();
+  constexpr size_t kSize = 24 << 20;
+  constexpr std::uint64_t kRate = 4 << 20;  // 6 s for the whole content
+  const std::string content = RandomBytes(kSize, 9);
+  std::string dataset = PublishOnHosp("icu", content, Offer(3));
+  std::string agreement = Agree(dataset);
+  ASSERT_TRUE(
+      WaitUntil([&] { return ServedCertificate("hosp", "lab") == CertificateOnDisk("hosp"); }));
+  const std::string before = CertificateOnDisk("hosp");
+
+  const std::string out = Path("icu.csv");
+  CommandResult fetched;
+  std::thread fetch([&] {
+    fetched = Fetch("lab", agreement, out, {"--max-rate", std::to_string(kRate)});
+  });
+  ASSERT_TRUE(WaitUntil([&] { return FileSize(out + ".part") > (2u << 20); }, absl::Seconds(10)));
+  CommandResult renew = Hanse("hosp", {"cert", "renew"});
+  EXPECT_EQ(renew.exit_code, 0) << renew.err;
+  EXPECT_NE(CertificateOnDisk("hosp"), before);
+  EXPECT_TRUE(
+      WaitUntil([&] { return ServedCertificate("hosp", "lab") == CertificateOnDisk("hosp"); },
+                absl::Seconds(20)))
+      << "new handshakes still get the old certificate";
+  EXPECT_LT(FileSize(out + ".part"), kSize) << "the transfer ended before the renewal took effect";
+  fetch.join();
+  EXPECT_EQ(fetched.exit_code, 0) << fetched.err;
+  EXPECT_EQ(ReadFile(out, kSize + 1).value_or(""), content);
+  // A new negotiation and transfer run on the new certificate.
+  std::string second = Agree(dataset);
+  EXPECT_EQ(Fetch("lab", second, Path("icu2.csv")).exit_code, 0);
+}
+
 // A provider frozen mid-transfer (SIGSTOP): the consumer gives up after its idle timeout with a
 // clear message, the abandoned stream does not complete as a use when the provider thaws, and
 // the resume finishes within the one use the policy allows.

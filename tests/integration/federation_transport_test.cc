@@ -152,22 +152,8 @@ TEST_F(FederationTransportTest, NodeCertificateRenewsAtStartAndWhileRunning) {
   EXPECT_NE(nlohmann::json::parse(r.out)["node_cert_not_after"], "");
 
   // The certificate the node serves, as an independent TLS client sees it.
-  auto served = [&] {
-    std::string cmd = absl::StrCat(
-        "timeout 5 openssl s_client -connect ", Listen("a"), " -tls1_3 -cert ", Path("b/node.pem"),
-        " -key ", Path("b/node.key"), " < /dev/null 2>/dev/null > ", Path("served.txt"));
-    (void)std::system(cmd.c_str());
-    std::string out = ReadFile(Path("served.txt")).value_or("");
-    size_t begin = out.find("-----BEGIN CERTIFICATE-----");
-    size_t end = out.find("-----END CERTIFICATE-----");
-    if (begin == std::string::npos || end == std::string::npos) return std::string();
-    return out.substr(begin, end - begin);
-  };
-  auto on_disk = [&] {
-    std::string pem = ReadFile(Path("a/node.pem")).value_or("");
-    size_t end = pem.find("-----END CERTIFICATE-----");
-    return end == std::string::npos ? pem : pem.substr(0, end);
-  };
+  auto served = [&] { return ServedCertificate("a", "b"); };
+  auto on_disk = [&] { return CertificateOnDisk("a"); };
   EXPECT_TRUE(WaitUntil([&] { return served() == on_disk(); }, absl::Seconds(15)));
   const std::string before = on_disk();
 

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -120,6 +121,25 @@ absl::Status FederationTest::StopInProcess(const std::string& name) {
   std::unique_ptr<node::Node> node = std::move(Entry(name).in_process);
   if (!node) return absl::FailedPreconditionError(name + " is not running in this process");
   return node->Shutdown(absl::Seconds(5));
+}
+
+std::string FederationTest::ServedCertificate(const std::string& name, const std::string& as) {
+  const std::string out_file = Path(name + ".served.txt");
+  std::string cmd = absl::StrCat("timeout 5 openssl s_client -connect ", Listen(name),
+                                 " -tls1_3 -cert ", Home(as), "/node.pem -key ", Home(as),
+                                 "/node.key < /dev/null 2>/dev/null > ", out_file);
+  (void)std::system(cmd.c_str());
+  std::string out = ReadFile(out_file).value_or("");
+  size_t begin = out.find("-----BEGIN CERTIFICATE-----");
+  size_t end = out.find("-----END CERTIFICATE-----");
+  if (begin == std::string::npos || end == std::string::npos || end < begin) return "";
+  return out.substr(begin, end - begin);
+}
+
+std::string FederationTest::CertificateOnDisk(const std::string& name) {
+  std::string pem = ReadFile(Home(name) + "/node.pem").value_or("");
+  size_t end = pem.find("-----END CERTIFICATE-----");
+  return end == std::string::npos ? pem : pem.substr(0, end);
 }
 
 CommandResult FederationTest::Hanse(const std::string& name, std::vector<std::string> args,

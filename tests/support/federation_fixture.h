@@ -68,6 +68,11 @@ class FederationTest : public ::testing::Test {
   int StopNode(const std::string& name, int sig = SIGTERM);
   // StopNode, then StartNode without extra args. Returns the exit code of the stop.
   int RestartNode(const std::string& name, int sig = SIGTERM);
+  // The certificate (PEM, without its END line) the running node `name` presents to a TLS
+  // client, as `openssl s_client` with the identity of `as` sees it; "" when none was read.
+  std::string ServedCertificate(const std::string& name, const std::string& as);
+  // The node certificate in the home of `name`, in the same form.
+  std::string CertificateOnDisk(const std::string& name);
   // Everything the process of `name` has logged, across restarts.
   std::string Log(const std::string& name);
   // The process id of `name` (to freeze it with SIGSTOP, say); -1 when it does not run.
