@@ -168,6 +168,35 @@ TEST_F(FederationTransportTest, NodeCertificateRenewsAtStartAndWhileRunning) {
   EXPECT_EQ(StopNode("a"), 0) << Log("a");
 }
 
+// Under a clock moved 340 days on, the running node renews its certificate itself (the default
+// window is 30 days before the end), warns before, and reports the new end in its status.
+TEST_F(FederationTransportTest, NodeCertificateRenewsItselfBeforeItExpires) {
+  InitNode("a");
+  auto not_after = [&] {
+    auto pem = ReadFile(Path("a/node.pem"));
+    return pem.ok() ? trust::CertificateNotAfter(*pem).value_or(absl::InfinitePast())
+                    : absl::InfinitePast();
+  };
+  const absl::Time first = not_after();
+  SimulatedClock clock(absl::Now());
+  node::Node* n = StartInProcess("a", &clock);
+  ASSERT_NE(n, nullptr);
+  clock.Advance(absl::Hours(24 * 340));
+  EXPECT_TRUE(WaitUntil([&] { return not_after() > first; }, absl::Seconds(30)))
+      << "no renewal 25 days before the end";
+  EXPECT_GE(not_after(), clock.Now() + absl::Hours(24 * 364));
+  CommandResult st = Hanse("a", {"status", "--json"});
+  ASSERT_EQ(st.exit_code, 0) << st.err;
+  absl::Time shown;
+  std::string err;
+  ASSERT_TRUE(absl::ParseTime(
+      absl::RFC3339_full, nlohmann::json::parse(st.out)["node_cert_not_after"].get<std::string>(),
+      &shown, &err))
+      << st.out;
+  EXPECT_EQ(absl::ToUnixSeconds(shown), absl::ToUnixSeconds(not_after()));
+  EXPECT_THAT(StopInProcess("a"), testing::IsOk());
+}
+
 TEST_F(FederationTransportTest, UntrustedNodeIsRefusedAtTheHandshake) {
   Init("a");
   std::string c_did = Init("c");
