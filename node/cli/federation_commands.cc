@@ -113,8 +113,9 @@ absl::Status CmdMemberList(const std::string& home_dir, bool pending_only, bool 
   auto print = [](const char* title, const auto& list, const char* signers_label) {
     std::printf("%s (%d)\n", title, list.size());
     for (const auto& m : list) {
-      std::printf("  %s  %s %s\n", m.peer().did().c_str(), m.peer().country().c_str(),
-                  m.peer().legal_name().c_str());
+      std::printf("  %s  %s %s%s%s\n", m.peer().did().c_str(), m.peer().country().c_str(),
+                  m.peer().legal_name().c_str(), m.peer().endpoint().empty() ? "" : "  at ",
+                  m.peer().endpoint().c_str());
       if (m.signers_size() > 0) {
         std::printf("      %s %s\n", signers_label, absl::StrJoin(m.signers(), ", ").c_str());
       }
