@@ -85,6 +85,9 @@ int Main(int argc, char** argv) {
   init->add_option("--jurisdiction", init_options.jurisdictions,
                    "A jurisdiction whose law applies to the member (ISO code or EU; repeat; "
                    "default: the country)");
+  init->add_option("--ca-validity-days", init_options.ca_validity_days,
+                   "Lifetime of the participant CA certificate (30-36500 days)")
+      ->capture_default_str();
   init->add_option("--key-type", init_options.key_type, "Participant key type")
       ->check(CLI::IsMember({"p256", "ed25519"}))
       ->capture_default_str();

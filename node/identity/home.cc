@@ -15,8 +15,8 @@
 namespace hanse::node {
 namespace {
 
-// Participant CAs live long; node certificates are rotated more often (no DID change).
-constexpr absl::Duration kCaValidity = absl::Hours(24 * 365 * 10);
+// Participant CAs live long (InitOptions::ca_validity_days); node certificates are rotated more
+// often (no DID change).
 const absl::Duration kNodeCertValidity = absl::Hours(24) * Config{}.node_cert_validity_days;
 // Back-date certificates a little so peers with a slightly slow clock accept them.
 constexpr absl::Duration kBackdate = absl::Minutes(5);
@@ -27,9 +27,9 @@ absl::Status CreateHomeContents(const InitOptions& o, const HomePaths& p, absl::
   HANSE_ASSIGN_OR_RETURN(auto participant, trust::PrivateKey::Generate(key_type));
   std::string did = trust::EncodeDidKey(participant.Public());
   HANSE_ASSIGN_OR_RETURN(auto node_key, trust::PrivateKey::Generate(trust::KeyType::kP256));
-  HANSE_ASSIGN_OR_RETURN(
-      std::string ca_pem,
-      trust::IssueParticipantCa(participant, did, o.legal_name, now - kBackdate, kCaValidity));
+  HANSE_ASSIGN_OR_RETURN(std::string ca_pem,
+                         trust::IssueParticipantCa(participant, did, o.legal_name, now - kBackdate,
+                                                   absl::Hours(24) * o.ca_validity_days));
   HANSE_ASSIGN_OR_RETURN(std::string node_pem,
                          trust::IssueNodeCertificate(participant, ca_pem, node_key.Public(), did,
                                                      now - kBackdate, kNodeCertValidity));
@@ -122,6 +122,9 @@ absl::StatusOr<std::string> InitHome(const InitOptions& o, absl::Time now) {
         " with this host's name or address as the other members reach it"));
   }
   HANSE_RETURN_IF_ERROR(trust::ParseKeyType(o.key_type).status(), "--key-type");
+  if (o.ca_validity_days < 30 || o.ca_validity_days > 36500) {
+    return absl::InvalidArgumentError("--ca-validity-days must be 30-36500");
+  }
   std::string dir = AbsolutePath(o.dir);
   if (PathExists(dir)) {
     return absl::AlreadyExistsError(

@@ -70,6 +70,9 @@ struct InitOptions {
   // dialable (not 0.0.0.0 or ::).
   std::string endpoint;
   std::string key_type = "p256";
+  // Lifetime of the participant CA certificate. Its end is the end of the identity's cards: the
+  // participant key is not rotated (docs/security.md).
+  int ca_validity_days = 3650;
 };
 
 // Creates a new home; refuses to touch an existing directory. Returns the DID.

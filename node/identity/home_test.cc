@@ -89,6 +89,21 @@ TEST(HomeInitTest, EveryInterfaceNeedsAnEndpointPeersCanDial) {
   EXPECT_EQ(home.config.endpoint, "node1.example.org:7400");
 }
 
+TEST(HomeInitTest, ParticipantCaLifetimeIsChosenAtInit) {
+  testing::TempDir tmp;
+  auto o = Options(tmp.Sub("h"));
+  o.ca_validity_days = 10;
+  EXPECT_THAT(InitHome(o, absl::Now()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--ca-validity-days")));
+  EXPECT_FALSE(PathExists(tmp.Sub("h")));
+  o.ca_validity_days = 400;
+  const absl::Time now = absl::Now();
+  ASSERT_THAT(InitHome(o, now), IsOk());
+  HANSE_ASSERT_OK_AND_ASSIGN(std::string ca, ReadFile(tmp.Sub("h/participant-ca.pem")));
+  HANSE_ASSERT_OK_AND_ASSIGN(absl::Time end, trust::CertificateNotAfter(ca));
+  EXPECT_LT(absl::AbsDuration(end - (now + absl::Hours(24 * 400))), absl::Minutes(10));
+}
+
 TEST(HomeCertTest, RenewalIsDueInTheWindowOrWithAProblem) {
   Config config;  // renew 30 days before the end
   absl::Time end = absl::FromUnixSeconds(2'000'000'000);
