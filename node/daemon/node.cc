@@ -2,6 +2,7 @@
 
 #include <netdb.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "base/clock.h"
 #include "base/file.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/status.h"
 #include "base/version.h"
 #include "catalog/catalog.h"
@@ -26,6 +28,7 @@
 #include "node/identity/card.h"
 #include "node/identity/home.h"
 #include "node/identity/sequence_ledger.h"
+#include "node/ops/ops_server.h"
 #include "node/publishing/publishing.h"
 #include "node/rpc/gossip.h"
 #include "node/rpc/grpc_exchange_peer.h"
@@ -92,6 +95,8 @@ struct Node::Impl {
   std::unique_ptr<Exchange> exchange;
   std::shared_ptr<PeerRegistry> peers;
   std::unique_ptr<Servers> servers;
+  Metrics metrics;
+  std::unique_ptr<OpsServer> ops;  // last: stopped first, while what it reads still exists
   // Runs due duties every second (and at start, for duties that fell due while down).
   std::thread duty_thread;
   std::mutex duty_mu;
@@ -225,6 +230,96 @@ struct Node::Impl {
     }
     return jws;
   }
+  // Why the node cannot do its work yet (for /readyz); empty when it can.
+  std::vector<std::string> NotReady() const {
+    std::vector<std::string> reasons;
+    MembershipState state = membership->state();
+    if (membership->joined()) {
+      if (state.left.count(home.identity.did)) reasons.push_back("this node left its federation");
+      if (!state.members.count(home.identity.did) && !state.left.count(home.identity.did)) {
+        reasons.push_back("this node is not a member of its federation (yet)");
+      }
+      if (state.members.size() > 1 && !gossip->engine().synced()) {
+        reasons.push_back("no member reached since the start");
+      }
+    }
+    return reasons;
+  }
+
+  // The gauges read at each scrape; RPC counters and latencies come from the servers.
+  void RegisterMetrics() {
+    using Samples = std::vector<std::pair<Labels, double>>;
+    auto one = [](double v) { return Samples{{{}, v}}; };
+    metrics.Gauge("hanse_build_info", "The running release and commit (value 1)", [] {
+      return Samples{{{{"version", VersionLine()}}, 1}};
+    });
+    metrics.Gauge("hanse_uptime_seconds", "Seconds since the node started",
+                  [this, one] { return one(absl::ToDoubleSeconds(clock->Now() - started)); });
+    metrics.Gauge("hanse_catalog_documents", "Current documents in the catalogue",
+                  [this, one] { return one(static_cast<double>(catalog->document_count())); });
+    metrics.Gauge("hanse_store_disk_bytes", "Bytes the store takes on disk",
+                  [this, one] { return one(static_cast<double>(store->DiskBytes())); });
+    metrics.Gauge("hanse_store_free_bytes",
+                  "Free bytes on the store's file system (writes stop below store_min_free_mb)",
+                  [this, one] {
+                    struct statvfs st {};
+                    if (::statvfs(home.paths.store.c_str(), &st) != 0) return Samples{};
+                    return one(static_cast<double>(st.f_bavail) * static_cast<double>(st.f_frsize));
+                  });
+    metrics.Gauge(
+        "hanse_node_certificate_expiry_seconds",
+        "Seconds until the node TLS certificate ends (renewed automatically)",
+        [this, one] { return one(absl::ToDoubleSeconds(CertNotAfter() - clock->Now())); });
+    metrics.Gauge("hanse_members", "Federation members by status", [this] {
+      MembershipState s = membership->state();
+      return Samples{{{{"status", "member"}}, static_cast<double>(s.members.size())},
+                     {{{"status", "pending"}}, static_cast<double>(s.pending_admit.size())},
+                     {{{"status", "revoked"}}, static_cast<double>(s.revoked.size())},
+                     {{{"status", "left"}}, static_cast<double>(s.left.size())}};
+    });
+    metrics.Gauge("hanse_equivocators", "Issuers this node holds equivocation evidence against",
+                  [this, one] {
+                    auto flagged = catalog->FlaggedIssuers();
+                    return one(flagged.ok() ? static_cast<double>(flagged->size()) : 0);
+                  });
+    metrics.Gauge(
+        "hanse_flagged_by_members",
+        "Members whose last digest named this node as an equivocator (alert if > 0)", [this, one] {
+          return one(static_cast<double>(gossip->engine().FlaggedBy(home.identity.did).size()));
+        });
+    metrics.Gauge(
+        "hanse_own_sequence", "This node's own issuer log: signed (ledger) and held", [this] {
+          auto heads = catalog->Heads();
+          double held = 0;
+          if (heads.ok() && heads->count(home.identity.did)) {
+            held = static_cast<double>(heads->at(home.identity.did));
+          }
+          return Samples{
+              {{{"kind", "signed"}}, static_cast<double>(sequences->Highest(home.identity.did))},
+              {{{"kind", "held"}}, held}};
+        });
+    metrics.Gauge("hanse_gossip_peer_standing",
+                  "Standing of each peer in gossip (invalid documents lower it)", [this] {
+                    Samples out;
+                    for (const auto& [peer, standing] : gossip->engine().standing()) {
+                      out.push_back({{{"peer", peer}}, static_cast<double>(standing)});
+                    }
+                    return out;
+                  });
+    metrics.CounterFrom("hanse_gossip_rounds_total", "Anti-entropy rounds run", [this, one] {
+      return one(static_cast<double>(gossip->engine().stats().rounds));
+    });
+    metrics.CounterFrom(
+        "hanse_gossip_documents_total", "Documents received by gossip, by what became of them",
+        [this] {
+          GossipStats st = gossip->engine().stats();
+          return Samples{{{{"outcome", "received"}}, static_cast<double>(st.documents_received)},
+                         {{{"outcome", "stored"}}, static_cast<double>(st.documents_stored)},
+                         {{{"outcome", "rejected"}}, static_cast<double>(st.documents_rejected)},
+                         {{{"outcome", "evidence"}}, static_cast<double>(st.evidence_received)}};
+        });
+  }
+
   CaLookup Lookup() const {
     std::weak_ptr<PeerRegistry> weak = peers;
     return [weak](absl::string_view did) -> absl::StatusOr<std::string> {
@@ -419,6 +514,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
     parts.started = impl->started;
     parts.node_cert_not_after = [raw] { return raw->CertNotAfter(); };
     parts.update_card = [raw](const std::string& endpoint) { return raw->UpdateCard(endpoint); };
+    parts.metrics = &impl->metrics;
     HANSE_ASSIGN_OR_RETURN(impl->servers, Servers::Start(parts, listen));
     impl->listen_address = impl->servers->listen_address();
   }
@@ -444,6 +540,16 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
     }
   }
   impl->gossip->Start();
+  if (!home.config.ops_listen.empty()) {
+    HANSE_ASSIGN_OR_RETURN(HostPort ops_listen, ParseHostPort(home.config.ops_listen));
+    impl->RegisterMetrics();
+    Node::Impl* raw = impl.get();
+    HANSE_ASSIGN_OR_RETURN(
+        impl->ops, OpsServer::Start(ops_listen, {.metrics = [raw] { return raw->metrics.Render(); },
+                                                 .not_ready = [raw] { return raw->NotReady(); }}));
+    log::Info("operations endpoint serving /livez, /readyz, /metrics",
+              {{"ops_listen", impl->ops->address()}});
+  }
   impl->duty_thread = std::thread([raw = impl.get()] {
     raw->EnsureParticipant();
     raw->exchange->consumer().ResumeInterrupted();
@@ -472,6 +578,7 @@ absl::Status Node::Shutdown(absl::Duration grace) {
   if (!impl_ || impl_->shut_down) return absl::OkStatus();
   impl_->shut_down = true;
   log::Info("shutting down", {{"grace", absl::FormatDuration(grace)}});
+  impl_->ops.reset();
   if (impl_->gossip) impl_->gossip->Stop();
   {
     std::lock_guard lock(impl_->duty_mu);

@@ -146,7 +146,8 @@ constexpr const char* kKnownKeys[] = {"format_version",
                                       "fetch_idle_timeout_seconds",
                                       "node_cert_validity_days",
                                       "node_cert_renew_days",
-                                      "store_min_free_mb"};
+                                      "store_min_free_mb",
+                                      "ops_listen"};
 
 }  // namespace
 
@@ -182,6 +183,7 @@ absl::StatusOr<Config> ParseConfig(absl::string_view json_text, absl::string_vie
   HANSE_RETURN_IF_ERROR(GetStrings(j, source, "jurisdictions", &c.jurisdictions));
   HANSE_RETURN_IF_ERROR(GetString(j, source, "listen", &c.listen));
   HANSE_RETURN_IF_ERROR(GetString(j, source, "endpoint", &c.endpoint));
+  HANSE_RETURN_IF_ERROR(GetString(j, source, "ops_listen", &c.ops_listen));
   HANSE_RETURN_IF_ERROR(GetString(j, source, "key_type", &c.key_type));
   HANSE_RETURN_IF_ERROR(GetString(j, source, "log_format", &c.log_format));
   HANSE_RETURN_IF_ERROR(GetString(j, source, "log_level", &c.log_level));
@@ -229,6 +231,11 @@ absl::StatusOr<Config> ParseConfig(absl::string_view json_text, absl::string_vie
       return KeyError(source, "endpoint", s.message());
     }
   }
+  if (!c.ops_listen.empty()) {
+    if (auto s = ParseHostPort(c.ops_listen); !s.ok()) {
+      return KeyError(source, "ops_listen", s.status().message());
+    }
+  }
   if (auto s = trust::ParseKeyType(c.key_type); !s.ok()) {
     return KeyError(source, "key_type", s.status().message());
   }
@@ -263,6 +270,7 @@ std::string SerializeConfig(const Config& c) {
   j["node_cert_validity_days"] = c.node_cert_validity_days;
   j["node_cert_renew_days"] = c.node_cert_renew_days;
   j["store_min_free_mb"] = c.store_min_free_mb;
+  if (!c.ops_listen.empty()) j["ops_listen"] = c.ops_listen;
   return j.dump(2) + "\n";
 }
 

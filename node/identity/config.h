@@ -64,6 +64,9 @@ struct Config {
   // The node refuses writes to its store while its disk has less free space than this (MiB; 0
   // = no check), with an error that says so, instead of letting the store meet a full disk.
   int store_min_free_mb = 64;
+  // HOST:PORT of the plain-HTTP operations endpoint (/livez, /readyz, /metrics); empty = off.
+  // It serves no data and takes no commands; bind it where only the monitoring can reach it.
+  std::string ops_listen;
 };
 
 // Parses config JSON. Errors name `source` (the file) and the offending key.

@@ -86,6 +86,22 @@ TEST(ConfigTest, EndpointMustBeDialable) {
               IsOk());
 }
 
+TEST(ConfigTest, OpsListenIsOffByDefaultAndChecked) {
+  HANSE_ASSERT_OK_AND_ASSIGN(
+      Config off, ParseConfig(R"({"format_version":1,"legal_name":"A","country":"FR"})", "c"));
+  EXPECT_EQ(off.ops_listen, "");
+  HANSE_ASSERT_OK_AND_ASSIGN(Config on, ParseConfig(R"({"format_version":1,"legal_name":"A",
+                                 "country":"FR","ops_listen":"127.0.0.1:9464"})",
+                                                    "c"));
+  EXPECT_EQ(on.ops_listen, "127.0.0.1:9464");
+  HANSE_ASSERT_OK_AND_ASSIGN(Config back, ParseConfig(SerializeConfig(on), "c"));
+  EXPECT_EQ(back.ops_listen, "127.0.0.1:9464");
+  EXPECT_THAT(ParseConfig(R"({"format_version":1,"legal_name":"A","country":"FR",
+                              "ops_listen":"9464"})",
+                          "c"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"ops_listen\"")));
+}
+
 TEST(ConfigTest, UnspecifiedHosts) {
   for (const char* host : {"0.0.0.0", "::", "0:0:0:0:0:0:0:0", "*"}) {
     EXPECT_TRUE(IsUnspecifiedHost(host)) << host;

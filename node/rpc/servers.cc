@@ -6,6 +6,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/impl/service_type.h>
 #include <grpcpp/resource_quota.h>
+#include <grpcpp/support/server_interceptor.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +15,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "base/clock.h"
 #include "base/file.h"
 #include "base/log.h"
@@ -63,6 +66,61 @@ void ApplyServerLimits(grpc::ServerBuilder& builder, const Config& config) {
   builder.SetResourceQuota(quota);
 }
 
+// Counts every RPC the servers answer, by service, method and status code, with its latency.
+class MetricsInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  MetricsInterceptor(grpc::experimental::ServerRpcInfo* info, Metrics* metrics)
+      : started_(absl::Now()), metrics_(metrics) {
+    absl::string_view full = info->method() ? info->method() : "";
+    absl::ConsumePrefix(&full, "/");
+    size_t slash = full.find('/');
+    service_ = std::string(full.substr(0, slash));
+    method_ = slash == absl::string_view::npos ? "" : std::string(full.substr(slash + 1));
+  }
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      grpc::Status status = methods->GetSendStatus();
+      std::string code =
+          absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()));
+      metrics_->Counter("hanse_rpc_total", "RPCs answered by this node, by status code")
+          ->Add({{"service", service_}, {"method", method_}, {"code", code}});
+      metrics_
+          ->Histogram("hanse_rpc_duration_seconds",
+                      "Time from an RPC's arrival to its status, in seconds")
+          ->Observe({{"service", service_}, {"method", method_}},
+                    absl::ToDoubleSeconds(absl::Now() - started_));
+    }
+    methods->Proceed();
+  }
+
+ private:
+  absl::Time started_;
+  Metrics* metrics_;
+  std::string service_, method_;
+};
+
+class MetricsInterceptorFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit MetricsInterceptorFactory(Metrics* metrics) : metrics_(metrics) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new MetricsInterceptor(info, metrics_);
+  }
+
+ private:
+  Metrics* metrics_;
+};
+
+void AddMetrics(grpc::ServerBuilder& builder, Metrics* metrics) {
+  if (metrics == nullptr) return;
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+  creators.push_back(std::make_unique<MetricsInterceptorFactory>(metrics));
+  builder.experimental().SetInterceptorCreators(std::move(creators));
+}
+
 }  // namespace
 
 struct Servers::Impl {
@@ -105,6 +163,7 @@ absl::StatusOr<std::unique_ptr<Servers>> Servers::Start(const NodeParts& parts,
                              &port);
     builder.RegisterService(s.federation_service.get());
     builder.RegisterService(s.exchange_service.get());
+    AddMetrics(builder, parts.metrics);
     s.federation_server = builder.BuildAndStart();
     if (!s.federation_server || port == 0) {
       return absl::FailedPreconditionError(
@@ -124,6 +183,7 @@ absl::StatusOr<std::unique_ptr<Servers>> Servers::Start(const NodeParts& parts,
     builder.AddListeningPort("unix:" + socket, grpc::InsecureServerCredentials());
     builder.RegisterService(s.admin_service.get());
     builder.RegisterService(s.contracts_service.get());
+    AddMetrics(builder, parts.metrics);
     builder.SetMaxReceiveMessageSize(home.config.max_message_bytes);
     mode_t old = ::umask(077);
     s.admin_server = builder.BuildAndStart();

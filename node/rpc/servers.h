@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "base/clock.h"
+#include "base/metrics.h"
 #include "catalog/catalog.h"
 #include "catalog/store.h"
 #include "node/exchange/exchange.h"
@@ -46,6 +47,8 @@ struct NodeParts {
   std::function<absl::Time()> node_cert_not_after;
   // Signs and records a card with a new endpoint (see `hanse card update`); returns the card.
   std::function<absl::StatusOr<std::string>(const std::string& endpoint)> update_card;
+  // Where the servers count RPCs (by service, method and code) and their latency; may be null.
+  Metrics* metrics = nullptr;
   // The bound federation address (set by Servers::Start once bound).
   std::string listen_address;
 };

@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""A real Prometheus server scrapes two running Hanse nodes of one federation.
+
+Checks: /livez answers, /readyz turns ready once the members reached each other, /metrics passes
+`promtool check metrics`, and through Prometheus' HTTP API the node series exist for both
+nodes and move (RPC counts grow as the nodes gossip and are pinged).
+
+Usage: prometheus_scrape_test.py BUILD/node/hanse
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+SKIP = 77
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url, timeout=5):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except (urllib.error.URLError, ConnectionError, socket.timeout) as e:
+        return 0, str(e)
+
+
+def wait(check, what, within=30):
+    deadline = time.time() + within
+    while time.time() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.5)
+    raise AssertionError(f"timed out: {what}")
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__)
+        return 2
+    hanse = os.path.abspath(sys.argv[1])
+    prometheus, promtool = shutil.which("prometheus"), shutil.which("promtool")
+    if not prometheus or not promtool:
+        print("FAIL: prometheus and promtool are needed (Debian package prometheus; make deps)")
+        return 1
+    root = tempfile.mkdtemp(prefix="hanse-prom-")
+    procs = []
+
+    def hanse_cmd(*args, check=True):
+        r = subprocess.run([hanse, *args], cwd=root, capture_output=True, text=True, timeout=60)
+        if check and r.returncode != 0:
+            raise AssertionError(f"hanse {' '.join(args)}: exit {r.returncode}\n{r.stderr}")
+        return r
+
+    try:
+        nodes = {}
+        for name, country in (("a", "DE"), ("b", "FR")):
+            home = os.path.join(root, name)
+            port, ops = free_port(), free_port()
+            hanse_cmd("init", "--home", home, "--name", f"Org {name}", "--country", country,
+                      "--listen", f"127.0.0.1:{port}")
+            with open(os.path.join(home, "config.json")) as f:
+                config = json.load(f)
+            config.update(ops_listen=f"127.0.0.1:{ops}", gossip_interval_ms=500)
+            with open(os.path.join(home, "config.json"), "w") as f:
+                json.dump(config, f)
+            log = open(os.path.join(root, f"{name}.log"), "w")
+            procs.append(subprocess.Popen([hanse, "node", "run", "--home", home], stdout=log,
+                                          stderr=subprocess.STDOUT))
+            nodes[name] = {"home": home, "ops": f"127.0.0.1:{ops}", "port": port}
+        for n in nodes.values():
+            wait(lambda: hanse_cmd("status", "--home", n["home"], check=False).returncode == 0,
+                 "node answers")
+            status, body = get(f"http://{n['ops']}/livez")
+            assert status == 200 and body == "ok\n", (status, body)
+            hanse_cmd("card", "--home", n["home"], "--out", n["home"] + ".card")
+        charter = os.path.join(root, "charter.json")
+        with open(charter, "w") as f:
+            f.write(hanse_cmd("federation", "draft", "--name", "Metrics", "--admission-threshold",
+                              "1", "--revocation-threshold", "1", "--founder",
+                              nodes["a"]["home"] + ".card", "--founder",
+                              nodes["b"]["home"] + ".card").stdout)
+        for n in nodes.values():
+            hanse_cmd("federation", "sign", "--home", n["home"], charter, "--out", charter)
+        for n in nodes.values():
+            hanse_cmd("federation", "join", "--home", n["home"], charter)
+        for name, n in nodes.items():
+            wait(lambda: get(f"http://{n['ops']}/readyz")[0] == 200, f"{name} ready")
+            status, text = get(f"http://{n['ops']}/metrics")
+            assert status == 200, status
+            check = subprocess.run([promtool, "check", "metrics"], input=text,
+                                   capture_output=True, text=True)
+            assert check.returncode == 0, f"promtool: {check.stdout}{check.stderr}\n{text}"
+            for series in ("hanse_rpc_total", "hanse_rpc_duration_seconds_bucket",
+                           "hanse_catalog_documents", "hanse_node_certificate_expiry_seconds",
+                           "hanse_members{status=\"member\"} 2", "hanse_gossip_rounds_total"):
+                assert series in text, f"{series} missing from {name}'s /metrics:\n{text}"
+        status, body = get(f"http://{nodes['a']['ops']}/nothing")
+        assert status == 404 and "/metrics" in body, (status, body)
+
+        rules = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                             "../../deploy/prometheus/alerts.yml")
+        check = subprocess.run([promtool, "check", "rules", rules], capture_output=True, text=True)
+        assert check.returncode == 0, f"promtool check rules: {check.stdout}{check.stderr}"
+        print("ok   deploy/prometheus/alerts.yml passes promtool check rules")
+
+        prom_port = free_port()
+        config = os.path.join(root, "prometheus.yml")
+        with open(config, "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                    f"rule_files: ['{rules}']\n"
+                    "scrape_configs:\n  - job_name: hanse\n    static_configs:\n"
+                    f"      - targets: ['{nodes['a']['ops']}', '{nodes['b']['ops']}']\n")
+        prom_log = open(os.path.join(root, "prometheus.log"), "w")
+        procs.append(subprocess.Popen(
+            [prometheus, f"--config.file={config}",
+             f"--storage.tsdb.path={os.path.join(root, 'tsdb')}",
+             f"--web.listen-address=127.0.0.1:{prom_port}"],
+            stdout=prom_log, stderr=subprocess.STDOUT))
+        api = f"http://127.0.0.1:{prom_port}/api/v1/query?query="
+
+        def query(q):
+            status, body = get(api + urllib.parse.quote(q))
+            if status != 200:
+                return None
+            return json.loads(body)["data"]["result"]
+
+        up = wait(lambda: (r := query("up{job=\"hanse\"} == 1")) and len(r) == 2 and r,
+                  "Prometheus scrapes both nodes", within=60)
+        print(f"ok   Prometheus scrapes {len(up)} nodes")
+        for metric in ("hanse_catalog_documents", "hanse_node_certificate_expiry_seconds",
+                       "hanse_members", "hanse_uptime_seconds"):
+            wait(lambda: (r := query(metric)) and len({s["metric"]["instance"] for s in r}) == 2,
+                 f"{metric} from both nodes")
+            print(f"ok   {metric} from both nodes")
+        rules_loaded = wait(lambda: (r := get(f"http://127.0.0.1:{prom_port}/api/v1/rules"))[0]
+                            == 200 and "HanseCertificateExpiring" in r[1], "alert rules loaded")
+        assert rules_loaded
+        first = float(wait(lambda: query("sum(hanse_rpc_total)"), "rpc total")[0]["value"][1])
+        for _ in range(5):
+            hanse_cmd("peer", "ping", "--home", nodes["a"]["home"],
+                      f"127.0.0.1:{nodes['b']['port']}")
+        wait(lambda: (r := query("sum(hanse_rpc_total)")) and float(r[0]["value"][1]) > first,
+             "hanse_rpc_total grows")
+        pings = wait(lambda: query("sum(hanse_rpc_total{method=\"Ping\",code=\"OK\"})"),
+                     "pings counted")
+        print(f"ok   RPC counts move (Ping OK: {pings[0]['value'][1]})")
+        return 0
+    except AssertionError as e:
+        print(f"FAIL: {e}")
+        for name in ("a", "b", "prometheus"):
+            path = os.path.join(root, f"{name}.log")
+            if os.path.exists(path):
+                print(f"--- {name}.log\n" + open(path).read()[-3000:])
+        return 1
+    finally:
+        for p in procs:
+            p.terminate()
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
