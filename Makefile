@@ -7,7 +7,9 @@ CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure --timeout 300 -j$(JOBS)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build build-asan test test-fast test-asan demo bench clean format crash-publish fuzz
+PREFIX ?= /usr/local
+
+.PHONY: all deps build build-asan install test test-fast test-asan demo bench clean format crash-publish fuzz
 
 all: build
 
@@ -31,6 +33,10 @@ build: deps $(BUILD)/build.ninja
 
 build-asan: deps $(ASAN_BUILD)/build.ninja
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
+
+# Installs under $(PREFIX) (default /usr/local); DESTDIR stages it for a package or an image.
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 # Every test, then the same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 test: build

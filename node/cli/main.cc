@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -56,12 +57,14 @@ int Main(int argc, char** argv) {
       "nodes trust each other through signed member cards and talk over mutual TLS.",
       "hanse"};
   app.set_version_flag("--version", std::string("hanse ") + VersionLine());
+  // No -h: "-home" (one dash) would read as -h and print the help with exit code 0.
+  app.set_help_flag("--help", "Print this help message and exit");
   app.require_subcommand(1);
   app.fallthrough();
 
   std::string home;
   auto add_home = [&](CLI::App* cmd) {
-    cmd->add_option("--home", home, "Node home directory")->required();
+    cmd->add_option("--home", home, "Node home directory")->envname("HANSE_HOME")->required();
   };
   bool json = false;
 
@@ -95,7 +98,7 @@ int Main(int argc, char** argv) {
   std::string card_out;
   auto* card = app.add_subcommand("card", "Print this member's signed card (JSON) for peers");
   // Not required here: `card update` takes its own --home.
-  card->add_option("--home", home, "Node home directory");
+  card->add_option("--home", home, "Node home directory")->envname("HANSE_HOME");
   card->add_option("--out", card_out, "Write the card to FILE instead of stdout");
   std::string new_endpoint;
   auto* card_update = card->add_subcommand(
@@ -294,8 +297,33 @@ int Main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // Usage errors: one line on stderr and exit code 2 (docs/operations.md, "Exit codes").
+    std::string message = e.what();
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr &&
+        message.find("subcommand") != std::string::npos) {
+      std::vector<std::string> rest = app.remaining();
+      bool option = !rest.empty() && absl::StartsWith(rest.front(), "-");
+      message = option ? absl::StrCat("unknown option \"", rest.front(),
+                                      "\" (long options take two dashes, e.g. --home)")
+                : rest.empty() || rest.front().empty()
+                    ? "a command is required (`hanse --help` lists them)"
+                    : absl::StrCat("unknown command \"", rest.front(),
+                                   "\" (`hanse --help` lists them; `hanse COMMAND --help` the "
+                                   "subcommands of one)");
+    } else if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+      message = absl::StrCat("unknown command or argument: ", message.substr(message.find(':') + 1),
+                             " (`hanse --help` lists the commands, `hanse COMMAND --help` its "
+                             "options)");
+    }
+    std::fprintf(stderr, "hanse: error: %s\n", message.c_str());
+    return 2;
   }
 
   if (*version) {

@@ -27,6 +27,26 @@ TEST(PolicyCliTest, VersionNamesTheCommit) {
   }
 }
 
+// Usage errors: one line, exit code 2, never the help text with exit code 0.
+TEST(PolicyCliTest, UsageErrorsSayWhatIsWrongAndExitTwo) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{}, "a command is required"},
+      {{"stauts"}, "unknown command \"stauts\""},
+      {{"peer", "lsit"}, "unknown command \"lsit\""},
+      {{"-home", "x"}, "unknown option \"-home\""},
+      {{"status"}, "--home is required"},
+  };
+  for (const auto& [args, message] : cases) {
+    CommandResult r = RunHanse(args);
+    EXPECT_EQ(r.exit_code, 2) << message;
+    EXPECT_THAT(r.err, HasSubstr("hanse: error: " + message));
+    EXPECT_EQ(r.out, "") << message;
+  }
+  CommandResult help = RunHanse({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, HasSubstr("Subcommands:"));
+}
+
 TEST(PolicyCliTest, PermitsTheEuHospitalWithDuties) {
   CommandResult r = RunHanse({"policy", "check", "--policy", kExamples + "health-policy.json",
                               "--request", kExamples + "request-eu-hospital.json"});
