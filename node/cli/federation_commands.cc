@@ -124,6 +124,11 @@ absl::Status CmdMemberList(const std::string& home_dir, bool pending_only, bool 
             "      EQUIVOCATED: signed two different documents at sequence %s "
             "(evidence held; its documents at that sequence are refused)\n",
             absl::StrJoin(m.equivocated_at(), ", ").c_str());
+        for (const auto& e : m.evidence()) {
+          std::printf("        evidence %s: sequence %llu, %s and %s\n", e.id().c_str(),
+                      static_cast<unsigned long long>(e.sequence()), e.first_document().c_str(),
+                      e.second_document().c_str());
+        }
       }
     }
   };

@@ -240,6 +240,12 @@ absl::Status CmdStatus(const std::string& home_dir, bool json) {
   std::printf("Equivocators: %d\n", s.equivocators_size());
   for (const auto& did : s.equivocators()) {
     std::printf("  %s%s\n", did.c_str(), did == s.did() ? "  (this node)" : "");
+    for (const auto& e : s.evidence()) {
+      if (e.issuer() != did) continue;
+      std::printf("    evidence %s: sequence %llu, %s and %s\n", e.id().c_str(),
+                  static_cast<unsigned long long>(e.sequence()), e.first_document().c_str(),
+                  e.second_document().c_str());
+    }
   }
   if (s.flagged_by_size() > 0) {
     std::printf(

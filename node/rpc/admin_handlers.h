@@ -66,6 +66,7 @@ class MembershipAdmin {
 // A random id to tie log lines of one admin request together.
 std::string NewRequestId();
 void ToProto(const MemberCard& card, hanse::v1::Peer* out);
+void ToProto(const catalog::EquivocationEvidence& evidence, hanse::v1::Equivocation* out);
 
 // Live search over mutual TLS: one own connection per member, each call bounded by a deadline.
 std::unique_ptr<PeerSearch> NewGrpcPeerSearch(const NodeParts* node);

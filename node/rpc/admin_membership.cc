@@ -97,15 +97,18 @@ absl::Status MembershipAdmin::List(hanse::v1::ListMembersResponse* resp) {
   resp->set_name(charter->name);
   resp->set_admission_threshold(charter->admission_threshold);
   resp->set_revocation_threshold(charter->revocation_threshold);
-  std::map<std::string, std::vector<std::uint64_t>> equivocated;
+  std::map<std::string, std::vector<const catalog::EquivocationEvidence*>> equivocated;
   HANSE_ASSIGN_OR_RETURN(auto evidence, node_->catalog->Evidence());
-  for (const auto& e : evidence) equivocated[e.issuer].push_back(e.sequence);
+  for (const auto& e : evidence) equivocated[e.issuer].push_back(&e);
   auto add = [&](auto* list, const MemberCard& card, const std::set<std::string>& signers) {
     auto* m = list->Add();
     ToProto(card, m->mutable_peer());
     for (const auto& d : signers) m->add_signers(d);
     if (auto it = equivocated.find(card.did); it != equivocated.end()) {
-      for (auto seq : it->second) m->add_equivocated_at(seq);
+      for (const auto* e : it->second) {
+        m->add_equivocated_at(e->sequence);
+        ToProto(*e, m->add_evidence());
+      }
     }
   };
   for (const auto& [did, card] : s.members) {

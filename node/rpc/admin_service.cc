@@ -20,6 +20,7 @@
 #include "base/version.h"
 #include "catalog/catalog.h"
 #include "catalog/dcat.h"
+#include "catalog/document.h"
 #include "catalog/query.h"
 #include "hanse/v1/admin.grpc.pb.h"
 #include "hanse/v1/federation.grpc.pb.h"
@@ -29,6 +30,7 @@
 #include "node/rpc/channels.h"
 #include "node/rpc/services.h"
 #include "trust/did_key.h"
+#include "trust/encoding.h"
 #include "trust/jws.h"
 
 namespace hanse::node {
@@ -45,6 +47,22 @@ void ToProto(const MemberCard& card, hanse::v1::Peer* out) {
   out->set_endpoint(card.endpoint);
   out->set_legal_name(card.legal_name);
   out->set_country(card.country);
+}
+
+void ToProto(const catalog::EquivocationEvidence& e, hanse::v1::Equivocation* out) {
+  out->set_issuer(e.issuer);
+  out->set_sequence(e.sequence);
+  const std::string& a = std::min(e.first_jws, e.second_jws);
+  const std::string& b = std::max(e.first_jws, e.second_jws);
+  out->set_id(absl::StrCat("sha256:", trust::HexEncode(trust::Sha256(absl::StrCat(a, "\n", b)))));
+  auto document_id = [](const std::string& jws) -> std::string {
+    auto decoded = trust::DecodeUnverified(jws);
+    if (!decoded.ok()) return "";
+    auto doc = catalog::ParseDocumentPayload(decoded->payload);
+    return doc.ok() ? doc->id : "";
+  };
+  out->set_first_document(document_id(e.first_jws));
+  out->set_second_document(document_id(e.second_jws));
 }
 
 namespace {
@@ -66,6 +84,9 @@ class AdminService final : public hanse::v1::Admin::Service {
     response->set_version(VersionLine());
     if (auto flagged = node_->catalog->FlaggedIssuers(); flagged.ok()) {
       for (auto& did : *flagged) response->add_equivocators(std::move(did));
+    }
+    if (auto evidence = node_->catalog->Evidence(); evidence.ok()) {
+      for (const auto& e : *evidence) ToProto(e, response->add_evidence());
     }
     if (auto heads = node_->catalog->Heads(); heads.ok()) {
       auto own = heads->find(home.identity.did);

@@ -24,6 +24,7 @@
 #include "tests/support/status_matchers.h"
 #include "tests/support/tcp_proxy.h"
 #include "trust/did_key.h"
+#include "trust/encoding.h"
 #include "trust/jws.h"
 
 namespace hanse {
@@ -381,6 +382,21 @@ TEST_F(CatalogReplicationTest, HostilePeerCannotPlantDocuments) {
   }
   EXPECT_THAT(Hanse("a", {"member", "list"}).out,
               HasSubstr("EQUIVOCATED: signed two different documents at sequence 50"));
+  // The evidence has an id that does not depend on which twin a node saw first, and names the
+  // documents.
+  const std::string& low = std::min(j1, j2);
+  const std::string& high = std::max(j1, j2);
+  const std::string evidence_id =
+      "sha256:" + trust::HexEncode(trust::Sha256(absl::StrCat(low, "\n", high)));
+  for (const auto& m : listed["members"]) {
+    if (m["did"] != b_did) continue;
+    ASSERT_EQ(m["evidence"].size(), 1u) << m.dump();
+    EXPECT_EQ(m["evidence"][0]["id"], evidence_id);
+    EXPECT_EQ(m["evidence"][0]["first_document"], e1.id);
+    EXPECT_EQ(m["evidence"][0]["second_document"], e1.id);
+  }
+  CommandResult a_status = Hanse("a", {"status"});
+  EXPECT_THAT(a_status.out, HasSubstr("evidence " + evidence_id + ": sequence 50"));
 }
 
 // A node started with Node::Start inside the test and a `hanse node run` process replicate to
