@@ -12,6 +12,12 @@ if [[ ! -x "$bin" ]]; then
   echo "bench/run.sh: $bin is not built (run \`make bench\`, or set HANSE_BENCH)" >&2
   exit 2
 fi
+cache="$(dirname "$(dirname "$bin")")/CMakeCache.txt"
+if [[ -f "$cache" ]] && ! grep -qE '^CMAKE_BUILD_TYPE:STRING=(Release|RelWithDebInfo)$' "$cache"; then
+  echo "bench/run.sh: $bin is not an optimised build ($(grep '^CMAKE_BUILD_TYPE' "$cache")):" \
+       "its figures would mislead; reconfigure with -DCMAKE_BUILD_TYPE=RelWithDebInfo" >&2
+  exit 2
+fi
 results="$root/bench/results"
 mkdir -p "$results"
 export BENCH="${BENCH:-all}" BENCH_SCALE="${BENCH_SCALE:-1.0}"
