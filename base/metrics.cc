@@ -115,9 +115,17 @@ void Metrics::CounterFrom(const std::string& name, const std::string& help,
 }
 
 std::string Metrics::Render() const {
-  std::lock_guard lock(mu_);
+  // Families are never removed, so their addresses stay valid once the registry lock is
+  // released: gauge callbacks (which may read the store) run without holding it, and the
+  // counters the servers update are only locked one family at a time.
+  std::vector<std::pair<std::string, const Family*>> families;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [name, f] : families_) families.emplace_back(name, &f);
+  }
   std::string out;
-  for (const auto& [name, f] : families_) {
+  for (const auto& [name, fp] : families) {
+    const Family& f = *fp;
     absl::StrAppend(&out, "# HELP ", name, " ", Escape(f.help, true), "\n# TYPE ", name, " ",
                     f.type, "\n");
     if (f.counter) {

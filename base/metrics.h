@@ -57,7 +57,8 @@ class Metrics {
   CounterFamily* Counter(const std::string& name, const std::string& help);
   HistogramFamily* Histogram(const std::string& name, const std::string& help,
                              std::vector<double> bounds = LatencyBuckets());
-  // A gauge family whose samples `read` returns at each scrape.
+  // A gauge family whose samples `read` returns at each scrape. Register gauges before the
+  // first Render (at start-up): the callback is read without the registry lock.
   void Gauge(const std::string& name, const std::string& help,
              std::function<std::vector<std::pair<Labels, double>>()> read);
   // The same for a counter another part of the code keeps (it must only grow).

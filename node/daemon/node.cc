@@ -86,6 +86,8 @@ struct Node::Impl {
   Impl(Home h, const Clock* c) : home(std::move(h)), clock(c), started(c->Now()) {}
   Home home;
   const Clock* clock;
+  // Before the servers (whose RPC interceptor counts into it) so it outlives them.
+  Metrics metrics;
   std::unique_ptr<catalog::Store> store;
   std::unique_ptr<FileSequenceLedger> sequences;
   std::unique_ptr<catalog::Catalog> catalog;
@@ -95,7 +97,6 @@ struct Node::Impl {
   std::unique_ptr<Exchange> exchange;
   std::shared_ptr<PeerRegistry> peers;
   std::unique_ptr<Servers> servers;
-  Metrics metrics;
   std::unique_ptr<OpsServer> ops;  // last: stopped first, while what it reads still exists
   // Runs due duties every second (and at start, for duties that fell due while down).
   std::thread duty_thread;
@@ -160,6 +161,7 @@ struct Node::Impl {
   bool duty_stop = false;
   std::string listen_address;
   absl::Time started;
+  std::mutex update_mu;
   mutable std::mutex card_mu;
   std::string card_jws;
   bool shut_down = false;
@@ -178,7 +180,8 @@ struct Node::Impl {
       }
       return;
     }
-    participant_current = true;
+    // A card update while this signed sets it false again: sign once more with the new facts.
+    participant_current = Endpoint() == at;
     if (*resigned) {
       log::Info("participant self-description re-signed (facts changed)",
                 {{"did", home.identity.did}, {"endpoint", at}});
@@ -199,6 +202,7 @@ struct Node::Impl {
   // (and that the node offers to each member it calls). Peers dial the new address from their
   // next call. Returns the card.
   absl::StatusOr<std::string> UpdateCard(const std::string& new_endpoint) {
+    std::lock_guard serial(update_mu);  // one card update at a time: the held card stays ours
     HANSE_ASSIGN_OR_RETURN(HostPort hp, ParseHostPort(new_endpoint));
     HANSE_RETURN_IF_ERROR(CheckDialable(hp, "the endpoint"));
     absl::Time now = clock->Now();
@@ -535,11 +539,14 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
       HANSE_RETURN_IF_ERROR(impl->UpdateCard(self.endpoint).status(),
                             "updating the member card for the new endpoint");
     } else {
-      HANSE_ASSIGN_OR_RETURN(impl->card_jws, SignCard(self, home.identity.participant_key));
+      HANSE_ASSIGN_OR_RETURN(std::string jws, SignCard(self, home.identity.participant_key));
+      std::lock_guard lock(impl->card_mu);  // the servers already answer GetCard
+      impl->card_jws = std::move(jws);
       impl->endpoint = self.endpoint;
     }
   }
-  impl->gossip->Start();
+  // Everything that can fail comes before the gossip thread starts: a failed start tears the
+  // parts down in reverse order, and the thread must not outlive what it uses.
   if (!home.config.ops_listen.empty()) {
     HANSE_ASSIGN_OR_RETURN(HostPort ops_listen, ParseHostPort(home.config.ops_listen));
     impl->RegisterMetrics();
@@ -550,6 +557,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
     log::Info("operations endpoint serving /livez, /readyz, /metrics",
               {{"ops_listen", impl->ops->address()}});
   }
+  impl->gossip->Start();
   impl->duty_thread = std::thread([raw = impl.get()] {
     raw->EnsureParticipant();
     raw->exchange->consumer().ResumeInterrupted();

@@ -218,7 +218,12 @@ void GossipEngine::IngestMembership(const std::string& from,
   int rejected = 0;
   for (const auto& record : resp.records()) {
     auto added = membership_->AddRecord(record, clock_->Now());
-    if (!added.ok() && added.status().code() != absl::StatusCode::kResourceExhausted) ++rejected;
+    // Full, or a record that verifies but no longer applies (its signer left): not the peer's
+    // fault.
+    if (!added.ok() && added.status().code() != absl::StatusCode::kResourceExhausted &&
+        added.status().code() != absl::StatusCode::kFailedPrecondition) {
+      ++rejected;
+    }
   }
   if (rejected > 0 && !from.empty()) {
     std::lock_guard lock(mu_);

@@ -203,12 +203,15 @@ absl::StatusOr<Endorsement> VerifyEndorsement(absl::string_view jws, const Chart
   Endorsement e;
   e.signer = v.signer_did;
   e.jws = std::string(jws);
-  e.federation = j.value("federation", "");
+  auto text = [&](const char* key) -> std::string {
+    return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
+  };
+  e.federation = text("federation");
   if (e.federation != charter.id) {
     return absl::InvalidArgumentError("membership record: for another federation");
   }
-  std::string action = j.value("action", "");
-  e.subject = j.value("subject", "");
+  std::string action = text("action");
+  e.subject = text("subject");
   if (!trust::IsDidKey(e.subject)) {
     return absl::InvalidArgumentError("membership record: subject is not a did:key");
   }
@@ -241,7 +244,10 @@ absl::StatusOr<Endorsement> VerifyEndorsement(absl::string_view jws, const Chart
 MembershipState ComputeMembership(const Charter& charter, const std::vector<Endorsement>& records) {
   MembershipState s;
   for (const auto& f : charter.founders) s.members[f.did] = f;
-  // A departure withdraws what its signer endorses after it (the earliest departure counts).
+  // Departures apply after the fixpoint: the votes a member cast count as they did while it was
+  // a member, whatever the dates it puts on its records (a back-dated departure must not undo a
+  // revocation or an admission it voted for). New records of a departed signer are refused on
+  // arrival (Membership::AddRecord).
   std::map<std::string, absl::Time> left;
   for (const auto& e : records) {
     if (e.action != MembershipAction::kLeave) continue;
@@ -252,13 +258,18 @@ MembershipState ComputeMembership(const Charter& charter, const std::vector<Endo
   // for a subject is the one admitted.
   std::map<std::string, std::set<std::string>> admit_votes, revoke_votes;
   std::map<std::string, MemberCard> cards;
-  std::map<std::string, MemberCard> updates;  // the latest issued card update per member
+  // The latest issued card update per member; on equal issue times the smaller JWS, so every
+  // node picks the same card whatever order the records came in.
+  std::map<std::string, std::pair<MemberCard, std::string>> updates;
   for (const auto& e : records) {
-    if (auto it = left.find(e.signer); it != left.end() && e.issued > it->second) continue;
     if (e.action == MembershipAction::kLeave) continue;
     if (e.action == MembershipAction::kCard) {
-      auto [u, fresh] = updates.emplace(e.subject, e.card);
-      if (!fresh && e.card.issued > u->second.issued) u->second = e.card;
+      auto [u, fresh] = updates.emplace(e.subject, std::make_pair(e.card, e.subject_card));
+      const MemberCard& held = u->second.first;
+      if (!fresh && (e.card.issued > held.issued ||
+                     (e.card.issued == held.issued && e.subject_card < u->second.second))) {
+        u->second = {e.card, e.subject_card};
+      }
       continue;
     }
     if (e.action == MembershipAction::kAdmit) {
@@ -314,9 +325,11 @@ MembershipState ComputeMembership(const Charter& charter, const std::vector<Endo
     s.pending_revoke.erase(did);
     s.left[did] = when;
   }
-  for (const auto& [did, card] : updates) {
+  for (const auto& [did, update] : updates) {
     auto it = s.members.find(did);
-    if (it != s.members.end() && card.issued > it->second.issued) it->second = card;
+    if (it != s.members.end() && update.first.issued > it->second.issued) {
+      it->second = update.first;
+    }
   }
   return s;
 }
@@ -399,6 +412,19 @@ absl::StatusOr<bool> Membership::AddRecord(absl::string_view jws, absl::Time now
   }
   HANSE_ASSIGN_OR_RETURN(Endorsement e, VerifyEndorsement(jws, *c, now));
   {
+    MembershipState current = state();
+    if (current.left.count(e.signer)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("membership record: ", e.signer, " has left the federation"));
+    }
+    bool self_statement =
+        e.action == MembershipAction::kCard || e.action == MembershipAction::kLeave;
+    if (self_statement && !current.members.count(e.signer)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("membership record: ", e.signer, " is not a current member"));
+    }
+  }
+  {
     std::lock_guard lock(mu_);
     if (!record_hashes_.insert(hash).second) return false;
     catalog::WriteBatch batch;
@@ -416,17 +442,27 @@ absl::StatusOr<bool> Membership::AddRecord(absl::string_view jws, absl::Time now
 
 std::vector<std::string> Membership::SelfStatements(size_t limit) const {
   std::lock_guard lock(mu_);
-  std::map<std::string, const Endorsement*> latest_card;
+  // The card each current member holds, as signed in a card update, then departures.
   std::vector<std::string> out;
+  std::set<std::string> cards;
+  for (const auto& [did, card] : state_.members) cards.insert(did);
+  std::map<std::string, const Endorsement*> latest_card;
+  std::vector<const Endorsement*> departures;
   for (const auto& e : records_) {
-    if (e.action == MembershipAction::kLeave) {
-      if (out.size() < limit) out.push_back(e.jws);
-    } else if (e.action == MembershipAction::kCard) {
+    if (e.action == MembershipAction::kLeave && state_.left.count(e.subject)) {
+      departures.push_back(&e);
+    } else if (e.action == MembershipAction::kCard && cards.count(e.subject)) {
       const Endorsement*& best = latest_card[e.subject];
-      if (best == nullptr || e.card.issued > best->card.issued) best = &e;
+      if (best == nullptr || e.card.issued > best->card.issued ||
+          (e.card.issued == best->card.issued && e.subject_card < best->subject_card)) {
+        best = &e;
+      }
     }
   }
   for (const auto& [did, e] : latest_card) {
+    if (out.size() < limit) out.push_back(e->jws);
+  }
+  for (const Endorsement* e : departures) {
     if (out.size() < limit) out.push_back(e->jws);
   }
   return out;

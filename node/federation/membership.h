@@ -56,7 +56,7 @@ std::string CharterFile(const Charter& charter);
 // departure are statements of a member about itself: signed by the subject alone, they need no
 // votes. A card update replaces the member's card (a new endpoint, a renewed CA certificate)
 // when its card was issued later than the one it holds; a departure removes the member for good
-// and withdraws the endorsements it signs after it.
+// (its votes cast while a member keep counting; new records it signs are refused).
 enum class MembershipAction { kAdmit, kRevoke, kCard, kLeave };
 
 // One member's signed membership statement.
@@ -92,8 +92,8 @@ struct MembershipState {
 
 // The deterministic fixpoint: founders are members; an admission with >= k endorsements from
 // current members admits; a revocation with >= r votes from current members revokes for good.
-// A departure removes its signer (its endorsements issued before it still count); a member's
-// card is the latest issued of its admitted card and its card updates.
+// A departure removes its signer after the fixpoint (the votes it cast keep counting); a
+// member's card is the latest issued of its admitted card and its card updates.
 MembershipState ComputeMembership(const Charter& charter, const std::vector<Endorsement>& records);
 
 // Persistent, thread-safe membership of one node (kept in the store's meta family).

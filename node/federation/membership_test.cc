@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "catalog/memory_store.h"
 #include "tests/support/status_matchers.h"
 #include "trust/did_key.h"
 #include "trust/x509.h"
@@ -32,6 +33,7 @@ class MembershipTest : public ::testing::Test {
     for (const auto& m : members_) c.founders.push_back(m.card);
     c.founder_cards = cards;
     c.id = "federation-id";
+    c.payload = R"({"type":"HanseCharter"})";
     charter_ = c;
   }
 
@@ -104,32 +106,56 @@ TEST_F(MembershipTest, OnlyTheMemberItselfSignsItsCardUpdateOrItsDeparture) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("another DID")));
 }
 
-TEST_F(MembershipTest, DepartureRemovesTheMemberButKeepsWhatItEndorsedBefore) {
+TEST_F(MembershipTest, DepartureRemovesTheMemberButKeepsTheVotesItCast) {
   const Member& a = members_[0];
   const Member& b = members_[1];
-  const Member& c = members_[2];
   Member d = Make("d", "127.0.0.1:7401");
   absl::Time t = absl::Now();
-  // a and b admit d (k = 2); then a leaves; a's later endorsement of e does not count.
+  // a and b admit d (k = 2) and revoke c (r = 2); then a leaves with a departure dated long
+  // before: neither the admission nor the revocation is undone.
   Endorsement a_admits_d =
       Verify(SignEndorsement(charter_, MembershipAction::kAdmit, d.card.did, d.jws, "", a.key, t));
   Endorsement b_admits_d =
       Verify(SignEndorsement(charter_, MembershipAction::kAdmit, d.card.did, d.jws, "", b.key, t));
+  const std::string c = members_[2].card.did;
+  Endorsement a_revokes_c =
+      Verify(SignEndorsement(charter_, MembershipAction::kRevoke, c, "", "x", a.key, t));
+  Endorsement b_revokes_c =
+      Verify(SignEndorsement(charter_, MembershipAction::kRevoke, c, "", "x", b.key, t));
   Endorsement a_leaves = Verify(SignEndorsement(charter_, MembershipAction::kLeave, a.card.did, "",
-                                                "dissolved", a.key, t + absl::Seconds(1)));
-  Member e = Make("e", "127.0.0.1:7402");
-  Endorsement a_admits_e = Verify(SignEndorsement(charter_, MembershipAction::kAdmit, e.card.did,
-                                                  e.jws, "", a.key, t + absl::Seconds(2)));
-  Endorsement c_admits_e =
-      Verify(SignEndorsement(charter_, MembershipAction::kAdmit, e.card.did, e.jws, "", c.key, t));
+                                                "dissolved", a.key, absl::UnixEpoch()));
   MembershipState s =
-      ComputeMembership(charter_, {a_leaves, a_admits_d, b_admits_d, a_admits_e, c_admits_e});
+      ComputeMembership(charter_, {a_leaves, a_admits_d, b_admits_d, a_revokes_c, b_revokes_c});
   EXPECT_FALSE(s.members.count(a.card.did));
   EXPECT_TRUE(s.left.count(a.card.did));
   EXPECT_FALSE(s.revoked.count(a.card.did)) << "a departure is not a revocation";
-  EXPECT_TRUE(s.members.count(d.card.did)) << "endorsed before the departure";
-  EXPECT_FALSE(s.members.count(e.card.did)) << "a's endorsement after it left counted";
-  EXPECT_EQ(s.pending_admit[e.card.did].size(), 1u);
+  EXPECT_TRUE(s.members.count(d.card.did)) << "a back-dated departure undid an admission";
+  EXPECT_TRUE(s.revoked.count(c)) << "a back-dated departure undid a revocation";
+}
+
+TEST_F(MembershipTest, ADepartedMemberSignsNothingMoreAndNonMembersMakeNoStatements) {
+  std::unique_ptr<catalog::Store> store = catalog::NewMemoryStore();
+  Membership membership(store.get());
+  charter_.signatures.clear();
+  ASSERT_THAT(membership.Join(charter_), ::hanse::testing::IsOk());
+  const Member& a = members_[0];
+  absl::Time t = absl::Now();
+  auto leave = SignEndorsement(charter_, MembershipAction::kLeave, a.card.did, "", "bye", a.key, t);
+  ASSERT_THAT(membership.AddRecord(*leave, t).status(), ::hanse::testing::IsOk());
+  EXPECT_TRUE(membership.state().left.count(a.card.did));
+  Member e = Make("e", "127.0.0.1:7402");
+  auto late = SignEndorsement(charter_, MembershipAction::kAdmit, e.card.did, e.jws, "", a.key,
+                              t - absl::Hours(1));
+  EXPECT_THAT(membership.AddRecord(*late, t).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("has left")));
+  // A stranger's card update verifies, but is not stored.
+  MemberCard moved = e.card;
+  moved.endpoint = "10.0.0.9:7400";
+  auto stranger = SignEndorsement(charter_, MembershipAction::kCard, e.card.did,
+                                  SignCard(moved, e.key).value(), "", e.key, t);
+  EXPECT_THAT(membership.AddRecord(*stranger, t).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("not a current member")));
+  EXPECT_EQ(membership.records().size(), 1u);
 }
 
 }  // namespace

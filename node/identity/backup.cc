@@ -171,6 +171,18 @@ class Writer {
   int fd_ = -1;
 };
 
+std::string WithoutTrailingSlash(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
+}
+
+// The mode a restored file gets: what the archive says, without execute bits or write for
+// others, and keys private whatever the archive says.
+mode_t RestoredMode(absl::string_view name, mode_t archived) {
+  if (absl::EndsWith(name, ".key")) return 0600;
+  return archived & 0644;
+}
+
 // A relative path of clean components below a name a home holds.
 absl::Status CheckEntryPath(absl::string_view path) {
   if (path.empty() || path.front() == '/') {
@@ -193,7 +205,10 @@ absl::Status CheckEntryPath(absl::string_view path) {
 
 absl::StatusOr<BackupSummary> ParseManifest(absl::string_view text) {
   HANSE_ASSIGN_OR_RETURN(nlohmann::json j, ParseJson(text), "backup manifest");
-  if (!j.is_object() || j.value("format", "") != kBackupFormat) {
+  auto text_of = [&](const char* key) -> std::string {
+    return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
+  };
+  if (!j.is_object() || text_of("format") != kBackupFormat) {
     return absl::InvalidArgumentError("not a hanse backup (its manifest has another format)");
   }
   if (!j.contains("version") || !j["version"].is_number_integer() ||
@@ -211,8 +226,8 @@ absl::StatusOr<BackupSummary> ParseManifest(absl::string_view text) {
                      " (restore it with the hanse release that made it: see docs/upgrade.md)"));
   }
   BackupSummary s;
-  s.did = j.value("did", "");
-  s.created = j.value("created", "");
+  s.did = text_of("did");
+  s.created = text_of("created");
   return s;
 }
 
@@ -248,8 +263,8 @@ absl::Status ExtractFile(archive* a, const std::string& path, mode_t mode, std::
 
 absl::StatusOr<std::string> CheckpointHome(const HomePaths& paths, catalog::Store& store,
                                            const std::string& dir) {
-  std::string home = AbsolutePath(paths.dir);
-  std::string target = AbsolutePath(dir);
+  std::string home = WithoutTrailingSlash(AbsolutePath(paths.dir));
+  std::string target = WithoutTrailingSlash(AbsolutePath(dir));
   if (!absl::StartsWith(target, home + "/") ||
       target.find('/', home.size() + 1) != std::string::npos) {
     return absl::InvalidArgumentError(
@@ -313,7 +328,7 @@ absl::StatusOr<BackupSummary> RestoreBackup(const std::string& archive_path,
                                             const std::string& home_dir) {
   if (home_dir.empty()) return absl::InvalidArgumentError("--home is required");
   std::error_code ec;
-  std::string home = AbsolutePath(home_dir);
+  std::string home = WithoutTrailingSlash(AbsolutePath(home_dir));
   if (fs::exists(home, ec) && !(fs::is_directory(home, ec) && fs::is_empty(home, ec))) {
     return absl::AlreadyExistsError(absl::StrCat(
         home,
@@ -321,7 +336,8 @@ absl::StatusOr<BackupSummary> RestoreBackup(const std::string& archive_path,
         "never overwritten)"));
   }
   std::unique_ptr<archive, ReadArchiveCloser> a(archive_read_new());
-  archive_read_support_filter_all(a.get());
+  // zstd (what hanse backup writes) or none: no filter that runs an external program.
+  archive_read_support_filter_zstd(a.get());
   archive_read_support_format_tar(a.get());
   if (archive_read_open_filename(a.get(), archive_path.c_str(), kChunk) != ARCHIVE_OK) {
     return ArchiveError(a.get(), archive_path);
@@ -374,7 +390,8 @@ absl::StatusOr<BackupSummary> RestoreBackup(const std::string& archive_path,
           return absl::InvalidArgumentError(
               absl::StrCat("backup entry \"", name, "\" comes before its directory"));
         }
-        HANSE_RETURN_IF_ERROR(ExtractFile(a.get(), path, archive_entry_perm(e), &summary.bytes));
+        HANSE_RETURN_IF_ERROR(ExtractFile(
+            a.get(), path, RestoredMode(trimmed, archive_entry_perm(e)), &summary.bytes));
         ++summary.files;
       } else {
         return absl::InvalidArgumentError(

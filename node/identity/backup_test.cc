@@ -66,9 +66,11 @@ TEST(BackupTest, RoundTripKeepsEveryFileAndItsMode) {
   HomePaths paths(o.dir);
   ASSERT_THAT(WriteFileAtomic(paths.data + "/x.csv", "a,b\n", 0644), IsOk());
   std::string checkpoint = paths.dir + "/.backup-test";
+  // A trailing slash on the home names the same home.
+  HomePaths slashed(o.dir + "/");
   {
     HANSE_ASSERT_OK_AND_ASSIGN(auto store, catalog::OpenRocksStore(paths.store, {}));
-    HANSE_ASSERT_OK_AND_ASSIGN(std::string ledger, CheckpointHome(paths, *store, checkpoint));
+    HANSE_ASSERT_OK_AND_ASSIGN(std::string ledger, CheckpointHome(slashed, *store, checkpoint));
     HANSE_ASSERT_OK_AND_ASSIGN(BackupSummary s, WriteBackup(paths, did, checkpoint, ledger,
                                                             tmp.Sub("b.tar.zst"), absl::Now()));
     EXPECT_GT(s.files, 6);
@@ -79,7 +81,8 @@ TEST(BackupTest, RoundTripKeepsEveryFileAndItsMode) {
   ASSERT_EQ(::stat(tmp.Sub("b.tar.zst").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u) << "the archive holds the participant key";
 
-  HANSE_ASSERT_OK_AND_ASSIGN(BackupSummary r, RestoreBackup(tmp.Sub("b.tar.zst"), tmp.Sub("new")));
+  HANSE_ASSERT_OK_AND_ASSIGN(BackupSummary r,
+                             RestoreBackup(tmp.Sub("b.tar.zst"), tmp.Sub("new") + "/"));
   EXPECT_EQ(r.did, did);
   HANSE_ASSERT_OK_AND_ASSIGN(Home restored, LoadHome(tmp.Sub("new"), absl::Now()));
   EXPECT_EQ(restored.identity.did, did);
@@ -107,6 +110,10 @@ TEST(BackupTest, HostileArchivesAreRefusedAndLeaveNothingBehind) {
       {{{"manifest.json", Manifest()}, {"store", "", AE_IFDIR}, {"store/link", "/etc", AE_IFLNK}},
        "neither a file nor a directory"},
       {{{"manifest.json", Manifest()}, {"config.json", "{}"}}, "lacks participant.key"},
+      {{{"manifest.json", R"({"format": "hanse-backup", "version": 1, "home_format": 1,
+                               "did": 1})"},
+        {"config.json", "{}"}},
+       "lacks participant.key"},
   };
   int n = 0;
   for (const auto& [entries, error] : cases) {

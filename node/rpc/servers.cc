@@ -69,8 +69,9 @@ void ApplyServerLimits(grpc::ServerBuilder& builder, const Config& config) {
 // Counts every RPC the servers answer, by service, method and status code, with its latency.
 class MetricsInterceptor final : public grpc::experimental::Interceptor {
  public:
-  MetricsInterceptor(grpc::experimental::ServerRpcInfo* info, Metrics* metrics)
-      : started_(absl::Now()), metrics_(metrics) {
+  MetricsInterceptor(grpc::experimental::ServerRpcInfo* info, CounterFamily* total,
+                     HistogramFamily* latency)
+      : started_(absl::Now()), total_(total), latency_(latency) {
     absl::string_view full = info->method() ? info->method() : "";
     absl::ConsumePrefix(&full, "/");
     size_t slash = full.find('/');
@@ -84,34 +85,35 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
       grpc::Status status = methods->GetSendStatus();
       std::string code =
           absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()));
-      metrics_->Counter("hanse_rpc_total", "RPCs answered by this node, by status code")
-          ->Add({{"service", service_}, {"method", method_}, {"code", code}});
-      metrics_
-          ->Histogram("hanse_rpc_duration_seconds",
-                      "Time from an RPC's arrival to its status, in seconds")
-          ->Observe({{"service", service_}, {"method", method_}},
-                    absl::ToDoubleSeconds(absl::Now() - started_));
+      total_->Add({{"service", service_}, {"method", method_}, {"code", code}});
+      latency_->Observe({{"service", service_}, {"method", method_}},
+                        absl::ToDoubleSeconds(absl::Now() - started_));
     }
     methods->Proceed();
   }
 
  private:
   absl::Time started_;
-  Metrics* metrics_;
+  CounterFamily* total_;
+  HistogramFamily* latency_;
   std::string service_, method_;
 };
 
 class MetricsInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  explicit MetricsInterceptorFactory(Metrics* metrics) : metrics_(metrics) {}
+  explicit MetricsInterceptorFactory(Metrics* metrics)
+      : total_(metrics->Counter("hanse_rpc_total", "RPCs answered by this node, by status code")),
+        latency_(metrics->Histogram("hanse_rpc_duration_seconds",
+                                    "Time from an RPC's arrival to its status, in seconds")) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    return new MetricsInterceptor(info, metrics_);
+    return new MetricsInterceptor(info, total_, latency_);
   }
 
  private:
-  Metrics* metrics_;
+  CounterFamily* total_;
+  HistogramFamily* latency_;
 };
 
 void AddMetrics(grpc::ServerBuilder& builder, Metrics* metrics) {
