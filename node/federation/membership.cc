@@ -444,14 +444,12 @@ std::vector<std::string> Membership::SelfStatements(size_t limit) const {
   std::lock_guard lock(mu_);
   // The card each current member holds, as signed in a card update, then departures.
   std::vector<std::string> out;
-  std::set<std::string> cards;
-  for (const auto& [did, card] : state_.members) cards.insert(did);
   std::map<std::string, const Endorsement*> latest_card;
   std::vector<const Endorsement*> departures;
   for (const auto& e : records_) {
     if (e.action == MembershipAction::kLeave && state_.left.count(e.subject)) {
       departures.push_back(&e);
-    } else if (e.action == MembershipAction::kCard && cards.count(e.subject)) {
+    } else if (e.action == MembershipAction::kCard && state_.members.count(e.subject)) {
       const Endorsement*& best = latest_card[e.subject];
       if (best == nullptr || e.card.issued > best->card.issued ||
           (e.card.issued == best->card.issued && e.subject_card < best->subject_card)) {
