@@ -4,6 +4,7 @@
 
 hanse_test(NAME catalog_test
   SRCS ${CMAKE_CURRENT_LIST_DIR}/document_test.cc ${CMAKE_CURRENT_LIST_DIR}/catalog_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/dcat_test.cc
   DEPS hanse::catalog
   LABEL catalog)
 

@@ -1,56 +1,276 @@
 #include "catalog/dcat.h"
 
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "nlohmann/json.hpp"
+#include "absl/strings/strip.h"
+#include "base/status.h"
+#include "policy/policy.h"
 
 namespace hanse::catalog {
+namespace {
 
-std::string DcatCatalogHead(absl::string_view participant_did) {
-  nlohmann::ordered_json ctx = {
-      {"@vocab", "https://w3id.org/dspace/v0.8/"}, {"dcat", "http://www.w3.org/ns/dcat#"},
-      {"dct", "http://purl.org/dc/terms/"},        {"odrl", "http://www.w3.org/ns/odrl/2/"},
-      {"dspace", "https://w3id.org/dspace/v0.8/"}, {"spdx", "http://spdx.org/rdf/terms#"},
-      {"foaf", "http://xmlns.com/foaf/0.1/"}};
-  nlohmann::ordered_json head = {{"@context", ctx},
-                                 {"@id", absl::StrCat("urn:hanse:catalog:", participant_did)},
-                                 {"@type", "dcat:Catalog"},
-                                 {"dspace:participantId", std::string(participant_did)}};
-  std::string text = head.dump(2);
-  // Reopen the object to append the dataset array.
+using Json = nlohmann::ordered_json;
+
+constexpr absl::string_view kHanseNs = "https://w3id.org/hanse/v1#";
+constexpr absl::string_view kRdfNs = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
+constexpr char kSpdxChecksum[] = "http://spdx.org/rdf/terms#checksum";
+constexpr char kSpdxAlgorithm[] = "http://spdx.org/rdf/terms#algorithm";
+constexpr char kSpdxValue[] = "http://spdx.org/rdf/terms#checksumValue";
+constexpr char kSpdxSha256[] = "http://spdx.org/rdf/terms#checksumAlgorithm_sha256";
+constexpr char kFoafName[] = "http://xmlns.com/foaf/0.1/name";
+
+std::string Dump(const Json& j, int indent = -1) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// The policy module's short names ("use", "hanse:jurisdiction") as terms the DSP context reads:
+// ODRL terms stay bare (the Dataset scope imports the ODRL profile), the Hanse and rdf prefixes,
+// which the DSP context does not declare, are spelt out.
+std::string Term(absl::string_view name) {
+  if (absl::ConsumePrefix(&name, "hanse:")) return absl::StrCat(kHanseNs, name);
+  if (absl::ConsumePrefix(&name, "rdf:")) return absl::StrCat(kRdfNs, name);
+  return std::string(name);
+}
+
+// A right operand value, typed by what the left operand compares: IRIs as {"@id"}, counts as
+// numbers, instants and durations as xsd literals, the rest as strings. (The DSP schema takes a
+// string, an object or an array, so a bare number would not do.)
+Json RightValue(policy::LeftOperand operand, const std::string& value) {
+  switch (operand) {
+    case policy::LeftOperand::kPurpose:
+    case policy::LeftOperand::kRecipient:
+      return {{"@id", value}};
+    case policy::LeftOperand::kCount: {
+      Json number = Json::parse(value, nullptr, false);
+      return {{"@value", number.is_number() ? number : Json(value)}};
+    }
+    case policy::LeftOperand::kDateTime:
+      return {{"@value", value}, {"@type", "xsd:dateTime"}};
+    case policy::LeftOperand::kElapsedTime:
+      return {{"@value", value}, {"@type", "xsd:duration"}};
+    default:
+      return value;
+  }
+}
+
+absl::StatusOr<Json> ConstraintJson(const policy::Constraint& c) {
+  if (c.logical != policy::LogicalOperator::kNone) {
+    Json operands = Json::array();
+    for (const policy::Constraint& child : c.children) {
+      HANSE_ASSIGN_OR_RETURN(Json j, ConstraintJson(child));
+      operands.push_back(std::move(j));
+    }
+    return Json{{std::string(policy::LogicalOperatorName(c.logical)), std::move(operands)}};
+  }
+  if (c.op == policy::Operator::kUnknown) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(c.path, ": operator \"", c.operator_name, "\" is not an ODRL operator"));
+  }
+  Json right;
+  if (c.right_is_list) {
+    right = Json::array();
+    for (const std::string& v : c.right) right.push_back(RightValue(c.left_operand, v));
+  } else if (!c.right.empty()) {
+    right = RightValue(c.left_operand, c.right.front());
+  }
+  Json j = {{"leftOperand", Term(c.left_operand_name)},
+            {"operator", std::string(policy::OperatorName(c.op))},
+            {"rightOperand", std::move(right)}};
+  if (!c.issuers.empty()) j[absl::StrCat(kHanseNs, "issuer")] = c.issuers;
+  return j;
+}
+
+// A rule's party or asset IRI: a string, or (where the parser models ODRL collections) an object
+// with the IRI in `iri`. Reading both keeps this renderer independent of that detail.
+const std::string& PartyIri(const std::string& party) { return party; }
+template <typename Party>
+auto PartyIri(const Party& party) -> decltype((party.iri)) {
+  return party.iri;
+}
+
+absl::StatusOr<Json> RuleJson(const policy::Rule& rule, const policy::Policy& p) {
+  Json j = {{"action", Term(rule.action_name)}};
+  // Rules inherit the policy's parties when parsed; only what a rule sets itself is written.
+  auto party = [&j](const char* key, const std::string& own, const std::string& inherited) {
+    if (!own.empty() && own != inherited) j[key] = own;
+  };
+  party("target", PartyIri(rule.target), p.target);
+  party("assigner", PartyIri(rule.assigner), p.assigner);
+  party("assignee", PartyIri(rule.assignee), p.assignee);
+  if (!rule.constraints.empty()) {
+    Json constraints = Json::array();
+    for (const policy::Constraint& c : rule.constraints) {
+      HANSE_ASSIGN_OR_RETURN(Json cj, ConstraintJson(c));
+      constraints.push_back(std::move(cj));
+    }
+    j["constraint"] = std::move(constraints);
+  }
+  if (!rule.duties.empty()) {
+    Json duties = Json::array();
+    for (const policy::Rule& duty : rule.duties) {
+      HANSE_ASSIGN_OR_RETURN(Json dj, RuleJson(duty, p));
+      duties.push_back(std::move(dj));
+    }
+    j["duty"] = std::move(duties);
+  }
+  return j;
+}
+
+absl::Status AddRules(const std::vector<policy::Rule>& rules, const char* key,
+                      const policy::Policy& p, Json* offer) {
+  if (rules.empty()) return absl::OkStatus();
+  Json list = Json::array();
+  for (const policy::Rule& rule : rules) {
+    HANSE_ASSIGN_OR_RETURN(Json j, RuleJson(rule, p));
+    list.push_back(std::move(j));
+  }
+  (*offer)[key] = std::move(list);
+  return absl::OkStatus();
+}
+
+// An SPDX licence id ("CC-BY-4.0") as its IRI; an IRI as it is.
+std::string LicenseIri(absl::string_view license) {
+  if (absl::StrContains(license, ":")) return std::string(license);
+  return absl::StrCat("http://spdx.org/licenses/", license);
+}
+
+Json ServiceJson(const DataService& service) {
+  Json j = {{"@id", service.id}, {"@type", "DataService"}, {"endpointURL", service.endpoint_url}};
+  j["endpointDescription"] =
+      "Hanse federation API: gRPC (hanse.v1.Contracts, hanse.v1.Exchange) over mutual TLS, "
+      "each side authenticated by its did:key DID";
+  return j;
+}
+
+// "{...head" without its closing brace, so that arrays can be appended.
+std::string OpenObject(const Json& head, int indent) {
+  std::string text = Dump(head, indent);
   text.pop_back();  // '}'
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  absl::StrAppend(&text, ",\n  \"dcat:dataset\": [\n");
   return text;
 }
 
-std::string DcatDataset(const Document& doc) {
-  const DatasetFacts& d = doc.dataset;
-  nlohmann::ordered_json dist = {
-      {"@type", "dcat:Distribution"},
-      {"dcat:mediaType", d.media_type},
-      {"dcat:byteSize", d.byte_size},
-      {"spdx:checksum",
-       {{"spdx:algorithm", "spdx:checksumAlgorithm_sha256"}, {"spdx:checksumValue", d.sha256}}},
-      {"dct:format", d.media_type}};
-  nlohmann::ordered_json j = {
-      {"@id", doc.id},
-      {"@type", "dcat:Dataset"},
-      {"dct:title", d.title},
-      {"dct:description", d.description},
-      {"dcat:keyword", d.keywords},
-      {"dcat:theme", d.themes},
-      {"dct:publisher", {{"@id", doc.issuer}, {"foaf:name", d.publisher}}},
-      {"dct:license", d.license},
-      {"dct:language", d.language},
-      {"dct:issued", d.issued},
-      {"dct:spatial", d.hosting_location},
-      {"dspace:sequence", doc.sequence},
-      {"odrl:hasPolicy", nlohmann::ordered_json::parse(d.policy_json, nullptr, false)},
-      {"dcat:distribution", {dist}}};
-  if (!d.modified.empty()) j["dct:modified"] = d.modified;
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}  // namespace
+
+DataService ParticipantDataService(absl::string_view did, absl::string_view endpoint) {
+  DataService s;
+  s.id = absl::StrCat("urn:hanse:dataservice:", did);
+  if (!endpoint.empty()) s.endpoint_url = absl::StrCat("https://", endpoint);
+  return s;
 }
 
-std::string DcatCatalogTail() { return "\n  ]\n}\n"; }
+absl::StatusOr<nlohmann::ordered_json> DspOffer(const Document& dataset) {
+  HANSE_ASSIGN_OR_RETURN(policy::Policy p, policy::ParsePolicy(dataset.dataset.policy_json),
+                         absl::StrCat(dataset.id, ": usage policy"));
+  if (p.permissions.empty() && p.prohibitions.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        dataset.id, ": usage policy has no permission and no prohibition (a DSP offer needs one)"));
+  }
+  Json offer = {
+      {"@id",
+       p.uid.empty() ? absl::StrCat("urn:hanse:offer:", dataset.id, ":", dataset.sequence) : p.uid},
+      {"@type", "Offer"}};
+  if (!p.assigner.empty()) offer["assigner"] = p.assigner;
+  if (!p.assignee.empty()) offer["assignee"] = p.assignee;
+  absl::Status s = AddRules(p.permissions, "permission", p, &offer);
+  if (s.ok()) s = AddRules(p.prohibitions, "prohibition", p, &offer);
+  if (s.ok()) s = AddRules(p.obligations, "obligation", p, &offer);
+  if (!s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(dataset.id, ": usage policy: ", s.message()));
+  }
+  return offer;
+}
+
+absl::StatusOr<nlohmann::ordered_json> DspDataset(const Document& doc, const DataService& service,
+                                                  bool embed_service) {
+  const DatasetFacts& d = doc.dataset;
+  HANSE_ASSIGN_OR_RETURN(Json offer, DspOffer(doc));
+  Json dist = {{"@type", "Distribution"}, {"format", kDspTransferFormat}};
+  dist["accessService"] = embed_service ? ServiceJson(service) : Json(service.id);
+  dist["dcat:mediaType"] = d.media_type;
+  dist["dcat:byteSize"] = d.byte_size;
+  dist[kSpdxChecksum] = {{kSpdxAlgorithm, {{"@id", kSpdxSha256}}}, {kSpdxValue, d.sha256}};
+
+  Json j = {{"@id", doc.id}, {"@type", "Dataset"}, {"dct:title", d.title}};
+  if (!d.description.empty()) j["dct:description"] = d.description;
+  if (!d.keywords.empty()) j["dcat:keyword"] = d.keywords;
+  if (!d.themes.empty()) j["dcat:theme"] = d.themes;
+  j["dct:publisher"] = {{"@id", doc.issuer}, {kFoafName, d.publisher}};
+  j["dct:license"] = {{"@id", LicenseIri(d.license)}};
+  j["dct:language"] = d.language;
+  j["dct:issued"] = d.issued;
+  if (!d.modified.empty()) j["dct:modified"] = d.modified;
+  j["dct:spatial"] = d.hosting_location;
+  j[absl::StrCat(kHanseNs, "sequence")] = doc.sequence;
+  j["hasPolicy"] = Json::array({std::move(offer)});
+  j["distribution"] = Json::array({std::move(dist)});
+  return j;
+}
+
+absl::StatusOr<std::string> DspDatasetResponse(const Document& dataset,
+                                               const DataService& service) {
+  HANSE_ASSIGN_OR_RETURN(Json body, DspDataset(dataset, service, /*embed_service=*/true));
+  Json j = {{"@context", Json::array({kDspContext})}};
+  for (auto& [key, value] : body.items()) j[key] = std::move(value);
+  return absl::StrCat(Dump(j, 2), "\n");
+}
+
+DspCatalogWriter::DspCatalogWriter(absl::string_view participant_did, DataService service)
+    : participant_did_(participant_did), service_(std::move(service)) {}
+
+std::string DspCatalogWriter::Begin() const {
+  Json head = {{"@context", Json::array({kDspContext})},
+               {"@id", absl::StrCat("urn:hanse:catalog:", participant_did_)},
+               {"@type", "Catalog"},
+               {"participantId", participant_did_},
+               {"service", Json::array({ServiceJson(service_)})}};
+  return OpenObject(head, 2);
+}
+
+absl::StatusOr<std::string> DspCatalogWriter::OwnDataset(const Document& dataset) {
+  if (state_ == State::kNested) {
+    return absl::FailedPreconditionError("own datasets must come before other publishers'");
+  }
+  HANSE_ASSIGN_OR_RETURN(Json j, DspDataset(dataset, service_, /*embed_service=*/false));
+  std::string text = state_ == State::kHead ? ",\n  \"dataset\": [\n    " : ",\n    ";
+  state_ = State::kOwn;
+  absl::StrAppend(&text, Dump(j));
+  return text;
+}
+
+absl::StatusOr<std::string> DspCatalogWriter::PublisherDataset(
+    const Document& dataset, const DataService& publisher_service) {
+  HANSE_ASSIGN_OR_RETURN(Json j, DspDataset(dataset, publisher_service, /*embed_service=*/false));
+  std::string text;
+  if (state_ == State::kNested && nested_publisher_ == dataset.issuer) {
+    text = ",\n      ";
+  } else {
+    if (state_ == State::kOwn) text = "\n  ]";
+    text += state_ == State::kNested ? "\n    ]},\n    " : ",\n  \"catalog\": [\n    ";
+    Json head = {{"@id", absl::StrCat("urn:hanse:catalog:", dataset.issuer)},
+                 {"@type", "Catalog"},
+                 {"participantId", dataset.issuer}};
+    if (!publisher_service.endpoint_url.empty()) {
+      head["service"] = Json::array({ServiceJson(publisher_service)});
+    }
+    absl::StrAppend(&text, OpenObject(head, -1), ", \"dataset\": [\n      ");
+    state_ = State::kNested;
+    nested_publisher_ = dataset.issuer;
+  }
+  absl::StrAppend(&text, Dump(j));
+  return text;
+}
+
+std::string DspCatalogWriter::End() {
+  std::string text;
+  if (state_ == State::kOwn) text = "\n  ]";
+  if (state_ == State::kNested) text = "\n    ]}\n  ]";
+  state_ = State::kHead;
+  absl::StrAppend(&text, "\n}\n");
+  return text;
+}
 
 }  // namespace hanse::catalog

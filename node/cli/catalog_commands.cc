@@ -70,11 +70,14 @@ absl::Status CmdDatasetList(const std::string& home_dir, bool mine, int limit, b
   return absl::OkStatus();
 }
 
-absl::Status CmdDatasetShow(const std::string& home_dir, const std::string& id, bool jws) {
+absl::Status CmdDatasetShow(const std::string& home_dir, const std::string& id,
+                            const std::string& format) {
   HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
-  HANSE_ASSIGN_OR_RETURN(auto resp, client.GetDocument(id));
-  if (jws) {
+  HANSE_ASSIGN_OR_RETURN(auto resp, client.GetDocument(id, format == "dcat" ? "dcat" : ""));
+  if (format == "jws") {
     std::printf("%s\n", resp.jws().c_str());
+  } else if (format == "dcat") {
+    std::fwrite(resp.dcat_json().data(), 1, resp.dcat_json().size(), stdout);
   } else {
     auto j = EmbeddedJson(resp.payload_json());
     std::printf("%s\n", j.is_string() ? resp.payload_json().c_str() : j.dump(2).c_str());

@@ -56,7 +56,10 @@ absl::Status CmdNodeRun(const std::string& home_dir, const std::string& log_form
 
 absl::Status CmdDatasetPublish(const std::string& home_dir, const std::string& file, bool json);
 absl::Status CmdDatasetList(const std::string& home_dir, bool mine, int limit, bool json);
-absl::Status CmdDatasetShow(const std::string& home_dir, const std::string& id, bool jws);
+// `format` "json" (the decoded document), "jws" (the signed compact JWS) or "dcat" (a dataset as
+// the Dataspace Protocol 2025-1 dataset a dataset request returns).
+absl::Status CmdDatasetShow(const std::string& home_dir, const std::string& id,
+                            const std::string& format);
 absl::Status CmdDatasetUnpublish(const std::string& home_dir, const std::string& id);
 absl::Status CmdSearch(const std::string& home_dir, const std::vector<std::string>& words,
                        int limit, const std::string& cursor, bool live, bool json);

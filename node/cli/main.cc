@@ -170,10 +170,18 @@ int Main(int argc, char** argv) {
   ds_list->add_flag("--mine", mine, "Only this node's datasets");
   ds_list->add_option("--limit", limit, "At most N rows (default 100)");
   ds_list->add_flag("--json", json, "JSON output");
-  auto* ds_show = dataset->add_subcommand("show", "Show one document (decoded, or --jws)");
+  std::string show_format = "json";
+  auto* ds_show = dataset->add_subcommand(
+      "show", "Show one document (decoded, --jws, or --format dcat for a DSP dataset)");
   add_home(ds_show);
   ds_show->add_option("id", id, "Document id")->required();
-  ds_show->add_flag("--jws", show_jws, "Print the signed compact JWS");
+  ds_show->add_flag("--jws", show_jws, "Print the signed compact JWS (same as --format jws)");
+  ds_show
+      ->add_option("--format", show_format,
+                   "json (the decoded document), jws, or dcat (a dataset as a Dataspace Protocol "
+                   "2025-1 dataset)")
+      ->check(CLI::IsMember({"json", "jws", "dcat"}))
+      ->capture_default_str();
   auto* ds_unpublish = dataset->add_subcommand("unpublish", "Publish a signed tombstone");
   add_home(ds_unpublish);
   ds_unpublish->add_option("id", id, "Dataset id")->required();
@@ -197,9 +205,10 @@ int Main(int argc, char** argv) {
   catalog_cmd->require_subcommand(1);
   std::string format = "dcat";
   auto* export_cmd = catalog_cmd->add_subcommand(
-      "export", "DCAT JSON-LD (a Dataspace Protocol catalog), or every signed document as JWS");
+      "export",
+      "DCAT JSON-LD (a Dataspace Protocol 2025-1 catalog), or every signed document as JWS");
   add_home(export_cmd);
-  export_cmd->add_option("--format", format, "dcat or jws")
+  export_cmd->add_option("--format", format, "dcat (DSP 2025-1) or jws")
       ->check(CLI::IsMember({"dcat", "jws"}))
       ->capture_default_str();
 
@@ -362,7 +371,7 @@ int Main(int argc, char** argv) {
   } else if (*ds_list) {
     result = CmdDatasetList(home, mine, limit, json);
   } else if (*ds_show) {
-    result = CmdDatasetShow(home, id, show_jws);
+    result = CmdDatasetShow(home, id, show_jws ? "jws" : show_format);
   } else if (*ds_unpublish) {
     result = CmdDatasetUnpublish(home, id);
   } else if (*search) {

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -18,6 +19,12 @@
 #include "trust/jws.h"
 
 namespace hanse::node {
+namespace {
+
+// Export chunks are about this size.
+constexpr size_t kExportChunk = 256u << 10;
+
+}  // namespace
 
 absl::Status CatalogAdmin::Publish(const hanse::v1::PublishDatasetRequest& req,
                                    hanse::v1::PublishDatasetResponse* resp) {
@@ -83,6 +90,19 @@ absl::Status CatalogAdmin::Get(const hanse::v1::GetDocumentRequest& req,
   resp->set_sequence(d.sequence);
   resp->set_jws(d.jws);
   resp->set_payload_json(v.payload);
+  if (req.format() == "dcat") {
+    if (d.kind != catalog::DocumentKind::kDataset) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(req.id(), " is a ", catalog::DocumentKindName(d.kind),
+                       ", not a dataset: only datasets have a DCAT form"));
+    }
+    HANSE_ASSIGN_OR_RETURN(catalog::Document doc, catalog::DecodeDocument(d));
+    HANSE_ASSIGN_OR_RETURN(std::string dcat,
+                           catalog::DspDatasetResponse(doc, DataServiceOf(doc.issuer)));
+    resp->set_dcat_json(std::move(dcat));
+  } else if (!req.format().empty()) {
+    return absl::InvalidArgumentError("format must be empty or dcat");
+  }
   return absl::OkStatus();
 }
 
@@ -110,38 +130,81 @@ absl::Status CatalogAdmin::Search(const hanse::v1::SearchRequest& req,
 
 absl::Status CatalogAdmin::Export(const hanse::v1::ExportCatalogRequest& req,
                                   const std::function<bool(std::string)>& write) {
-  bool dcat = req.format() == "dcat";
-  if (!dcat && req.format() != "jws") {
-    return absl::InvalidArgumentError("format must be dcat or jws");
-  }
+  if (req.format() == "dcat") return ExportDsp(write);
+  if (req.format() != "jws") return absl::InvalidArgumentError("format must be dcat or jws");
   std::string buffer;
-  bool first = true;
-  auto flush = [&](bool force) {
-    if (buffer.size() < (256u << 10) && !force) return true;
-    bool written = write(std::move(buffer));
-    buffer.clear();
-    return written;
-  };
-  if (dcat) buffer = catalog::DcatCatalogHead(node_->home->identity.did);
-  absl::Status inner = absl::OkStatus();
   bool ok = true;
   HANSE_RETURN_IF_ERROR(node_->catalog->ForEach([&](const catalog::StoredDocument& d) {
-    if (!dcat) {
-      absl::StrAppend(&buffer, d.jws, "\n");
-    } else if (d.kind == catalog::DocumentKind::kDataset) {
-      auto doc = catalog::DecodeDocument(d);
-      if (!doc.ok()) return (inner = doc.status()).ok();
-      absl::StrAppend(&buffer, first ? "    " : ",\n    ", catalog::DcatDataset(*doc));
-      first = false;
-    }
-    ok = flush(false);
+    absl::StrAppend(&buffer, d.jws, "\n");
+    if (buffer.size() >= kExportChunk) ok = write(std::exchange(buffer, {}));
     return ok;
   }));
-  HANSE_RETURN_IF_ERROR(inner);
   if (!ok) return absl::CancelledError("the client went away");
-  if (dcat) absl::StrAppend(&buffer, catalog::DcatCatalogTail());
-  flush(true);
+  write(std::move(buffer));
   return absl::OkStatus();
+}
+
+// Two passes over the catalogue: this node's datasets first (the root catalog's `dataset`), then
+// every other publisher's (one nested catalog each; ids start with the issuer's DID, so a
+// publisher's datasets are consecutive in id order). A dataset whose policy cannot be a DSP offer
+// is left out and logged rather than failing the whole export.
+absl::Status CatalogAdmin::ExportDsp(const std::function<bool(std::string)>& write) {
+  const std::string& self = node_->home->identity.did;
+  catalog::DspCatalogWriter writer(self, DataServiceOf(self));
+  std::string buffer = writer.Begin();
+  absl::Status inner = absl::OkStatus();
+  bool ok = true;
+  std::string publisher;
+  catalog::DataService publisher_service;
+  for (const bool own : {true, false}) {
+    HANSE_RETURN_IF_ERROR(node_->catalog->ForEach([&](const catalog::StoredDocument& d) {
+      if (d.kind != catalog::DocumentKind::kDataset) return true;
+      auto doc = catalog::DecodeDocument(d);
+      if (!doc.ok()) return (inner = doc.status()).ok();
+      if ((doc->issuer == self) != own) return true;
+      absl::StatusOr<std::string> text;
+      if (own) {
+        text = writer.OwnDataset(*doc);
+      } else {
+        if (doc->issuer != publisher) {
+          publisher = doc->issuer;
+          publisher_service = DataServiceOf(publisher);
+        }
+        text = writer.PublisherDataset(*doc, publisher_service);
+      }
+      if (!text.ok()) {
+        log::Warn("dataset left out of the DCAT export",
+                  {{"id", d.id}, {"reason", std::string(text.status().message())}});
+        return true;
+      }
+      buffer += *text;
+      if (buffer.size() >= kExportChunk) ok = write(std::exchange(buffer, {}));
+      return ok;
+    }));
+    HANSE_RETURN_IF_ERROR(inner);
+    if (!ok) return absl::CancelledError("the client went away");
+  }
+  buffer += writer.End();
+  write(std::move(buffer));
+  return absl::OkStatus();
+}
+
+// The participant's data service at the first endpoint its current self-description
+// advertises; for this node, the configured endpoint when it has none yet.
+catalog::DataService CatalogAdmin::DataServiceOf(const std::string& did) const {
+  std::string endpoint;
+  if (auto stored = node_->catalog->Get(did); stored.ok()) {
+    if (auto doc = catalog::DecodeDocument(*stored);
+        doc.ok() && doc->kind == catalog::DocumentKind::kParticipant &&
+        !doc->participant.endpoints.empty()) {
+      endpoint = doc->participant.endpoints.front();
+    }
+  }
+  if (endpoint.empty() && did == node_->home->identity.did) {
+    const Config& config = node_->home->config;
+    endpoint = config.endpoint.empty() ? config.listen : config.endpoint;
+  }
+  return catalog::ParticipantDataService(did, endpoint);
 }
 
 }  // namespace hanse::node

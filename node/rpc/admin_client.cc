@@ -124,9 +124,11 @@ absl::StatusOr<hanse::v1::ListDatasetsResponse> AdminClient::ListDatasets(
       stubs_->admin.get(), &hanse::v1::Admin::Stub::ListDatasets, req);
 }
 
-absl::StatusOr<hanse::v1::GetDocumentResponse> AdminClient::GetDocument(const std::string& id) {
+absl::StatusOr<hanse::v1::GetDocumentResponse> AdminClient::GetDocument(const std::string& id,
+                                                                        const std::string& format) {
   hanse::v1::GetDocumentRequest req;
   req.set_id(id);
+  req.set_format(format);
   return Call<hanse::v1::GetDocumentRequest, hanse::v1::GetDocumentResponse>(
       stubs_->admin.get(), &hanse::v1::Admin::Stub::GetDocument, req);
 }

@@ -28,7 +28,9 @@ class AdminClient {
   absl::StatusOr<hanse::v1::UnpublishDatasetResponse> UnpublishDataset(const std::string& id);
   absl::StatusOr<hanse::v1::ListDatasetsResponse> ListDatasets(
       const hanse::v1::ListDatasetsRequest& req);
-  absl::StatusOr<hanse::v1::GetDocumentResponse> GetDocument(const std::string& id);
+  // `format` "" (the signed document) or "dcat" (also the dataset as a DSP 2025-1 dataset).
+  absl::StatusOr<hanse::v1::GetDocumentResponse> GetDocument(const std::string& id,
+                                                             const std::string& format = "");
   absl::StatusOr<hanse::v1::SearchResponse> Search(const hanse::v1::SearchRequest& req);
   absl::StatusOr<hanse::v1::JoinFederationResponse> JoinFederation(const std::string& charter,
                                                                    const std::string& bootstrap);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "catalog/dcat.h"
 #include "hanse/v1/admin.pb.h"
 #include "node/federation/live_search.h"
 #include "node/federation/membership.h"
@@ -34,6 +35,9 @@ class CatalogAdmin {
                       const std::function<bool(std::string)>& write);
 
  private:
+  absl::Status ExportDsp(const std::function<bool(std::string)>& write);
+  catalog::DataService DataServiceOf(const std::string& did) const;
+
   const NodeParts* node_;
 };
 
