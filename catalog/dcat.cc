@@ -80,26 +80,22 @@ absl::StatusOr<Json> ConstraintJson(const policy::Constraint& c) {
             {"operator", std::string(policy::OperatorName(c.op))},
             {"rightOperand", std::move(right)}};
   if (!c.issuers.empty()) j[absl::StrCat(kHanseNs, "issuer")] = c.issuers;
+  if (c.has_time_zone) j[absl::StrCat(kHanseNs, "timeZone")] = c.time_zone;
   return j;
-}
-
-// A rule's party or asset IRI: a string, or (where the parser models ODRL collections) an object
-// with the IRI in `iri`. Reading both keeps this renderer independent of that detail.
-const std::string& PartyIri(const std::string& party) { return party; }
-template <typename Party>
-auto PartyIri(const Party& party) -> decltype((party.iri)) {
-  return party.iri;
 }
 
 absl::StatusOr<Json> RuleJson(const policy::Rule& rule, const policy::Policy& p) {
   Json j = {{"action", Term(rule.action_name)}};
-  // Rules inherit the policy's parties when parsed; only what a rule sets itself is written.
-  auto party = [&j](const char* key, const std::string& own, const std::string& inherited) {
-    if (!own.empty() && own != inherited) j[key] = own;
+  // Rules inherit the policy's parties when parsed; only what a rule sets itself is written. A
+  // collection keeps its type (its refinements are among the rule's constraints).
+  auto party = [&j](const char* key, const policy::Subject& own, const std::string& inherited,
+                    const char* collection_type) {
+    if (own.iri.empty() || (own.iri == inherited && !own.collection)) return;
+    j[key] = own.collection ? Json{{"@type", collection_type}, {"source", own.iri}} : Json(own.iri);
   };
-  party("target", PartyIri(rule.target), p.target);
-  party("assigner", PartyIri(rule.assigner), p.assigner);
-  party("assignee", PartyIri(rule.assignee), p.assignee);
+  party("target", rule.target, p.target, "AssetCollection");
+  party("assignee", rule.assignee, p.assignee, "PartyCollection");
+  if (!rule.assigner.empty() && rule.assigner != p.assigner) j["assigner"] = rule.assigner;
   if (!rule.constraints.empty()) {
     Json constraints = Json::array();
     for (const policy::Constraint& c : rule.constraints) {

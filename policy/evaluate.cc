@@ -1,6 +1,6 @@
 // The ODRL evaluator (~800 lines): one pure function over one parsed policy; the operators,
-// left operands and the trace it writes belong together. (The ODRL 2.2 work of issue 10 will
-// reshape it; splitting it first would only move the same code twice.)
+// left operands and the trace it writes belong together. Rendering the decision is
+// decision_output.cc.
 #include "policy/evaluate.h"
 
 #include <algorithm>
@@ -8,39 +8,15 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/civil_time.h"
+#include "policy/actions.h"
 #include "policy/json_ld.h"
 #include "policy/values.h"
 
 namespace hanse::policy {
 namespace {
-
-// Primitive uses that the request actions are made of (see PermissionCovers).
-constexpr uint32_t kRead = 1, kTransfer = 2, kDistribute = 4;
-
-uint32_t Needs(Action a) {
-  switch (a) {
-    case Action::kUse:
-      return kRead | kTransfer;
-    case Action::kRead:
-      return kRead;
-    case Action::kTransfer:
-      return kTransfer;
-    case Action::kDistribute:
-      return kDistribute;
-    default:
-      return 0;
-  }
-}
-
-uint32_t Grants(Action a) { return Needs(a); }
-
-uint32_t Forbids(Action a) {
-  if (a == Action::kUse) return kRead | kTransfer | kDistribute;
-  return Needs(a);
-}
-
-bool IsRequestAction(Action a) { return Needs(a) != 0; }
 
 std::string ListText(const std::vector<std::string>& values, bool list) {
   if (!list && values.size() == 1) return values[0];
@@ -114,7 +90,7 @@ struct Node {
 class Evaluator {
  public:
   Evaluator(const Policy& policy, const Request& request) : policy_(policy), request_(request) {
-    request_action_ = ActionFromName(request.action);
+    request_action_ = RequestAction(request.action);
   }
 
   Decision Run() {
@@ -126,19 +102,21 @@ class Evaluator {
            policy_.problem});
     }
     std::string request_reason;
-    if (!IsRequestAction(request_action_)) {
+    if (request_action_.empty()) {
       request_reason = absl::StrCat("request action \"", Printable(request_.action),
-                                    "\" is not supported (use, read, transfer, distribute)");
-      Add({"request", "request.action", "action", "", "use, read, transfer or distribute",
-           request_.action, Verdict::kUnknown, request_reason});
+                                    "\" is not an ODRL 2.2 action");
+      Add({"request", "request.action", "action", "", "an ODRL 2.2 action", request_.action,
+           Verdict::kUnknown, request_reason});
     }
 
     // Prohibitions first: one that applies decides.
     std::string prohibition_reason;
+    std::vector<std::string> active;
     for (const Rule& r : policy_.prohibitions) {
       std::string why;
       const Verdict v = EvalProhibition(r, &why);
       if (v != Verdict::kFailed && prohibition_reason.empty()) prohibition_reason = why;
+      if (v != Verdict::kFailed) active.push_back(r.path);
     }
     // Obligations bind the consumer whatever rule permits: they must be understood.
     std::string obligation_reason;
@@ -153,6 +131,7 @@ class Evaluator {
       std::string why;
       const bool permits = EvalPermission(r, &why);
       if (permits && permitting == nullptr) permitting = &r;
+      if (permits) active.push_back(r.path);
       if (!permits) permission_reasons.push_back(std::move(why));
     }
 
@@ -182,8 +161,17 @@ class Evaluator {
       d.permit = true;
       d.permitted_by = permitting->path;
       d.reason = absl::StrCat("permitted by ", permitting->path);
-      for (const Rule& duty : permitting->duties) d.duties.push_back(MakeDuty(duty));
+      for (const Rule& duty : permitting->duties) {
+        if (IsAfterUseDuty(duty.action)) d.duties.push_back(MakeDuty(duty));
+      }
       for (const Rule& o : policy_.obligations) d.duties.push_back(MakeDuty(o));
+    }
+    for (const Rule& o : policy_.obligations) active.push_back(o.path);
+    if (!policy_reason.empty()) active.clear();  // an unusable policy puts no rule in force
+    for (std::string& path : active) {
+      if (std::find(d.active_rules.begin(), d.active_rules.end(), path) == d.active_rules.end()) {
+        d.active_rules.push_back(std::move(path));
+      }
     }
     d.reason = Printable(d.reason, 1000);
     d.trace = std::move(trace_);
@@ -191,12 +179,10 @@ class Evaluator {
   }
 
  private:
-  static Action ActionFromName(absl::string_view name) {
+  static std::string RequestAction(absl::string_view name) {
     const std::string short_name = internal::ShortName(internal::Terms().Expand(name, true));
-    for (Action a : {Action::kUse, Action::kRead, Action::kTransfer, Action::kDistribute}) {
-      if (ActionName(a) == short_name) return a;
-    }
-    return Action::kUnknown;
+    if (short_name.find(':') != std::string::npos) return "";
+    return CanonicalAction(short_name);
   }
 
   size_t Add(TraceEntry e) {
@@ -204,36 +190,82 @@ class Evaluator {
     return trace_.size() - 1;
   }
 
+  // Whether a collection named by a rule holds the request's party or asset: kUnknown when the
+  // request does not say which collections it is in.
+  static Verdict Membership(const std::optional<std::vector<std::string>>& collections,
+                            const std::string& iri) {
+    if (!collections) return Verdict::kUnknown;
+    return std::find(collections->begin(), collections->end(), iri) != collections->end()
+               ? Verdict::kSatisfied
+               : Verdict::kFailed;
+  }
+
   // The checks every rule shares: target and assignee. Returns kFailed when the rule is not for
   // this request, kUnknown when that cannot be told, kSatisfied otherwise.
   Verdict PartyChecks(const Rule& r, std::string* why) {
     Verdict v = Verdict::kSatisfied;
-    if (!r.target.empty() && !request_.target.empty()) {
-      const bool ok = r.target == request_.target;
-      Add({r.path, r.path, "target", "eq", r.target, request_.target,
-           ok ? Verdict::kSatisfied : Verdict::kFailed, ok ? "" : "the rule is for another asset"});
-      if (!ok) {
-        *why = absl::StrCat(r.path, ": the rule's target ", Printable(r.target),
-                            " is not the requested ", Printable(request_.target));
-        return Verdict::kFailed;
-      }
-    }
-    if (!r.assignee.empty()) {
-      if (request_.consumer.empty()) {
-        Add({r.path, r.path, "assignee", "eq", r.assignee, "", Verdict::kUnknown,
-             "the request names no consumer"});
-        *why = absl::StrCat(r.path, ": the rule has an assignee and the request names no consumer");
-        v = Verdict::kUnknown;
-      } else {
-        const bool ok = r.assignee == request_.consumer;
-        Add({r.path, r.path, "assignee", "eq", r.assignee, request_.consumer,
-             ok ? Verdict::kSatisfied : Verdict::kFailed,
-             ok ? "" : "the rule is assigned to another party"});
-        if (!ok) {
-          *why = absl::StrCat(r.path, ": assigned to ", Printable(r.assignee), ", not to ",
-                              Printable(request_.consumer));
+    if (!r.target.iri.empty() && !request_.target.empty()) {
+      if (r.target.collection) {
+        const Verdict in = Membership(request_.asset_collections, r.target.iri);
+        Add({r.path, r.path, "target", "isPartOf", r.target.iri, request_.target, in,
+             in == Verdict::kUnknown  ? "the request does not say which asset collections the "
+                                        "target is in"
+             : in == Verdict::kFailed ? "the target is not in this asset collection"
+                                      : ""});
+        if (in == Verdict::kFailed) {
+          *why = absl::StrCat(r.path, ": the requested ", Printable(request_.target),
+                              " is not in the asset collection ", Printable(r.target.iri));
           return Verdict::kFailed;
         }
+        if (in == Verdict::kUnknown) {
+          *why = absl::StrCat(r.path, ": unknown whether ", Printable(request_.target),
+                              " is in the asset collection ", Printable(r.target.iri));
+          v = Verdict::kUnknown;
+        }
+      } else {
+        const bool ok = r.target.iri == request_.target;
+        Add({r.path, r.path, "target", "eq", r.target.iri, request_.target,
+             ok ? Verdict::kSatisfied : Verdict::kFailed,
+             ok ? "" : "the rule is for another asset"});
+        if (!ok) {
+          *why = absl::StrCat(r.path, ": the rule's target ", Printable(r.target.iri),
+                              " is not the requested ", Printable(request_.target));
+          return Verdict::kFailed;
+        }
+      }
+    }
+    if (!r.assignee.iri.empty()) {
+      const char* op = r.assignee.collection ? "isPartOf" : "eq";
+      if (request_.consumer.empty()) {
+        Add({r.path, r.path, "assignee", op, r.assignee.iri, "", Verdict::kUnknown,
+             "the request names no consumer"});
+        *why = absl::StrCat(r.path, ": the rule has an assignee and the request names no consumer");
+        return Verdict::kUnknown;
+      }
+      Verdict in;
+      if (r.assignee.collection) {
+        in = Membership(request_.party_collections, r.assignee.iri);
+      } else {
+        in = r.assignee.iri == request_.consumer ? Verdict::kSatisfied : Verdict::kFailed;
+      }
+      Add({r.path, r.path, "assignee", op, r.assignee.iri, request_.consumer, in,
+           in == Verdict::kSatisfied ? ""
+           : in == Verdict::kUnknown ? "the request does not say which party collections the "
+                                       "consumer belongs to"
+           : r.assignee.collection   ? "the consumer is not a member of this party collection"
+                                     : "the rule is assigned to another party"});
+      if (in == Verdict::kFailed) {
+        *why = r.assignee.collection
+                   ? absl::StrCat(r.path, ": ", Printable(request_.consumer),
+                                  " is not a member of ", Printable(r.assignee.iri))
+                   : absl::StrCat(r.path, ": assigned to ", Printable(r.assignee.iri), ", not to ",
+                                  Printable(request_.consumer));
+        return Verdict::kFailed;
+      }
+      if (in == Verdict::kUnknown) {
+        *why = absl::StrCat(r.path, ": unknown whether ", Printable(request_.consumer),
+                            " is a member of ", Printable(r.assignee.iri));
+        v = Verdict::kUnknown;
       }
     }
     return v;
@@ -255,11 +287,48 @@ class Evaluator {
     return Verdict::kSatisfied;
   }
 
+  // The rule's action against the request's: satisfied when the requested action is the rule's
+  // or included in it, unknown when the request action is not an ODRL action.
+  Verdict ActionCheck(const Rule& r, absl::string_view what) {
+    if (request_action_.empty()) {
+      Add({r.path, r.path, "action", "includes", r.action_name, request_.action, Verdict::kUnknown,
+           "the request action is not an ODRL 2.2 action"});
+      return Verdict::kUnknown;
+    }
+    const bool covers = ActionIncludedIn(request_action_, r.action);
+    std::string note;
+    if (!covers) {
+      note = absl::StrCat(what, " ", r.action_name, " does not cover ", Printable(request_.action));
+    } else if (request_action_ != r.action) {
+      note = absl::StrCat(request_action_, " is included in ", r.action);
+    }
+    Add({r.path, r.path, "action", "includes", r.action_name, request_.action,
+         covers ? Verdict::kSatisfied : Verdict::kFailed, std::move(note)});
+    return covers ? Verdict::kSatisfied : Verdict::kFailed;
+  }
+
+  // A precondition duty the request reports done, by path, uid or action.
+  bool Fulfilled(const Rule& duty) const {
+    for (const std::string& f : request_.fulfilled_duties) {
+      if (f == duty.path || (!duty.uid.empty() && f == duty.uid) || f == duty.action_name ||
+          RequestAction(f) == duty.action) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // The summary entry of a rule, naming the combination of an expanded compact rule.
+  size_t Summary(const Rule& r) {
+    return Add({r.path, r.path, "", "", "", "", Verdict::kUnknown, ""});
+  }
+
   bool EvalPermission(const Rule& r, std::string* why) {
-    const size_t summary = Add({r.path, r.path, "", "", "", "", Verdict::kUnknown, ""});
+    const size_t summary = Summary(r);
     auto finish = [&](Verdict v, std::string note) {
       trace_[summary].verdict = v;
-      trace_[summary].note = std::move(note);
+      trace_[summary].note =
+          r.expansion.empty() ? std::move(note) : absl::StrCat("(", r.expansion, ") ", note);
       return v == Verdict::kSatisfied;
     };
     if (!r.problem.empty()) {
@@ -268,13 +337,13 @@ class Evaluator {
            r.action_name, request_.action, Verdict::kUnknown, r.problem});
       return finish(Verdict::kUnknown, "does not permit (fail closed): " + r.problem);
     }
-    const bool covers = PermissionCovers(r.action, request_action_);
-    Add({r.path, r.path, "action", "includes", r.action_name, request_.action,
-         covers ? Verdict::kSatisfied : Verdict::kFailed,
-         covers ? ""
-                : absl::StrCat("a permission for ", r.action_name, " does not permit ",
-                               Printable(request_.action))});
-    if (!covers) {
+    const Verdict covers = ActionCheck(r, "a permission for");
+    if (covers == Verdict::kUnknown) {
+      *why = absl::StrCat(r.path, ": the request action ", Printable(request_.action),
+                          " is not an ODRL 2.2 action");
+      return finish(Verdict::kUnknown, "does not permit (fail closed): unknown request action");
+    }
+    if (covers == Verdict::kFailed) {
       *why = absl::StrCat(r.path, ": action ", r.action_name, " does not permit ",
                           Printable(request_.action));
       return finish(Verdict::kFailed, "does not apply to the requested action");
@@ -297,6 +366,19 @@ class Evaluator {
         return finish(Verdict::kUnknown, "does not permit (fail closed): a duty is not understood");
       }
     }
+    for (const Rule& duty : r.duties) {
+      if (IsAfterUseDuty(duty.action) || Fulfilled(duty)) continue;
+      // A duty whose constraints do not hold is inactive and binds nothing (ODRL formal
+      // semantics); one that cannot be told keeps the permission waiting (fail closed).
+      std::vector<Node> conditions;
+      const Verdict active = EvalConstraints(duty, &conditions);
+      if (active == Verdict::kFailed) continue;
+      *why = absl::StrCat(duty.path, ": the duty to ", duty.action_name, " is a precondition of ",
+                          r.path, active == Verdict::kUnknown ? " and may be due" : "",
+                          " and is not fulfilled");
+      return finish(active == Verdict::kUnknown ? Verdict::kUnknown : Verdict::kFailed,
+                    "does not permit: a precondition duty is not fulfilled");
+    }
     return finish(Verdict::kSatisfied, absl::StrCat("permits ", Printable(request_.action),
                                                     r.duties.empty() ? "" : " with duties"));
   }
@@ -304,10 +386,11 @@ class Evaluator {
   // Returns kFailed when the prohibition does not apply; kSatisfied or kUnknown (treated as
   // applying) otherwise, with the reason in `why`.
   Verdict EvalProhibition(const Rule& r, std::string* why) {
-    const size_t summary = Add({r.path, r.path, "", "", "", "", Verdict::kUnknown, ""});
+    const size_t summary = Summary(r);
     auto finish = [&](Verdict v, std::string note) {
       trace_[summary].verdict = v;
-      trace_[summary].note = std::move(note);
+      trace_[summary].note =
+          r.expansion.empty() ? std::move(note) : absl::StrCat("(", r.expansion, ") ", note);
       return v;
     };
     std::string problem;
@@ -318,20 +401,27 @@ class Evaluator {
       Add({r.path, r.path, r.problem_field, r.problem_field == "action" ? "includes" : "",
            r.action_name, request_.action, Verdict::kUnknown, r.problem});
     } else {
-      const bool covers = ProhibitionCovers(r.action, request_action_);
-      action_verdict = covers ? Verdict::kSatisfied : Verdict::kFailed;
-      Add({r.path, r.path, "action", "includes", r.action_name, request_.action, action_verdict,
-           covers ? ""
-                  : absl::StrCat("a prohibition of ", r.action_name, " does not cover ",
-                                 Printable(request_.action))});
-      if (!covers) return finish(Verdict::kFailed, "does not apply to the requested action");
+      action_verdict = ActionCheck(r, "a prohibition of");
+      if (action_verdict == Verdict::kFailed) {
+        return finish(Verdict::kFailed, "does not apply to the requested action");
+      }
+      if (action_verdict == Verdict::kUnknown) {
+        problem = absl::StrCat(r.path, ": the request action ", Printable(request_.action),
+                               " is not an ODRL 2.2 action");
+      }
     }
     std::string party_why;
     const Verdict party = PartyChecks(r, &party_why);
     if (party == Verdict::kFailed)
       return finish(Verdict::kFailed, "does not apply to this request");
     std::vector<Node> nodes;
-    const Verdict cv = EvalConstraints(r, &nodes);
+    Verdict cv = EvalConstraints(r, &nodes);
+    // A constraint the evaluator cannot understand keeps the prohibition applying even where the
+    // order of evaluation never reached it (andSequence) or another constraint failed.
+    if (const std::string unusable = FirstProblem(r); !unusable.empty()) {
+      if (problem.empty()) problem = unusable;
+      cv = Verdict::kUnknown;
+    }
     if (cv == Verdict::kFailed)
       return finish(Verdict::kFailed, "does not apply: a constraint failed");
     const Verdict v = Combine(Combine(action_verdict, party), cv);
@@ -557,6 +647,15 @@ class Evaluator {
       case LeftOperand::kRecipient:
         if (request_.consumer.empty()) return Unknown(node, "the request names no consumer");
         e.actual = request_.consumer;
+        if (c.op == Operator::kIsA) {
+          // The recipient is an instance of a party collection it belongs to.
+          if (!request_.party_collections) {
+            return Unknown(node,
+                           "the request does not say which party collections the consumer "
+                           "belongs to");
+          }
+          return SetOp(c, {request_.consumer}, node, &Evaluator::MemberOf);
+        }
         return SetOp(c, {request_.consumer}, node, &Evaluator::ExactMatches);
       case LeftOperand::kCertification: {
         std::vector<std::string> held;
@@ -579,6 +678,28 @@ class Evaluator {
         e.actual = described.empty() ? "no certifications" : absl::StrJoin(described, "; ");
         return SetOp(c, held, node, &Evaluator::ExactMatches);
       }
+      case LeftOperand::kTimeOfDay:
+      case LeftOperand::kDayOfWeek: {
+        absl::TimeZone zone;
+        if (!absl::LoadTimeZone(c.time_zone, &zone)) {
+          return Unknown(node, absl::StrCat("unknown time zone ", Printable(c.time_zone)));
+        }
+        const absl::CivilSecond local = absl::ToCivilSecond(request_.now, zone);
+        if (c.left_operand == LeftOperand::kDayOfWeek) {
+          // absl numbers Monday 0 ... Sunday 6.
+          const int iso = static_cast<int>(absl::GetWeekday(absl::CivilDay(local))) + 1;
+          e.actual = absl::StrCat(WeekdayName(iso), " in ", c.time_zone);
+          return SetOp(c, {std::string(WeekdayName(iso))}, node, &Evaluator::ExactMatches);
+        }
+        const int actual = local.hour() * 3600 + local.minute() * 60 + local.second();
+        const int required = *ParseTimeOfDay(c.right[0]);
+        e.actual = absl::StrFormat("%02d:%02d:%02d in %s", local.hour(), local.minute(),
+                                   local.second(), c.time_zone);
+        const bool ok = Compare(actual, required, c.op);
+        return Result(node, ok,
+                      absl::StrCat("local time ", e.actual, " ", c.operator_name, " ", c.right[0],
+                                   ok ? " holds" : " does not hold"));
+      }
       case LeftOperand::kUnknown:
         break;
     }
@@ -588,6 +709,10 @@ class Evaluator {
   using Matcher = bool (Evaluator::*)(const std::string& actual, const std::string& required) const;
 
   bool ExactMatches(const std::string& x, const std::string& r) const { return x == r; }
+  bool MemberOf(const std::string&, const std::string& r) const {
+    const auto& in = *request_.party_collections;
+    return std::find(in.begin(), in.end(), r) != in.end();
+  }
   bool CountryMatches(const std::string& x, const std::string& r) const {
     if (x == r) return true;
     const std::vector<std::string>* group = CountryGroup(r);
@@ -615,8 +740,18 @@ class Evaluator {
       }
       return false;
     };
-    std::vector<std::string> uncovered, matching, missing;
+    // isA is "is an instance of": never a value's own identity.
+    auto instance = [&](const std::string& x) {
+      for (const std::string& r : R) {
+        if (x != r && (this->*m)(x, r)) return true;
+      }
+      return false;
+    };
+    std::vector<std::string> uncovered, matching, missing, not_instances;
     for (const std::string& x : actual) (covered(x) ? matching : uncovered).push_back(x);
+    for (const std::string& x : actual) {
+      if (!instance(x)) not_instances.push_back(x);
+    }
     for (const std::string& r : R) {
       if (!held(r)) missing.push_back(r);
     }
@@ -632,6 +767,11 @@ class Evaluator {
                                        : absl::StrCat(ListText(matching, matching.size() > 1),
                                                       " matches ", right));
       case Operator::kIsA:
+        if (actual.empty()) return Result(node, false, "nothing to compare");
+        return Result(node, not_instances.empty(),
+                      not_instances.empty() ? ""
+                                            : absl::StrCat(absl::StrJoin(not_instances, ", "),
+                                                           " is not an instance of ", right));
       case Operator::kIsPartOf:
         if (actual.empty()) return Result(node, false, "nothing to compare");
         return Result(node, uncovered.empty(),
@@ -706,11 +846,9 @@ class Evaluator {
 
   const Policy& policy_;
   const Request& request_;
-  Action request_action_;
+  std::string request_action_;  // canonical ODRL name; empty when unknown
   std::vector<TraceEntry> trace_;
 };
-
-std::string DueText(const Duty& d) { return d.due ? FormatInstant(*d.due) : ""; }
 
 }  // namespace
 
@@ -728,92 +866,17 @@ absl::string_view VerdictName(Verdict v) {
   return "unknown";
 }
 
-bool PermissionCovers(Action granted, Action requested) {
-  const uint32_t needs = Needs(requested);
-  return needs != 0 && (needs & ~Grants(granted)) == 0;
-}
-
-bool ProhibitionCovers(Action prohibited, Action requested) {
-  return (Needs(requested) & Forbids(prohibited)) != 0;
+bool ActionCovers(absl::string_view granted, absl::string_view requested) {
+  auto canonical = [](absl::string_view name) {
+    const std::string short_name = internal::ShortName(internal::Terms().Expand(name, true));
+    return short_name.find(':') != std::string::npos ? std::string() : CanonicalAction(short_name);
+  };
+  const std::string g = canonical(granted), r = canonical(requested);
+  return !g.empty() && !r.empty() && ActionIncludedIn(r, g);
 }
 
 Decision Evaluate(const Policy& policy, const Request& request) {
   return Evaluator(policy, request).Run();
-}
-
-std::string DecisionToText(const Decision& d) {
-  std::string out = absl::StrCat("decision: ", d.permit ? "permit" : "deny", "\n");
-  absl::StrAppend(&out, "reason: ", Printable(d.reason, 1000), "\n");
-  if (!d.duties.empty()) {
-    out += "duties:\n";
-    for (const Duty& duty : d.duties) {
-      absl::StrAppend(&out, "  ", duty.rule, ": ", Printable(duty.summary, 400), "\n");
-    }
-  }
-  out += "trace:\n";
-  for (const TraceEntry& e : d.trace) {
-    std::string line = absl::StrCat("  [", VerdictName(e.verdict), "] ", Printable(e.path));
-    if (!e.left_operand.empty() || !e.op.empty()) {
-      absl::StrAppend(&line, "  ", Printable(e.left_operand), e.left_operand.empty() ? "" : " ",
-                      Printable(e.op), e.required.empty() ? "" : " ", Printable(e.required));
-      if (!e.actual.empty()) absl::StrAppend(&line, "  actual: ", Printable(e.actual));
-    }
-    if (!e.note.empty()) absl::StrAppend(&line, "  -- ", Printable(e.note, 400));
-    absl::StrAppend(&out, line, "\n");
-  }
-  return out;
-}
-
-namespace {
-// ordered_json keeps the fields in the documented order.
-nlohmann::ordered_json DecisionJson(const Decision& d) {
-  using Json = nlohmann::ordered_json;
-  Json j = Json::object();
-  j["decision"] = d.permit ? "permit" : "deny";
-  j["permit"] = d.permit;
-  j["reason"] = d.reason;
-  if (!d.permitted_by.empty()) j["permittedBy"] = d.permitted_by;
-  Json trace = Json::array();
-  for (const TraceEntry& e : d.trace) {
-    trace.push_back({{"rule", e.rule},
-                     {"path", e.path},
-                     {"leftOperand", e.left_operand},
-                     {"operator", e.op},
-                     {"required", e.required},
-                     {"actual", e.actual},
-                     {"verdict", std::string(VerdictName(e.verdict))},
-                     {"note", e.note}});
-  }
-  j["trace"] = std::move(trace);
-  Json duties = Json::array();
-  for (const Duty& duty : d.duties) {
-    Json constraints = Json::array();
-    for (const DutyConstraint& c : duty.constraints) {
-      constraints.push_back(
-          {{"leftOperand", c.left_operand}, {"operator", c.op}, {"rightOperand", c.right}});
-    }
-    Json dj = {{"rule", duty.rule},
-               {"action", duty.action},
-               {"constraints", std::move(constraints)},
-               {"summary", duty.summary}};
-    if (duty.due) dj["due"] = DueText(duty);
-    duties.push_back(std::move(dj));
-  }
-  j["duties"] = std::move(duties);
-  return j;
-}
-}  // namespace
-
-std::string DecisionToJson(const Decision& d) {
-  return DecisionJson(d).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-}
-
-std::string CheckCommandOutput(const Decision& d, bool json) {
-  if (json) {
-    return DecisionJson(d).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
-           "\n";
-  }
-  return DecisionToText(d);
 }
 
 }  // namespace hanse::policy

@@ -3,8 +3,9 @@
 //
 // Semantics (docs/policies.md is the user-facing version):
 // - Default deny. The request is permitted when no prohibition applies and at least one
-//   permission permits it; the duties of the first permitting permission (plus the policy's
-//   obligations) come with the decision.
+//   permission permits it; the after-use duties of the first permitting permission (plus the
+//   policy's obligations) come with the decision. A permission's other duties are preconditions:
+//   it permits only when the request reports them fulfilled (docs/adr/0010-odrl-semantics.md).
 // - A prohibition beats a permission.
 // - Fail closed: a constraint that cannot be evaluated (unknown left operand or operator, a
 //   malformed value, a fact missing from the request) is "unknown". Unknown dominates in logical
@@ -64,23 +65,24 @@ struct Decision {
   std::string reason;
   std::vector<Duty> duties;  // only when permitted
   std::string permitted_by;  // "permission[0]" when permitted
+  // The rules in force for this request, in policy order: permissions that permit, prohibitions
+  // that apply (also when treated as applying, fail closed), obligations. Each path once.
+  std::vector<std::string> active_rules;
 };
 
-// Action hierarchy. A permission for `granted` permits a request for `requested` iff
-// PermissionCovers; a prohibition of `prohibited` applies to `requested` iff ProhibitionCovers.
-//   permission use        -> use, read, transfer      (not distribute: needs its own permission)
-//   permission read/transfer/distribute -> only itself
-//   prohibition use       -> use, read, transfer, distribute
-//   prohibition read      -> read, use (a use includes reading)
-//   prohibition transfer  -> transfer, use
-//   prohibition distribute -> distribute
-bool PermissionCovers(Action granted, Action requested);
-bool ProhibitionCovers(Action prohibited, Action requested);
+// Action hierarchy (ODRL 2.2 includedIn, policy/actions.h). A permission for `granted` permits a
+// request for `requested`, and a prohibition of it forbids one, iff `requested` is `granted` or is
+// included in it: a permission to use permits print and distribute, not transfer (of ownership);
+// a prohibition of use forbids read; a prohibition of read does not forbid a request to use.
+// Names are short ODRL names or IRIs; deprecated terms count as their replacement; false when
+// either is not an ODRL 2.2 action.
+bool ActionCovers(absl::string_view granted, absl::string_view requested);
 
 Decision Evaluate(const Policy& policy, const Request& request);
 
 // The decision as readable text (several lines) and as JSON:
 //   {"decision": "permit"|"deny", "permit": bool, "reason": "...", "permittedBy": "...",
+//    "activeRules": ["permission[0]", ...],
 //    "trace": [{"rule", "path", "leftOperand", "operator", "required", "actual", "verdict",
 //               "note"}],
 //    "duties": [{"rule", "action", "constraints": [{"leftOperand", "operator", "rightOperand"}],

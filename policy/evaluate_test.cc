@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "policy/policy_test_util.h"
+#include "tests/support/status_matchers.h"
 
 namespace hanse::policy {
 namespace {
@@ -541,26 +542,37 @@ TEST(FailClosed, UnknownOperatorDeniesWithReason) {
 }
 
 TEST(FailClosed, UnknownActionDenies) {
-  Decision d = Decide(R"({"@type":"Set","permission":[{"action":"modify"}]})", BaseRequest());
+  Decision d = Decide(R"({"@type":"Set","permission":[{"action":"frobnicate"}]})", BaseRequest());
   EXPECT_FALSE(d.permit);
-  EXPECT_EQ(d.reason, "permission[0].action: unknown action \"modify\"");
+  EXPECT_EQ(d.reason, "permission[0].action: unknown action \"frobnicate\"");
   // A prohibition of an action the evaluator does not know applies to everything.
   d = Decide(
-      R"({"@type":"Set","permission":[{"action":"use"}],"prohibition":[{"action":"modify"}]})",
+      R"({"@type":"Set","permission":[{"action":"use"}],"prohibition":[{"action":"frobnicate"}]})",
       BaseRequest());
   EXPECT_FALSE(d.permit);
   EXPECT_EQ(d.reason,
             "prohibition[0] is treated as applying (fail closed): prohibition[0].action: unknown "
-            "action \"modify\"");
+            "action \"frobnicate\"");
 }
 
 TEST(FailClosed, UnknownRequestAction) {
   Request r = BaseRequest();
   r.action = "print";
+  EXPECT_TRUE(Decide(R"({"@type":"Set","permission":[{"action":"use"}]})", r).permit)
+      << "print is included in use";
+  r.action = "frobnicate";
   const Decision d = Decide(R"({"@type":"Set","permission":[{"action":"use"}]})", r);
   EXPECT_FALSE(d.permit);
-  EXPECT_EQ(d.reason,
-            "request action \"print\" is not supported (use, read, transfer, distribute)");
+  EXPECT_EQ(d.reason, "request action \"frobnicate\" is not an ODRL 2.2 action");
+  // The rule's action check is unknown, not failed: nobody can tell.
+  bool saw = false;
+  for (const TraceEntry& e : d.trace) {
+    if (e.path == "permission[0]" && e.left_operand == "action") {
+      EXPECT_EQ(e.verdict, Verdict::kUnknown);
+      saw = true;
+    }
+  }
+  EXPECT_TRUE(saw);
 }
 
 TEST(FailClosed, ProhibitionWithUnknownConstraintApplies) {
@@ -588,10 +600,10 @@ TEST(FailClosed, ProhibitionWithMissingFactApplies) {
 
 TEST(FailClosed, UnknownDutyOrObligationDenies) {
   Decision d =
-      Decide(R"({"@type":"Set","permission":[{"action":"use","duty":[{"action":"pay"}]}]})",
+      Decide(R"({"@type":"Set","permission":[{"action":"use","duty":[{"action":"x:pay"}]}]})",
              BaseRequest());
   EXPECT_FALSE(d.permit);
-  EXPECT_THAT(d.reason, HasSubstr("permission[0].duty[0].action: unknown action \"pay\""));
+  EXPECT_THAT(d.reason, HasSubstr("permission[0].duty[0].action: unknown action \"x:pay\""));
   d = Decide(R"({"@type":"Set","permission":[{"action":"use","duty":[{"action":"delete",
       "constraint":[{"leftOperand":"elapsedTime","operator":"within","rightOperand":"P30D"}]}]}]})",
              BaseRequest());
@@ -645,40 +657,38 @@ TEST(Rules, ProhibitionBeatsPermission) {
 }
 
 TEST(Rules, ActionHierarchy) {
-  // permission use -> use, read, transfer; not distribute.
-  EXPECT_TRUE(PermissionCovers(Action::kUse, Action::kUse));
-  EXPECT_TRUE(PermissionCovers(Action::kUse, Action::kRead));
-  EXPECT_TRUE(PermissionCovers(Action::kUse, Action::kTransfer));
-  EXPECT_FALSE(PermissionCovers(Action::kUse, Action::kDistribute));
-  EXPECT_TRUE(PermissionCovers(Action::kRead, Action::kRead));
-  EXPECT_FALSE(PermissionCovers(Action::kRead, Action::kUse));
-  EXPECT_FALSE(PermissionCovers(Action::kRead, Action::kTransfer));
-  EXPECT_FALSE(PermissionCovers(Action::kTransfer, Action::kUse));
-  EXPECT_TRUE(PermissionCovers(Action::kDistribute, Action::kDistribute));
-  EXPECT_FALSE(PermissionCovers(Action::kDistribute, Action::kUse));
-  EXPECT_FALSE(PermissionCovers(Action::kUnknown, Action::kUse));
-  EXPECT_FALSE(PermissionCovers(Action::kUse, Action::kUnknown));
-  // prohibition use -> everything; read -> read and use; distribute -> distribute.
-  for (Action a : {Action::kUse, Action::kRead, Action::kTransfer, Action::kDistribute}) {
-    EXPECT_TRUE(ProhibitionCovers(Action::kUse, a));
-  }
-  EXPECT_TRUE(ProhibitionCovers(Action::kRead, Action::kUse));
-  EXPECT_TRUE(ProhibitionCovers(Action::kTransfer, Action::kUse));
-  EXPECT_FALSE(ProhibitionCovers(Action::kRead, Action::kTransfer));
-  EXPECT_FALSE(ProhibitionCovers(Action::kDistribute, Action::kUse));
-  EXPECT_FALSE(ProhibitionCovers(Action::kDistribute, Action::kRead));
+  // ODRL 2.2 includedIn: use includes read, print, distribute...; transfer (of ownership)
+  // includes sell and give; display is in play, which is in use.
+  EXPECT_TRUE(ActionCovers("use", "use"));
+  EXPECT_TRUE(ActionCovers("use", "read"));
+  EXPECT_TRUE(ActionCovers("use", "distribute"));
+  EXPECT_TRUE(ActionCovers("use", "display"));
+  EXPECT_TRUE(ActionCovers("play", "display"));
+  EXPECT_FALSE(ActionCovers("display", "play"));
+  EXPECT_FALSE(ActionCovers("use", "transfer"));
+  EXPECT_TRUE(ActionCovers("transfer", "sell"));
+  EXPECT_FALSE(ActionCovers("read", "use"));
+  EXPECT_TRUE(ActionCovers("modify", "write")) << "write is a deprecated exact match of modify";
+  EXPECT_TRUE(ActionCovers("odrl:use", "http://www.w3.org/ns/odrl/2/print"));
+  EXPECT_FALSE(ActionCovers("use", "frobnicate"));
+  EXPECT_FALSE(ActionCovers("lease", "lease")) << "deprecated without replacement";
 
   Request r = BaseRequest();
-  r.action = "distribute";
+  r.action = "transfer";
   Decision d = Decide(R"({"@type":"Set","permission":[{"action":"use"}]})", r);
   EXPECT_FALSE(d.permit);
-  EXPECT_EQ(d.reason, "permission[0]: action use does not permit distribute");
+  EXPECT_EQ(d.reason, "permission[0]: action use does not permit transfer");
   r.action = "read";
   EXPECT_TRUE(Decide(R"({"@type":"Set","permission":[{"action":"use"}]})", r).permit);
   EXPECT_FALSE(Decide(R"({"@type":"Set","permission":[{"action":"use"}],
-                          "prohibition":[{"action":"read"}]})",
-                      BaseRequest())
+                          "prohibition":[{"action":"use"}]})",
+                      r)
                    .permit);
+  // A prohibition of a narrower action does not forbid the broader request.
+  EXPECT_TRUE(Decide(R"({"@type":"Set","permission":[{"action":"use"}],
+                         "prohibition":[{"action":"read"}]})",
+                     BaseRequest())
+                  .permit);
   EXPECT_TRUE(Decide(R"({"@type":"Set","permission":[{"action":"use"}],
                          "prohibition":[{"action":"distribute"}]})",
                      BaseRequest())
@@ -839,6 +849,210 @@ TEST(Trace, ReasonIsOneLineWhateverTheInput) {
   for (absl::string_view line : absl::StrSplit(DecisionToText(d), '\n')) {
     EXPECT_FALSE(absl::StrContains(line, "\r"));
   }
+}
+
+}  // namespace
+}  // namespace hanse::policy
+
+namespace hanse::policy {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using namespace ::hanse::policy::testing;  // NOLINT
+
+// ---------------------------------------------------------------------------------------------
+// ODRL 2.2: collections, compact rules, refinements, isA, duties as preconditions.
+
+TEST(Odrl22, ProhibitionOnAPartyCollectionAppliesToItsMembers) {
+  const std::string policy = R"({"@type":"Set","permission":[{"action":"use"}],
+      "prohibition":[{"action":"use","assignee":{"@type":"PartyCollection",
+                                                 "source":"urn:x:insurers"}}]})";
+  Request r = BaseRequest();
+  EXPECT_FALSE(Decide(policy, r).permit) << "membership unknown: the prohibition applies";
+  r.party_collections = std::vector<std::string>{"urn:x:insurers"};
+  Decision d = Decide(policy, r);
+  EXPECT_FALSE(d.permit);
+  EXPECT_EQ(d.reason, "prohibition[0] prohibits use");
+  EXPECT_THAT(d.active_rules, ElementsAre("prohibition[0]", "permission[0]"));
+  r.party_collections = std::vector<std::string>{"urn:x:hospitals"};
+  d = Decide(policy, r);
+  EXPECT_TRUE(d.permit) << DecisionToText(d);
+  EXPECT_THAT(d.active_rules, ElementsAre("permission[0]"));
+}
+
+TEST(Odrl22, PermissionForACollectionWithARefinement) {
+  const std::string policy = R"({"@type":"Set","permission":[{"action":"use",
+      "assignee":{"@type":"PartyCollection","source":"urn:x:hospitals",
+        "refinement":[{"leftOperand":"spatial","operator":"eq","rightOperand":"FR"}]}}]})";
+  Request r = BaseRequest();
+  r.party_collections = std::vector<std::string>{"urn:x:hospitals"};
+  Decision d = Decide(policy, r);
+  EXPECT_FALSE(d.permit) << "a German member, the refinement asks for France";
+  EXPECT_THAT(d.reason, HasSubstr("permission[0].assignee.refinement[0]"));
+  r.country = "FR";
+  EXPECT_TRUE(Decide(policy, r).permit);
+  r.party_collections = std::vector<std::string>{};
+  EXPECT_FALSE(Decide(policy, r).permit);
+}
+
+TEST(Odrl22, AssetCollectionsAndTheirRefinements) {
+  const std::string policy = R"({"@type":"Set","permission":[{"action":"use"}],
+      "prohibition":[{"action":"use","target":{"@type":"AssetCollection","@id":"urn:x:genomes"}}]})";
+  Request r = BaseRequest();
+  r.target = "urn:d:1";
+  EXPECT_FALSE(Decide(policy, r).permit);
+  r.asset_collections = std::vector<std::string>{"urn:x:genomes"};
+  EXPECT_FALSE(Decide(policy, r).permit);
+  r.asset_collections = std::vector<std::string>{"urn:x:vitals"};
+  EXPECT_TRUE(Decide(policy, r).permit);
+  // An asset refinement has no Hanse operand to evaluate (spatial is the consumer's seat, not the
+  // asset's): the permission is unusable.
+  const Decision d = Decide(R"({"@type":"Set","permission":[{"action":"use",
+      "target":{"@type":"AssetCollection","source":"urn:x:vitals",
+        "refinement":[{"leftOperand":"spatial","operator":"eq","rightOperand":"DE"}]}}]})",
+                            r);
+  EXPECT_FALSE(d.permit);
+  EXPECT_THAT(d.reason, HasSubstr("refinement of an asset"));
+}
+
+TEST(Odrl22, CompactRulesAreExpanded) {
+  const std::string policy =
+      R"({"@type":"Set","permission":[{"action":["modify","read"],"assignee":["did:a","did:b"]}]})";
+  Request r = BaseRequest();
+  for (const char* who : {"did:a", "did:b"}) {
+    for (const char* action : {"modify", "read", "write"}) {
+      r.consumer = who;
+      r.action = action;
+      EXPECT_TRUE(Decide(policy, r).permit) << who << " " << action;
+    }
+  }
+  r.action = "print";
+  EXPECT_FALSE(Decide(policy, r).permit);
+  r.action = "read";
+  r.consumer = "did:c";
+  EXPECT_FALSE(Decide(policy, r).permit);
+  HANSE_ASSERT_OK_AND_ASSIGN(Policy parsed, ParsePolicy(policy));
+  ASSERT_EQ(parsed.permissions.size(), 4u);
+  EXPECT_EQ(parsed.permissions[3].expansion, "action read, assignee did:b");
+}
+
+TEST(Odrl22, IsAIsInstanceOfNotIdentity) {
+  const std::string policy =
+      PermissionWith(Atomic("purpose", "isA", R"({"@id":"dpv:ScientificResearch"})"));
+  Request r = BaseRequest();
+  r.purpose = "https://w3id.org/dpv#ScientificResearch";
+  EXPECT_FALSE(Decide(policy, r).permit) << "a purpose is not an instance of itself";
+  r.purpose = "https://w3id.org/hanse/v1#MedicalResearch";
+  r.purpose_classes = {"https://w3id.org/dpv#ScientificResearch"};
+  EXPECT_TRUE(Decide(policy, r).permit);
+  EXPECT_TRUE(Decide(PermissionWith(Atomic("spatial", "isA", R"("EU")")), r).permit);
+  EXPECT_FALSE(Decide(PermissionWith(Atomic("spatial", "isA", R"("DE")")), r).permit);
+}
+
+TEST(Odrl22, ActionObjectsUidAndReferences) {
+  Request r = BaseRequest();
+  r.action = "print";
+  // rdf:value names the action even beside the action object's own @id.
+  const std::string refined = R"({"@type":"Set","permission":[{"action":{"@id":"urn:act:1",
+      "rdf:value":{"@id":"odrl:print"},
+      "refinement":[{"leftOperand":"spatial","operator":"eq","rightOperand":"DE"}]}}]})";
+  EXPECT_TRUE(Decide(refined, r).permit) << DecisionToText(Decide(refined, r));
+  r.country = "FR";
+  EXPECT_FALSE(Decide(refined, r).permit);
+  // uid is ODRL's alias of @id, also inside a party.
+  r = BaseRequest();
+  EXPECT_TRUE(
+      Decide(absl::StrCat(R"({"@type":"Set","permission":[{"action":"use","assignee":{"uid":")",
+                          kConsumer, R"("}}]})"),
+             r)
+          .permit);
+  // A right operand only referenced cannot be resolved: unusable, not a parse error.
+  const std::string referenced = R"({"@type":"Set","permission":[{"action":"use","constraint":[
+      {"leftOperand":"spatial","operator":"eq","rightOperandReference":"http://x/y"}]}]})";
+  ASSERT_TRUE(ParsePolicy(referenced).ok());
+  const Decision d = Decide(referenced, r);
+  EXPECT_FALSE(d.permit);
+  EXPECT_THAT(d.reason, HasSubstr("rightOperandReference"));
+}
+
+TEST(Odrl22, UnknownPropertiesInActionAndPartyObjectsMakeTheRuleUnusable) {
+  Request r = BaseRequest();
+  for (const std::string& rule :
+       std::vector<std::string>{R"({"action":{"rdf:value":{"@id":"odrl:use"},"frobnicate":1}})",
+                                absl::StrCat(R"({"action":"use","assignee":{"@id":")", kConsumer,
+                                             R"(","frobnicate":1}})"),
+                                std::string(R"({"action":"use","hanse:frobnicate":1})")}) {
+    const Decision permit = Decide(absl::StrCat(R"({"@type":"Set","permission":[)", rule, "]}"), r);
+    EXPECT_FALSE(permit.permit) << rule;
+    const Decision prohibit =
+        Decide(absl::StrCat(R"({"@type":"Set","permission":[{"action":"use"}],"prohibition":[)",
+                            rule, "]}"),
+               r);
+    EXPECT_FALSE(prohibit.permit) << rule << ": an unusable prohibition still applies";
+  }
+}
+
+TEST(Odrl22, DutiesAreAcceptedOrPreconditions) {
+  const std::string policy = R"({"@type":"Set","permission":[{"action":"use",
+      "duty":[{"action":"compensate","uid":"urn:duty:pay"},{"action":"delete"}]}]})";
+  Request r = BaseRequest();
+  Decision d = Decide(policy, r);
+  EXPECT_FALSE(d.permit);
+  EXPECT_THAT(d.reason, HasSubstr("permission[0].duty[0]: the duty to compensate is a "
+                                  "precondition of permission[0] and is not fulfilled"));
+  for (const char* done : {"permission[0].duty[0]", "urn:duty:pay", "compensate", "pay"}) {
+    r.fulfilled_duties = {done};
+    d = Decide(policy, r);
+    EXPECT_TRUE(d.permit) << done;
+    ASSERT_EQ(d.duties.size(), 1u) << "only the after-use duty is taken on";
+    EXPECT_EQ(d.duties[0].action, "delete");
+  }
+}
+
+}  // namespace
+}  // namespace hanse::policy
+
+namespace hanse::policy {
+namespace {
+
+using namespace ::hanse::policy::testing;  // NOLINT
+
+// Office hours in one `and` of three constraints, read on Berlin's wall clock (DST included).
+TEST(OfficeHours, TimeOfDayAndDayOfWeekInAZone) {
+  const std::string policy = R"({"@type":"Set","permission":[{"action":"use","constraint":[{"and":[
+      {"leftOperand":"hanse:dayOfWeek","operator":"isAnyOf",
+       "rightOperand":["Mon","Tue","Wed","Thu","Fri"],"hanse:timeZone":"Europe/Berlin"},
+      {"leftOperand":"hanse:timeOfDay","operator":"gteq","rightOperand":"08:00",
+       "hanse:timeZone":"Europe/Berlin"},
+      {"leftOperand":"hanse:timeOfDay","operator":"lt","rightOperand":"18:00",
+       "hanse:timeZone":"Europe/Berlin"}]}]}]})";
+  Request r = BaseRequest();
+  struct At {
+    const char* now;
+    bool permit;
+  };
+  for (const At& at : {At{"2025-01-15T07:00:00Z", true},    // Wed 08:00 CET
+                       At{"2025-01-15T06:59:59Z", false},   // Wed 07:59:59 CET
+                       At{"2025-01-15T16:59:59Z", true},    // Wed 17:59:59 CET
+                       At{"2025-01-15T17:00:00Z", false},   // Wed 18:00 CET
+                       At{"2025-07-16T06:00:00Z", true},    // Wed 08:00 CEST
+                       At{"2025-07-16T16:30:00Z", false},   // Wed 18:30 CEST
+                       At{"2025-01-18T10:00:00Z", false}})  // Saturday
+  {
+    r.now = T(at.now);
+    const Decision d = Decide(policy, r);
+    EXPECT_EQ(d.permit, at.permit) << at.now << "\n" << DecisionToText(d);
+  }
+  EXPECT_FALSE(ValidatePolicyForPublishing(PermissionWith(R"({"leftOperand":"hanse:timeOfDay",
+          "operator":"lt","rightOperand":"25:00"})"))
+                   .ok());
+  EXPECT_FALSE(ValidatePolicyForPublishing(PermissionWith(R"({"leftOperand":"hanse:dayOfWeek",
+          "operator":"eq","rightOperand":"Mon","hanse:timeZone":"Mars/Olympus"})"))
+                   .ok());
+  EXPECT_FALSE(ValidatePolicyForPublishing(PermissionWith(R"({"leftOperand":"spatial",
+          "operator":"eq","rightOperand":"DE","hanse:timeZone":"UTC"})"))
+                   .ok());
 }
 
 }  // namespace

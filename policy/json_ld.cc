@@ -18,7 +18,8 @@ constexpr Prefix kBuiltinPrefixes[] = {
     {"odrl", kOdrlNs}, {"hanse", kHanseNs}, {"dpv", kDpvNs}, {"xsd", kXsdNs}, {"rdf", kRdfNs}};
 
 // Bare terms that name Hanse extensions rather than ODRL terms.
-constexpr absl::string_view kHanseTerms[] = {"jurisdiction", "certification", "issuer"};
+constexpr absl::string_view kHanseTerms[] = {"jurisdiction", "certification", "issuer",
+                                             "timeOfDay",    "dayOfWeek",     "timeZone"};
 
 }  // namespace
 

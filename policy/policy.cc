@@ -1,12 +1,17 @@
-// The ODRL parser (~600 lines): one grammar (compact and expanded IRIs) in one file.
+// The ODRL parser (~700 lines): one grammar (compact and expanded IRIs, compact rules expanded)
+// in one file.
 #include "policy/policy.h"
 
+#include <algorithm>
+#include <optional>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/status.h"
+#include "policy/actions.h"
 #include "policy/json_ld.h"
 #include "policy/values.h"
 
@@ -42,6 +47,8 @@ constexpr NameEntry kOperands[] = {
     {"spatial", static_cast<int>(LeftOperand::kSpatial)},
     {"hanse:jurisdiction", static_cast<int>(LeftOperand::kJurisdiction)},
     {"hanse:certification", static_cast<int>(LeftOperand::kCertification)},
+    {"hanse:timeOfDay", static_cast<int>(LeftOperand::kTimeOfDay)},
+    {"hanse:dayOfWeek", static_cast<int>(LeftOperand::kDayOfWeek)},
 };
 
 constexpr NameEntry kOperators[] = {
@@ -66,21 +73,9 @@ constexpr NameEntry kLogical[] = {
     {"andSequence", static_cast<int>(LogicalOperator::kAndSequence)},
 };
 
-constexpr NameEntry kActions[] = {
-    {"use", static_cast<int>(Action::kUse)},
-    {"read", static_cast<int>(Action::kRead)},
-    {"transfer", static_cast<int>(Action::kTransfer)},
-    {"distribute", static_cast<int>(Action::kDistribute)},
-    {"delete", static_cast<int>(Action::kDelete)},
-    {"inform", static_cast<int>(Action::kInform)},
-    {"anonymize", static_cast<int>(Action::kAnonymize)},
-    {"attribute", static_cast<int>(Action::kAttribute)},
-    {"compensate", static_cast<int>(Action::kCompensate)},
-    {"obtainConsent", static_cast<int>(Action::kObtainConsent)},
-};
-
 constexpr NameEntry kTypes[] = {
     {"Set", static_cast<int>(PolicyType::kSet)},
+    {"Policy", static_cast<int>(PolicyType::kSet)},
     {"Offer", static_cast<int>(PolicyType::kOffer)},
     {"Agreement", static_cast<int>(PolicyType::kAgreement)},
 };
@@ -108,10 +103,12 @@ constexpr absl::string_view kIgnoredOdrlProperties[] = {
     "profile",  "conflict", "summary",  "remedy", "consequence", "failure",  "relation",
     "function", "status",   "dataType", "title",  "description", "undefined"};
 
+// ODRL and Hanse terms are ours to understand; other vocabularies' properties (dcterms:title, an
+// extension's IRI) describe and are skipped.
 bool IsOdrlProperty(absl::string_view short_key) {
   // ShortName leaves non-ODRL IRIs as IRIs (they contain ':'), Hanse ones as "hanse:x".
-  return !short_key.empty() && short_key[0] != '@' &&
-         short_key.find(':') == absl::string_view::npos;
+  if (short_key.empty() || short_key[0] == '@') return false;
+  return short_key.find(':') == absl::string_view::npos || absl::StartsWith(short_key, "hanse:");
 }
 
 bool IgnoredOdrl(absl::string_view key) {
@@ -133,6 +130,30 @@ std::string UnknownProperty(const std::vector<Field>& fields,
   return "";
 }
 
+struct Problem {
+  std::string field;  // relative to the rule: "action", "target.@type", "assignee[1].source"
+  std::string text;
+};
+
+struct SubjectChoice {
+  Subject subject;
+  std::vector<Constraint> refinements;
+  Problem problem_;
+};
+
+struct ActionChoice {
+  std::string name;    // as written (short form)
+  std::string action;  // canonical, empty when unknown
+  std::vector<Constraint> refinements;
+  Problem problem_;
+};
+
+// What a rule inherits from its policy (or a duty from its permission).
+struct RuleDefaults {
+  std::vector<SubjectChoice> targets, assignees, assigners;
+  std::vector<ActionChoice> actions;
+};
+
 class Parser {
  public:
   absl::StatusOr<Policy> Parse(absl::string_view text) {
@@ -148,10 +169,14 @@ class Parser {
     HANSE_ASSIGN_OR_RETURN(std::vector<Field> fields, internal::NormalizeObject(root, terms_, ""));
 
     Policy policy;
+    // "The Set Policy subclass is also the default subclass of Policy" (ODRL 2.2 §2.1.1).
     const Json* type = FindField(fields, "@type");
-    if (type == nullptr) return Error("@type", "missing (Set, Offer or Agreement)");
-    HANSE_ASSIGN_OR_RETURN(std::string type_iri, Iri(*type, "@type"));
-    policy.type_name = ShortName(type_iri);
+    if (type == nullptr) {
+      policy.type_name = "Set";
+    } else {
+      HANSE_ASSIGN_OR_RETURN(std::string type_iri, Iri(*type, "@type"));
+      policy.type_name = ShortName(type_iri);
+    }
     policy.type = static_cast<PolicyType>(Lookup(kTypes, policy.type_name));
     if (policy.type == PolicyType::kUnknown) {
       policy.problem_field = "@type";
@@ -161,15 +186,18 @@ class Parser {
     if (const Json* uid = FindField(fields, "@id")) {
       HANSE_ASSIGN_OR_RETURN(policy.uid, Iri(*uid, "@id", /*vocab=*/false));
     }
-    HANSE_ASSIGN_OR_RETURN(policy.target, Party(fields, "target", ""));
-    HANSE_ASSIGN_OR_RETURN(policy.assigner, Party(fields, "assigner", ""));
-    HANSE_ASSIGN_OR_RETURN(policy.assignee, Party(fields, "assignee", ""));
-    Rule defaults;
-    defaults.target = policy.target;
-    defaults.assigner = policy.assigner;
-    defaults.assignee = policy.assignee;
+    RuleDefaults defaults;
+    for (auto [key, list, text] : {std::tuple{"target", &defaults.targets, &policy.target},
+                                   std::tuple{"assigner", &defaults.assigners, &policy.assigner},
+                                   std::tuple{"assignee", &defaults.assignees, &policy.assignee}}) {
+      HANSE_ASSIGN_OR_RETURN(auto subjects, Subjects(fields, key, ""));
+      if (subjects) {
+        *list = std::move(*subjects);
+        *text = list->front().subject.iri;
+      }
+    }
     if (const Json* action = FindField(fields, "action")) {
-      HANSE_RETURN_IF_ERROR(ParseAction(*action, "action", &defaults));
+      HANSE_ASSIGN_OR_RETURN(defaults.actions, Actions(*action, "action"));
     }
     if (policy.problem.empty() && FindField(fields, "inheritFrom") != nullptr) {
       policy.problem_field = "inheritFrom";
@@ -224,43 +252,165 @@ class Parser {
     return terms_.Expand(s, vocab);
   }
 
-  // target / assigner / assignee: an IRI or {"@id"}; "" when absent, else `inherited`.
-  absl::StatusOr<std::string> Party(const std::vector<Field>& fields, absl::string_view key,
-                                    absl::string_view inherited, absl::string_view path = "") {
-    const Json* v = FindField(fields, key);
-    if (v == nullptr) return std::string(inherited);
-    return Iri(*v, JoinPath(path, key), /*vocab=*/false);
+  // The items of a value that may be a list: an array, {"@list": [...]}, {"@set": [...]}, or a
+  // single value.
+  static std::vector<const Json*> Items(const Json& v) {
+    const Json* value = &v;
+    if (value->is_object()) {
+      if (const auto it = value->find("@list"); it != value->end())
+        value = &*it;
+      else if (const auto set = value->find("@set"); set != value->end())
+        value = &*set;
+    }
+    std::vector<const Json*> items;
+    if (value->is_array()) {
+      for (const Json& item : *value) items.push_back(&item);
+    } else {
+      items.push_back(value);
+    }
+    return items;
   }
 
-  absl::Status ParseAction(const Json& v, const std::string& path, Rule* rule) {
-    const Json* value = &v;
-    if (value->is_array() && value->size() == 1) value = &(*value)[0];
-    std::string iri;
-    if (value->is_object() && !value->contains("@id")) {
-      // {"rdf:value": {"@id": "odrl:use"}, "refinement": [...]}
-      HANSE_ASSIGN_OR_RETURN(std::vector<Field> fields,
-                             internal::NormalizeObject(*value, terms_, path));
-      const Json* inner = FindField(fields, "rdf:value");
-      if (inner == nullptr) inner = FindField(fields, "value");
-      if (inner == nullptr) {
-        return Error(path, "expected an action IRI or {\"rdf:value\": ..., \"refinement\": ...}");
+  static std::string ItemPath(absl::string_view path, size_t i, size_t n) {
+    return n == 1 ? std::string(path) : absl::StrCat(path, "[", i, "]");
+  }
+
+  // A target, assignee or assigner: an IRI, {"@id"} / {"uid"}, or a party or asset collection
+  // {"@type": "PartyCollection", "source": IRI, "refinement": [...]}; a list names several (the
+  // rule is expanded). nullopt when the object has no such property.
+  absl::StatusOr<std::optional<std::vector<SubjectChoice>>> Subjects(
+      const std::vector<Field>& fields, absl::string_view key, absl::string_view parent) {
+    const Json* v = FindField(fields, key);
+    if (v == nullptr) return std::nullopt;
+    const std::string path = JoinPath(parent, key);
+    const bool asset = key == "target";
+    const std::vector<const Json*> items = Items(*v);
+    if (items.empty()) return Error(path, "empty list");
+    std::vector<SubjectChoice> out;
+    for (size_t i = 0; i < items.size(); ++i) {
+      const std::string item_path = ItemPath(path, i, items.size());
+      const Json& item = *items[i];
+      SubjectChoice choice;
+      if (!item.is_object()) {
+        HANSE_ASSIGN_OR_RETURN(choice.subject.iri, Iri(item, item_path, /*vocab=*/false));
+        out.push_back(std::move(choice));
+        continue;
       }
-      HANSE_ASSIGN_OR_RETURN(iri, Iri(*inner, JoinPath(path, "rdf:value")));
-      if (const Json* refinement = FindField(fields, "refinement")) {
-        HANSE_ASSIGN_OR_RETURN(std::vector<Constraint> refinements,
-                               Constraints(*refinement, JoinPath(path, "refinement"), 0));
-        for (Constraint& c : refinements) rule->constraints.push_back(std::move(c));
+      HANSE_ASSIGN_OR_RETURN(std::vector<Field> sub,
+                             internal::NormalizeObject(item, terms_, item_path));
+      auto problem = [&](absl::string_view field, std::string text) {
+        if (!choice.problem_.text.empty()) return;
+        choice.problem_ = {JoinPath(ItemPath(key, i, items.size()), field), std::move(text)};
+      };
+      if (const Json* type = FindField(sub, "@type")) {
+        HANSE_ASSIGN_OR_RETURN(std::string type_iri, Iri(*type, JoinPath(item_path, "@type")));
+        const std::string name = ShortName(type_iri);
+        const bool party_type = name == "Party" || name == "PartyCollection";
+        const bool asset_type = name == "Asset" || name == "AssetCollection";
+        if (party_type || asset_type) {
+          choice.subject.collection = absl::EndsWith(name, "Collection");
+          if (asset != asset_type) {
+            problem("@type", absl::StrCat("a ", name, " cannot be the ", key, " of a rule"));
+          }
+        } else if (IsOdrlProperty(name)) {
+          problem("@type", absl::StrCat("unknown type \"", Printable(name), "\" for a ", key));
+        }
       }
-    } else {
-      HANSE_ASSIGN_OR_RETURN(iri, Iri(*value, path));
+      const Json* source = FindField(sub, "source");
+      const Json* refinement = FindField(sub, "refinement");
+      if (source != nullptr || refinement != nullptr) choice.subject.collection = true;
+      const Json* id = source != nullptr ? source : FindField(sub, "@id");
+      if (id != nullptr) {
+        HANSE_ASSIGN_OR_RETURN(choice.subject.iri,
+                               Iri(*id, JoinPath(item_path, source != nullptr ? "source" : "@id"),
+                                   /*vocab=*/false));
+      } else {
+        problem("@id", choice.subject.collection
+                           ? "the collection has no source or @id, so its members cannot be known"
+                           : "expected an IRI string or {\"@id\": ...}");
+      }
+      if (refinement != nullptr) {
+        HANSE_ASSIGN_OR_RETURN(choice.refinements,
+                               Constraints(*refinement, JoinPath(item_path, "refinement"), 0));
+        // Hanse's left operands are facts about the consumer and the moment; none describes an
+        // asset, so a refinement of one can never be evaluated.
+        if (asset) {
+          for (Constraint& c : choice.refinements) MarkUnevaluable(&c);
+        }
+      }
+      if (const std::string unknown = UnknownProperty(sub, {"source", "refinement"});
+          !unknown.empty()) {
+        problem(unknown, absl::StrCat("unknown property \"", Printable(unknown), "\""));
+      }
+      out.push_back(std::move(choice));
     }
-    rule->action_name = ShortName(iri);
-    rule->action = static_cast<Action>(Lookup(kActions, rule->action_name));
-    return absl::OkStatus();
+    return out;
+  }
+
+  static void MarkUnevaluable(Constraint* c) {
+    if (c->problem.empty() && c->logical == LogicalOperator::kNone) {
+      c->problem_field = "leftOperand";
+      c->problem = absl::StrCat("\"", Printable(c->left_operand_name),
+                                "\" as a refinement of an asset: Hanse has no left operands that "
+                                "describe an asset");
+    }
+    for (Constraint& child : c->children) MarkUnevaluable(&child);
+  }
+
+  // An action: an IRI, {"@id"}, or {"rdf:value": IRI, "refinement": [...]} (the value names the
+  // action, even beside an @id of the action object); a list names several (the rule is
+  // expanded).
+  absl::StatusOr<std::vector<ActionChoice>> Actions(const Json& v, const std::string& path) {
+    const std::vector<const Json*> items = Items(v);
+    if (items.empty()) return Error(path, "empty list");
+    std::vector<ActionChoice> out;
+    for (size_t i = 0; i < items.size(); ++i) {
+      const std::string item_path = ItemPath(path, i, items.size());
+      const Json& item = *items[i];
+      ActionChoice choice;
+      std::string iri;
+      if (item.is_object()) {
+        HANSE_ASSIGN_OR_RETURN(std::vector<Field> fields,
+                               internal::NormalizeObject(item, terms_, item_path));
+        const Json* inner = FindField(fields, "rdf:value");
+        if (inner == nullptr) inner = FindField(fields, "value");
+        if (inner == nullptr) inner = FindField(fields, "@id");
+        if (inner == nullptr) {
+          return Error(item_path,
+                       "expected an action IRI or {\"rdf:value\": ..., \"refinement\": ...}");
+        }
+        HANSE_ASSIGN_OR_RETURN(iri, Iri(*inner, JoinPath(item_path, "rdf:value")));
+        if (const Json* refinement = FindField(fields, "refinement")) {
+          HANSE_ASSIGN_OR_RETURN(choice.refinements,
+                                 Constraints(*refinement, JoinPath(item_path, "refinement"), 0));
+        }
+        if (const std::string unknown = UnknownProperty(fields, {"value", "refinement"});
+            !unknown.empty()) {
+          choice.problem_ = {"action", absl::StrCat("unknown property \"", Printable(unknown),
+                                                    "\" in the action")};
+        }
+      } else {
+        HANSE_ASSIGN_OR_RETURN(iri, Iri(item, item_path));
+      }
+      choice.name = ShortName(iri);
+      std::string why;
+      // Only ODRL terms are actions; ShortName leaves any other IRI with its ':'.
+      if (choice.name.find(':') == std::string::npos) {
+        choice.action = CanonicalAction(choice.name, &why);
+      }
+      if (choice.action.empty()) {
+        choice.problem_ = {"action",
+                           FindActionTerm(choice.name) == nullptr
+                               ? absl::StrCat("unknown action \"", Printable(choice.name), "\"")
+                               : absl::StrCat("action \"", choice.name, "\" is ", why)};
+      }
+      out.push_back(std::move(choice));
+    }
+    return out;
   }
 
   absl::StatusOr<std::vector<Rule>> Rules(const std::vector<Field>& fields, absl::string_view key,
-                                          Rule::Kind kind, const Rule& defaults,
+                                          Rule::Kind kind, const RuleDefaults& defaults,
                                           absl::string_view parent_path = "") {
     std::vector<Rule> rules;
     const Json* list = FindField(fields, key);
@@ -274,66 +424,98 @@ class Parser {
       const Json& item = list->is_array() ? (*list)[i] : *list;
       const std::string path = Indexed(parent_path, key, i);
       HANSE_RETURN_IF_ERROR(CountElement(path));
-      HANSE_ASSIGN_OR_RETURN(Rule rule, ParseRule(item, path, kind, defaults));
-      rules.push_back(std::move(rule));
+      HANSE_ASSIGN_OR_RETURN(std::vector<Rule> expanded, ParseRule(item, path, kind, defaults));
+      for (Rule& r : expanded) rules.push_back(std::move(r));
     }
     return rules;
   }
 
-  absl::StatusOr<Rule> ParseRule(const Json& item, const std::string& path, Rule::Kind kind,
-                                 const Rule& defaults) {
+  absl::StatusOr<std::vector<Rule>> ParseRule(const Json& item, const std::string& path,
+                                              Rule::Kind kind, const RuleDefaults& defaults) {
     if (!item.is_object()) return Error(path, "expected an object");
     HANSE_ASSIGN_OR_RETURN(std::vector<Field> fields,
                            internal::NormalizeObject(item, terms_, path));
-    Rule rule;
-    rule.kind = kind;
-    rule.path = path;
     const bool is_duty = kind == Rule::Kind::kDuty;
-    HANSE_ASSIGN_OR_RETURN(rule.target, Party(fields, "target", defaults.target, path));
-    HANSE_ASSIGN_OR_RETURN(rule.assigner,
-                           Party(fields, "assigner", is_duty ? "" : defaults.assigner, path));
-    HANSE_ASSIGN_OR_RETURN(rule.assignee,
-                           Party(fields, "assignee", is_duty ? "" : defaults.assignee, path));
+    std::string uid;
+    if (const Json* id = FindField(fields, "@id")) {
+      HANSE_ASSIGN_OR_RETURN(uid, Iri(*id, JoinPath(path, "@id"), /*vocab=*/false));
+    }
+    HANSE_ASSIGN_OR_RETURN(auto own_targets, Subjects(fields, "target", path));
+    HANSE_ASSIGN_OR_RETURN(auto own_assignees, Subjects(fields, "assignee", path));
+    HANSE_ASSIGN_OR_RETURN(auto own_assigners, Subjects(fields, "assigner", path));
+    const std::vector<SubjectChoice> none(1);
+    const std::vector<SubjectChoice>& targets =
+        own_targets ? *own_targets : (defaults.targets.empty() ? none : defaults.targets);
+    const std::vector<SubjectChoice>& assignees =
+        own_assignees ? *own_assignees
+                      : (is_duty || defaults.assignees.empty() ? none : defaults.assignees);
+    const std::vector<SubjectChoice>& assigners =
+        own_assigners ? *own_assigners
+                      : (is_duty || defaults.assigners.empty() ? none : defaults.assigners);
+    std::vector<ActionChoice> actions;
     if (const Json* action = FindField(fields, "action")) {
-      HANSE_RETURN_IF_ERROR(ParseAction(*action, JoinPath(path, "action"), &rule));
-    } else if (!is_duty && !defaults.action_name.empty()) {
-      rule.action_name = defaults.action_name;
-      rule.action = defaults.action;
-      rule.constraints = defaults.constraints;
+      HANSE_ASSIGN_OR_RETURN(actions, Actions(*action, JoinPath(path, "action")));
+    } else if (!is_duty && !defaults.actions.empty()) {
+      actions = defaults.actions;
     } else {
       return Error(path, "missing action");
     }
-    if (const Json* constraints = FindField(fields, "constraint")) {
-      HANSE_ASSIGN_OR_RETURN(std::vector<Constraint> cs,
-                             Constraints(*constraints, JoinPath(path, "constraint"), 0));
-      for (Constraint& c : cs) rule.constraints.push_back(std::move(c));
+    std::vector<Constraint> constraints;
+    if (const Json* list = FindField(fields, "constraint")) {
+      HANSE_ASSIGN_OR_RETURN(constraints, Constraints(*list, JoinPath(path, "constraint"), 0));
     }
+    std::vector<Rule> duties;
     if (kind == Rule::Kind::kPermission) {
-      Rule duty_defaults;
-      duty_defaults.target = rule.target;
-      HANSE_ASSIGN_OR_RETURN(rule.duties,
-                             Rules(fields, "duty", Rule::Kind::kDuty, duty_defaults, path));
+      RuleDefaults duty_defaults;
+      duty_defaults.targets = {targets.front()};
+      HANSE_ASSIGN_OR_RETURN(duties, Rules(fields, "duty", Rule::Kind::kDuty, duty_defaults, path));
     }
+    const std::string unknown =
+        UnknownProperty(fields, {"action", "constraint", "target", "assigner", "assignee",
+                                 kind == Rule::Kind::kPermission ? "duty" : "action"});
 
-    const bool usage = kind == Rule::Kind::kPermission || kind == Rule::Kind::kProhibition;
-    const bool known_here =
-        usage ? (rule.action == Action::kUse || rule.action == Action::kRead ||
-                 rule.action == Action::kTransfer || rule.action == Action::kDistribute)
-              : (rule.action >= Action::kDelete);
-    if (!known_here) {
-      rule.problem_field = "action";
-      rule.problem = rule.action == Action::kUnknown
-                         ? absl::StrCat("unknown action \"", Printable(rule.action_name), "\"")
-                         : absl::StrCat("action \"", rule.action_name, "\" is not supported in a ",
-                                        usage ? "permission or prohibition" : "duty or obligation");
-    } else if (const std::string unknown = UnknownProperty(
-                   fields, {"action", "constraint", "target", "assigner", "assignee",
-                            kind == Rule::Kind::kPermission ? "duty" : "action"});
-               !unknown.empty()) {
-      rule.problem_field = unknown;
-      rule.problem = absl::StrCat("unknown property \"", Printable(unknown), "\"");
+    std::vector<Rule> out;
+    for (const ActionChoice& a : actions) {
+      for (const SubjectChoice& t : targets) {
+        for (const SubjectChoice& e : assignees) {
+          for (const SubjectChoice& g : assigners) {
+            if (!out.empty()) HANSE_RETURN_IF_ERROR(CountElement(path));
+            Rule rule;
+            rule.kind = kind;
+            rule.path = path;
+            rule.uid = uid;
+            rule.action_name = a.name;
+            rule.action = a.action;
+            rule.target = t.subject;
+            rule.assignee = e.subject;
+            rule.assigner = g.subject.iri;
+            std::vector<std::string> parts;
+            if (actions.size() > 1) parts.push_back(absl::StrCat("action ", a.name));
+            if (targets.size() > 1) parts.push_back(absl::StrCat("target ", t.subject.iri));
+            if (assignees.size() > 1) parts.push_back(absl::StrCat("assignee ", e.subject.iri));
+            if (assigners.size() > 1) parts.push_back(absl::StrCat("assigner ", g.subject.iri));
+            rule.expansion = absl::StrJoin(parts, ", ");
+            for (const auto* list : {&a.refinements, &t.refinements, &e.refinements}) {
+              rule.constraints.insert(rule.constraints.end(), list->begin(), list->end());
+            }
+            rule.constraints.insert(rule.constraints.end(), constraints.begin(), constraints.end());
+            rule.duties = duties;
+            for (const auto* c : {&a.problem_, &t.problem_, &e.problem_, &g.problem_}) {
+              if (rule.problem.empty() && !c->text.empty()) {
+                rule.problem_field = c->field;
+                rule.problem = c->text;
+              }
+            }
+            if (rule.problem.empty() && !unknown.empty()) {
+              rule.problem_field = unknown;
+              rule.problem = absl::StrCat("unknown property \"", Printable(unknown), "\"");
+            }
+            out.push_back(std::move(rule));
+          }
+        }
+      }
     }
-    return rule;
+    return out;
   }
 
   // A constraint list: an object or an array of objects. `depth` = logical nesting so far.
@@ -405,8 +587,11 @@ class Parser {
     c.op = static_cast<Operator>(Lookup(kOperators, c.operator_name));
 
     const Json* right = FindField(fields, "rightOperand");
-    if (right == nullptr) return Error(path, "missing rightOperand");
-    HANSE_RETURN_IF_ERROR(RightOperand(*right, JoinPath(path, "rightOperand"), &c));
+    const Json* reference = FindField(fields, "rightOperandReference");
+    if (right == nullptr && reference == nullptr) return Error(path, "missing rightOperand");
+    if (right != nullptr) {
+      HANSE_RETURN_IF_ERROR(RightOperand(*right, JoinPath(path, "rightOperand"), &c));
+    }
 
     if (const Json* issuers = FindField(fields, "hanse:issuer")) {
       const std::string ipath = JoinPath(path, "hanse:issuer");
@@ -425,10 +610,26 @@ class Parser {
       }
     }
 
+    if (const Json* zone = FindField(fields, "hanse:timeZone")) {
+      if (!zone->is_string() || zone->get_ref<const std::string&>().empty()) {
+        return Error(JoinPath(path, "hanse:timeZone"), "expected an IANA time zone name");
+      }
+      c.time_zone = zone->get<std::string>();
+      c.has_time_zone = true;
+    }
+    if (reference != nullptr) {
+      // A reference to the value (an IRI to dereference) is never fetched: unusable.
+      c.problem_field = "rightOperandReference";
+      c.problem = right != nullptr
+                      ? "both rightOperand and rightOperandReference"
+                      : "a rightOperandReference cannot be resolved (Hanse fetches nothing)";
+      return c;
+    }
     c.problem = CheckConstraintValues(c, &c.problem_field);
     if (c.problem.empty()) {
-      if (const std::string unknown =
-              UnknownProperty(fields, {"leftOperand", "operator", "rightOperand"});
+      if (const std::string unknown = UnknownProperty(
+              fields,
+              {"leftOperand", "operator", "rightOperand", "hanse:issuer", "hanse:timeZone"});
           !unknown.empty()) {
         c.problem_field = unknown;
         c.problem = absl::StrCat("unknown property \"", Printable(unknown), "\"");
@@ -483,6 +684,9 @@ class Parser {
         case LeftOperand::kJurisdiction:
           s = NormalizeCountry(s);
           break;
+        case LeftOperand::kDayOfWeek:
+          if (std::optional<int> day = ParseWeekday(s)) s = std::string(WeekdayName(*day));
+          break;
         default:
           if (is_iri) s = terms_.Expand(s, /*vocab=*/false);
           break;
@@ -507,7 +711,17 @@ void CollectRuleProblems(const Rule& r, std::vector<std::string>* out) {
   if (!r.problem.empty())
     out->push_back(absl::StrCat(r.path, ".", r.problem_field, ": ", r.problem));
   for (const Constraint& c : r.constraints) CollectConstraintProblems(c, out);
-  for (const Rule& d : r.duties) CollectRuleProblems(d, out);
+  for (const Rule& d : r.duties) {
+    CollectRuleProblems(d, out);
+    // The node learns of no fulfilment (no payment, no consent record), so an offer whose
+    // permission waits for one would never permit.
+    if (d.problem.empty() && !IsAfterUseDuty(d.action)) {
+      out->push_back(absl::StrCat(d.path, ".action: the duty to ", d.action_name,
+                                  " is a precondition of ", r.path,
+                                  " that the node cannot see fulfilled (only delete, inform, "
+                                  "anonymize and attribute are taken on with the agreement)"));
+    }
+  }
 }
 
 bool IsComparison(Operator op) {
@@ -524,7 +738,6 @@ absl::string_view OperatorName(Operator op) { return NameOf(kOperators, static_c
 absl::string_view LogicalOperatorName(LogicalOperator op) {
   return NameOf(kLogical, static_cast<int>(op));
 }
-absl::string_view ActionName(Action action) { return NameOf(kActions, static_cast<int>(action)); }
 absl::string_view PolicyTypeName(PolicyType type) { return NameOf(kTypes, static_cast<int>(type)); }
 
 std::string CheckConstraintValues(const Constraint& c, std::string* field) {
@@ -537,15 +750,21 @@ std::string CheckConstraintValues(const Constraint& c, std::string* field) {
     *field = "operator";
     return absl::StrCat("unknown operator \"", Printable(c.operator_name), "\"");
   }
-  const bool ordered = c.left_operand == LeftOperand::kDateTime ||
-                       c.left_operand == LeftOperand::kElapsedTime ||
-                       c.left_operand == LeftOperand::kCount;
+  const bool ordered =
+      c.left_operand == LeftOperand::kDateTime || c.left_operand == LeftOperand::kElapsedTime ||
+      c.left_operand == LeftOperand::kCount || c.left_operand == LeftOperand::kTimeOfDay;
   const bool ordering = c.op == Operator::kLt || c.op == Operator::kLteq || c.op == Operator::kGt ||
                         c.op == Operator::kGteq;
   if (ordered ? !IsComparison(c.op) : ordering) {
     *field = "operator";
     return absl::StrCat("operator ", OperatorName(c.op), " is not defined for ",
                         LeftOperandName(c.left_operand));
+  }
+  if (c.op == Operator::kIsA && c.left_operand != LeftOperand::kPurpose &&
+      c.left_operand != LeftOperand::kSpatial && c.left_operand != LeftOperand::kJurisdiction &&
+      c.left_operand != LeftOperand::kRecipient) {
+    *field = "operator";
+    return absl::StrCat("operator isA is not defined for ", LeftOperandName(c.left_operand));
   }
   if (c.right.empty()) {
     *field = "rightOperand";
@@ -576,6 +795,17 @@ std::string CheckConstraintValues(const Constraint& c, std::string* field) {
           return absl::StrCat("\"", Printable(v), "\" is not a non-negative integer");
         }
         break;
+      case LeftOperand::kTimeOfDay:
+        if (!ParseTimeOfDay(v)) {
+          return absl::StrCat("\"", Printable(v), "\" is not a time of day (HH:MM or HH:MM:SS)");
+        }
+        break;
+      case LeftOperand::kDayOfWeek:
+        if (!ParseWeekday(v)) {
+          return absl::StrCat("\"", Printable(v),
+                              "\" is not a day of the week (Mon ... Sun, or ISO 1 ... 7)");
+        }
+        break;
       case LeftOperand::kSpatial:
       case LeftOperand::kJurisdiction:
         if (!IsCountryCode(v) && CountryGroup(v) == nullptr) {
@@ -591,6 +821,22 @@ std::string CheckConstraintValues(const Constraint& c, std::string* field) {
   if (!c.issuers.empty() && c.left_operand != LeftOperand::kCertification) {
     *field = "hanse:issuer";
     return "only allowed on a hanse:certification constraint";
+  }
+  if (c.left_operand == LeftOperand::kTimeOfDay || c.left_operand == LeftOperand::kDayOfWeek) {
+    if (c.op == Operator::kHasPart || c.op == Operator::kIsPartOf || c.op == Operator::kIsAllOf ||
+        c.op == Operator::kIsA) {
+      *field = "operator";
+      return absl::StrCat("operator ", OperatorName(c.op), " is not defined for ",
+                          LeftOperandName(c.left_operand));
+    }
+    absl::TimeZone zone;
+    if (!absl::LoadTimeZone(c.time_zone, &zone)) {
+      *field = "hanse:timeZone";
+      return absl::StrCat("unknown time zone \"", Printable(c.time_zone), "\"");
+    }
+  } else if (c.has_time_zone) {
+    *field = "hanse:timeZone";
+    return "only allowed on a hanse:timeOfDay or hanse:dayOfWeek constraint";
   }
   field->clear();
   return "";
@@ -611,7 +857,12 @@ absl::Status ValidatePolicyForPublishing(absl::string_view json) {
     problems.push_back("policy: no permission, so it can never permit a use");
   }
   if (problems.empty()) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrJoin(problems, "; "));
+  // An expanded compact rule repeats its problems once per combination.
+  std::vector<std::string> unique;
+  for (std::string& p : problems) {
+    if (std::find(unique.begin(), unique.end(), p) == unique.end()) unique.push_back(std::move(p));
+  }
+  return absl::InvalidArgumentError(absl::StrJoin(unique, "; "));
 }
 
 }  // namespace hanse::policy

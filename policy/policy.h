@@ -26,7 +26,7 @@
 
 namespace hanse::policy {
 
-// Limits (ResourceExhausted beyond them).
+// Limits (ResourceExhausted beyond them). A compact rule counts once per expanded rule.
 inline constexpr size_t kMaxPolicyBytes = 64 * 1024;
 // Logical constraints nested in logical constraints: at most 16 levels.
 inline constexpr int kMaxLogicalDepth = 16;
@@ -48,6 +48,8 @@ enum class LeftOperand {
   kSpatial,        // odrl:spatial, Request::country (country of legal seat)
   kJurisdiction,   // hanse:jurisdiction, Request::jurisdictions (a set)
   kCertification,  // hanse:certification, Request::certifications (a set)
+  kTimeOfDay,      // hanse:timeOfDay, Request::now as a wall-clock time in the constraint's zone
+  kDayOfWeek,      // hanse:dayOfWeek, Request::now's ISO weekday in the constraint's zone
 };
 
 enum class Operator {
@@ -67,22 +69,6 @@ enum class Operator {
 };
 
 enum class LogicalOperator { kNone, kAnd, kOr, kXone, kAndSequence };
-
-// Actions. use/read/transfer/distribute are what a rule permits or prohibits; the others are duty
-// (and obligation) actions. See ActionIncludes in evaluate.h for the hierarchy.
-enum class Action {
-  kUnknown,
-  kUse,
-  kRead,
-  kTransfer,
-  kDistribute,
-  kDelete,
-  kInform,
-  kAnonymize,
-  kAttribute,
-  kCompensate,
-  kObtainConsent,
-};
 
 struct Constraint {
   // JSON path of this constraint, e.g. "permission[0].constraint[1]" or
@@ -106,6 +92,10 @@ struct Constraint {
   // hanse:certification only: the accepted issuer DIDs (the constraint's "hanse:issuer"
   // property); empty means any issuer whose credential the node verified.
   std::vector<std::string> issuers;
+  // hanse:timeOfDay and hanse:dayOfWeek only: the IANA time zone the wall clock is read in (the
+  // constraint's "hanse:timeZone" property); "UTC" when it has none.
+  std::string time_zone = "UTC";
+  bool has_time_zone = false;
 
   // Why this constraint can never be evaluated, or empty. `problem_field` names the offending
   // property ("leftOperand", "operator", "rightOperand", "hanse:issuer").
@@ -113,16 +103,30 @@ struct Constraint {
   std::string problem;
 };
 
+// A party or an asset a rule names: one IRI, or a collection (odrl:PartyCollection /
+// odrl:AssetCollection, named by its `source` or `@id`) whose membership is a fact of the request.
+// Its refinements are in the rule's constraints (paths "...target.refinement[0]").
+struct Subject {
+  std::string iri;  // empty when the rule names none
+  bool collection = false;
+};
+
 struct Rule {
   enum class Kind { kPermission, kProhibition, kObligation, kDuty };
   Kind kind = Kind::kPermission;
   std::string path;  // "permission[0]", "prohibition[1]", "obligation[0]", "permission[0].duty[0]"
-  std::string action_name;  // short form ("use") or the IRI as written when unknown
-  Action action = Action::kUnknown;
-  std::string target;    // own or inherited from the policy; empty if none
-  std::string assignee;  // own or inherited from the policy; empty if none
-  std::string assigner;
-  // The rule's constraints and its action's refinements, AND-ed.
+  // A compact rule (several actions, targets or parties) is expanded into one rule per
+  // combination; each names its combination here ("action read"), empty for a plain rule.
+  std::string expansion;
+  std::string uid;          // the rule's own @id/uid, or empty
+  std::string action_name;  // short form as written ("use", "write") or the IRI when unknown
+  // The ODRL 2.2 action it stands for (deprecated terms mapped: "write" -> "modify"); empty when
+  // unknown (problem says why).
+  std::string action;
+  Subject target;        // own or inherited from the policy
+  Subject assignee;      // own or inherited from the policy
+  std::string assigner;  // own or inherited from the policy; not checked by the evaluator
+  // The rule's constraints and the refinements of its action, target and assignee, AND-ed.
   std::vector<Constraint> constraints;
   std::vector<Rule> duties;   // permissions only
   std::string problem_field;  // "action" when the action is unknown in this position
@@ -133,7 +137,9 @@ struct Policy {
   PolicyType type = PolicyType::kUnknown;
   std::string type_name;  // as written
   std::string uid;
-  std::string target, assigner, assignee;  // policy-level (already inherited into the rules)
+  // Policy-level parties and asset (already inherited into the rules): the first IRI when the
+  // policy names several.
+  std::string target, assigner, assignee;
   std::vector<Rule> permissions;
   std::vector<Rule> prohibitions;
   std::vector<Rule> obligations;
@@ -155,7 +161,6 @@ absl::Status ValidatePolicyForPublishing(absl::string_view json);
 absl::string_view LeftOperandName(LeftOperand operand);
 absl::string_view OperatorName(Operator op);
 absl::string_view LogicalOperatorName(LogicalOperator op);
-absl::string_view ActionName(Action action);
 absl::string_view PolicyTypeName(PolicyType type);
 
 // The problem with a parsed constraint's value or operator for its left operand, or empty. Used

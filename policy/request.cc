@@ -131,11 +131,17 @@ absl::StatusOr<Request> ParseRequest(absl::string_view json,
       r.agreement_start = t;
     } else if (key == "target") {
       HANSE_ASSIGN_OR_RETURN(r.target, String(value, key));
+    } else if (key == "partyCollections" || key == "assetCollections") {
+      HANSE_ASSIGN_OR_RETURN(std::vector<std::string> list, Strings(value, key));
+      for (std::string& iri : list) iri = terms.Expand(iri, /*vocab=*/false);
+      (key == "partyCollections" ? r.party_collections : r.asset_collections) = std::move(list);
+    } else if (key == "fulfilledDuties") {
+      HANSE_ASSIGN_OR_RETURN(r.fulfilled_duties, Strings(value, key));
     } else {
-      return FieldError(
-          key,
-          "unknown field (action, now, consumer, country, jurisdictions, "
-          "certifications, purpose, purposeClasses, useCount, agreementStart, target)");
+      return FieldError(key,
+                        "unknown field (action, now, consumer, country, jurisdictions, "
+                        "certifications, purpose, purposeClasses, useCount, agreementStart, "
+                        "target, partyCollections, assetCollections, fulfilledDuties)");
     }
   }
   if (!have_now) {

@@ -23,7 +23,7 @@ struct Certification {
 };
 
 struct Request {
-  // use, read, transfer or distribute (a short name, "odrl:" term or full ODRL IRI).
+  // An ODRL 2.2 action (a short name, "odrl:" term or full ODRL IRI): "use", "read", "print"...
   std::string action = "use";
   // The instant of evaluation (dateTime, elapsedTime, certification validity).
   absl::Time now = absl::UnixEpoch();
@@ -47,6 +47,14 @@ struct Request {
   std::optional<absl::Time> agreement_start;
   // The dataset the request is for; when set, rules with another target do not apply.
   std::string target;
+  // The party collections the consumer belongs to, as the caller verified them (the node: the
+  // names of the consumer's verified certifications), and the asset collections the target is
+  // in (the node: the dataset's themes). Each list is complete; unset = membership unknown.
+  std::optional<std::vector<std::string>> party_collections;
+  std::optional<std::vector<std::string>> asset_collections;
+  // Precondition duties already fulfilled: a duty's path ("permission[0].duty[0]"), its uid or
+  // its action ("compensate").
+  std::vector<std::string> fulfilled_duties;
 };
 
 inline constexpr size_t kMaxRequestBytes = 64 * 1024;
@@ -60,7 +68,8 @@ inline constexpr size_t kMaxRequestListItems = 256;
 //                        "validUntil": "2026-01-01T00:00:00Z"}],
 //    "purpose": "https://w3id.org/hanse/v1#MedicalResearch", "purposeClasses":
 //    ["dpv:ScientificResearch"], "useCount": 2, "agreementStart": "2025-02-01T00:00:00Z", "target":
-//    "urn:uuid:..."}
+//    "urn:uuid:...", "partyCollections": ["urn:x:eu-hospitals"], "assetCollections":
+//    ["urn:x:icu"], "fulfilledDuties": ["permission[0].duty[0]"]}
 //
 // Every field is optional except "now", which falls back to `default_now` (the CLI passes the
 // current time); unknown fields are errors (a typo must not silently drop a fact). Country codes

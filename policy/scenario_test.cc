@@ -80,12 +80,14 @@ TEST_P(HealthData, PublishableAndPermitsTheResearchPartner) {
   }
 }
 
-TEST_P(HealthData, ReadAndTransferAreUses) {
+TEST_P(HealthData, ReadAndPrintAreUsesTransferOfOwnershipIsNot) {
   Request r = ResearchPartner();
   r.action = "read";
   EXPECT_TRUE(Run(r).permit);
-  r.action = "transfer";
+  r.action = "print";
   EXPECT_TRUE(Run(r).permit);
+  r.action = "transfer";
+  EXPECT_FALSE(Run(r).permit) << "ODRL transfer is a transfer of ownership, not part of use";
 }
 
 TEST_P(HealthData, MemberSubjectToUsJurisdictionIsDenied) {

@@ -250,6 +250,37 @@ const std::vector<std::string>* CountryGroup(absl::string_view name) {
 
 std::string NormalizeCountry(absl::string_view text) { return absl::AsciiStrToUpper(text); }
 
+std::optional<int> ParseTimeOfDay(absl::string_view text) {
+  auto two = [&](size_t at) -> int {
+    if (at + 2 > text.size() || !absl::ascii_isdigit(text[at]) ||
+        !absl::ascii_isdigit(text[at + 1])) {
+      return -1;
+    }
+    return (text[at] - '0') * 10 + (text[at + 1] - '0');
+  };
+  if (text.size() != 5 && text.size() != 8) return std::nullopt;
+  if (text[2] != ':' || (text.size() == 8 && text[5] != ':')) return std::nullopt;
+  const int h = two(0), m = two(3), s = text.size() == 8 ? two(6) : 0;
+  if (h < 0 || h > 23 || m < 0 || m > 59 || s < 0 || s > 59) return std::nullopt;
+  return h * 3600 + m * 60 + s;
+}
+
+std::optional<int> ParseWeekday(absl::string_view text) {
+  static constexpr absl::string_view kNames[] = {"monday", "tuesday",  "wednesday", "thursday",
+                                                 "friday", "saturday", "sunday"};
+  if (text.size() == 1 && text[0] >= '1' && text[0] <= '7') return text[0] - '0';
+  const std::string lower = absl::AsciiStrToLower(text);
+  for (int i = 0; i < 7; ++i) {
+    if (lower == kNames[i] || (lower.size() == 3 && kNames[i].substr(0, 3) == lower)) return i + 1;
+  }
+  return std::nullopt;
+}
+
+absl::string_view WeekdayName(int iso_day) {
+  static constexpr absl::string_view kShort[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+  return iso_day >= 1 && iso_day <= 7 ? kShort[iso_day - 1] : "?";
+}
+
 std::optional<int64_t> ParseCount(absl::string_view text) {
   if (text.empty() || text.size() > 18) return std::nullopt;
   int64_t v = 0;

@@ -60,6 +60,15 @@ const std::vector<std::string>* CountryGroup(absl::string_view name);
 // Upper-cases a country code or group name.
 std::string NormalizeCountry(absl::string_view text);
 
+// A wall-clock time "HH:MM" or "HH:MM:SS" (00:00:00 ... 23:59:59) as seconds since midnight.
+std::optional<int> ParseTimeOfDay(absl::string_view text);
+
+// An ISO weekday: "Mon" ... "Sun" (any case; full English names too) or "1" ... "7" (Monday = 1).
+std::optional<int> ParseWeekday(absl::string_view text);
+
+// "Mon" ... "Sun" for ISO weekday 1 ... 7.
+absl::string_view WeekdayName(int iso_day);
+
 // Parses a non-negative decimal integer of at most 18 digits.
 std::optional<int64_t> ParseCount(absl::string_view text);
 

@@ -81,6 +81,9 @@ std::string RequestToJson(const policy::Request& r) {
   j["useCount"] = r.use_count;
   if (r.agreement_start) j["agreementStart"] = internal::FormatTime(*r.agreement_start);
   if (!r.target.empty()) j["target"] = r.target;
+  if (r.party_collections) j["partyCollections"] = *r.party_collections;
+  if (r.asset_collections) j["assetCollections"] = *r.asset_collections;
+  if (!r.fulfilled_duties.empty()) j["fulfilledDuties"] = r.fulfilled_duties;
   return j.dump();
 }
 

@@ -151,7 +151,19 @@ absl::StatusOr<policy::Request> Common::FactsAbout(const std::string& consumer,
     r.jurisdictions = doc->participant.jurisdictions;
   }
   HANSE_ASSIGN_OR_RETURN(auto certs, catalog->CertificationsOf(consumer, now));
-  for (const auto& c : certs) r.certifications.push_back({c.name, c.issuer, c.valid_until});
+  // Party collections are credential-based: the consumer belongs to a collection named like a
+  // certification it holds (verified, unexpired). Asset collections are the dataset's themes.
+  r.party_collections.emplace();
+  for (const auto& c : certs) {
+    r.certifications.push_back({c.name, c.issuer, c.valid_until});
+    if (now < c.valid_until) r.party_collections->push_back(ExpandIri(c.name));
+  }
+  auto dataset = catalog->Get(req.dataset_id());
+  auto ddoc = dataset.ok() ? catalog::DecodeDocument(*dataset) : dataset.status();
+  if (ddoc.ok() && ddoc->kind == catalog::DocumentKind::kDataset) {
+    r.asset_collections.emplace();
+    for (const auto& theme : ddoc->dataset.themes) r.asset_collections->push_back(ExpandIri(theme));
+  }
   return r;
 }
 
