@@ -207,7 +207,9 @@ TEST_F(MemberLifecycleTest, LeavingIsSignedReplicatedAndNotARevocation) {
 
   CommandResult leave = Hanse("c", {"federation", "leave", "--reason", "organisation dissolved"});
   ASSERT_EQ(leave.exit_code, 0) << leave.err;
-  EXPECT_THAT(leave.out, HasSubstr("2 of 2 members told at once"));
+  // A member that already heard of the departure by gossip refuses the leaver's own call, so
+  // 1 of 2 is a correct count too; every member knowing it is checked below.
+  EXPECT_THAT(leave.out, ::testing::ContainsRegex("[12] of 2 members told at once"));
   for (const std::string n : {"a", "b", "c"}) {
     EXPECT_TRUE(WaitUntil([&] {
       auto m = Members(n);
