@@ -1,5 +1,6 @@
 #include "catalog/dcat.h"
 
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -8,6 +9,7 @@
 #include "absl/strings/strip.h"
 #include "base/status.h"
 #include "policy/policy.h"
+#include "policy/values.h"
 
 namespace hanse::catalog {
 namespace {
@@ -47,8 +49,11 @@ Json RightValue(policy::LeftOperand operand, const std::string& value) {
       Json number = Json::parse(value, nullptr, false);
       return {{"@value", number.is_number() ? number : Json(value)}};
     }
-    case policy::LeftOperand::kDateTime:
-      return {{"@value", value}, {"@type", "xsd:dateTime"}};
+    case policy::LeftOperand::kDateTime: {
+      // A date alone means its first instant in UTC (docs/policies.md): say so as a dateTime.
+      const std::optional<absl::Time> t = policy::ParseDateTime(value);
+      return {{"@value", t ? policy::FormatInstant(*t) : value}, {"@type", "xsd:dateTime"}};
+    }
     case policy::LeftOperand::kElapsedTime:
       return {{"@value", value}, {"@type", "xsd:duration"}};
     default:
@@ -94,7 +99,8 @@ absl::StatusOr<Json> RuleJson(const policy::Rule& rule, const policy::Policy& p)
     j[key] = own.collection ? Json{{"@type", collection_type}, {"source", own.iri}} : Json(own.iri);
   };
   party("target", rule.target, p.target, "AssetCollection");
-  party("assignee", rule.assignee, p.assignee, "PartyCollection");
+  party("assignee", rule.assignee, "", "PartyCollection");
+  if (!rule.uid.empty()) j["@id"] = rule.uid;
   if (!rule.assigner.empty() && rule.assigner != p.assigner) j["assigner"] = rule.assigner;
   if (!rule.constraints.empty()) {
     Json constraints = Json::array();
@@ -159,6 +165,10 @@ DataService ParticipantDataService(absl::string_view did, absl::string_view endp
 }
 
 absl::StatusOr<nlohmann::ordered_json> DspOffer(const Document& dataset) {
+  // Only a policy every part of which Hanse understands is re-expressed: anything it would drop
+  // (an unknown property, a reference, an unevaluable refinement) could read wider than signed.
+  HANSE_RETURN_IF_ERROR(policy::ValidatePolicyForPublishing(dataset.dataset.policy_json),
+                        absl::StrCat(dataset.id, ": usage policy"));
   HANSE_ASSIGN_OR_RETURN(policy::Policy p, policy::ParsePolicy(dataset.dataset.policy_json),
                          absl::StrCat(dataset.id, ": usage policy"));
   if (p.permissions.empty() && p.prohibitions.empty()) {
@@ -169,8 +179,8 @@ absl::StatusOr<nlohmann::ordered_json> DspOffer(const Document& dataset) {
       {"@id",
        p.uid.empty() ? absl::StrCat("urn:hanse:offer:", dataset.id, ":", dataset.sequence) : p.uid},
       {"@type", "Offer"}};
+  // Parties stay on the rules, where a collection keeps its type.
   if (!p.assigner.empty()) offer["assigner"] = p.assigner;
-  if (!p.assignee.empty()) offer["assignee"] = p.assignee;
   absl::Status s = AddRules(p.permissions, "permission", p, &offer);
   if (s.ok()) s = AddRules(p.prohibitions, "prohibition", p, &offer);
   if (s.ok()) s = AddRules(p.obligations, "obligation", p, &offer);

@@ -122,7 +122,9 @@ class Evaluator {
     std::string obligation_reason;
     for (const Rule& r : policy_.obligations) {
       std::string why;
-      if (!CheckDuty(r, &why) && obligation_reason.empty()) obligation_reason = why;
+      if (!CheckDuty(r, &why) || !PreconditionMet(r, "the policy", &why)) {
+        if (obligation_reason.empty()) obligation_reason = why;
+      }
     }
     // Permissions: the first that permits supplies the duties.
     const Rule* permitting = nullptr;
@@ -307,6 +309,21 @@ class Evaluator {
     return covers ? Verdict::kSatisfied : Verdict::kFailed;
   }
 
+  // Whether a duty that must come before the use lets it happen: after-use duties always do; any
+  // other is met when the request reports it fulfilled, or when its own constraints do not hold
+  // (an inactive duty binds nothing, ODRL formal semantics). One whose constraints cannot be
+  // evaluated is not met (fail closed).
+  bool PreconditionMet(const Rule& duty, absl::string_view of, std::string* why) {
+    if (IsAfterUseDuty(duty.action) || Fulfilled(duty)) return true;
+    std::vector<Node> conditions;
+    const Verdict active = EvalConstraints(duty, &conditions);
+    if (active == Verdict::kFailed) return true;
+    *why = absl::StrCat(duty.path, ": the duty to ", duty.action_name, " is a precondition of ", of,
+                        active == Verdict::kUnknown ? " (and may be due)" : "",
+                        " and is not fulfilled");
+    return false;
+  }
+
   // A precondition duty the request reports done, by path, uid or action.
   bool Fulfilled(const Rule& duty) const {
     for (const std::string& f : request_.fulfilled_duties) {
@@ -367,17 +384,9 @@ class Evaluator {
       }
     }
     for (const Rule& duty : r.duties) {
-      if (IsAfterUseDuty(duty.action) || Fulfilled(duty)) continue;
-      // A duty whose constraints do not hold is inactive and binds nothing (ODRL formal
-      // semantics); one that cannot be told keeps the permission waiting (fail closed).
-      std::vector<Node> conditions;
-      const Verdict active = EvalConstraints(duty, &conditions);
-      if (active == Verdict::kFailed) continue;
-      *why = absl::StrCat(duty.path, ": the duty to ", duty.action_name, " is a precondition of ",
-                          r.path, active == Verdict::kUnknown ? " and may be due" : "",
-                          " and is not fulfilled");
-      return finish(active == Verdict::kUnknown ? Verdict::kUnknown : Verdict::kFailed,
-                    "does not permit: a precondition duty is not fulfilled");
+      if (!PreconditionMet(duty, r.path, why)) {
+        return finish(Verdict::kFailed, "does not permit: a precondition duty is not fulfilled");
+      }
     }
     return finish(Verdict::kSatisfied, absl::StrCat("permits ", Printable(request_.action),
                                                     r.duties.empty() ? "" : " with duties"));

@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "policy/policy_test_util.h"
 #include "tests/support/status_matchers.h"
@@ -1053,6 +1054,64 @@ TEST(OfficeHours, TimeOfDayAndDayOfWeekInAZone) {
   EXPECT_FALSE(ValidatePolicyForPublishing(PermissionWith(R"({"leftOperand":"spatial",
           "operator":"eq","rightOperand":"DE","hanse:timeZone":"UTC"})"))
                    .ok());
+}
+
+}  // namespace
+}  // namespace hanse::policy
+
+namespace hanse::policy {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace ::hanse::policy::testing;  // NOLINT
+
+// Found in review: the cost of a compact rule is charged with every copy expansion makes.
+TEST(Limits, CompactExpansionCannotMultiplyCost) {
+  std::string actions, values;
+  for (int i = 0; i < 85; ++i) absl::StrAppend(&actions, i ? "," : "", R"("use")");
+  for (int i = 0; i < 256; ++i) absl::StrAppend(&values, i ? "," : "", R"("DE")");
+  const std::string bomb = absl::StrCat(
+      R"({"permission":[{"action":[)", actions, R"(],"duty":[{"action":[)",
+      absl::StrReplaceAll(actions, {{"use", "delete"}}),
+      R"(],"constraint":[{"leftOperand":"spatial","operator":"isAnyOf","rightOperand":[)", values,
+      "]}]}]}]}");
+  ASSERT_LE(bomb.size(), kMaxPolicyBytes);
+  auto parsed = ParsePolicy(bomb);
+  EXPECT_EQ(parsed.status().code(), absl::StatusCode::kResourceExhausted) << parsed.status();
+  EXPECT_THAT(std::string(parsed.status().message()), HasSubstr("expands to more than"));
+  std::string many;
+  for (int i = 0; i < 300; ++i) absl::StrAppend(&many, i ? "," : "", R"("DE")");
+  EXPECT_EQ(ParsePolicy(PermissionWith(absl::StrCat(
+                            R"({"leftOperand":"spatial","operator":"isAnyOf","rightOperand":[)",
+                            many, "]}")))
+                .status()
+                .code(),
+            absl::StatusCode::kResourceExhausted);
+}
+
+// Found in review: a refinement on a single party must not turn it into a collection (which its
+// own DID is never a member of), or a narrowed prohibition would stop applying to that party.
+TEST(Odrl22, RefinementOfASinglePartyMakesTheRuleUnusable) {
+  Request r = BaseRequest();
+  r.party_collections = std::vector<std::string>{};
+  const Decision d = Decide(
+      absl::StrCat(R"({"@type":"Set","permission":[{"action":"use"}],"prohibition":[{"action":"use",
+          "assignee":{"@type":"Party","@id":")",
+                   kConsumer, R"(","refinement":[{"leftOperand":"spatial","operator":"eq",
+          "rightOperand":"DE"}]}}]})"),
+      r);
+  EXPECT_FALSE(d.permit) << DecisionToText(d);
+  EXPECT_THAT(d.reason, HasSubstr("a refinement needs a PartyCollection"));
+}
+
+TEST(Odrl22, ObligationsBeforeUseArePreconditionsToo) {
+  const std::string policy =
+      R"({"@type":"Set","permission":[{"action":"use"}],"obligation":[{"action":"compensate"}]})";
+  Request r = BaseRequest();
+  EXPECT_FALSE(Decide(policy, r).permit);
+  EXPECT_FALSE(ValidatePolicyForPublishing(policy).ok());
+  r.fulfilled_duties = {"compensate"};
+  EXPECT_TRUE(Decide(policy, r).permit);
 }
 
 }  // namespace

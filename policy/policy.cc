@@ -224,6 +224,29 @@ class Parser {
   }
 
  private:
+  // Every rule the parser keeps, with its constraints, values and duties, against
+  // kMaxExpandedCost: expansion copies what a compact rule shares.
+  static size_t Cost(const Constraint& c) {
+    size_t n = 1 + c.right.size() + c.issuers.size();
+    for (const Constraint& child : c.children) n += Cost(child);
+    return n;
+  }
+  static size_t Cost(const Rule& r) {
+    size_t n = 1;
+    for (const Constraint& c : r.constraints) n += Cost(c);
+    for (const Rule& d : r.duties) n += Cost(d);
+    return n;
+  }
+  absl::Status ChargeCopy(const Rule& rule, absl::string_view path) {
+    expanded_cost_ += Cost(rule);
+    if (expanded_cost_ > kMaxExpandedCost) {
+      return absl::ResourceExhaustedError(absl::StrCat(path, ": the policy expands to more than ",
+                                                       kMaxExpandedCost,
+                                                       " rules, constraints and values"));
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status CountElement(absl::string_view path) {
     if (++elements_ > kMaxPolicyElements) {
       return absl::ResourceExhaustedError(absl::StrCat(path, ": more than ", kMaxPolicyElements,
@@ -318,7 +341,7 @@ class Parser {
       }
       const Json* source = FindField(sub, "source");
       const Json* refinement = FindField(sub, "refinement");
-      if (source != nullptr || refinement != nullptr) choice.subject.collection = true;
+      if (source != nullptr) choice.subject.collection = true;
       const Json* id = source != nullptr ? source : FindField(sub, "@id");
       if (id != nullptr) {
         HANSE_ASSIGN_OR_RETURN(choice.subject.iri,
@@ -330,6 +353,13 @@ class Parser {
                            : "expected an IRI string or {\"@id\": ...}");
       }
       if (refinement != nullptr) {
+        // ODRL refines collections; a refinement of one party or asset has no members to narrow,
+        // and reading it as a collection would let it escape a prohibition.
+        if (!choice.subject.collection) {
+          problem("refinement", absl::StrCat("a refinement needs a ",
+                                             asset ? "AssetCollection" : "PartyCollection",
+                                             " (\"@type\" or \"source\")"));
+        }
         HANSE_ASSIGN_OR_RETURN(choice.refinements,
                                Constraints(*refinement, JoinPath(item_path, "refinement"), 0));
         // Hanse's left operands are facts about the consumer and the moment; none describes an
@@ -466,9 +496,9 @@ class Parser {
     }
     std::vector<Rule> duties;
     if (kind == Rule::Kind::kPermission) {
-      RuleDefaults duty_defaults;
-      duty_defaults.targets = {targets.front()};
-      HANSE_ASSIGN_OR_RETURN(duties, Rules(fields, "duty", Rule::Kind::kDuty, duty_defaults, path));
+      // A duty without its own target takes its permission's (per expanded rule, below).
+      HANSE_ASSIGN_OR_RETURN(duties,
+                             Rules(fields, "duty", Rule::Kind::kDuty, RuleDefaults(), path));
     }
     const std::string unknown =
         UnknownProperty(fields, {"action", "constraint", "target", "assigner", "assignee",
@@ -500,6 +530,10 @@ class Parser {
             }
             rule.constraints.insert(rule.constraints.end(), constraints.begin(), constraints.end());
             rule.duties = duties;
+            for (Rule& duty : rule.duties) {
+              if (duty.target.iri.empty()) duty.target = t.subject;
+            }
+            HANSE_RETURN_IF_ERROR(ChargeCopy(rule, path));
             for (const auto* c : {&a.problem_, &t.problem_, &e.problem_, &g.problem_}) {
               if (rule.problem.empty() && !c->text.empty()) {
                 rule.problem_field = c->field;
@@ -599,6 +633,10 @@ class Parser {
       if (list->is_object() && list->contains("@list")) list = &(*list)["@list"];
       if (list->is_array()) {
         if (list->empty()) return Error(ipath, "empty");
+        if (list->size() > kMaxRightOperandValues) {
+          return absl::ResourceExhaustedError(
+              absl::StrCat(ipath, ": more than ", kMaxRightOperandValues, " issuers"));
+        }
         for (size_t i = 0; i < list->size(); ++i) {
           HANSE_ASSIGN_OR_RETURN(std::string did,
                                  Iri((*list)[i], absl::StrCat(ipath, "[", i, "]"), false));
@@ -667,6 +705,10 @@ class Parser {
     if (value->is_array()) {
       c->right_is_list = true;
       if (value->empty()) return Error(path, "empty list");
+      if (value->size() > kMaxRightOperandValues) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat(path, ": more than ", kMaxRightOperandValues, " values"));
+      }
       for (const Json& item : *value) items.push_back(&item);
     } else {
       items.push_back(value);
@@ -698,6 +740,7 @@ class Parser {
 
   Terms terms_;
   size_t elements_ = 0;
+  size_t expanded_cost_ = 0;
 };
 
 void CollectConstraintProblems(const Constraint& c, std::vector<std::string>* out) {
@@ -852,6 +895,14 @@ absl::Status ValidatePolicyForPublishing(absl::string_view json) {
   }
   for (const auto* rules : {&policy.permissions, &policy.prohibitions, &policy.obligations}) {
     for (const Rule& r : *rules) CollectRuleProblems(r, &problems);
+  }
+  for (const Rule& o : policy.obligations) {
+    if (o.problem.empty() && !IsAfterUseDuty(o.action)) {
+      problems.push_back(absl::StrCat(o.path, ".action: the obligation to ", o.action_name,
+                                      " is a precondition of the policy that the node cannot see "
+                                      "fulfilled (only delete, inform, anonymize and attribute "
+                                      "are taken on with the agreement)"));
+    }
   }
   if (policy.permissions.empty()) {
     problems.push_back("policy: no permission, so it can never permit a use");

@@ -35,6 +35,12 @@ inline constexpr int kMaxLogicalDepth = 16;
 inline constexpr size_t kMaxPolicyElements = 256;
 // JSON nesting depth of the raw document (objects and arrays).
 inline constexpr int kMaxJsonDepth = 64;
+// Values in one right operand (or hanse:issuer list).
+inline constexpr size_t kMaxRightOperandValues = 256;
+// What the parsed policy holds once compact rules are expanded: every rule, constraint and
+// right-operand value, copies included. Bounds the memory and the evaluation time a policy from
+// any member can cost.
+inline constexpr size_t kMaxExpandedCost = 4096;
 
 enum class PolicyType { kUnknown, kSet, kOffer, kAgreement };
 
