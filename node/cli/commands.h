@@ -44,6 +44,12 @@ absl::Status CmdCertRenew(const std::string& home_dir);
 absl::Status CmdCardUpdate(const std::string& home_dir, const std::string& endpoint);
 // A consistent snapshot of the home (online when the node runs) in one archive.
 absl::Status CmdBackup(const std::string& home_dir, const std::string& out);
+
+// access grant|list|revoke (access_commands.cc)
+absl::Status CmdAccessGrant(const std::string& home_dir, const std::string& role,
+                            const std::string& name);
+absl::Status CmdAccessList(const std::string& home_dir, bool json);
+absl::Status CmdAccessRevoke(const std::string& home_dir, const std::string& name);
 absl::Status CmdRestore(const std::string& archive, const std::string& home_dir);
 absl::Status CmdPeerAdd(const std::string& home_dir, const std::string& card_file);
 absl::Status CmdPeerList(const std::string& home_dir, bool json);

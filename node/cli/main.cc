@@ -124,6 +124,28 @@ int Main(int argc, char** argv) {
   restore->add_option("archive", backup_file, "Archive from `hanse backup`")->required();
   add_home(restore);
 
+  auto* access = app.add_subcommand(
+      "access",
+      "Scoped tokens for local users and automation: they reach the node on its access socket "
+      "(HANSE_TOKEN, HANSE_SOCKET) with the rights of their role");
+  access->require_subcommand(1);
+  std::string access_role, access_name;
+  auto* access_grant = access->add_subcommand(
+      "grant", "Create a token for NAME with a role; prints it once (stored hashed)");
+  add_home(access_grant);
+  access_grant
+      ->add_option("--role", access_role,
+                   "consumer (search, negotiate, fetch), steward (also publish, unpublish, "
+                   "issue credentials, read the audit) or operator (everything)")
+      ->required();
+  access_grant->add_option("--name", access_name, "Who holds it, e.g. lab-robot")->required();
+  auto* access_list = access->add_subcommand("list", "The grants: name, role, created");
+  add_home(access_list);
+  access_list->add_flag("--json", json, "Print JSON");
+  auto* access_revoke = access->add_subcommand("revoke", "Withdraw a grant by name");
+  add_home(access_revoke);
+  access_revoke->add_option("name", access_name, "The grant's name")->required();
+
   auto* peer = app.add_subcommand("peer", "Manage and reach trusted peers");
   peer->require_subcommand(1);
   std::string card_file;
@@ -352,6 +374,12 @@ int Main(int argc, char** argv) {
         home.empty() ? absl::InvalidArgumentError("--home is required") : CmdCard(home, card_out);
   } else if (*backup) {
     result = CmdBackup(home, backup_out);
+  } else if (*access_grant) {
+    result = CmdAccessGrant(home, access_role, access_name);
+  } else if (*access_list) {
+    result = CmdAccessList(home, json);
+  } else if (*access_revoke) {
+    result = CmdAccessRevoke(home, access_name);
   } else if (*restore) {
     result = CmdRestore(backup_file, home);
   } else if (*fed_leave) {

@@ -39,7 +39,8 @@ const std::set<std::string>& TopLevelNames() {
   static const auto* names =
       new std::set<std::string>{std::string(kManifest), "config.json", "participant.key",
                                 "participant-ca.pem",   "node.key",    "node.pem",
-                                "sequences.json",       "store",       "data"};
+                                "sequences.json",       "store",       "data",
+                                "access.json"};
   return *names;
 }
 
@@ -179,7 +180,7 @@ std::string WithoutTrailingSlash(std::string path) {
 // The mode a restored file gets: what the archive says, without execute bits or write for
 // others, and keys private whatever the archive says.
 mode_t RestoredMode(absl::string_view name, mode_t archived) {
-  if (absl::EndsWith(name, ".key")) return 0600;
+  if (absl::EndsWith(name, ".key") || name == "access.json") return 0600;
   return archived & 0644;
 }
 
@@ -308,6 +309,10 @@ absl::StatusOr<BackupSummary> WriteBackup(const HomePaths& paths, const std::str
     }
     if (!sequences.empty()) {
       HANSE_RETURN_IF_ERROR(w.AddBytes("sequences.json", sequences, 0600, now));
+    }
+    // The access grants (hashed tokens), when any were made.
+    if (const std::string access = paths.dir + "/access.json"; PathExists(access)) {
+      HANSE_RETURN_IF_ERROR(w.AddFile("access.json", access));
     }
     HANSE_RETURN_IF_ERROR(w.AddTree("store", checkpoint_dir));
     HANSE_RETURN_IF_ERROR(w.AddTree("data", paths.data));

@@ -147,7 +147,8 @@ constexpr const char* kKnownKeys[] = {"format_version",
                                       "node_cert_validity_days",
                                       "node_cert_renew_days",
                                       "store_min_free_mb",
-                                      "ops_listen"};
+                                      "ops_listen",
+                                      "access_socket"};
 
 }  // namespace
 
@@ -184,6 +185,7 @@ absl::StatusOr<Config> ParseConfig(absl::string_view json_text, absl::string_vie
   HANSE_RETURN_IF_ERROR(GetString(j, source, "listen", &c.listen));
   HANSE_RETURN_IF_ERROR(GetString(j, source, "endpoint", &c.endpoint));
   HANSE_RETURN_IF_ERROR(GetString(j, source, "ops_listen", &c.ops_listen));
+  HANSE_RETURN_IF_ERROR(GetString(j, source, "access_socket", &c.access_socket));
   HANSE_RETURN_IF_ERROR(GetString(j, source, "key_type", &c.key_type));
   HANSE_RETURN_IF_ERROR(GetString(j, source, "log_format", &c.log_format));
   HANSE_RETURN_IF_ERROR(GetString(j, source, "log_level", &c.log_level));
@@ -231,6 +233,9 @@ absl::StatusOr<Config> ParseConfig(absl::string_view json_text, absl::string_vie
       return KeyError(source, "endpoint", s.message());
     }
   }
+  if (!c.access_socket.empty() && c.access_socket[0] != '/') {
+    return KeyError(source, "access_socket", "must be an absolute path");
+  }
   if (!c.ops_listen.empty()) {
     if (auto s = ParseHostPort(c.ops_listen); !s.ok()) {
       return KeyError(source, "ops_listen", s.status().message());
@@ -271,6 +276,7 @@ std::string SerializeConfig(const Config& c) {
   j["node_cert_renew_days"] = c.node_cert_renew_days;
   j["store_min_free_mb"] = c.store_min_free_mb;
   if (!c.ops_listen.empty()) j["ops_listen"] = c.ops_listen;
+  if (!c.access_socket.empty()) j["access_socket"] = c.access_socket;
   return j.dump(2) + "\n";
 }
 

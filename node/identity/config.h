@@ -67,6 +67,11 @@ struct Config {
   // HOST:PORT of the plain-HTTP operations endpoint (/livez, /readyz, /metrics); empty = off.
   // It serves no data and takes no commands; bind it where only the monitoring can reach it.
   std::string ops_listen;
+  // The unix socket where holders of an access token (`hanse access grant`) reach the node, each
+  // call checked against the token's role; empty = HOME/access.sock. The socket is open to every
+  // local user (mode 0666): put it where those users can reach it (e.g. /run/hanse/access.sock)
+  // when the home is private.
+  std::string access_socket;
 };
 
 // Parses config JSON. Errors name `source` (the file) and the offending key.

@@ -2,12 +2,15 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <cstdlib>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "base/clock.h"
 #include "base/file.h"
 #include "hanse/v1/admin.grpc.pb.h"
 #include "hanse/v1/exchange.grpc.pb.h"
+#include "node/identity/config.h"
 #include "node/identity/home.h"
 #include "node/rpc/tls.h"
 
@@ -18,11 +21,18 @@ constexpr absl::Duration kAdminDeadline = absl::Seconds(30);
 // Contract calls may wait on a peer (a negotiation, an evidence export).
 constexpr absl::Duration kContractsDeadline = absl::Seconds(60);
 
+// A token holder's calls carry its token (the access socket checks it); the operator's carry
+// nothing (the admin socket is private).
+void Authenticate(const std::string& token, grpc::ClientContext* ctx) {
+  if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+}
+
 template <typename Req, typename Resp, typename Stub, typename Method>
-absl::StatusOr<Resp> Call(Stub* stub, Method method, const Req& req,
+absl::StatusOr<Resp> Call(const std::string& token, Stub* stub, Method method, const Req& req,
                           absl::Duration deadline = kAdminDeadline) {
   grpc::ClientContext ctx;
   ctx.set_deadline(TransportDeadline(deadline));
+  Authenticate(token, &ctx);
   Resp resp;
   grpc::Status st = (stub->*method)(&ctx, req, &resp);
   if (!st.ok()) return FromGrpc(st);
@@ -32,6 +42,7 @@ absl::StatusOr<Resp> Call(Stub* stub, Method method, const Req& req,
 }  // namespace
 
 struct AdminClient::Stubs {
+  std::string token;  // HANSE_TOKEN, when calling through the access socket
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<hanse::v1::Admin::Stub> admin;
   std::unique_ptr<hanse::v1::Contracts::Stub> contracts;
@@ -39,11 +50,27 @@ struct AdminClient::Stubs {
 
 absl::StatusOr<AdminClient> AdminClient::Connect(const std::string& home_dir) {
   HomePaths paths(AbsolutePath(home_dir));
-  if (!PathExists(paths.admin_socket)) {
-    return absl::UnavailableError(absl::StrCat("the node at ", paths.dir,
-                                               " is not running (no admin socket; start it with "
-                                               "`hanse node run --home ",
-                                               home_dir, "`)"));
+  // A token holder reaches the node on its access socket: HANSE_SOCKET, else the home's
+  // configured access_socket, else HOME/access.sock.
+  const char* token_env = std::getenv("HANSE_TOKEN");
+  const std::string token = token_env != nullptr ? token_env : "";
+  std::string socket = paths.admin_socket;
+  if (!token.empty()) {
+    const char* socket_env = std::getenv("HANSE_SOCKET");
+    socket = paths.dir + "/access.sock";
+    if (socket_env != nullptr && *socket_env != '\0') {
+      socket = socket_env;
+    } else if (auto text = ReadFile(paths.config); text.ok()) {
+      if (auto config = ParseConfig(*text, paths.config);
+          config.ok() && !config->access_socket.empty()) {
+        socket = config->access_socket;
+      }
+    }
+  }
+  if (!PathExists(socket)) {
+    return absl::UnavailableError(absl::StrCat(
+        "the node at ", paths.dir, " is not running (no ", token.empty() ? "admin" : "access",
+        " socket ", socket, "; start it with `hanse node run --home ", home_dir, "`)"));
   }
   // A local socket either answers or not: retry often (gRPC's default first backoff is 1 s,
   // which a client that meets a socket left by a crashed node would otherwise wait out).
@@ -51,14 +78,15 @@ absl::StatusOr<AdminClient> AdminClient::Connect(const std::string& home_dir) {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 250);
-  auto channel = grpc::CreateCustomChannel("unix:" + paths.admin_socket,
-                                           grpc::InsecureChannelCredentials(), args);
+  auto channel =
+      grpc::CreateCustomChannel("unix:" + socket, grpc::InsecureChannelCredentials(), args);
   if (!channel->WaitForConnected(TransportDeadline(absl::Seconds(3)))) {
     return absl::UnavailableError(absl::StrCat("the node at ", paths.dir, " does not answer on ",
-                                               paths.admin_socket,
+                                               socket,
                                                " (stale socket? start it with `hanse node run`)"));
   }
   auto stubs = std::make_shared<Stubs>();
+  stubs->token = token;
   stubs->channel = channel;
   stubs->admin = hanse::v1::Admin::NewStub(channel);
   stubs->contracts = hanse::v1::Contracts::NewStub(channel);
@@ -69,12 +97,12 @@ bool NodeIsRunning(const std::string& home_dir) { return AdminClient::Connect(ho
 
 absl::StatusOr<hanse::v1::GetStatusResponse> AdminClient::GetStatus() {
   return Call<hanse::v1::GetStatusRequest, hanse::v1::GetStatusResponse>(
-      stubs_->admin.get(), &hanse::v1::Admin::Stub::GetStatus, {});
+      stubs_->token, stubs_->admin.get(), &hanse::v1::Admin::Stub::GetStatus, {});
 }
 
 absl::StatusOr<std::string> AdminClient::GetCard() {
   auto resp = Call<hanse::v1::GetCardRequest, hanse::v1::GetCardResponse>(
-      stubs_->admin.get(), &hanse::v1::Admin::Stub::GetCard, {});
+      stubs_->token, stubs_->admin.get(), &hanse::v1::Admin::Stub::GetCard, {});
   if (!resp.ok()) return resp.status();
   return resp->card_jws();
 }
@@ -83,19 +111,19 @@ absl::StatusOr<hanse::v1::AddPeerResponse> AdminClient::AddPeer(const std::strin
   hanse::v1::AddPeerRequest req;
   req.set_card_jws(card_jws);
   return Call<hanse::v1::AddPeerRequest, hanse::v1::AddPeerResponse>(
-      stubs_->admin.get(), &hanse::v1::Admin::Stub::AddPeer, req);
+      stubs_->token, stubs_->admin.get(), &hanse::v1::Admin::Stub::AddPeer, req);
 }
 
 absl::StatusOr<hanse::v1::ListPeersResponse> AdminClient::ListPeers() {
   return Call<hanse::v1::ListPeersRequest, hanse::v1::ListPeersResponse>(
-      stubs_->admin.get(), &hanse::v1::Admin::Stub::ListPeers, {});
+      stubs_->token, stubs_->admin.get(), &hanse::v1::Admin::Stub::ListPeers, {});
 }
 
 absl::StatusOr<hanse::v1::PingPeerResponse> AdminClient::PingPeer(const std::string& target) {
   hanse::v1::PingPeerRequest req;
   req.set_target(target);
   return Call<hanse::v1::PingPeerRequest, hanse::v1::PingPeerResponse>(
-      stubs_->admin.get(), &hanse::v1::Admin::Stub::PingPeer, req);
+      stubs_->token, stubs_->admin.get(), &hanse::v1::Admin::Stub::PingPeer, req);
 }
 
 }  // namespace hanse::node
@@ -107,7 +135,7 @@ absl::StatusOr<hanse::v1::PublishDatasetResponse> AdminClient::PublishDataset(
   hanse::v1::PublishDatasetRequest req;
   req.set_json(json);
   return Call<hanse::v1::PublishDatasetRequest, hanse::v1::PublishDatasetResponse>(
-      stubs_->admin.get(), &hanse::v1::Admin::Stub::PublishDataset, req);
+      stubs_->token, stubs_->admin.get(), &hanse::v1::Admin::Stub::PublishDataset, req);
 }
 
 absl::StatusOr<hanse::v1::UnpublishDatasetResponse> AdminClient::UnpublishDataset(
@@ -115,13 +143,13 @@ absl::StatusOr<hanse::v1::UnpublishDatasetResponse> AdminClient::UnpublishDatase
   hanse::v1::UnpublishDatasetRequest req;
   req.set_id(id);
   return Call<hanse::v1::UnpublishDatasetRequest, hanse::v1::UnpublishDatasetResponse>(
-      stubs_->admin.get(), &hanse::v1::Admin::Stub::UnpublishDataset, req);
+      stubs_->token, stubs_->admin.get(), &hanse::v1::Admin::Stub::UnpublishDataset, req);
 }
 
 absl::StatusOr<hanse::v1::ListDatasetsResponse> AdminClient::ListDatasets(
     const hanse::v1::ListDatasetsRequest& req) {
   return Call<hanse::v1::ListDatasetsRequest, hanse::v1::ListDatasetsResponse>(
-      stubs_->admin.get(), &hanse::v1::Admin::Stub::ListDatasets, req);
+      stubs_->token, stubs_->admin.get(), &hanse::v1::Admin::Stub::ListDatasets, req);
 }
 
 absl::StatusOr<hanse::v1::GetDocumentResponse> AdminClient::GetDocument(const std::string& id,
@@ -130,17 +158,18 @@ absl::StatusOr<hanse::v1::GetDocumentResponse> AdminClient::GetDocument(const st
   req.set_id(id);
   req.set_format(format);
   return Call<hanse::v1::GetDocumentRequest, hanse::v1::GetDocumentResponse>(
-      stubs_->admin.get(), &hanse::v1::Admin::Stub::GetDocument, req);
+      stubs_->token, stubs_->admin.get(), &hanse::v1::Admin::Stub::GetDocument, req);
 }
 
 absl::StatusOr<hanse::v1::SearchResponse> AdminClient::Search(const hanse::v1::SearchRequest& req) {
   return Call<hanse::v1::SearchRequest, hanse::v1::SearchResponse>(
-      stubs_->admin.get(), &hanse::v1::Admin::Stub::Search, req);
+      stubs_->token, stubs_->admin.get(), &hanse::v1::Admin::Stub::Search, req);
 }
 
 absl::Status AdminClient::ExportCatalog(const std::string& format,
                                         const std::function<void(const std::string&)>& sink) {
   grpc::ClientContext ctx;
+  Authenticate(stubs_->token, &ctx);
   hanse::v1::ExportCatalogRequest req;
   req.set_format(format);
   auto reader = stubs_->admin->ExportCatalog(&ctx, req);
@@ -155,14 +184,14 @@ absl::StatusOr<hanse::v1::JoinFederationResponse> AdminClient::JoinFederation(
   req.set_charter(charter);
   req.set_bootstrap(bootstrap);
   return Call<hanse::v1::JoinFederationRequest, hanse::v1::JoinFederationResponse>(
-      stubs_->admin.get(), &hanse::v1::Admin::Stub::JoinFederation, req);
+      stubs_->token, stubs_->admin.get(), &hanse::v1::Admin::Stub::JoinFederation, req);
 }
 
 absl::StatusOr<std::string> AdminClient::ProposeMember(const std::string& card_jws) {
   hanse::v1::ProposeMemberRequest req;
   req.set_card_jws(card_jws);
   auto r = Call<hanse::v1::ProposeMemberRequest, hanse::v1::MemberActionResponse>(
-      stubs_->admin.get(), &hanse::v1::Admin::Stub::ProposeMember, req);
+      stubs_->token, stubs_->admin.get(), &hanse::v1::Admin::Stub::ProposeMember, req);
   if (!r.ok()) return r.status();
   return r->message();
 }
@@ -171,7 +200,7 @@ absl::StatusOr<std::string> AdminClient::EndorseMember(const std::string& did) {
   hanse::v1::EndorseMemberRequest req;
   req.set_did(did);
   auto r = Call<hanse::v1::EndorseMemberRequest, hanse::v1::MemberActionResponse>(
-      stubs_->admin.get(), &hanse::v1::Admin::Stub::EndorseMember, req);
+      stubs_->token, stubs_->admin.get(), &hanse::v1::Admin::Stub::EndorseMember, req);
   if (!r.ok()) return r.status();
   return r->message();
 }
@@ -182,21 +211,22 @@ absl::StatusOr<std::string> AdminClient::RevokeMember(const std::string& did,
   req.set_did(did);
   req.set_reason(reason);
   auto r = Call<hanse::v1::RevokeMemberRequest, hanse::v1::MemberActionResponse>(
-      stubs_->admin.get(), &hanse::v1::Admin::Stub::RevokeMember, req);
+      stubs_->token, stubs_->admin.get(), &hanse::v1::Admin::Stub::RevokeMember, req);
   if (!r.ok()) return r.status();
   return r->message();
 }
 
 absl::StatusOr<hanse::v1::ListMembersResponse> AdminClient::ListMembers() {
   return Call<hanse::v1::ListMembersRequest, hanse::v1::ListMembersResponse>(
-      stubs_->admin.get(), &hanse::v1::Admin::Stub::ListMembers, {});
+      stubs_->token, stubs_->admin.get(), &hanse::v1::Admin::Stub::ListMembers, {});
 }
 
 absl::StatusOr<std::string> AdminClient::LeaveFederation(const std::string& reason) {
   hanse::v1::LeaveFederationRequest req;
   req.set_reason(reason);
   auto r = Call<hanse::v1::LeaveFederationRequest, hanse::v1::MemberActionResponse>(
-      stubs_->admin.get(), &hanse::v1::Admin::Stub::LeaveFederation, req, absl::Minutes(2));
+      stubs_->token, stubs_->admin.get(), &hanse::v1::Admin::Stub::LeaveFederation, req,
+      absl::Minutes(2));
   if (!r.ok()) return r.status();
   return r->message();
 }
@@ -205,7 +235,7 @@ absl::StatusOr<std::string> AdminClient::UpdateCard(const std::string& endpoint)
   hanse::v1::UpdateCardRequest req;
   req.set_endpoint(endpoint);
   auto r = Call<hanse::v1::UpdateCardRequest, hanse::v1::GetCardResponse>(
-      stubs_->admin.get(), &hanse::v1::Admin::Stub::UpdateCard, req);
+      stubs_->token, stubs_->admin.get(), &hanse::v1::Admin::Stub::UpdateCard, req);
   if (!r.ok()) return r.status();
   return r->card_jws();
 }
@@ -214,7 +244,8 @@ absl::StatusOr<std::string> AdminClient::Checkpoint(const std::string& dir) {
   hanse::v1::CheckpointRequest req;
   req.set_dir(dir);
   auto r = Call<hanse::v1::CheckpointRequest, hanse::v1::CheckpointResponse>(
-      stubs_->admin.get(), &hanse::v1::Admin::Stub::Checkpoint, req, absl::Minutes(10));
+      stubs_->token, stubs_->admin.get(), &hanse::v1::Admin::Stub::Checkpoint, req,
+      absl::Minutes(10));
   if (!r.ok()) return r.status();
   return r->sequences();
 }
@@ -222,21 +253,23 @@ absl::StatusOr<std::string> AdminClient::Checkpoint(const std::string& dir) {
 absl::StatusOr<hanse::v1::ContractInfo> AdminClient::RequestContract(
     const hanse::v1::RequestContractRequest& req) {
   return Call<hanse::v1::RequestContractRequest, hanse::v1::ContractInfo>(
-      stubs_->contracts.get(), &hanse::v1::Contracts::Stub::RequestContract, req,
+      stubs_->token, stubs_->contracts.get(), &hanse::v1::Contracts::Stub::RequestContract, req,
       kContractsDeadline);
 }
 
 absl::StatusOr<hanse::v1::ListContractsResponse> AdminClient::ListContracts(
     const hanse::v1::ListContractsRequest& req) {
   return Call<hanse::v1::ListContractsRequest, hanse::v1::ListContractsResponse>(
-      stubs_->contracts.get(), &hanse::v1::Contracts::Stub::ListContracts, req, kContractsDeadline);
+      stubs_->token, stubs_->contracts.get(), &hanse::v1::Contracts::Stub::ListContracts, req,
+      kContractsDeadline);
 }
 
 absl::StatusOr<hanse::v1::ContractInfo> AdminClient::GetContract(const std::string& id) {
   hanse::v1::GetContractRequest req;
   req.set_id(id);
   return Call<hanse::v1::GetContractRequest, hanse::v1::ContractInfo>(
-      stubs_->contracts.get(), &hanse::v1::Contracts::Stub::GetContract, req, kContractsDeadline);
+      stubs_->token, stubs_->contracts.get(), &hanse::v1::Contracts::Stub::GetContract, req,
+      kContractsDeadline);
 }
 
 absl::Status AdminClient::FetchData(
@@ -245,6 +278,7 @@ absl::Status AdminClient::FetchData(
   // No deadline: a transfer takes as long as the data needs; the node's idle timeout and the
   // caller's Ctrl-C end a stalled one.
   grpc::ClientContext ctx;
+  Authenticate(stubs_->token, &ctx);
   auto reader = stubs_->contracts->FetchData(&ctx, req);
   hanse::v1::FetchProgress p;
   while (reader->Read(&p)) progress(p);
@@ -254,31 +288,34 @@ absl::Status AdminClient::FetchData(
 absl::StatusOr<hanse::v1::IssueCredentialResponse> AdminClient::IssueCredential(
     const hanse::v1::IssueCredentialRequest& req) {
   return Call<hanse::v1::IssueCredentialRequest, hanse::v1::IssueCredentialResponse>(
-      stubs_->contracts.get(), &hanse::v1::Contracts::Stub::IssueCredential, req,
+      stubs_->token, stubs_->contracts.get(), &hanse::v1::Contracts::Stub::IssueCredential, req,
       kContractsDeadline);
 }
 
 absl::StatusOr<hanse::v1::ListAuditResponse> AdminClient::ListAudit(
     const hanse::v1::ListAuditRequest& req) {
   return Call<hanse::v1::ListAuditRequest, hanse::v1::ListAuditResponse>(
-      stubs_->contracts.get(), &hanse::v1::Contracts::Stub::ListAudit, req, kContractsDeadline);
+      stubs_->token, stubs_->contracts.get(), &hanse::v1::Contracts::Stub::ListAudit, req,
+      kContractsDeadline);
 }
 
 absl::StatusOr<hanse::v1::VerifyAuditResponse> AdminClient::VerifyAudit(absl::Duration deadline) {
   return Call<hanse::v1::VerifyAuditRequest, hanse::v1::VerifyAuditResponse>(
-      stubs_->contracts.get(), &hanse::v1::Contracts::Stub::VerifyAudit, {}, deadline);
+      stubs_->token, stubs_->contracts.get(), &hanse::v1::Contracts::Stub::VerifyAudit, {},
+      deadline);
 }
 
 absl::StatusOr<hanse::v1::ExportEvidenceResponse> AdminClient::ExportEvidence(
     const hanse::v1::ExportEvidenceRequest& req) {
   return Call<hanse::v1::ExportEvidenceRequest, hanse::v1::ExportEvidenceResponse>(
-      stubs_->contracts.get(), &hanse::v1::Contracts::Stub::ExportEvidence, req,
+      stubs_->token, stubs_->contracts.get(), &hanse::v1::Contracts::Stub::ExportEvidence, req,
       kContractsDeadline);
 }
 
 absl::StatusOr<hanse::v1::RunDutiesResponse> AdminClient::RunDuties() {
   return Call<hanse::v1::RunDutiesRequest, hanse::v1::RunDutiesResponse>(
-      stubs_->contracts.get(), &hanse::v1::Contracts::Stub::RunDuties, {}, kContractsDeadline);
+      stubs_->token, stubs_->contracts.get(), &hanse::v1::Contracts::Stub::RunDuties, {},
+      kContractsDeadline);
 }
 
 }  // namespace hanse::node

@@ -69,10 +69,13 @@ namespace {
 
 class AdminService final : public hanse::v1::Admin::Service {
  public:
-  explicit AdminService(const NodeParts* node) : node_(node) {}
+  AdminService(const NodeParts* node, const AccessControl* access) : node_(node), access_(access) {}
 
-  grpc::Status GetStatus(grpc::ServerContext*, const hanse::v1::GetStatusRequest*,
+  grpc::Status GetStatus(grpc::ServerContext* ctx, const hanse::v1::GetStatusRequest*,
                          hanse::v1::GetStatusResponse* response) override {
+    if (grpc::Status denied = Authorize(node_, access_, ctx, "GetStatus"); !denied.ok()) {
+      return denied;
+    }
     const Home& home = *node_->home;
     response->set_did(home.identity.did);
     response->set_listen(node_->listen_address);
@@ -103,14 +106,20 @@ class AdminService final : public hanse::v1::Admin::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status GetCard(grpc::ServerContext*, const hanse::v1::GetCardRequest*,
+  grpc::Status GetCard(grpc::ServerContext* ctx, const hanse::v1::GetCardRequest*,
                        hanse::v1::GetCardResponse* response) override {
+    if (grpc::Status denied = Authorize(node_, access_, ctx, "GetCard"); !denied.ok()) {
+      return denied;
+    }
     response->set_card_jws(node_->card());
     return grpc::Status::OK;
   }
 
-  grpc::Status AddPeer(grpc::ServerContext*, const hanse::v1::AddPeerRequest* request,
+  grpc::Status AddPeer(grpc::ServerContext* ctx, const hanse::v1::AddPeerRequest* request,
                        hanse::v1::AddPeerResponse* response) override {
+    if (grpc::Status denied = Authorize(node_, access_, ctx, "AddPeer"); !denied.ok()) {
+      return denied;
+    }
     std::string request_id = NewRequestId();
     auto card = VerifyCard(request->card_jws(), node_->clock->Now());
     if (!card.ok()) return ToGrpc(card.status());
@@ -123,8 +132,11 @@ class AdminService final : public hanse::v1::Admin::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status ListPeers(grpc::ServerContext*, const hanse::v1::ListPeersRequest*,
+  grpc::Status ListPeers(grpc::ServerContext* ctx, const hanse::v1::ListPeersRequest*,
                          hanse::v1::ListPeersResponse* response) override {
+    if (grpc::Status denied = Authorize(node_, access_, ctx, "ListPeers"); !denied.ok()) {
+      return denied;
+    }
     for (const auto& card : node_->peers->List()) ToProto(card, response->add_peers());
     return grpc::Status::OK;
   }
@@ -151,13 +163,21 @@ class AdminService final : public hanse::v1::Admin::Service {
                             hanse::v1::MemberActionResponse* resp) override;
   grpc::Status ListMembers(grpc::ServerContext*, const hanse::v1::ListMembersRequest* req,
                            hanse::v1::ListMembersResponse* resp) override;
-  grpc::Status LeaveFederation(grpc::ServerContext*, const hanse::v1::LeaveFederationRequest* req,
+  grpc::Status LeaveFederation(grpc::ServerContext* ctx,
+                               const hanse::v1::LeaveFederationRequest* req,
                                hanse::v1::MemberActionResponse* resp) override {
+    if (grpc::Status denied = Authorize(node_, access_, ctx, "LeaveFederation"); !denied.ok()) {
+      return denied;
+    }
     return ToGrpc(MembershipAdmin(node_).Leave(*req, resp));
   }
 
-  grpc::Status UpdateCard(grpc::ServerContext*, const hanse::v1::UpdateCardRequest* req,
+  grpc::Status UpdateCard(grpc::ServerContext* ctx, const hanse::v1::UpdateCardRequest* req,
                           hanse::v1::GetCardResponse* resp) override {
+    if (grpc::Status denied = Authorize(node_, access_, ctx, "UpdateCard", req->endpoint());
+        !denied.ok()) {
+      return denied;
+    }
     if (!node_->update_card) return ToGrpc(absl::UnimplementedError("no card updates here"));
     auto jws = node_->update_card(req->endpoint());
     if (!jws.ok()) return ToGrpc(jws.status());
@@ -165,8 +185,12 @@ class AdminService final : public hanse::v1::Admin::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Checkpoint(grpc::ServerContext*, const hanse::v1::CheckpointRequest* req,
+  grpc::Status Checkpoint(grpc::ServerContext* ctx, const hanse::v1::CheckpointRequest* req,
                           hanse::v1::CheckpointResponse* resp) override {
+    if (grpc::Status denied = Authorize(node_, access_, ctx, "Checkpoint", req->dir());
+        !denied.ok()) {
+      return denied;
+    }
     auto sequences = CheckpointHome(node_->home->paths, *node_->store, req->dir());
     if (!sequences.ok()) return ToGrpc(sequences.status());
     resp->set_sequences(*sequences);
@@ -174,8 +198,11 @@ class AdminService final : public hanse::v1::Admin::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status PingPeer(grpc::ServerContext*, const hanse::v1::PingPeerRequest* request,
+  grpc::Status PingPeer(grpc::ServerContext* ctx, const hanse::v1::PingPeerRequest* request,
                         hanse::v1::PingPeerResponse* response) override {
+    if (grpc::Status denied = Authorize(node_, access_, ctx, "PingPeer"); !denied.ok()) {
+      return denied;
+    }
     std::string request_id = NewRequestId();
     absl::Status status = DoPing(request->target(), response);
     log::Info("peer ping", {{"request_id", request_id},
@@ -243,35 +270,55 @@ class AdminService final : public hanse::v1::Admin::Service {
   }
 
   const NodeParts* node_;
+  const AccessControl* access_;  // null on the operator's socket
 };
 
-grpc::Status AdminService::PublishDataset(grpc::ServerContext*,
+grpc::Status AdminService::PublishDataset(grpc::ServerContext* ctx,
                                           const hanse::v1::PublishDatasetRequest* req,
                                           hanse::v1::PublishDatasetResponse* resp) {
+  if (grpc::Status denied = Authorize(node_, access_, ctx, "PublishDataset"); !denied.ok()) {
+    return denied;
+  }
   return ToGrpc(CatalogAdmin(node_).Publish(*req, resp));
 }
-grpc::Status AdminService::UnpublishDataset(grpc::ServerContext*,
+grpc::Status AdminService::UnpublishDataset(grpc::ServerContext* ctx,
                                             const hanse::v1::UnpublishDatasetRequest* req,
                                             hanse::v1::UnpublishDatasetResponse* resp) {
+  if (grpc::Status denied = Authorize(node_, access_, ctx, "UnpublishDataset", req->id());
+      !denied.ok()) {
+    return denied;
+  }
   return ToGrpc(CatalogAdmin(node_).Unpublish(*req, resp));
 }
-grpc::Status AdminService::ListDatasets(grpc::ServerContext*,
+grpc::Status AdminService::ListDatasets(grpc::ServerContext* ctx,
                                         const hanse::v1::ListDatasetsRequest* req,
                                         hanse::v1::ListDatasetsResponse* resp) {
+  if (grpc::Status denied = Authorize(node_, access_, ctx, "ListDatasets"); !denied.ok()) {
+    return denied;
+  }
   return ToGrpc(CatalogAdmin(node_).List(*req, resp));
 }
-grpc::Status AdminService::GetDocument(grpc::ServerContext*,
+grpc::Status AdminService::GetDocument(grpc::ServerContext* ctx,
                                        const hanse::v1::GetDocumentRequest* req,
                                        hanse::v1::GetDocumentResponse* resp) {
+  if (grpc::Status denied = Authorize(node_, access_, ctx, "GetDocument"); !denied.ok()) {
+    return denied;
+  }
   return ToGrpc(CatalogAdmin(node_).Get(*req, resp));
 }
-grpc::Status AdminService::Search(grpc::ServerContext*, const hanse::v1::SearchRequest* req,
+grpc::Status AdminService::Search(grpc::ServerContext* ctx, const hanse::v1::SearchRequest* req,
                                   hanse::v1::SearchResponse* resp) {
+  if (grpc::Status denied = Authorize(node_, access_, ctx, "Search"); !denied.ok()) {
+    return denied;
+  }
   return ToGrpc(CatalogAdmin(node_).Search(*req, resp));
 }
-grpc::Status AdminService::ExportCatalog(grpc::ServerContext*,
+grpc::Status AdminService::ExportCatalog(grpc::ServerContext* ctx,
                                          const hanse::v1::ExportCatalogRequest* req,
                                          grpc::ServerWriter<hanse::v1::ExportChunk>* writer) {
+  if (grpc::Status denied = Authorize(node_, access_, ctx, "ExportCatalog"); !denied.ok()) {
+    return denied;
+  }
   return ToGrpc(CatalogAdmin(node_).Export(*req, [writer](std::string data) {
     hanse::v1::ExportChunk chunk;
     chunk.set_data(std::move(data));
@@ -279,35 +326,54 @@ grpc::Status AdminService::ExportCatalog(grpc::ServerContext*,
   }));
 }
 
-grpc::Status AdminService::JoinFederation(grpc::ServerContext*,
+grpc::Status AdminService::JoinFederation(grpc::ServerContext* ctx,
                                           const hanse::v1::JoinFederationRequest* req,
                                           hanse::v1::JoinFederationResponse* resp) {
+  if (grpc::Status denied = Authorize(node_, access_, ctx, "JoinFederation", req->bootstrap());
+      !denied.ok()) {
+    return denied;
+  }
   return ToGrpc(MembershipAdmin(node_).Join(*req, resp));
 }
-grpc::Status AdminService::ProposeMember(grpc::ServerContext*,
+grpc::Status AdminService::ProposeMember(grpc::ServerContext* ctx,
                                          const hanse::v1::ProposeMemberRequest* req,
                                          hanse::v1::MemberActionResponse* resp) {
+  if (grpc::Status denied = Authorize(node_, access_, ctx, "ProposeMember"); !denied.ok()) {
+    return denied;
+  }
   return ToGrpc(MembershipAdmin(node_).Propose(*req, resp));
 }
-grpc::Status AdminService::EndorseMember(grpc::ServerContext*,
+grpc::Status AdminService::EndorseMember(grpc::ServerContext* ctx,
                                          const hanse::v1::EndorseMemberRequest* req,
                                          hanse::v1::MemberActionResponse* resp) {
+  if (grpc::Status denied = Authorize(node_, access_, ctx, "EndorseMember", req->did());
+      !denied.ok()) {
+    return denied;
+  }
   return ToGrpc(MembershipAdmin(node_).Endorse(*req, resp));
 }
-grpc::Status AdminService::RevokeMember(grpc::ServerContext*,
+grpc::Status AdminService::RevokeMember(grpc::ServerContext* ctx,
                                         const hanse::v1::RevokeMemberRequest* req,
                                         hanse::v1::MemberActionResponse* resp) {
+  if (grpc::Status denied = Authorize(node_, access_, ctx, "RevokeMember", req->did());
+      !denied.ok()) {
+    return denied;
+  }
   return ToGrpc(MembershipAdmin(node_).Revoke(*req, resp));
 }
-grpc::Status AdminService::ListMembers(grpc::ServerContext*, const hanse::v1::ListMembersRequest*,
+grpc::Status AdminService::ListMembers(grpc::ServerContext* ctx,
+                                       const hanse::v1::ListMembersRequest*,
                                        hanse::v1::ListMembersResponse* resp) {
+  if (grpc::Status denied = Authorize(node_, access_, ctx, "ListMembers"); !denied.ok()) {
+    return denied;
+  }
   return ToGrpc(MembershipAdmin(node_).List(resp));
 }
 
 }  // namespace
 
-std::unique_ptr<grpc::Service> NewAdminService(const NodeParts* node) {
-  return std::make_unique<AdminService>(node);
+std::unique_ptr<grpc::Service> NewAdminService(const NodeParts* node, const AccessControl* access) {
+  return std::make_unique<AdminService>(node, access);
 }
 
 }  // namespace hanse::node

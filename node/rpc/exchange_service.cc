@@ -75,23 +75,41 @@ class ExchangeService final : public hanse::v1::Exchange::Service {
 
 class ContractsService final : public hanse::v1::Contracts::Service {
  public:
-  explicit ContractsService(const NodeParts* node) : node_(node) {}
+  ContractsService(const NodeParts* node, const AccessControl* access)
+      : node_(node), access_(access) {}
 
-  grpc::Status RequestContract(grpc::ServerContext*,
+  grpc::Status RequestContract(grpc::ServerContext* ctx,
                                const hanse::v1::RequestContractRequest* request,
                                hanse::v1::ContractInfo* response) override {
+    if (grpc::Status denied =
+            Authorize(node_, access_, ctx, "RequestContract", request->dataset_id());
+        !denied.ok()) {
+      return denied;
+    }
     return Reply(node_->exchange->consumer().RequestContract(*request), response);
   }
-  grpc::Status ListContracts(grpc::ServerContext*, const hanse::v1::ListContractsRequest* request,
+  grpc::Status ListContracts(grpc::ServerContext* ctx,
+                             const hanse::v1::ListContractsRequest* request,
                              hanse::v1::ListContractsResponse* response) override {
+    if (grpc::Status denied = Authorize(node_, access_, ctx, "ListContracts"); !denied.ok()) {
+      return denied;
+    }
     return Reply(node_->exchange->ListContracts(*request), response);
   }
-  grpc::Status GetContract(grpc::ServerContext*, const hanse::v1::GetContractRequest* request,
+  grpc::Status GetContract(grpc::ServerContext* ctx, const hanse::v1::GetContractRequest* request,
                            hanse::v1::ContractInfo* response) override {
+    if (grpc::Status denied = Authorize(node_, access_, ctx, "GetContract"); !denied.ok()) {
+      return denied;
+    }
     return Reply(node_->exchange->GetContract(request->id()), response);
   }
   grpc::Status FetchData(grpc::ServerContext* context, const hanse::v1::FetchDataRequest* request,
                          grpc::ServerWriter<hanse::v1::FetchProgress>* writer) override {
+    if (grpc::Status denied =
+            Authorize(node_, access_, context, "FetchData", request->agreement_id());
+        !denied.ok()) {
+      return denied;
+    }
     // The requester gone (the CLI killed or interrupted), the fetch stops, resumable: it must
     // not complete a use nobody waits for.
     absl::Status s =
@@ -100,30 +118,46 @@ class ContractsService final : public hanse::v1::Contracts::Service {
         });
     return ToGrpc(s);
   }
-  grpc::Status IssueCredential(grpc::ServerContext*,
+  grpc::Status IssueCredential(grpc::ServerContext* ctx,
                                const hanse::v1::IssueCredentialRequest* request,
                                hanse::v1::IssueCredentialResponse* response) override {
+    if (grpc::Status denied = Authorize(node_, access_, ctx, "IssueCredential"); !denied.ok()) {
+      return denied;
+    }
     std::string jws;
     auto r = node_->exchange->IssueCredential(*request, &jws);
     if (r.ok()) node_->gossip->PushSoon(jws);
     return Reply(std::move(r), response);
   }
-  grpc::Status ListAudit(grpc::ServerContext*, const hanse::v1::ListAuditRequest* request,
+  grpc::Status ListAudit(grpc::ServerContext* ctx, const hanse::v1::ListAuditRequest* request,
                          hanse::v1::ListAuditResponse* response) override {
+    if (grpc::Status denied = Authorize(node_, access_, ctx, "ListAudit"); !denied.ok()) {
+      return denied;
+    }
     return Reply(node_->exchange->ListAudit(*request), response);
   }
-  grpc::Status VerifyAudit(grpc::ServerContext*, const hanse::v1::VerifyAuditRequest*,
+  grpc::Status VerifyAudit(grpc::ServerContext* ctx, const hanse::v1::VerifyAuditRequest*,
                            hanse::v1::VerifyAuditResponse* response) override {
+    if (grpc::Status denied = Authorize(node_, access_, ctx, "VerifyAudit"); !denied.ok()) {
+      return denied;
+    }
     return Reply(node_->exchange->VerifyAudit(), response);
   }
-  grpc::Status ExportEvidence(grpc::ServerContext*, const hanse::v1::ExportEvidenceRequest* request,
+  grpc::Status ExportEvidence(grpc::ServerContext* ctx,
+                              const hanse::v1::ExportEvidenceRequest* request,
                               hanse::v1::ExportEvidenceResponse* response) override {
+    if (grpc::Status denied = Authorize(node_, access_, ctx, "ExportEvidence"); !denied.ok()) {
+      return denied;
+    }
     auto bundle = node_->exchange->ExportEvidence(request->agreement_id());
     if (bundle.ok()) response->set_bundle_json(*std::move(bundle));
     return ToGrpc(bundle.status());
   }
-  grpc::Status RunDuties(grpc::ServerContext*, const hanse::v1::RunDutiesRequest*,
+  grpc::Status RunDuties(grpc::ServerContext* ctx, const hanse::v1::RunDutiesRequest*,
                          hanse::v1::RunDutiesResponse* response) override {
+    if (grpc::Status denied = Authorize(node_, access_, ctx, "RunDuties"); !denied.ok()) {
+      return denied;
+    }
     for (auto& line : node_->exchange->consumer().RunDueDuties())
       response->add_results(std::move(line));
     return grpc::Status::OK;
@@ -136,6 +170,7 @@ class ContractsService final : public hanse::v1::Contracts::Service {
     return ToGrpc(r.status());
   }
   const NodeParts* node_;
+  const AccessControl* access_;  // null on the operator's socket
 };
 
 }  // namespace
@@ -144,8 +179,9 @@ std::unique_ptr<grpc::Service> NewExchangeService(const NodeParts* node) {
   return std::make_unique<ExchangeService>(node);
 }
 
-std::unique_ptr<grpc::Service> NewContractsService(const NodeParts* node) {
-  return std::make_unique<ContractsService>(node);
+std::unique_ptr<grpc::Service> NewContractsService(const NodeParts* node,
+                                                   const AccessControl* access) {
+  return std::make_unique<ContractsService>(node, access);
 }
 
 }  // namespace hanse::node

@@ -128,8 +128,10 @@ void AddMetrics(grpc::ServerBuilder& builder, Metrics* metrics) {
 struct Servers::Impl {
   NodeParts parts;  // the services point here
   std::unique_ptr<grpc::Service> federation_service, exchange_service, admin_service,
-      contracts_service;
-  std::unique_ptr<grpc::Server> federation_server, admin_server;
+      contracts_service, access_admin_service, access_contracts_service;
+  std::unique_ptr<AccessControl> access;
+  std::string access_socket;
+  std::unique_ptr<grpc::Server> federation_server, admin_server, access_server;
   bool shut_down = false;
 };
 
@@ -195,6 +197,29 @@ absl::StatusOr<std::unique_ptr<Servers>> Servers::Start(const NodeParts& parts,
     }
     if (::chmod(socket.c_str(), 0600) != 0) return ErrnoStatus(errno, socket);
   }
+  // The access socket: the same services for token holders, each call checked by role.
+  s.access = std::make_unique<AccessControl>(AccessFilePath(home.paths.dir));
+  s.access_admin_service = NewAdminService(&s.parts, s.access.get());
+  s.access_contracts_service = NewContractsService(&s.parts, s.access.get());
+  {
+    s.access_socket = home.config.access_socket.empty() ? home.paths.dir + "/access.sock"
+                                                        : home.config.access_socket;
+    ::unlink(s.access_socket.c_str());
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("unix:" + s.access_socket, grpc::InsecureServerCredentials());
+    builder.RegisterService(s.access_admin_service.get());
+    builder.RegisterService(s.access_contracts_service.get());
+    AddMetrics(builder, parts.metrics);
+    builder.SetMaxReceiveMessageSize(home.config.max_message_bytes);
+    s.access_server = builder.BuildAndStart();
+    if (!s.access_server) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot create the access socket ", s.access_socket,
+                       " (config access_socket: does its directory exist?)"));
+    }
+    // Any local user may connect; a token decides what it may do.
+    if (::chmod(s.access_socket.c_str(), 0666) != 0) return ErrnoStatus(errno, s.access_socket);
+  }
   return servers;
 }
 
@@ -202,7 +227,8 @@ void Servers::Shutdown(absl::Duration grace) {
   if (!impl_ || impl_->shut_down) return;
   impl_->shut_down = true;
   auto deadline = TransportDeadline(grace);
-  grpc::Server* servers[] = {impl_->federation_server.get(), impl_->admin_server.get()};
+  grpc::Server* servers[] = {impl_->federation_server.get(), impl_->admin_server.get(),
+                             impl_->access_server.get()};
   for (grpc::Server* server : servers) {
     if (server == nullptr) continue;
     if (auto* health = server->GetHealthCheckService()) health->Shutdown();
@@ -215,6 +241,7 @@ void Servers::Shutdown(absl::Duration grace) {
     if (server != nullptr) server->Wait();
   }
   if (impl_->admin_server) ::unlink(impl_->parts.home->paths.admin_socket.c_str());
+  if (impl_->access_server) ::unlink(impl_->access_socket.c_str());
 }
 
 }  // namespace hanse::node

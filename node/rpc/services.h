@@ -11,6 +11,7 @@
 
 #include "absl/time/time.h"
 #include "hanse/v1/admin.pb.h"
+#include "node/identity/access.h"
 #include "node/identity/card.h"
 #include "node/rpc/admin_handlers.h"
 #include "node/rpc/servers.h"
@@ -27,8 +28,19 @@ inline constexpr absl::Duration kLiveSearchDeadline = absl::Seconds(2);
 std::unique_ptr<grpc::Service> NewFederationService(const NodeParts* node);
 std::unique_ptr<grpc::Service> NewExchangeService(const NodeParts* node);
 // Admin server (unix socket).
-std::unique_ptr<grpc::Service> NewAdminService(const NodeParts* node);
-std::unique_ptr<grpc::Service> NewContractsService(const NodeParts* node);
+// `access` is null on the operator's admin socket; on the access socket every call is checked
+// against the caller's token and role, and calls that act are recorded in the audit log.
+std::unique_ptr<grpc::Service> NewAdminService(const NodeParts* node,
+                                               const AccessControl* access = nullptr);
+std::unique_ptr<grpc::Service> NewContractsService(const NodeParts* node,
+                                                   const AccessControl* access = nullptr);
+
+// Whether the caller of `ctx` may make `method`'s call: always on the operator's socket
+// (`access` null); otherwise by its token's role. Calls that act are recorded in the audit log
+// with the caller (the operator, or the grant's name and role) and `subject`.
+grpc::Status Authorize(const NodeParts* node, const AccessControl* access,
+                       const grpc::ServerContext* ctx, absl::string_view method,
+                       absl::string_view subject = "");
 
 }  // namespace hanse::node
 
