@@ -15,6 +15,7 @@
 #include "catalog/store.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
+#include "rocksdb/statistics.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 
@@ -47,11 +48,12 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view dir) {
 class RocksStore final : public Store {
  public:
   RocksStore(std::string dir, rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
-             std::uint64_t min_free_bytes)
+             std::uint64_t min_free_bytes, std::shared_ptr<rocksdb::Statistics> statistics)
       : dir_(std::move(dir)),
         db_(db),
         handles_(std::move(handles)),
-        min_free_bytes_(min_free_bytes) {}
+        min_free_bytes_(min_free_bytes),
+        statistics_(std::move(statistics)) {}
   ~RocksStore() override { (void)Close(); }
 
   absl::StatusOr<std::optional<std::string>> Get(Family family,
@@ -111,6 +113,25 @@ class RocksStore final : public Store {
 
   std::uint64_t DiskBytes() const override { return DirectorySize(dir_); }
 
+  std::map<std::string, double> EngineStats() const override {
+    std::map<std::string, double> out;
+    if (db_ == nullptr) return out;
+    std::uint64_t v = 0;
+    if (db_->GetAggregatedIntProperty("rocksdb.estimate-pending-compaction-bytes", &v)) {
+      out["pending_compaction_bytes"] = static_cast<double>(v);
+    }
+    if (db_->GetAggregatedIntProperty("rocksdb.cur-size-all-mem-tables", &v)) {
+      out["memtable_bytes"] = static_cast<double>(v);
+    }
+    if (statistics_ != nullptr) {
+      out["block_cache_hits"] =
+          static_cast<double>(statistics_->getTickerCount(rocksdb::BLOCK_CACHE_HIT));
+      out["block_cache_misses"] =
+          static_cast<double>(statistics_->getTickerCount(rocksdb::BLOCK_CACHE_MISS));
+    }
+    return out;
+  }
+
   absl::Status Checkpoint(const std::string& dir) override {
     if (db_ == nullptr) return absl::FailedPreconditionError("store is closed");
     rocksdb::Checkpoint* raw = nullptr;
@@ -144,6 +165,7 @@ class RocksStore final : public Store {
   rocksdb::DB* db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::uint64_t min_free_bytes_;
+  std::shared_ptr<rocksdb::Statistics> statistics_;  // tickers only (block cache hits, misses)
 };
 
 }  // namespace
@@ -172,6 +194,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(const std::string& dir,
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.keep_log_file_num = 4;
+  db_options.statistics = rocksdb::CreateDBStatistics();
+  db_options.statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
@@ -183,7 +207,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(const std::string& dir,
   rocksdb::Status s = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &db);
   if (!s.ok()) return FromRocks(s, dir);
   return std::unique_ptr<Store>(
-      new RocksStore(dir, db, std::move(handles), options.min_free_bytes));
+      new RocksStore(dir, db, std::move(handles), options.min_free_bytes, db_options.statistics));
 }
 
 }  // namespace hanse::catalog

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -82,6 +83,9 @@ class Store {
       const std::function<bool(absl::string_view key, absl::string_view value)>& visit) const = 0;
   // Bytes on disk (SST + WAL + manifest), approximate.
   virtual std::uint64_t DiskBytes() const = 0;
+  // Engine figures for /metrics: "pending_compaction_bytes", "block_cache_hits",
+  // "block_cache_misses", "memtable_bytes" (those the engine has).
+  virtual std::map<std::string, double> EngineStats() const { return {}; }
   // Flushes and closes; further calls fail. Called by the destructor if not called.
   virtual absl::Status Close() = 0;
   // Writes a consistent copy of the store, as of now, to `dir` (which must not exist; on the

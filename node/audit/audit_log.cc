@@ -121,7 +121,13 @@ absl::StatusOr<AuditEntry> AuditLog::Append(const AuditEvent& event) {
   HANSE_RETURN_IF_ERROR(store_->Write(batch, /*sync=*/true), "audit log: appending");
   last_index_ = entry.index;
   last_hash_ = entry.hash;
+  ++appended_by_kind_[event.kind];
   return entry;
+}
+
+std::map<std::string, std::uint64_t> AuditLog::AppendedByKind() const {
+  std::lock_guard lock(mu_);
+  return appended_by_kind_;
 }
 
 absl::StatusOr<SignedHead> AuditLog::SignHead(absl::Time now) {

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -89,6 +90,10 @@ class AuditLog {
   // tail record. Errors only for store failures.
   absl::StatusOr<AuditVerifyReport> Verify() const;
 
+  // Entries appended since this log was opened, by kind ("decision.permit", "admin.call", ...):
+  // what /metrics counts.
+  std::map<std::string, std::uint64_t> AppendedByKind() const;
+
   // Index of the last entry (0 when empty) and its hash (32 zero bytes when empty).
   std::uint64_t size() const;
   std::string tail_hash() const;
@@ -104,8 +109,9 @@ class AuditLog {
   const AuditLogOptions options_;
 
   mutable std::mutex mu_;
-  std::uint64_t last_index_ = 0;  // guarded by mu_
-  std::string last_hash_;         // guarded by mu_
+  std::uint64_t last_index_ = 0;                           // guarded by mu_
+  std::map<std::string, std::uint64_t> appended_by_kind_;  // guarded by mu_
+  std::string last_hash_;                                  // guarded by mu_
 };
 
 // Decodes a stored entry record. DataLoss naming the index when it is malformed; does not check

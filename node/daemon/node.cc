@@ -310,6 +310,43 @@ struct Node::Impl {
                     }
                     return out;
                   });
+    metrics.Gauge("hanse_audit_entries", "Entries in the signed audit chain",
+                  [this, one] { return one(static_cast<double>(exchange->audit().size())); });
+    metrics.CounterFrom(
+        "hanse_audit_events_total",
+        "Audit events since start, by kind: policy decisions (decision.permit, decision.deny), "
+        "negotiation steps, transfers, receipts, duties, admin calls and refusals",
+        [this] {
+          Samples out;
+          for (const auto& [kind, n] : exchange->audit().AppendedByKind()) {
+            out.push_back({{{"kind", kind}}, static_cast<double>(n)});
+          }
+          return out;
+        });
+    metrics.Gauge("hanse_store_pending_compaction_bytes",
+                  "Bytes RocksDB estimates it still has to compact", [this] {
+                    const auto stats = store->EngineStats();
+                    const auto it = stats.find("pending_compaction_bytes");
+                    return it == stats.end() ? Samples{} : Samples{{{}, it->second}};
+                  });
+    metrics.Gauge("hanse_store_memtable_bytes", "Bytes in the store's memtables", [this] {
+      const auto stats = store->EngineStats();
+      const auto it = stats.find("memtable_bytes");
+      return it == stats.end() ? Samples{} : Samples{{{}, it->second}};
+    });
+    metrics.CounterFrom(
+        "hanse_store_block_cache_total",
+        "Block cache lookups of the store, by result (hit ratio = hit / all)", [this] {
+          const auto stats = store->EngineStats();
+          Samples out;
+          for (const auto& [key, result] :
+               {std::pair{"block_cache_hits", "hit"}, std::pair{"block_cache_misses", "miss"}}) {
+            if (auto it = stats.find(key); it != stats.end()) {
+              out.push_back({{{"result", result}}, it->second});
+            }
+          }
+          return out;
+        });
     metrics.CounterFrom("hanse_gossip_rounds_total", "Anti-entropy rounds run", [this, one] {
       return one(static_cast<double>(gossip->engine().stats().rounds));
     });

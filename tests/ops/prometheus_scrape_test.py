@@ -8,6 +8,7 @@ nodes and move (RPC counts grow as the nodes gossip and are pinged).
 Usage: prometheus_scrape_test.py BUILD/node/hanse
 """
 import json
+import re
 import os
 import shutil
 import socket
@@ -107,8 +108,26 @@ def main():
             assert check.returncode == 0, f"promtool: {check.stdout}{check.stderr}\n{text}"
             for series in ("hanse_rpc_total", "hanse_rpc_duration_seconds_bucket",
                            "hanse_catalog_documents", "hanse_node_certificate_expiry_seconds",
-                           "hanse_members{status=\"member\"} 2", "hanse_gossip_rounds_total"):
+                           "hanse_members{status=\"member\"} 2", "hanse_gossip_rounds_total",
+                           "hanse_audit_entries", "hanse_audit_events_total{kind=\"admin.call\"}",
+                           "hanse_store_pending_compaction_bytes",
+                           "hanse_store_block_cache_total{result=\"hit\"}"):
                 assert series in text, f"{series} missing from {name}'s /metrics:\n{text}"
+            exported = {line.split()[2] for line in text.splitlines()
+                        if line.startswith("# TYPE ")}
+        # The Grafana dashboard names only series the node exports.
+        dashboard_path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                      "../../deploy/grafana/hanse-dashboard.json")
+        with open(dashboard_path) as f:
+            dashboard = json.load(f)
+        dashboard_queries = [t["expr"] for panel in dashboard["panels"]
+                             for t in panel["targets"]]
+        for q in dashboard_queries:
+            for series in re.findall(r"hanse_[a-z_]+", q):
+                base = re.sub(r"_(bucket|sum|count)$", "", series)
+                assert base in exported, f"dashboard query names {series}, not exported: {q}"
+        print(f"ok   deploy/grafana/hanse-dashboard.json: {len(dashboard_queries)} queries, "
+              "every series exported")
         status, body = get(f"http://{nodes['a']['ops']}/nothing")
         assert status == 404 and "/metrics" in body, (status, body)
 
@@ -159,6 +178,10 @@ def main():
         pings = wait(lambda: query("sum(hanse_rpc_total{method=\"Ping\",code=\"OK\"})"),
                      "pings counted")
         print(f"ok   RPC counts move (Ping OK: {pings[0]['value'][1]})")
+        for q in dashboard_queries:
+            status, body = get(api + urllib.parse.quote(q))
+            assert status == 200 and json.loads(body)["status"] == "success", (q, status, body)
+        print("ok   every dashboard query is valid PromQL for this Prometheus")
         return 0
     except AssertionError as e:
         print(f"FAIL: {e}")
