@@ -1,7 +1,7 @@
 // ODRL 2.2 conformance cases: one JSON file per case in tests/conformance/odrl/, each a policy,
 // one or more requests and the expected decision and active rules, with the spec sentence it
 // tests. The runner parses the policy (ParsePolicy) and each request (ParseRequest, "now"
-// defaulting to kDefaultNow), evaluates, and compares.
+// defaulting to kCaseDefaultNow), evaluates, and compares.
 //
 // Case file format:
 //   {"id": "031-...", "spec": "<spec sentence, with its section>", "policy": {...},
@@ -39,14 +39,16 @@
 #include "nlohmann/json.hpp"
 #include "policy/evaluate.h"
 #include "policy/policy.h"
+#include "policy/policy_test_util.h"
 #include "policy/request.h"
 
 namespace hanse::policy {
 namespace {
 
 using Json = nlohmann::json;
-
-constexpr char kDefaultNow[] = "2025-01-15T12:00:00Z";
+using ::hanse::policy::testing::CaseDefaultNow;
+using ::hanse::policy::testing::JsonFiles;
+using ::hanse::policy::testing::ReadJson;
 
 std::filesystem::path CaseDir() {
   return std::filesystem::path(HANSE_SOURCE_DIR) / "tests" / "conformance" / "odrl";
@@ -54,28 +56,8 @@ std::filesystem::path CaseDir() {
 
 std::vector<std::string> CaseFiles() {
   std::vector<std::string> files;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(CaseDir(), ec)) {
-    if (entry.path().extension() == ".json") files.push_back(entry.path().filename().string());
-  }
-  std::sort(files.begin(), files.end());
+  for (const auto& path : JsonFiles(CaseDir())) files.push_back(path.filename().string());
   return files;
-}
-
-std::optional<Json> ReadJson(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return std::nullopt;
-  return j;
-}
-
-absl::Time DefaultNow() {
-  absl::Time t;
-  std::string err;
-  EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, kDefaultNow, &t, &err)) << err;
-  return t;
 }
 
 std::vector<std::string> SortedUnique(std::vector<std::string> v) {
@@ -184,7 +166,7 @@ TEST_P(OdrlConformance, Case) {
       continue;
     }
     ASSERT_TRUE(policy.ok()) << "ParsePolicy: " << policy.status();
-    const absl::StatusOr<Request> request = ParseRequest(run.request.dump(), DefaultNow());
+    const absl::StatusOr<Request> request = ParseRequest(run.request.dump(), CaseDefaultNow());
     ASSERT_TRUE(request.ok()) << "ParseRequest: " << request.status() << "\n" << run.request;
     const Decision d = Evaluate(*policy, *request);
 

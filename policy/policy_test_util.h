@@ -4,7 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -16,6 +22,36 @@
 #include "policy/values.h"
 
 namespace hanse::policy::testing {
+
+// The JSON files of a test data directory (the conformance cases, the fuzz corpus), sorted.
+inline std::vector<std::filesystem::path> JsonFiles(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> files;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().extension() == ".json") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// A JSON file, or nullopt when it cannot be read or parsed.
+inline std::optional<nlohmann::json> ReadJson(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return std::nullopt;
+  return j;
+}
+
+// The evaluation instant of a conformance case whose request names none.
+inline constexpr char kCaseDefaultNow[] = "2025-01-15T12:00:00Z";
+inline absl::Time CaseDefaultNow() {
+  absl::Time t;
+  std::string err;
+  EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, kCaseDefaultNow, &t, &err)) << err;
+  return t;
+}
 
 using Json = nlohmann::json;
 

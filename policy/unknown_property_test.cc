@@ -24,14 +24,16 @@
 #include "nlohmann/json.hpp"
 #include "policy/evaluate.h"
 #include "policy/policy.h"
+#include "policy/policy_test_util.h"
 #include "policy/request.h"
 
 namespace hanse::policy {
 namespace {
 
 using Json = nlohmann::json;
-
-constexpr char kDefaultNow[] = "2025-01-15T12:00:00Z";
+using ::hanse::policy::testing::CaseDefaultNow;
+using ::hanse::policy::testing::JsonFiles;
+using ::hanse::policy::testing::ReadJson;
 
 // Property names outside what Hanse reads: a bare term, an odrl: term, the full ODRL IRI and a
 // Hanse extension term.
@@ -79,32 +81,6 @@ constexpr absl::string_view kPoolRequests[] = {
 
 std::filesystem::path SourceDir() { return std::filesystem::path(HANSE_SOURCE_DIR); }
 
-std::optional<Json> ReadJson(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return std::nullopt;
-  return j;
-}
-
-std::vector<std::filesystem::path> JsonFiles(const std::filesystem::path& dir) {
-  std::vector<std::filesystem::path> files;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (entry.path().extension() == ".json") files.push_back(entry.path());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
-absl::Time DefaultNow() {
-  absl::Time t;
-  std::string err;
-  EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, kDefaultNow, &t, &err)) << err;
-  return t;
-}
-
 // A valid policy and the requests it is checked against.
 struct Subject {
   std::string name;
@@ -128,14 +104,14 @@ std::vector<Subject> Subjects() {
     }
     for (const Json& e : entries) {
       absl::StatusOr<Request> r =
-          ParseRequest(e.value("request", Json::object()).dump(), DefaultNow());
+          ParseRequest(e.value("request", Json::object()).dump(), CaseDefaultNow());
       if (r.ok()) s.requests.push_back(*std::move(r));
     }
     if (!s.requests.empty()) subjects.push_back(std::move(s));
   }
   std::vector<Request> pool;
   for (absl::string_view text : kPoolRequests) {
-    absl::StatusOr<Request> r = ParseRequest(text, DefaultNow());
+    absl::StatusOr<Request> r = ParseRequest(text, CaseDefaultNow());
     EXPECT_TRUE(r.ok()) << r.status() << "\n" << text;
     if (r.ok()) pool.push_back(*std::move(r));
   }
