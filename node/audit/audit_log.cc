@@ -1,9 +1,16 @@
 #include "node/audit/audit_log.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/file.h"
+#include "base/log.h"
 #include "base/status.h"
 #include "node/audit/internal.h"
 #include "trust/did_key.h"
@@ -80,6 +87,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(catalog::Store* store,
       return absl::DataLossError(
           "audit log: entries are stored but the tail record is missing; run audit verify");
     }
+    HANSE_RETURN_IF_ERROR(log->CheckTailMark());  // an empty store may be one that lost all
     return log;
   }
   if (tail->size() != 8 + kHashBytes) {
@@ -104,7 +112,67 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(catalog::Store* store,
   }
   log->last_index_ = index;
   log->last_hash_ = hash;
+  HANSE_RETURN_IF_ERROR(log->CheckTailMark());
   return log;
+}
+
+AuditLog::~AuditLog() {
+  if (tail_mark_fd_ >= 0) ::close(tail_mark_fd_);
+}
+
+namespace {
+// "<index, 20 digits> <hash, 64 hex>\n": one fixed-size record, rewritten in place.
+constexpr size_t kTailMarkBytes = 20 + 1 + 2 * kHashBytes + 1;
+
+std::string TailMarkRecord(std::uint64_t index, const std::string& hash) {
+  char digits[32];
+  std::snprintf(digits, sizeof digits, "%020llu", static_cast<unsigned long long>(index));
+  return absl::StrCat(digits, " ", trust::HexEncode(hash), "\n");
+}
+}  // namespace
+
+absl::Status AuditLog::CheckTailMark() {
+  const std::string& path = options_.tail_mark;
+  if (path.empty()) return absl::OkStatus();
+  if (PathExists(path)) {
+    HANSE_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 4096), "audit log: tail mark");
+    unsigned long long marked = 0;
+    char hex[2 * kHashBytes + 1] = {};
+    if (text.size() != kTailMarkBytes ||
+        std::sscanf(text.c_str(), "%20llu %64[0-9a-f]", &marked, hex) != 2) {
+      return absl::DataLossError(
+          absl::StrCat("audit log: the tail mark ", path,
+                       " is unreadable; if the store is intact (`hanse audit "
+                       "verify`), move the mark aside and start again"));
+    }
+    if (marked > last_index_) {
+      return absl::DataLossError(absl::StrCat(
+          "audit log: the store ends at entry ", last_index_, " but entries up to ", marked,
+          " were appended (", path, "): entries ", last_index_ + 1, "-", marked,
+          " were lost with part of the store. Restore the home from a backup (`hanse restore`); "
+          "to go on without them, move ",
+          path, " aside (the loss stays in this log line)"));
+    }
+    if (marked == last_index_ && marked > 0 && hex != trust::HexEncode(last_hash_)) {
+      return absl::DataLossError(absl::StrCat("audit log: entry ", marked,
+                                              " is not the entry that was appended (", path,
+                                              " has another hash); run `hanse audit verify`"));
+    }
+  }
+  tail_mark_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (tail_mark_fd_ < 0) return ErrnoStatus(errno, path);
+  return WriteTailMark();
+}
+
+absl::Status AuditLog::WriteTailMark() {
+  if (tail_mark_fd_ < 0) return absl::OkStatus();
+  const std::string record = TailMarkRecord(last_index_, last_hash_);
+  if (::pwrite(tail_mark_fd_, record.data(), record.size(), 0) !=
+          static_cast<ssize_t>(record.size()) ||
+      ::fdatasync(tail_mark_fd_) != 0) {
+    return ErrnoStatus(errno, options_.tail_mark);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<AuditEntry> AuditLog::Append(const AuditEvent& event) {
@@ -122,6 +190,10 @@ absl::StatusOr<AuditEntry> AuditLog::Append(const AuditEvent& event) {
   last_index_ = entry.index;
   last_hash_ = entry.hash;
   ++appended_by_kind_[event.kind];
+  // The entry is stored; a mark that could not follow only weakens the check at the next open.
+  if (absl::Status s = WriteTailMark(); !s.ok()) {
+    log::Error("audit log: tail mark not updated", {{"error", s.ToString()}});
+  }
   return entry;
 }
 

@@ -37,6 +37,11 @@ struct AuditLogOptions {
   // Sign a head automatically whenever the index reaches a multiple of this (0 = never). Such a
   // head carries the time of the entry it covers.
   std::uint64_t head_every = 64;
+  // A file outside the store that records the last entry appended (index and hash), synced
+  // with each append. A store that comes back shorter than it (a cut write-ahead log, a damaged
+  // or replaced store) is refused at Open with the entries lost, instead of resuming as if they
+  // had never been. Empty = no mark.
+  std::string tail_mark;
 };
 
 // Outcome of Verify(). Tampering is a finding, not an error: ok is false, first_bad_index names
@@ -58,6 +63,7 @@ class AuditLog {
                                                         trust::PrivateKey key,
                                                         AuditLogOptions options = {});
 
+  ~AuditLog();
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
@@ -102,6 +108,8 @@ class AuditLog {
 
  private:
   AuditLog(catalog::Store* store, trust::PrivateKey key, AuditLogOptions options);
+  absl::Status CheckTailMark();  // at Open
+  absl::Status WriteTailMark();  // mu_ held (or at Open)
 
   catalog::Store* const store_;
   const trust::PrivateKey key_;
@@ -112,6 +120,7 @@ class AuditLog {
   std::uint64_t last_index_ = 0;                           // guarded by mu_
   std::map<std::string, std::uint64_t> appended_by_kind_;  // guarded by mu_
   std::string last_hash_;                                  // guarded by mu_
+  int tail_mark_fd_ = -1;                                  // guarded by mu_
 };
 
 // Decodes a stored entry record. DataLoss naming the index when it is malformed; does not check

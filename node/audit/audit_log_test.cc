@@ -3,13 +3,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/file.h"
 #include "catalog/store.h"
+#include "node/audit/internal.h"
 #include "node/audit/test_util.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
@@ -152,6 +155,57 @@ TEST_F(AuditLogTest, ReopenResumesAtTheTail) {
   EXPECT_EQ(report.entries, 6u);
 }
 
+// A store that comes back shorter than what was appended (a cut write-ahead log, an older copy
+// put in its place) loses a consistent-looking tail: only the mark outside the store tells.
+TEST_F(AuditLogTest, TheTailMarkRefusesAStoreThatLostItsLastEntries) {
+  const std::string mark = dir_.Sub("audit.tail");
+  std::string hash3;
+  {
+    auto log = OpenLog({.head_every = 0, .tail_mark = mark});
+    ASSERT_NE(log, nullptr);
+    Fill(*log, 3);
+    hash3 = log->tail_hash();
+    Fill(*log, 2);
+  }
+  // Entries 4 and 5 gone, the tail record rewound to 3: the store alone looks whole.
+  Delete(EntryKey(5));
+  Delete(EntryKey(4));
+  Put(std::string(kTailKey), absl::StrCat(internal::BigEndian64(3), hash3));
+  EXPECT_THAT(AuditLog::Open(store_.get(), key_, {.head_every = 0, .tail_mark = ""}), IsOk())
+      << "without the mark the loss is invisible";
+  EXPECT_THAT(AuditLog::Open(store_.get(), key_, {.head_every = 0, .tail_mark = mark}),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("the store ends at entry 3 but entries up to 5 were appended")));
+  // Moved aside knowingly, the log goes on from 3 and the mark follows it again.
+  ASSERT_EQ(std::rename(mark.c_str(), (mark + ".lost").c_str()), 0);
+  auto log = OpenLog({.head_every = 0, .tail_mark = mark});
+  ASSERT_NE(log, nullptr);
+  Fill(*log, 1);
+  EXPECT_EQ(log->size(), 4u);
+  log.reset();
+  EXPECT_THAT(AuditLog::Open(store_.get(), key_, {.head_every = 0, .tail_mark = mark}), IsOk());
+}
+
+// A crash between the store write and the mark leaves the mark one behind: that is no loss.
+TEST_F(AuditLogTest, AMarkBehindTheStoreIsCaughtUp) {
+  const std::string mark = dir_.Sub("audit.tail");
+  {
+    auto log = OpenLog({.head_every = 0, .tail_mark = mark});
+    ASSERT_NE(log, nullptr);
+    Fill(*log, 2);
+  }
+  {
+    auto log = OpenLog({.head_every = 0, .tail_mark = ""});
+    ASSERT_NE(log, nullptr);
+    Fill(*log, 1);  // appended without the mark
+  }
+  auto log = OpenLog({.head_every = 0, .tail_mark = mark});
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->size(), 3u);
+  HANSE_ASSERT_OK_AND_ASSIGN(std::string text, ReadFile(mark));
+  EXPECT_EQ(text.substr(0, 20), "00000000000000000003");
+}
+
 TEST_F(AuditLogTest, OpenRefusesEntriesWithoutTail) {
   {
     auto log = OpenLog();
@@ -175,7 +229,7 @@ TEST_F(AuditLogTest, OpenRefusesTailNamingADeletedEntry) {
 }
 
 TEST_F(AuditLogTest, HeadsAreSignedEveryKAndOnDemand) {
-  auto log = OpenLog({.head_every = 4});
+  auto log = OpenLog({.head_every = 4, .tail_mark = ""});
   ASSERT_NE(log, nullptr);
   EXPECT_THAT(log->SignHead(Utc(2024, 7, 1)), StatusIs(absl::StatusCode::kFailedPrecondition));
   Fill(*log, 10);
@@ -205,7 +259,7 @@ TEST_F(AuditLogTest, HeadsAreSignedEveryKAndOnDemand) {
 }
 
 TEST_F(AuditLogTest, VerifyDetectsAModifiedEntry) {
-  auto log = OpenLog({.head_every = 8});
+  auto log = OpenLog({.head_every = 8, .tail_mark = ""});
   ASSERT_NE(log, nullptr);
   Fill(*log, 20);
   ASSERT_TRUE(MustVerify(*log).ok);
@@ -288,7 +342,7 @@ TEST_F(AuditLogTest, VerifyDetectsReorderedEntries) {
 }
 
 TEST_F(AuditLogTest, VerifyDetectsAForgedHeadSignature) {
-  auto log = OpenLog({.head_every = 4});
+  auto log = OpenLog({.head_every = 4, .tail_mark = ""});
   ASSERT_NE(log, nullptr);
   Fill(*log, 12);
   HANSE_ASSERT_OK_AND_ASSIGN(auto h8, log->HeadAtOrAfter(8));
@@ -306,7 +360,7 @@ TEST_F(AuditLogTest, VerifyDetectsAForgedHeadSignature) {
 }
 
 TEST_F(AuditLogTest, VerifyDetectsAHeadByAnotherKey) {
-  auto log = OpenLog({.head_every = 4});
+  auto log = OpenLog({.head_every = 4, .tail_mark = ""});
   ASSERT_NE(log, nullptr);
   Fill(*log, 8);
   HANSE_ASSERT_OK_AND_ASSIGN(
@@ -320,7 +374,7 @@ TEST_F(AuditLogTest, VerifyDetectsAHeadByAnotherKey) {
 }
 
 TEST_F(AuditLogTest, VerifyCatchesAConsistentRewriteThroughTheSignedHead) {
-  auto log = OpenLog({.head_every = 8});
+  auto log = OpenLog({.head_every = 8, .tail_mark = ""});
   ASSERT_NE(log, nullptr);
   Fill(*log, 10);
   // Rewrite entries 6..10 as a consistent chain (and the tail record): only the signed head at 8
@@ -347,7 +401,7 @@ TEST_F(AuditLogTest, VerifyCatchesAConsistentRewriteThroughTheSignedHead) {
 }
 
 TEST_F(AuditLogTest, VerifyReportsTheFirstOfSeveralProblems) {
-  auto log = OpenLog({.head_every = 0});
+  auto log = OpenLog({.head_every = 0, .tail_mark = ""});
   ASSERT_NE(log, nullptr);
   Fill(*log, 20);
   Delete(EntryKey(15));

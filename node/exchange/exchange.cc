@@ -22,7 +22,8 @@ absl::StatusOr<std::unique_ptr<Exchange>> Exchange::Open(const Home* home, catal
   std::unique_ptr<Exchange> ex(
       new Exchange(home, store, catalog, peers, peer, std::move(card), clock));
   HANSE_ASSIGN_OR_RETURN(ex->common_.audit,
-                         audit::AuditLog::Open(store, home->identity.participant_key),
+                         audit::AuditLog::Open(store, home->identity.participant_key,
+                                               {.tail_mark = home->paths.dir + "/audit.tail"}),
                          "opening the audit log");
   return ex;
 }
