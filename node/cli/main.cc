@@ -1,5 +1,6 @@
 // The `hanse` command: node setup, the daemon, and the operator's tools.
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -52,6 +53,9 @@ flight get shutdown_grace_seconds, the store is closed, exit code 0.)";
 }  // namespace
 
 int Main(int argc, char** argv) {
+  // What hanse creates without an explicit mode (the store's files and directories, fetched
+  // data) is its user's alone; files with a mode of their own (cards, config) keep it exactly.
+  ::umask(077);
   CLI::App app{
       "hanse: a federated data-space node. Each member organisation runs one node;\n"
       "nodes trust each other through signed member cards and talk over mutual TLS.",

@@ -2,6 +2,7 @@
 
 #include <netdb.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -417,6 +418,10 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
         " bytes; at most ", sizeof(sockaddr_un{}.sun_path) - 1, "): use a shorter --home"));
   }
 
+  // Homes from releases that left the store to the umask: the store is the operator's alone.
+  if (::chmod(home.paths.store.c_str(), 0700) != 0) {
+    log::Warn("cannot make the store private", {{"store", home.paths.store}});
+  }
   // The store lock is the single-instance guard: once we hold it, an old socket is stale.
   HANSE_ASSIGN_OR_RETURN(
       impl->store,
