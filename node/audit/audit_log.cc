@@ -134,16 +134,20 @@ std::string TailMarkRecord(std::uint64_t index, const std::string& hash) {
 absl::Status AuditLog::CheckTailMark() {
   const std::string& path = options_.tail_mark;
   if (path.empty()) return absl::OkStatus();
+  std::string text;
   if (PathExists(path)) {
-    HANSE_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 4096), "audit log: tail mark");
+    HANSE_ASSIGN_OR_RETURN(text, ReadFile(path, 4096), "audit log: tail mark");
+  }
+  // An empty mark is one created but never written (a crash right after its creation): no mark.
+  if (!text.empty()) {
     unsigned long long marked = 0;
     char hex[2 * kHashBytes + 1] = {};
     if (text.size() != kTailMarkBytes ||
-        std::sscanf(text.c_str(), "%20llu %64[0-9a-f]", &marked, hex) != 2) {
-      return absl::DataLossError(
-          absl::StrCat("audit log: the tail mark ", path,
-                       " is unreadable; if the store is intact (`hanse audit "
-                       "verify`), move the mark aside and start again"));
+        std::sscanf(text.c_str(), "%20llu %64[0-9a-f]", &marked, hex) != 2 ||
+        std::string(hex).size() != 2 * kHashBytes) {
+      return absl::DataLossError(absl::StrCat("audit log: the tail mark ", path,
+                                              " is unreadable; move it aside and start again (the "
+                                              "store is then checked without it)"));
     }
     if (marked > last_index_) {
       return absl::DataLossError(absl::StrCat(
@@ -159,6 +163,7 @@ absl::Status AuditLog::CheckTailMark() {
                                               " has another hash); run `hanse audit verify`"));
     }
   }
+  if (options_.tail_mark_read_only) return absl::OkStatus();
   tail_mark_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (tail_mark_fd_ < 0) return ErrnoStatus(errno, path);
   return WriteTailMark();

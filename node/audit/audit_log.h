@@ -42,6 +42,8 @@ struct AuditLogOptions {
   // or replaced store) is refused at Open with the entries lost, instead of resuming as if they
   // had never been. Empty = no mark.
   std::string tail_mark;
+  // Check the mark but never create or rewrite it (`hanse audit verify` on a stopped home).
+  bool tail_mark_read_only = false;
 };
 
 // Outcome of Verify(). Tampering is a finding, not an error: ok is false, first_bad_index names

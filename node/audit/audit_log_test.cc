@@ -161,7 +161,7 @@ TEST_F(AuditLogTest, TheTailMarkRefusesAStoreThatLostItsLastEntries) {
   const std::string mark = dir_.Sub("audit.tail");
   std::string hash3;
   {
-    auto log = OpenLog({.head_every = 0, .tail_mark = mark});
+    auto log = OpenLog({.head_every = 0, .tail_mark = mark, .tail_mark_read_only = false});
     ASSERT_NE(log, nullptr);
     Fill(*log, 3);
     hash3 = log->tail_hash();
@@ -171,35 +171,40 @@ TEST_F(AuditLogTest, TheTailMarkRefusesAStoreThatLostItsLastEntries) {
   Delete(EntryKey(5));
   Delete(EntryKey(4));
   Put(std::string(kTailKey), absl::StrCat(internal::BigEndian64(3), hash3));
-  EXPECT_THAT(AuditLog::Open(store_.get(), key_, {.head_every = 0, .tail_mark = ""}), IsOk())
+  EXPECT_THAT(AuditLog::Open(store_.get(), key_,
+                             {.head_every = 0, .tail_mark = "", .tail_mark_read_only = false}),
+              IsOk())
       << "without the mark the loss is invisible";
-  EXPECT_THAT(AuditLog::Open(store_.get(), key_, {.head_every = 0, .tail_mark = mark}),
+  EXPECT_THAT(AuditLog::Open(store_.get(), key_,
+                             {.head_every = 0, .tail_mark = mark, .tail_mark_read_only = false}),
               StatusIs(absl::StatusCode::kDataLoss,
                        HasSubstr("the store ends at entry 3 but entries up to 5 were appended")));
   // Moved aside knowingly, the log goes on from 3 and the mark follows it again.
   ASSERT_EQ(std::rename(mark.c_str(), (mark + ".lost").c_str()), 0);
-  auto log = OpenLog({.head_every = 0, .tail_mark = mark});
+  auto log = OpenLog({.head_every = 0, .tail_mark = mark, .tail_mark_read_only = false});
   ASSERT_NE(log, nullptr);
   Fill(*log, 1);
   EXPECT_EQ(log->size(), 4u);
   log.reset();
-  EXPECT_THAT(AuditLog::Open(store_.get(), key_, {.head_every = 0, .tail_mark = mark}), IsOk());
+  EXPECT_THAT(AuditLog::Open(store_.get(), key_,
+                             {.head_every = 0, .tail_mark = mark, .tail_mark_read_only = false}),
+              IsOk());
 }
 
 // A crash between the store write and the mark leaves the mark one behind: that is no loss.
 TEST_F(AuditLogTest, AMarkBehindTheStoreIsCaughtUp) {
   const std::string mark = dir_.Sub("audit.tail");
   {
-    auto log = OpenLog({.head_every = 0, .tail_mark = mark});
+    auto log = OpenLog({.head_every = 0, .tail_mark = mark, .tail_mark_read_only = false});
     ASSERT_NE(log, nullptr);
     Fill(*log, 2);
   }
   {
-    auto log = OpenLog({.head_every = 0, .tail_mark = ""});
+    auto log = OpenLog({.head_every = 0, .tail_mark = "", .tail_mark_read_only = false});
     ASSERT_NE(log, nullptr);
     Fill(*log, 1);  // appended without the mark
   }
-  auto log = OpenLog({.head_every = 0, .tail_mark = mark});
+  auto log = OpenLog({.head_every = 0, .tail_mark = mark, .tail_mark_read_only = false});
   ASSERT_NE(log, nullptr);
   EXPECT_EQ(log->size(), 3u);
   HANSE_ASSERT_OK_AND_ASSIGN(std::string text, ReadFile(mark));
@@ -229,7 +234,7 @@ TEST_F(AuditLogTest, OpenRefusesTailNamingADeletedEntry) {
 }
 
 TEST_F(AuditLogTest, HeadsAreSignedEveryKAndOnDemand) {
-  auto log = OpenLog({.head_every = 4, .tail_mark = ""});
+  auto log = OpenLog({.head_every = 4, .tail_mark = "", .tail_mark_read_only = false});
   ASSERT_NE(log, nullptr);
   EXPECT_THAT(log->SignHead(Utc(2024, 7, 1)), StatusIs(absl::StatusCode::kFailedPrecondition));
   Fill(*log, 10);
@@ -259,7 +264,7 @@ TEST_F(AuditLogTest, HeadsAreSignedEveryKAndOnDemand) {
 }
 
 TEST_F(AuditLogTest, VerifyDetectsAModifiedEntry) {
-  auto log = OpenLog({.head_every = 8, .tail_mark = ""});
+  auto log = OpenLog({.head_every = 8, .tail_mark = "", .tail_mark_read_only = false});
   ASSERT_NE(log, nullptr);
   Fill(*log, 20);
   ASSERT_TRUE(MustVerify(*log).ok);
@@ -342,7 +347,7 @@ TEST_F(AuditLogTest, VerifyDetectsReorderedEntries) {
 }
 
 TEST_F(AuditLogTest, VerifyDetectsAForgedHeadSignature) {
-  auto log = OpenLog({.head_every = 4, .tail_mark = ""});
+  auto log = OpenLog({.head_every = 4, .tail_mark = "", .tail_mark_read_only = false});
   ASSERT_NE(log, nullptr);
   Fill(*log, 12);
   HANSE_ASSERT_OK_AND_ASSIGN(auto h8, log->HeadAtOrAfter(8));
@@ -360,7 +365,7 @@ TEST_F(AuditLogTest, VerifyDetectsAForgedHeadSignature) {
 }
 
 TEST_F(AuditLogTest, VerifyDetectsAHeadByAnotherKey) {
-  auto log = OpenLog({.head_every = 4, .tail_mark = ""});
+  auto log = OpenLog({.head_every = 4, .tail_mark = "", .tail_mark_read_only = false});
   ASSERT_NE(log, nullptr);
   Fill(*log, 8);
   HANSE_ASSERT_OK_AND_ASSIGN(
@@ -374,7 +379,7 @@ TEST_F(AuditLogTest, VerifyDetectsAHeadByAnotherKey) {
 }
 
 TEST_F(AuditLogTest, VerifyCatchesAConsistentRewriteThroughTheSignedHead) {
-  auto log = OpenLog({.head_every = 8, .tail_mark = ""});
+  auto log = OpenLog({.head_every = 8, .tail_mark = "", .tail_mark_read_only = false});
   ASSERT_NE(log, nullptr);
   Fill(*log, 10);
   // Rewrite entries 6..10 as a consistent chain (and the tail record): only the signed head at 8
@@ -401,7 +406,7 @@ TEST_F(AuditLogTest, VerifyCatchesAConsistentRewriteThroughTheSignedHead) {
 }
 
 TEST_F(AuditLogTest, VerifyReportsTheFirstOfSeveralProblems) {
-  auto log = OpenLog({.head_every = 0, .tail_mark = ""});
+  auto log = OpenLog({.head_every = 0, .tail_mark = "", .tail_mark_read_only = false});
   ASSERT_NE(log, nullptr);
   Fill(*log, 20);
   Delete(EntryKey(15));

@@ -50,7 +50,8 @@ class EvidenceTest : public ::testing::Test {
     auto store = catalog::OpenRocksStore(dir_.Sub("store"), {.create_if_missing = true});
     ASSERT_THAT(store, IsOk());
     store_ = *std::move(store);
-    auto log = AuditLog::Open(store_.get(), provider_, {.head_every = 4, .tail_mark = ""});
+    auto log = AuditLog::Open(store_.get(), provider_,
+                              {.head_every = 4, .tail_mark = "", .tail_mark_read_only = false});
     ASSERT_THAT(log, IsOk());
     log_ = *std::move(log);
     // 1..11: entries 2, 5, 6 and 11 are about agr-1; the rest about agr-2.

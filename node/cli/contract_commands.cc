@@ -237,8 +237,9 @@ absl::Status AuditVerify(ContractCommands& c, int* exit_code) {
   } else {
     HANSE_ASSIGN_OR_RETURN(Home home, LoadHome(*c.home, Clock::Real().Now()));
     HANSE_ASSIGN_OR_RETURN(auto store, catalog::OpenRocksStore(home.paths.store, {}));
-    auto log = audit::AuditLog::Open(store.get(), home.identity.participant_key,
-                                     {.tail_mark = home.paths.dir + "/audit.tail"});
+    auto log = audit::AuditLog::Open(
+        store.get(), home.identity.participant_key,
+        {.tail_mark = home.paths.dir + "/audit.tail", .tail_mark_read_only = true});
     if (!log.ok()) {
       // A tail that does not match the entries is itself tampering: say so, exit 1.
       std::printf("audit log: TAMPERED\n  %s\n", std::string(log.status().message()).c_str());

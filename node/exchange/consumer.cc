@@ -196,7 +196,7 @@ absl::Status Consumer::FetchData(const hanse::v1::FetchDataRequest& req,
   const std::string part = req.out() + ".part";
   trust::Sha256Stream sha;
   std::uint64_t offset = 0;
-  int flags = O_WRONLY | O_CREAT | O_CLOEXEC;
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
   if (req.resume() && PathExists(part)) {
     // Resume from the bytes already on disk, re-hashing them.
     std::ifstream in(part, std::ios::binary);

@@ -23,7 +23,8 @@ absl::StatusOr<std::unique_ptr<Exchange>> Exchange::Open(const Home* home, catal
       new Exchange(home, store, catalog, peers, peer, std::move(card), clock));
   HANSE_ASSIGN_OR_RETURN(ex->common_.audit,
                          audit::AuditLog::Open(store, home->identity.participant_key,
-                                               {.tail_mark = home->paths.dir + "/audit.tail"}),
+                                               {.tail_mark = home->paths.dir + "/audit.tail",
+                                                .tail_mark_read_only = false}),
                          "opening the audit log");
   return ex;
 }

@@ -1,8 +1,11 @@
 #include "node/identity/access.h"
 
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -85,8 +88,25 @@ absl::Status WriteGrants(const std::string& path, const std::vector<AccessGrant>
 std::string Stamp(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return "";
-  return absl::StrCat(st.st_size, ":", st.st_mtim.tv_sec, ":", st.st_mtim.tv_nsec, ":", st.st_ino);
+  return absl::StrCat(st.st_size, ":", st.st_mtim.tv_sec, ":", st.st_mtim.tv_nsec, ":",
+                      st.st_ctim.tv_sec, ":", st.st_ctim.tv_nsec, ":", st.st_ino, ":", st.st_dev);
 }
+
+// grant and revoke read, change and rewrite the file: one at a time.
+class FileLock {
+ public:
+  explicit FileLock(const std::string& path)
+      : fd_(::open((path + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)) {
+    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
+  }
+  ~FileLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ok() const { return fd_ >= 0; }
+
+ private:
+  int fd_;
+};
 
 }  // namespace
 
@@ -132,19 +152,20 @@ absl::StatusOr<std::vector<AccessGrant>> ReadAccessGrants(const std::string& pat
   }
   for (const Json& g : j["grants"]) {
     AccessGrant grant;
-    const auto role = g.is_object() && g.value("role", "").size() > 0
-                          ? ParseRole(g.value("role", ""))
-                          : std::nullopt;
+    // Every field read as a string or not at all: a hand edit must not throw in a handler.
+    auto text_of = [&g](const char* key) -> std::string {
+      return g.is_object() && g.contains(key) && g[key].is_string() ? g[key].get<std::string>()
+                                                                    : "";
+    };
+    const auto role = ParseRole(text_of("role"));
     std::string error;
-    if (!g.is_object() || !g.contains("name") || !g["name"].is_string() || !role ||
-        !g.contains("token_sha256") || !g["token_sha256"].is_string() ||
-        g["token_sha256"].get<std::string>().size() != 64 ||
-        !absl::ParseTime(absl::RFC3339_full, g.value("created", ""), &grant.created, &error)) {
+    if (text_of("name").empty() || !role || text_of("token_sha256").size() != 64 ||
+        !absl::ParseTime(absl::RFC3339_full, text_of("created"), &grant.created, &error)) {
       return absl::DataLossError(absl::StrCat(path, ": a grant is malformed: ", g.dump()));
     }
-    grant.name = g["name"].get<std::string>();
+    grant.name = text_of("name");
     grant.role = *role;
-    grant.token_sha256 = g["token_sha256"].get<std::string>();
+    grant.token_sha256 = text_of("token_sha256");
     grants.push_back(std::move(grant));
   }
   return grants;
@@ -153,6 +174,8 @@ absl::StatusOr<std::vector<AccessGrant>> ReadAccessGrants(const std::string& pat
 absl::StatusOr<std::string> GrantAccess(const std::string& path, const std::string& name, Role role,
                                         absl::Time now) {
   HANSE_RETURN_IF_ERROR(CheckName(name));
+  FileLock lock(path);
+  if (!lock.ok()) return ErrnoStatus(errno, path + ".lock");
   HANSE_ASSIGN_OR_RETURN(std::vector<AccessGrant> grants, ReadAccessGrants(path));
   for (const AccessGrant& g : grants) {
     if (g.name == name) {
@@ -174,6 +197,8 @@ absl::StatusOr<std::string> GrantAccess(const std::string& path, const std::stri
 }
 
 absl::Status RevokeAccess(const std::string& path, const std::string& name) {
+  FileLock lock(path);
+  if (!lock.ok()) return ErrnoStatus(errno, path + ".lock");
   HANSE_ASSIGN_OR_RETURN(std::vector<AccessGrant> grants, ReadAccessGrants(path));
   auto it = std::find_if(grants.begin(), grants.end(),
                          [&](const AccessGrant& g) { return g.name == name; });

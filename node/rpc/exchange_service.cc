@@ -105,10 +105,21 @@ class ContractsService final : public hanse::v1::Contracts::Service {
   }
   grpc::Status FetchData(grpc::ServerContext* context, const hanse::v1::FetchDataRequest* request,
                          grpc::ServerWriter<hanse::v1::FetchProgress>* writer) override {
+    std::string caller;
     if (grpc::Status denied =
-            Authorize(node_, access_, context, "FetchData", request->agreement_id());
+            Authorize(node_, access_, context, "FetchData", request->agreement_id(), &caller);
         !denied.ok()) {
       return denied;
+    }
+    // A token holder names no path the node writes to: its data goes to
+    // HOME/fetched/<grant>/<file name>, never over the node's own files.
+    hanse::v1::FetchDataRequest confined;
+    if (access_ != nullptr) {
+      auto out = ConfinedOutput(node_->home->paths.dir, caller, request->out());
+      if (!out.ok()) return ToGrpc(out.status());
+      confined = *request;
+      confined.set_out(*out);
+      request = &confined;
     }
     // The requester gone (the CLI killed or interrupted), the fetch stops, resumable: it must
     // not complete a use nobody waits for.

@@ -8,6 +8,7 @@
 #include <grpcpp/resource_quota.h>
 #include <grpcpp/support/server_interceptor.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -135,6 +136,8 @@ struct Servers::Impl {
   bool shut_down = false;
 };
 
+absl::Status StartAccessServer(Servers::Impl& s, const NodeParts& parts);
+
 Servers::Servers(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Servers::~Servers() { Shutdown(absl::ZeroDuration()); }
@@ -201,26 +204,53 @@ absl::StatusOr<std::unique_ptr<Servers>> Servers::Start(const NodeParts& parts,
   s.access = std::make_unique<AccessControl>(AccessFilePath(home.paths.dir));
   s.access_admin_service = NewAdminService(&s.parts, s.access.get());
   s.access_contracts_service = NewContractsService(&s.parts, s.access.get());
-  {
-    s.access_socket = home.config.access_socket.empty() ? home.paths.dir + "/access.sock"
-                                                        : home.config.access_socket;
-    ::unlink(s.access_socket.c_str());
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("unix:" + s.access_socket, grpc::InsecureServerCredentials());
-    builder.RegisterService(s.access_admin_service.get());
-    builder.RegisterService(s.access_contracts_service.get());
-    AddMetrics(builder, parts.metrics);
-    builder.SetMaxReceiveMessageSize(home.config.max_message_bytes);
-    s.access_server = builder.BuildAndStart();
-    if (!s.access_server) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot create the access socket ", s.access_socket,
-                       " (config access_socket: does its directory exist?)"));
-    }
-    // Any local user may connect; a token decides what it may do.
-    if (::chmod(s.access_socket.c_str(), 0666) != 0) return ErrnoStatus(errno, s.access_socket);
+  // Without it token holders cannot call, but the node and its operator can: a warning, not a
+  // reason to stay down.
+  if (absl::Status access = StartAccessServer(s, parts); !access.ok()) {
+    log::Warn("no access socket: token holders cannot reach this node",
+              {{"error", access.ToString()}});
   }
   return servers;
+}
+
+// The access socket: the same services for token holders, each call checked by role. Any local
+// user may connect (mode 0666); a token decides what it may do.
+absl::Status StartAccessServer(Servers::Impl& s, const NodeParts& parts) {
+  const Home& home = *parts.home;
+  s.access_socket = home.config.access_socket.empty() ? home.paths.dir + "/access.sock"
+                                                      : home.config.access_socket;
+  if (s.access_socket == home.paths.admin_socket) {
+    return absl::InvalidArgumentError("access_socket is the admin socket's path");
+  }
+  if (s.access_socket.size() >= sizeof(sockaddr_un{}.sun_path)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(s.access_socket, " is longer than a unix socket path may be"));
+  }
+  // Only an old socket is removed: a mistyped path must not delete a file.
+  struct stat st;
+  if (::lstat(s.access_socket.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(s.access_socket, " exists and is not a socket (config access_socket)"));
+    }
+    ::unlink(s.access_socket.c_str());
+  }
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix:" + s.access_socket, grpc::InsecureServerCredentials());
+  builder.RegisterService(s.access_admin_service.get());
+  builder.RegisterService(s.access_contracts_service.get());
+  AddMetrics(builder, parts.metrics);
+  builder.SetMaxReceiveMessageSize(home.config.max_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 16);
+  const mode_t old = ::umask(0111);  // bound 0666 at once: no chmod on a path one could swap
+  s.access_server = builder.BuildAndStart();
+  ::umask(old);
+  if (!s.access_server) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create the access socket ", s.access_socket,
+                     " (config access_socket: does its directory exist?)"));
+  }
+  return absl::OkStatus();
 }
 
 void Servers::Shutdown(absl::Duration grace) {

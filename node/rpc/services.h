@@ -38,9 +38,15 @@ std::unique_ptr<grpc::Service> NewContractsService(const NodeParts* node,
 // Whether the caller of `ctx` may make `method`'s call: always on the operator's socket
 // (`access` null); otherwise by its token's role. Calls that act are recorded in the audit log
 // with the caller (the operator, or the grant's name and role) and `subject`.
+// Where a token holder's fetch is written: HOME/fetched/<grant>/<the file name of `out`> (the
+// directories made 0700), so that no caller can make the node write over its own files.
+absl::StatusOr<std::string> ConfinedOutput(const std::string& home_dir, const std::string& grant,
+                                           const std::string& out);
+
+// `caller`, when given, is set to the grant's name on the access socket ("" on the admin socket).
 grpc::Status Authorize(const NodeParts* node, const AccessControl* access,
                        const grpc::ServerContext* ctx, absl::string_view method,
-                       absl::string_view subject = "");
+                       absl::string_view subject = "", std::string* caller = nullptr);
 
 }  // namespace hanse::node
 

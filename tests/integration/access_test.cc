@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "base/file.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/federation_fixture.h"
 
@@ -79,6 +80,15 @@ TEST_F(AccessTest, RolesAreCheckedPerCallRecordedAndRevocable) {
     AsHolder as(robot);
     EXPECT_EQ(Hanse("a", {"status"}).exit_code, 0);
     EXPECT_EQ(Hanse("a", {"search", "anything"}).exit_code, 0);
+    // A token holder names no path the node writes to: the node's own key stays untouched.
+    const auto key_before = ReadFile(Home("a") + "/participant.key");
+    CommandResult fetch = Hanse("a", {"fetch", "urn:uuid:00000000-0000-4000-8000-000000000000",
+                                      "--out", Home("a") + "/participant.key"});
+    EXPECT_NE(fetch.exit_code, 0);
+    EXPECT_EQ(ReadFile(Home("a") + "/participant.key").value_or("?"), key_before.value_or("!"));
+    struct stat fetched;
+    EXPECT_EQ(::stat((Home("a") + "/fetched/lab-robot").c_str(), &fetched), 0)
+        << "a token holder's fetch goes to HOME/fetched/<grant>/";
     CommandResult propose = Hanse("a", {"federation", "leave", "--reason", "robot says so"});
     EXPECT_EQ(propose.exit_code, 1);
     EXPECT_THAT(propose.err, HasSubstr("lab-robot (consumer) may not call LeaveFederation: it "
