@@ -70,7 +70,7 @@ struct Decision {
   std::vector<std::string> active_rules;
 };
 
-// Action hierarchy (ODRL 2.2 includedIn, policy/actions.h). A permission for `granted` permits a
+// Action hierarchy (ODRL 2.2 includedIn, policy/vocabulary.h). A permission for `granted` permits a
 // request for `requested`, and a prohibition of it forbids one, iff `requested` is `granted` or is
 // included in it: a permission to use permits print and distribute, not transfer (of ownership);
 // a prohibition of use forbids read; a prohibition of read does not forbid a request to use.

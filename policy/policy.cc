@@ -1,5 +1,6 @@
-// The ODRL parser (~700 lines): one grammar (compact and expanded IRIs, compact rules expanded)
-// in one file.
+// The ODRL parser: one grammar (compact and expanded IRIs, compact rules expanded) in one
+// file. The vocabulary it recognises is vocabulary.cc; the value checks and publishing
+// validation are validate.cc.
 #include "policy/policy.h"
 
 #include <algorithm>
@@ -11,9 +12,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/status.h"
-#include "policy/actions.h"
 #include "policy/json_ld.h"
 #include "policy/values.h"
+#include "policy/vocabulary.h"
 
 namespace hanse::policy {
 namespace {
@@ -33,96 +34,11 @@ std::string Indexed(absl::string_view path, absl::string_view key, size_t i) {
   return absl::StrCat(JoinPath(path, key), "[", i, "]");
 }
 
-struct NameEntry {
-  absl::string_view name;
-  int value;
-};
-
-constexpr NameEntry kOperands[] = {
-    {"dateTime", static_cast<int>(LeftOperand::kDateTime)},
-    {"elapsedTime", static_cast<int>(LeftOperand::kElapsedTime)},
-    {"count", static_cast<int>(LeftOperand::kCount)},
-    {"purpose", static_cast<int>(LeftOperand::kPurpose)},
-    {"recipient", static_cast<int>(LeftOperand::kRecipient)},
-    {"spatial", static_cast<int>(LeftOperand::kSpatial)},
-    {"hanse:jurisdiction", static_cast<int>(LeftOperand::kJurisdiction)},
-    {"hanse:certification", static_cast<int>(LeftOperand::kCertification)},
-    {"hanse:timeOfDay", static_cast<int>(LeftOperand::kTimeOfDay)},
-    {"hanse:dayOfWeek", static_cast<int>(LeftOperand::kDayOfWeek)},
-};
-
-constexpr NameEntry kOperators[] = {
-    {"eq", static_cast<int>(Operator::kEq)},
-    {"neq", static_cast<int>(Operator::kNeq)},
-    {"lt", static_cast<int>(Operator::kLt)},
-    {"lteq", static_cast<int>(Operator::kLteq)},
-    {"gt", static_cast<int>(Operator::kGt)},
-    {"gteq", static_cast<int>(Operator::kGteq)},
-    {"isA", static_cast<int>(Operator::kIsA)},
-    {"isAnyOf", static_cast<int>(Operator::kIsAnyOf)},
-    {"isAllOf", static_cast<int>(Operator::kIsAllOf)},
-    {"isNoneOf", static_cast<int>(Operator::kIsNoneOf)},
-    {"hasPart", static_cast<int>(Operator::kHasPart)},
-    {"isPartOf", static_cast<int>(Operator::kIsPartOf)},
-};
-
-constexpr NameEntry kLogical[] = {
-    {"and", static_cast<int>(LogicalOperator::kAnd)},
-    {"or", static_cast<int>(LogicalOperator::kOr)},
-    {"xone", static_cast<int>(LogicalOperator::kXone)},
-    {"andSequence", static_cast<int>(LogicalOperator::kAndSequence)},
-};
-
-constexpr NameEntry kTypes[] = {
-    {"Set", static_cast<int>(PolicyType::kSet)},
-    {"Policy", static_cast<int>(PolicyType::kSet)},
-    {"Offer", static_cast<int>(PolicyType::kOffer)},
-    {"Agreement", static_cast<int>(PolicyType::kAgreement)},
-};
-
-template <size_t N>
-int Lookup(const NameEntry (&table)[N], absl::string_view name) {
-  for (const NameEntry& e : table) {
-    if (e.name == name) return e.value;
-  }
-  return 0;
-}
-
-template <size_t N>
-absl::string_view NameOf(const NameEntry (&table)[N], int value) {
-  for (const NameEntry& e : table) {
-    if (e.value == value) return e.name;
-  }
-  return "unknown";
-}
-
-// ODRL properties that Hanse reads nowhere but knowingly ignores (informational, or handled by
-// other parts of the node). Any other ODRL-namespace property in a policy, rule or constraint is
-// a problem (a misspelt "constraints" must not silently widen a permission).
-constexpr absl::string_view kIgnoredOdrlProperties[] = {
-    "profile",  "conflict", "summary",  "remedy", "consequence", "failure",  "relation",
-    "function", "status",   "dataType", "title",  "description", "undefined"};
-
-// ODRL and Hanse terms are ours to understand; other vocabularies' properties (dcterms:title, an
-// extension's IRI) describe and are skipped.
-bool IsOdrlProperty(absl::string_view short_key) {
-  // ShortName leaves non-ODRL IRIs as IRIs (they contain ':'), Hanse ones as "hanse:x".
-  if (short_key.empty() || short_key[0] == '@') return false;
-  return short_key.find(':') == absl::string_view::npos || absl::StartsWith(short_key, "hanse:");
-}
-
-bool IgnoredOdrl(absl::string_view key) {
-  for (absl::string_view k : kIgnoredOdrlProperties) {
-    if (k == key) return true;
-  }
-  return false;
-}
-
 // The first ODRL property of `fields` that is neither in `known` nor ignored, or empty.
 std::string UnknownProperty(const std::vector<Field>& fields,
                             std::initializer_list<absl::string_view> known) {
   for (const Field& f : fields) {
-    if (!IsOdrlProperty(f.key) || IgnoredOdrl(f.key)) continue;
+    if (!IsOwnTerm(f.key) || IsIgnoredOdrlProperty(f.key)) continue;
     bool ok = false;
     for (absl::string_view k : known) ok = ok || k == f.key;
     if (!ok) return f.key;
@@ -177,7 +93,7 @@ class Parser {
       HANSE_ASSIGN_OR_RETURN(std::string type_iri, Iri(*type, "@type"));
       policy.type_name = ShortName(type_iri);
     }
-    policy.type = static_cast<PolicyType>(Lookup(kTypes, policy.type_name));
+    policy.type = PolicyTypeFromName(policy.type_name);
     if (policy.type == PolicyType::kUnknown) {
       policy.problem_field = "@type";
       policy.problem = absl::StrCat("unknown policy type \"", Printable(policy.type_name),
@@ -335,7 +251,7 @@ class Parser {
           if (asset != asset_type) {
             problem("@type", absl::StrCat("a ", name, " cannot be the ", key, " of a rule"));
           }
-        } else if (IsOdrlProperty(name)) {
+        } else if (IsOwnTerm(name)) {
           problem("@type", absl::StrCat("unknown type \"", Printable(name), "\" for a ", key));
         }
       }
@@ -580,7 +496,7 @@ class Parser {
     c.path = path;
     const Field* logical = nullptr;
     for (const Field& f : fields) {
-      if (Lookup(kLogical, f.key) == 0) continue;
+      if (LogicalOperatorFromName(f.key) == LogicalOperator::kNone) continue;
       if (logical != nullptr) {
         return Error(path, absl::StrCat("both \"", logical->key, "\" and \"", f.key, "\""));
       }
@@ -594,7 +510,7 @@ class Parser {
         return absl::ResourceExhaustedError(absl::StrCat(
             path, ": logical constraints nested deeper than ", kMaxLogicalDepth, " levels"));
       }
-      c.logical = static_cast<LogicalOperator>(Lookup(kLogical, logical->key));
+      c.logical = LogicalOperatorFromName(logical->key);
       const Json* operands = logical->value;
       if (operands->is_object() && operands->contains("@list")) operands = &(*operands)["@list"];
       const std::string list_path = JoinPath(path, logical->key);
@@ -612,13 +528,13 @@ class Parser {
     if (left == nullptr) return Error(path, "missing leftOperand");
     HANSE_ASSIGN_OR_RETURN(std::string left_iri, Iri(*left, JoinPath(path, "leftOperand")));
     c.left_operand_name = ShortName(left_iri);
-    c.left_operand = static_cast<LeftOperand>(Lookup(kOperands, c.left_operand_name));
+    c.left_operand = LeftOperandFromName(c.left_operand_name);
 
     const Json* op = FindField(fields, "operator");
     if (op == nullptr) return Error(path, "missing operator");
     HANSE_ASSIGN_OR_RETURN(std::string op_iri, Iri(*op, JoinPath(path, "operator")));
     c.operator_name = ShortName(op_iri);
-    c.op = static_cast<Operator>(Lookup(kOperators, c.operator_name));
+    c.op = OperatorFromName(c.operator_name);
 
     const Json* right = FindField(fields, "rightOperand");
     const Json* reference = FindField(fields, "rightOperandReference");
@@ -743,177 +659,8 @@ class Parser {
   size_t expanded_cost_ = 0;
 };
 
-void CollectConstraintProblems(const Constraint& c, std::vector<std::string>* out) {
-  if (!c.problem.empty()) {
-    out->push_back(absl::StrCat(c.path, ".", c.problem_field, ": ", c.problem));
-  }
-  for (const Constraint& child : c.children) CollectConstraintProblems(child, out);
-}
-
-void CollectRuleProblems(const Rule& r, std::vector<std::string>* out) {
-  if (!r.problem.empty())
-    out->push_back(absl::StrCat(r.path, ".", r.problem_field, ": ", r.problem));
-  for (const Constraint& c : r.constraints) CollectConstraintProblems(c, out);
-  for (const Rule& d : r.duties) {
-    CollectRuleProblems(d, out);
-    // The node learns of no fulfilment (no payment, no consent record), so an offer whose
-    // permission waits for one would never permit.
-    if (d.problem.empty() && !IsAfterUseDuty(d.action)) {
-      out->push_back(absl::StrCat(d.path, ".action: the duty to ", d.action_name,
-                                  " is a precondition of ", r.path,
-                                  " that the node cannot see fulfilled (only delete, inform, "
-                                  "anonymize and attribute are taken on with the agreement)"));
-    }
-  }
-}
-
-bool IsComparison(Operator op) {
-  return op == Operator::kEq || op == Operator::kNeq || op == Operator::kLt ||
-         op == Operator::kLteq || op == Operator::kGt || op == Operator::kGteq;
-}
-
 }  // namespace
 
-absl::string_view LeftOperandName(LeftOperand operand) {
-  return NameOf(kOperands, static_cast<int>(operand));
-}
-absl::string_view OperatorName(Operator op) { return NameOf(kOperators, static_cast<int>(op)); }
-absl::string_view LogicalOperatorName(LogicalOperator op) {
-  return NameOf(kLogical, static_cast<int>(op));
-}
-absl::string_view PolicyTypeName(PolicyType type) { return NameOf(kTypes, static_cast<int>(type)); }
-
-std::string CheckConstraintValues(const Constraint& c, std::string* field) {
-  if (c.logical != LogicalOperator::kNone) return "";
-  if (c.left_operand == LeftOperand::kUnknown) {
-    *field = "leftOperand";
-    return absl::StrCat("unknown left operand \"", Printable(c.left_operand_name), "\"");
-  }
-  if (c.op == Operator::kUnknown) {
-    *field = "operator";
-    return absl::StrCat("unknown operator \"", Printable(c.operator_name), "\"");
-  }
-  const bool ordered =
-      c.left_operand == LeftOperand::kDateTime || c.left_operand == LeftOperand::kElapsedTime ||
-      c.left_operand == LeftOperand::kCount || c.left_operand == LeftOperand::kTimeOfDay;
-  const bool ordering = c.op == Operator::kLt || c.op == Operator::kLteq || c.op == Operator::kGt ||
-                        c.op == Operator::kGteq;
-  if (ordered ? !IsComparison(c.op) : ordering) {
-    *field = "operator";
-    return absl::StrCat("operator ", OperatorName(c.op), " is not defined for ",
-                        LeftOperandName(c.left_operand));
-  }
-  if (c.op == Operator::kIsA && c.left_operand != LeftOperand::kPurpose &&
-      c.left_operand != LeftOperand::kSpatial && c.left_operand != LeftOperand::kJurisdiction &&
-      c.left_operand != LeftOperand::kRecipient) {
-    *field = "operator";
-    return absl::StrCat("operator isA is not defined for ", LeftOperandName(c.left_operand));
-  }
-  if (c.right.empty()) {
-    *field = "rightOperand";
-    return "empty";
-  }
-  const bool single = IsComparison(c.op) || c.op == Operator::kIsA;
-  if (single && c.right.size() != 1) {
-    *field = "rightOperand";
-    return absl::StrCat("operator ", OperatorName(c.op), " takes one value, not a list of ",
-                        c.right.size());
-  }
-  *field = "rightOperand";
-  for (const std::string& v : c.right) {
-    switch (c.left_operand) {
-      case LeftOperand::kDateTime:
-        if (!ParseDateTime(v)) {
-          return absl::StrCat("\"", Printable(v),
-                              "\" is not an RFC 3339 date-time or a date (YYYY-MM-DD)");
-        }
-        break;
-      case LeftOperand::kElapsedTime:
-        if (!ParseIsoDuration(v)) {
-          return absl::StrCat("\"", Printable(v), "\" is not an ISO 8601 duration (e.g. P30D)");
-        }
-        break;
-      case LeftOperand::kCount:
-        if (!ParseCount(v)) {
-          return absl::StrCat("\"", Printable(v), "\" is not a non-negative integer");
-        }
-        break;
-      case LeftOperand::kTimeOfDay:
-        if (!ParseTimeOfDay(v)) {
-          return absl::StrCat("\"", Printable(v), "\" is not a time of day (HH:MM or HH:MM:SS)");
-        }
-        break;
-      case LeftOperand::kDayOfWeek:
-        if (!ParseWeekday(v)) {
-          return absl::StrCat("\"", Printable(v),
-                              "\" is not a day of the week (Mon ... Sun, or ISO 1 ... 7)");
-        }
-        break;
-      case LeftOperand::kSpatial:
-      case LeftOperand::kJurisdiction:
-        if (!IsCountryCode(v) && CountryGroup(v) == nullptr) {
-          return absl::StrCat("\"", Printable(v),
-                              "\" is not an ISO 3166-1 alpha-2 country code or a group (EU, EEA)");
-        }
-        break;
-      default:
-        if (v.empty()) return "empty value";
-        break;
-    }
-  }
-  if (!c.issuers.empty() && c.left_operand != LeftOperand::kCertification) {
-    *field = "hanse:issuer";
-    return "only allowed on a hanse:certification constraint";
-  }
-  if (c.left_operand == LeftOperand::kTimeOfDay || c.left_operand == LeftOperand::kDayOfWeek) {
-    if (c.op == Operator::kHasPart || c.op == Operator::kIsPartOf || c.op == Operator::kIsAllOf ||
-        c.op == Operator::kIsA) {
-      *field = "operator";
-      return absl::StrCat("operator ", OperatorName(c.op), " is not defined for ",
-                          LeftOperandName(c.left_operand));
-    }
-    absl::TimeZone zone;
-    if (!absl::LoadTimeZone(c.time_zone, &zone)) {
-      *field = "hanse:timeZone";
-      return absl::StrCat("unknown time zone \"", Printable(c.time_zone), "\"");
-    }
-  } else if (c.has_time_zone) {
-    *field = "hanse:timeZone";
-    return "only allowed on a hanse:timeOfDay or hanse:dayOfWeek constraint";
-  }
-  field->clear();
-  return "";
-}
-
 absl::StatusOr<Policy> ParsePolicy(absl::string_view json) { return Parser().Parse(json); }
-
-absl::Status ValidatePolicyForPublishing(absl::string_view json) {
-  HANSE_ASSIGN_OR_RETURN(Policy policy, ParsePolicy(json));
-  std::vector<std::string> problems;
-  if (!policy.problem.empty()) {
-    problems.push_back(absl::StrCat(policy.problem_field, ": ", policy.problem));
-  }
-  for (const auto* rules : {&policy.permissions, &policy.prohibitions, &policy.obligations}) {
-    for (const Rule& r : *rules) CollectRuleProblems(r, &problems);
-  }
-  for (const Rule& o : policy.obligations) {
-    if (o.problem.empty() && !IsAfterUseDuty(o.action)) {
-      problems.push_back(absl::StrCat(o.path, ".action: the obligation to ", o.action_name,
-                                      " is a precondition of the policy that the node cannot see "
-                                      "fulfilled (only delete, inform, anonymize and attribute "
-                                      "are taken on with the agreement)"));
-    }
-  }
-  if (policy.permissions.empty()) {
-    problems.push_back("policy: no permission, so it can never permit a use");
-  }
-  if (problems.empty()) return absl::OkStatus();
-  // An expanded compact rule repeats its problems once per combination.
-  std::vector<std::string> unique;
-  for (std::string& p : problems) {
-    if (std::find(unique.begin(), unique.end(), p) == unique.end()) unique.push_back(std::move(p));
-  }
-  return absl::InvalidArgumentError(absl::StrJoin(unique, "; "));
-}
 
 }  // namespace hanse::policy

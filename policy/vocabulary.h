@@ -1,12 +1,14 @@
-// The ODRL 2.2 actions as data: every action of the ODRL 2.2 vocabulary with the action it is
-// included in (odrl:includedIn) and, for a deprecated term, the current action it is an exact
-// match of (skos:exactMatch). The evaluator derives every action decision from this table.
-#ifndef HANSE_POLICY_ACTIONS_H_
-#define HANSE_POLICY_ACTIONS_H_
+// The ODRL 2.2 terms Hanse knows, as data: every action of the ODRL 2.2 vocabulary with the
+// action it is included in (odrl:includedIn) and, for a deprecated term, the current action it is
+// an exact match of (skos:exactMatch), from which the evaluator derives every action decision;
+// and the left operands, operators, logical operators and policy types the parser recognises.
+#ifndef HANSE_POLICY_VOCABULARY_H_
+#define HANSE_POLICY_VOCABULARY_H_
 
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "policy/policy.h"
 
 namespace hanse::policy {
 
@@ -33,6 +35,20 @@ bool ActionIncludedIn(absl::string_view narrow, absl::string_view broad);
 // permission (docs/adr/0010-odrl-semantics.md).
 bool IsAfterUseDuty(absl::string_view action);
 
+// Short names ("isPartOf", "hanse:jurisdiction", "and", "Offer") to their enum; kUnknown (kNone
+// for logical operators) when Hanse does not know the term. The reverse is in policy.h.
+LeftOperand LeftOperandFromName(absl::string_view name);
+Operator OperatorFromName(absl::string_view name);
+LogicalOperator LogicalOperatorFromName(absl::string_view name);
+PolicyType PolicyTypeFromName(absl::string_view name);
+
+// A property key (short form) in the ODRL or Hanse namespace: ours to understand. Other
+// vocabularies' properties (dcterms:title, an extension's IRI) describe and are skipped.
+bool IsOwnTerm(absl::string_view short_key);
+// An ODRL property Hanse reads nowhere but knowingly ignores (informational: profile, summary,
+// conflict, ...).
+bool IsIgnoredOdrlProperty(absl::string_view key);
+
 }  // namespace hanse::policy
 
-#endif  // HANSE_POLICY_ACTIONS_H_
+#endif  // HANSE_POLICY_VOCABULARY_H_
