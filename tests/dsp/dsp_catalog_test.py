@@ -19,12 +19,12 @@ Needs python3-jsonschema (4.10 in Debian 12: RefResolver; newer ones: the refere
 import copy
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from node_procs import free_port, print_logs, stop_all, wait  # noqa: E402
 
 try:
     import jsonschema
@@ -120,22 +120,6 @@ class Terms:
                 if not (isinstance(value, dict) and "@value" in value):
                     bad += self.undefined(value, f"{path}.{key}")
         return bad
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait(check, what, within=60):
-    deadline = time.time() + within
-    while time.time() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.3)
-    raise AssertionError(f"timed out: {what}")
 
 
 def check_examples(schemas):
@@ -274,7 +258,7 @@ def main():
             nodes[name] = {"home": home, "port": port}
         for n in nodes.values():
             wait(lambda: hanse_cmd("status", "--home", n["home"], check=False).returncode == 0,
-                 "node answers")
+                 "node answers", within=60)
             hanse_cmd("card", "--home", n["home"], "--out", n["home"] + ".card")
         charter = os.path.join(root, "charter.json")
         with open(charter, "w") as f:
@@ -289,12 +273,13 @@ def main():
 
         a, b = nodes["a"]["home"], nodes["b"]["home"]
         with_uid = wait(lambda: publish_or_none(publish, a, "icu", POLICY_WITH_UID),
-                        "a can publish")
+                        "a can publish", within=60)
         without_uid = publish(a, "beds", POLICY_WITHOUT_UID)
         peer_dataset = wait(lambda: publish_or_none(publish, b, "labs", POLICY_WITHOUT_UID),
-                            "b can publish")
+                            "b can publish", within=60)
         wait(lambda: hanse_cmd("dataset", "show", "--home", a, peer_dataset,
-                               check=False).returncode == 0, "b's dataset replicated to a")
+                               check=False).returncode == 0, "b's dataset replicated to a",
+             within=60)
 
         text = hanse_cmd("catalog", "export", "--home", a, "--format", "dcat").stdout
         catalog = json.loads(text)
@@ -345,19 +330,10 @@ def main():
         return 0
     except AssertionError as e:
         print(f"FAIL: {e}")
-        for name in ("a", "b"):
-            path = os.path.join(root, f"{name}.log")
-            if os.path.exists(path):
-                print(f"--- {name}.log\n" + open(path).read()[-3000:])
+        print_logs(root, ("a", "b"))
         return 1
     finally:
-        for p in procs:
-            p.terminate()
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        shutil.rmtree(root, ignore_errors=True)
+        stop_all(procs, root)
 
 
 def publish_or_none(publish, home, name, policy):

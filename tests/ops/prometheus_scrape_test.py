@@ -15,18 +15,14 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from node_procs import free_port, print_logs, stop_all, wait  # noqa: E402
+
 SKIP = 77
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(url, timeout=5):
@@ -37,16 +33,6 @@ def get(url, timeout=5):
         return e.code, e.read().decode()
     except (urllib.error.URLError, ConnectionError, socket.timeout) as e:
         return 0, str(e)
-
-
-def wait(check, what, within=30):
-    deadline = time.time() + within
-    while time.time() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"timed out: {what}")
 
 
 def main():
@@ -185,19 +171,10 @@ def main():
         return 0
     except AssertionError as e:
         print(f"FAIL: {e}")
-        for name in ("a", "b", "prometheus"):
-            path = os.path.join(root, f"{name}.log")
-            if os.path.exists(path):
-                print(f"--- {name}.log\n" + open(path).read()[-3000:])
+        print_logs(root, ("a", "b", "prometheus"))
         return 1
     finally:
-        for p in procs:
-            p.terminate()
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        shutil.rmtree(root, ignore_errors=True)
+        stop_all(procs, root)
 
 
 if __name__ == "__main__":
