@@ -7,6 +7,7 @@ hanse_test(NAME catalog_test
     ${CMAKE_CURRENT_LIST_DIR}/dcat_test.cc
   DEPS hanse::catalog
   LABEL catalog)
+target_compile_definitions(catalog_test PRIVATE HANSE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 
 # The self-description fuzz target; document.cc is compiled into the libFuzzer build (not taken
 # from hanse_catalog, which also holds catalog.cc); the JOSE and key code comes from hanse_trust.

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "nlohmann/json.hpp"
@@ -19,33 +21,16 @@ using Json = nlohmann::json;
 constexpr char kSelf[] = "did:key:zDnaeSelf";
 constexpr char kPeer[] = "did:key:z6MkPeer";
 
-// The worked example of docs/policies.md: uid, policy-level target, typed right operands, a
-// Hanse left operand with issuers, duties and a prohibition.
-constexpr char kFullPolicy[] = R"({
-  "@context": ["http://www.w3.org/ns/odrl.jsonld", {"hanse": "https://w3id.org/hanse/v1#"}],
-  "@type": "Offer",
-  "uid": "urn:uuid:6f1c2a7e-3b8d-4e0a-9c41-2d5e8f7a9b10",
-  "assigner": "did:key:z6MkHospitalProvider",
-  "target": "urn:hanse:dataset:icu-vitals-2024",
-  "permission": [{
-    "action": "use",
-    "constraint": [
-      {"leftOperand": "purpose", "operator": "eq",
-       "rightOperand": {"@id": "hanse:MedicalResearch"}},
-      {"leftOperand": "spatial", "operator": "isPartOf", "rightOperand": "EU"},
-      {"leftOperand": "hanse:jurisdiction", "operator": "isPartOf", "rightOperand": "EU"},
-      {"leftOperand": "hanse:certification", "operator": "eq",
-       "rightOperand": "health-data-hosting", "hanse:issuer": ["did:key:z6MkCertifier"]},
-      {"leftOperand": "count", "operator": "lteq", "rightOperand": 3}
-    ],
-    "duty": [
-      {"action": "delete",
-       "constraint": [{"leftOperand": "elapsedTime", "operator": "eq", "rightOperand": "P30D"}]},
-      {"action": "inform"}
-    ]
-  }],
-  "prohibition": [{"action": "distribute"}]
-})";
+// The worked example of docs/policies.md (the policy fuzz corpus keeps it): uid, policy-level
+// target, typed right operands, a Hanse left operand with issuers, duties and a prohibition.
+const std::string& FullPolicy() {
+  static const std::string* text = [] {
+    std::ifstream in(std::string(HANSE_SOURCE_DIR) +
+                     "/tests/fuzz_corpus/policy/01-health-offer.json");
+    return new std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }();
+  return *text;
+}
 
 // Expanded IRIs, no uid, a Set: still a compact DSP Offer with a derived id.
 constexpr char kExpandedPolicy[] = R"({
@@ -91,7 +76,7 @@ Json Offer(const Document& d) {
 }
 
 TEST(DspOfferTest, TakesTheUidAndWritesCompactOdrlWithTypedValues) {
-  Json offer = Offer(Dataset(kSelf, "air", kFullPolicy));
+  Json offer = Offer(Dataset(kSelf, "air", FullPolicy()));
   EXPECT_EQ(offer["@id"], "urn:uuid:6f1c2a7e-3b8d-4e0a-9c41-2d5e8f7a9b10");
   EXPECT_EQ(offer["@type"], "Offer");
   EXPECT_FALSE(offer.contains("target")) << offer.dump();
@@ -148,7 +133,7 @@ TEST(DspDatasetTest, ResponseHasTheDspContextMetadataAndAnEmbeddedService) {
   DataService service = ParticipantDataService(kSelf, "node.example:7400");
   EXPECT_EQ(service.id, "urn:hanse:dataservice:did:key:zDnaeSelf");
   EXPECT_EQ(service.endpoint_url, "https://node.example:7400");
-  auto text = DspDatasetResponse(Dataset(kSelf, "air", kFullPolicy), service);
+  auto text = DspDatasetResponse(Dataset(kSelf, "air", FullPolicy()), service);
   ASSERT_THAT(text.status(), IsOk());
   Json j = Json::parse(*text);
   EXPECT_EQ(j["@context"], Json::array({"https://w3id.org/dspace/2025/1/context.jsonld"}));
@@ -174,7 +159,7 @@ TEST(DspCatalogWriterTest, OwnDatasetsAtTheRootOthersInOneNestedCatalogPerPublis
   DspCatalogWriter writer(kSelf, self);
   std::string text = writer.Begin();
   for (const char* name : {"a", "b"}) {
-    auto piece = writer.OwnDataset(Dataset(kSelf, name, kFullPolicy));
+    auto piece = writer.OwnDataset(Dataset(kSelf, name, FullPolicy()));
     ASSERT_THAT(piece.status(), IsOk());
     text += *piece;
   }
@@ -184,7 +169,7 @@ TEST(DspCatalogWriterTest, OwnDatasetsAtTheRootOthersInOneNestedCatalogPerPublis
     text += *piece;
   }
   // Own datasets cannot follow others' (the root's array is closed by then).
-  EXPECT_THAT(writer.OwnDataset(Dataset(kSelf, "e", kFullPolicy)).status(),
+  EXPECT_THAT(writer.OwnDataset(Dataset(kSelf, "e", FullPolicy())).status(),
               StatusIs(absl::StatusCode::kFailedPrecondition));
   text += writer.End();
   Json j = Json::parse(text, nullptr, false);
@@ -217,7 +202,7 @@ TEST(DspCatalogWriterTest, OnlyOtherPublishersAndAPublisherWithoutEndpoint) {
   DspCatalogWriter writer(kSelf, ParticipantDataService(kSelf, "self.example:7400"));
   std::string text = writer.Begin();
   auto piece =
-      writer.PublisherDataset(Dataset(kPeer, "c", kFullPolicy), ParticipantDataService(kPeer, ""));
+      writer.PublisherDataset(Dataset(kPeer, "c", FullPolicy()), ParticipantDataService(kPeer, ""));
   ASSERT_THAT(piece.status(), IsOk());
   text += *piece + writer.End();
   Json j = Json::parse(text, nullptr, false);

@@ -18,6 +18,15 @@ namespace {
 
 using internal::ListText;
 
+// An action as written ("print", "odrl:write", an IRI) as the ODRL 2.2 action it stands for, or
+// empty when it is none (the built-in prefixes only: a request has no @context).
+std::string RequestAction(absl::string_view name) {
+  static const internal::Terms* terms = new internal::Terms();
+  const std::string short_name = internal::ShortName(terms->Expand(name, /*vocab=*/true));
+  if (short_name.find(':') != std::string::npos) return "";
+  return CanonicalAction(short_name);
+}
+
 std::string RightText(const Constraint& c) {
   std::string text = ListText(c.right, c.right_is_list);
   if (!c.issuers.empty()) {
@@ -156,12 +165,6 @@ class Evaluator {
   }
 
  private:
-  static std::string RequestAction(absl::string_view name) {
-    const std::string short_name = internal::ShortName(internal::Terms().Expand(name, true));
-    if (short_name.find(':') != std::string::npos) return "";
-    return CanonicalAction(short_name);
-  }
-
   size_t Add(TraceEntry e) {
     trace_.push_back(std::move(e));
     return trace_.size() - 1;
@@ -635,11 +638,7 @@ absl::string_view VerdictName(Verdict v) {
 }
 
 bool ActionCovers(absl::string_view granted, absl::string_view requested) {
-  auto canonical = [](absl::string_view name) {
-    const std::string short_name = internal::ShortName(internal::Terms().Expand(name, true));
-    return short_name.find(':') != std::string::npos ? std::string() : CanonicalAction(short_name);
-  };
-  const std::string g = canonical(granted), r = canonical(requested);
+  const std::string g = RequestAction(granted), r = RequestAction(requested);
   return !g.empty() && !r.empty() && ActionIncludedIn(r, g);
 }
 

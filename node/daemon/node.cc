@@ -324,17 +324,17 @@ struct Node::Impl {
           }
           return out;
         });
-    metrics.Gauge("hanse_store_pending_compaction_bytes",
-                  "Bytes RocksDB estimates it still has to compact", [this] {
-                    const auto stats = store->EngineStats();
-                    const auto it = stats.find("pending_compaction_bytes");
-                    return it == stats.end() ? Samples{} : Samples{{{}, it->second}};
-                  });
-    metrics.Gauge("hanse_store_memtable_bytes", "Bytes in the store's memtables", [this] {
+    // One RocksDB figure, or no sample when the engine has none.
+    auto engine = [this](const char* key) {
       const auto stats = store->EngineStats();
-      const auto it = stats.find("memtable_bytes");
+      const auto it = stats.find(key);
       return it == stats.end() ? Samples{} : Samples{{{}, it->second}};
-    });
+    };
+    metrics.Gauge("hanse_store_pending_compaction_bytes",
+                  "Bytes RocksDB estimates it still has to compact",
+                  [engine] { return engine("pending_compaction_bytes"); });
+    metrics.Gauge("hanse_store_memtable_bytes", "Bytes in the store's memtables",
+                  [engine] { return engine("memtable_bytes"); });
     metrics.CounterFrom(
         "hanse_store_block_cache_total",
         "Block cache lookups of the store, by result (hit ratio = hit / all)", [this] {

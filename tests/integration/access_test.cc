@@ -71,10 +71,13 @@ TEST_F(AccessTest, RolesAreCheckedPerCallRecordedAndRevocable) {
   ASSERT_EQ(list.exit_code, 0) << list.err;
   EXPECT_THAT(list.out, HasSubstr("\"lab-robot\""));
   EXPECT_THAT(list.out, Not(HasSubstr(robot))) << "tokens are stored hashed, never shown again";
-  EXPECT_NE(Hanse("a", {"access", "grant", "--role", "consumer", "--name", "lab-robot"}).exit_code,
-            0)
-      << "names are unique";
-  EXPECT_NE(Hanse("a", {"access", "grant", "--role", "admin", "--name", "x"}).exit_code, 0);
+  CommandResult again =
+      Hanse("a", {"access", "grant", "--role", "consumer", "--name", "lab-robot"});
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_THAT(again.err, HasSubstr("a grant named lab-robot exists")) << "names are unique";
+  CommandResult bad_role = Hanse("a", {"access", "grant", "--role", "admin", "--name", "x"});
+  EXPECT_NE(bad_role.exit_code, 0);
+  EXPECT_THAT(bad_role.err, HasSubstr("one of consumer, steward, operator"));
 
   {
     AsHolder as(robot);
@@ -96,11 +99,14 @@ TEST_F(AccessTest, RolesAreCheckedPerCallRecordedAndRevocable) {
   }
   {
     AsHolder as(curator);
-    CommandResult refused_publish = Hanse("a", {"member", "propose", Home("a") + "/no-card.json"});
-    EXPECT_NE(refused_publish.exit_code, 0);
+    CommandResult endorse = Hanse("a", {"member", "endorse", Did("b")});
+    EXPECT_EQ(endorse.exit_code, 1);
+    EXPECT_THAT(endorse.err, HasSubstr("curator (steward) may not call EndorseMember"));
     const std::string id = Publish("a", "ward", "Ward occupancy", "health");
     EXPECT_FALSE(id.empty());
-    EXPECT_NE(Hanse("a", {"member", "revoke", Did("b"), "--reason", "x"}).exit_code, 0);
+    CommandResult revoke = Hanse("a", {"member", "revoke", Did("b"), "--reason", "x"});
+    EXPECT_EQ(revoke.exit_code, 1);
+    EXPECT_THAT(revoke.err, HasSubstr("it needs the operator role"));
   }
   {
     AsHolder as("hanse_not-a-token");
