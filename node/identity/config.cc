@@ -148,7 +148,9 @@ constexpr const char* kKnownKeys[] = {"format_version",
                                       "node_cert_renew_days",
                                       "store_min_free_mb",
                                       "ops_listen",
-                                      "access_socket"};
+                                      "access_socket",
+                                      "data_roots",
+                                      "sources"};
 
 }  // namespace
 
@@ -233,6 +235,34 @@ absl::StatusOr<Config> ParseConfig(absl::string_view json_text, absl::string_vie
       return KeyError(source, "endpoint", s.message());
     }
   }
+  if (auto roots = j.find("data_roots"); roots != j.end()) {
+    if (!roots->is_object()) return KeyError(source, "data_roots", "must be an object");
+    for (const auto& [name, dir] : roots->items()) {
+      if (name.empty() || name.size() > 64 ||
+          name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string::npos) {
+        return KeyError(source, "data_roots",
+                        absl::StrCat("root name \"", name, "\" must be 1-64 of [a-z0-9-_]"));
+      }
+      if (!dir.is_string() || dir.get<std::string>().empty() || dir.get<std::string>()[0] != '/') {
+        return KeyError(source, "data_roots",
+                        absl::StrCat("root \"", name, "\" must be an absolute directory path"));
+      }
+      c.data_roots[name] = dir.get<std::string>();
+    }
+  }
+  if (auto sources = j.find("sources"); sources != j.end()) {
+    if (!sources->is_object()) return KeyError(source, "sources", "must be an object");
+    for (const auto& [kind, named] : sources->items()) {
+      if (kind != "s3" && kind != "http" && kind != "postgresql") {
+        return KeyError(source, "sources",
+                        absl::StrCat("unknown kind \"", kind, "\" (s3, http or postgresql)"));
+      }
+      if (!named.is_object()) {
+        return KeyError(source, "sources", absl::StrCat("\"", kind, "\" must be an object"));
+      }
+    }
+    c.sources_json = sources->dump();
+  }
   if (!c.access_socket.empty() && c.access_socket[0] != '/') {
     return KeyError(source, "access_socket", "must be an absolute path");
   }
@@ -277,6 +307,8 @@ std::string SerializeConfig(const Config& c) {
   j["store_min_free_mb"] = c.store_min_free_mb;
   if (!c.ops_listen.empty()) j["ops_listen"] = c.ops_listen;
   if (!c.access_socket.empty()) j["access_socket"] = c.access_socket;
+  if (!c.data_roots.empty()) j["data_roots"] = c.data_roots;
+  if (!c.sources_json.empty()) j["sources"] = nlohmann::ordered_json::parse(c.sources_json);
   return j.dump(2) + "\n";
 }
 

@@ -4,6 +4,7 @@
 #define HANSE_NODE_IDENTITY_CONFIG_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,6 +73,13 @@ struct Config {
   // local user (mode 0666): put it where those users can reach it (e.g. /run/hanse/access.sock)
   // when the home is private.
   std::string access_socket;
+  // Directories datasets may be published from besides DIR/data, by name (docs/data-sources.md):
+  // {"pacs": "/srv/pacs"}. Absolute paths; a dataset names its root with "root".
+  std::map<std::string, std::string> data_roots;
+  // Named connections to S3-compatible storage, HTTP upstreams and PostgreSQL, as the JSON
+  // object given ({"s3": {...}, "http": {...}, "postgresql": {...}}; empty when none). Checked
+  // by node/source when a dataset uses one; secrets are never in it, only where to find them.
+  std::string sources_json;
 };
 
 // Parses config JSON. Errors name `source` (the file) and the offending key.
