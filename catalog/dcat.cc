@@ -199,6 +199,10 @@ absl::StatusOr<nlohmann::ordered_json> DspDataset(const Document& doc, const Dat
   dist["dcat:mediaType"] = d.media_type;
   dist["dcat:byteSize"] = d.byte_size;
   dist[kSpdxChecksum] = {{kSpdxAlgorithm, {{"@id", kSpdxSha256}}}, {kSpdxValue, d.sha256}};
+  if (d.distribution_kind == "directory") {
+    // A tree travels as one tar stream of its files (docs/data-sources.md).
+    dist["dcat:packageFormat"] = "application/x-tar";
+  }
 
   Json j = {{"@id", doc.id}, {"@type", "Dataset"}, {"dct:title", d.title}};
   if (!d.description.empty()) j["dct:description"] = d.description;

@@ -399,9 +399,22 @@ absl::Status ValidateDocument(const Document& doc) {
     if (!IsMediaType(d.media_type)) {
       return FieldError(absl::StrCat(s, "mediaType"), "must be a media type like text/csv");
     }
-    if (d.sha256.size() != 64 ||
-        d.sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    auto is_digest = [](const std::string& h) {
+      return h.size() == 64 && h.find_first_not_of("0123456789abcdef") == std::string::npos;
+    };
+    if (!is_digest(d.sha256)) {
       return FieldError(absl::StrCat(s, "sha256"), "must be 64 lower-case hex digits");
+    }
+    if (d.distribution_kind == "directory") {
+      if (d.file_count == 0) {
+        return FieldError(absl::StrCat(s, "distribution.files"), "must be at least 1");
+      }
+      if (!is_digest(d.root_digest)) {
+        return FieldError(absl::StrCat(s, "distribution.rootDigest"),
+                          "must be 64 lower-case hex digits");
+      }
+    } else if (d.distribution_kind != "file" || d.file_count != 0 || !d.root_digest.empty()) {
+      return FieldError(absl::StrCat(s, "distribution.kind"), "must be directory (or absent)");
     }
     if (!IsLanguage(d.language)) {
       return FieldError(absl::StrCat(s, "language"), "must be a BCP 47 tag like en or pt-BR");
@@ -477,6 +490,10 @@ std::string DocumentPayload(const Document& doc) {
     s["mediaType"] = d.media_type;
     s["byteSize"] = d.byte_size;
     s["sha256"] = d.sha256;
+    if (d.distribution_kind != "file") {
+      s["distribution"] = {
+          {"kind", d.distribution_kind}, {"files", d.file_count}, {"rootDigest", d.root_digest}};
+    }
     s["language"] = d.language;
     s["hostingLocation"] = d.hosting_location;
     s["personalDataClass"] = d.personal_data_class;
@@ -584,7 +601,7 @@ absl::StatusOr<Document> ParseDocumentPayload(absl::string_view payload) {
         CheckKeys(s, p,
                   {"id", "title", "description", "keywords", "themes", "publisher", "license",
                    "mediaType", "byteSize", "sha256", "language", "hostingLocation",
-                   "personalDataClass", "issued", "modified", "policy"}));
+                   "personalDataClass", "issued", "modified", "policy", "distribution"}));
     auto& d = doc.dataset;
     HANSE_ASSIGN_OR_RETURN(d.title, GetString(s, "title", p));
     HANSE_ASSIGN_OR_RETURN(d.description, GetString(s, "description", p, false));
@@ -599,6 +616,19 @@ absl::StatusOr<Document> ParseDocumentPayload(absl::string_view payload) {
     }
     d.byte_size = size->get<std::uint64_t>();
     HANSE_ASSIGN_OR_RETURN(d.sha256, GetString(s, "sha256", p));
+    if (auto dist = s.find("distribution"); dist != s.end()) {
+      const std::string q = absl::StrCat(p, "distribution.");
+      if (!dist->is_object())
+        return FieldError("credentialSubject.distribution", "must be an object");
+      HANSE_RETURN_IF_ERROR(CheckKeys(*dist, q, {"kind", "files", "rootDigest"}));
+      HANSE_ASSIGN_OR_RETURN(d.distribution_kind, GetString(*dist, "kind", q));
+      auto files = dist->find("files");
+      if (files == dist->end() || !files->is_number_unsigned()) {
+        return FieldError("credentialSubject.distribution.files", "must be a positive integer");
+      }
+      d.file_count = files->get<std::uint64_t>();
+      HANSE_ASSIGN_OR_RETURN(d.root_digest, GetString(*dist, "rootDigest", q));
+    }
     HANSE_ASSIGN_OR_RETURN(d.language, GetString(s, "language", p));
     HANSE_ASSIGN_OR_RETURN(d.hosting_location, GetString(s, "hostingLocation", p));
     HANSE_ASSIGN_OR_RETURN(d.personal_data_class, GetString(s, "personalDataClass", p));

@@ -50,6 +50,12 @@ struct DatasetFacts {
   std::string issued;               // YYYY-MM-DD
   std::string modified;             // YYYY-MM-DD (optional)
   std::string policy_json;          // the ODRL offer, JSON-LD object (serialised)
+  // The distribution's kind: "file" (a single file; not written, the default), or "directory"
+  // (a tree: byte_size and sha256 are those of its tar stream, file_count and root_digest,
+  // the SHA-256 of its manifest, say what it holds). docs/data-sources.md.
+  std::string distribution_kind = "file";
+  std::uint64_t file_count = 0;
+  std::string root_digest;
 };
 
 // A certification one member attests for another (a qualification body attesting a hosting

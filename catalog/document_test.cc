@@ -642,6 +642,32 @@ TEST(DocumentTest, LimitsAreInclusive) {
   ExpectSameDocument(v.doc, d);
 }
 
+// A directory's distribution (docs/data-sources.md) is signed and read back; a file's is not
+// written, so documents from before distributions verify unchanged.
+TEST(DocumentTest, DirectoryDistributionRoundTripsAndIsChecked) {
+  trust::PrivateKey key = NewKey(trust::KeyType::kEd25519);
+  Document d = Dataset(key, "scans", 1);
+  EXPECT_THAT(DocumentPayload(d), ::testing::Not(HasSubstr("distribution")));
+  d.dataset.distribution_kind = "directory";
+  d.dataset.file_count = 3;
+  d.dataset.root_digest = std::string(64, 'a');
+  HANSE_ASSERT_OK_AND_ASSIGN(std::string jws, SignDocument(d, key));
+  HANSE_ASSERT_OK_AND_ASSIGN(VerifiedDocument v, VerifyDocument(jws, kNow));
+  EXPECT_EQ(v.doc.dataset.distribution_kind, "directory");
+  EXPECT_EQ(v.doc.dataset.file_count, 3u);
+  EXPECT_EQ(v.doc.dataset.root_digest, std::string(64, 'a'));
+
+  Document bad = d;
+  bad.dataset.file_count = 0;
+  EXPECT_THAT(ValidateDocument(bad).message(), HasSubstr("distribution.files"));
+  bad = d;
+  bad.dataset.root_digest = "abc";
+  EXPECT_THAT(ValidateDocument(bad).message(), HasSubstr("distribution.rootDigest"));
+  bad = d;
+  bad.dataset.distribution_kind = "s3";
+  EXPECT_THAT(ValidateDocument(bad).message(), HasSubstr("distribution.kind"));
+}
+
 TEST(DocumentTest, EveryPersonalDataClassIsAccepted) {
   trust::PrivateKey key = NewKey(trust::KeyType::kEd25519);
   for (const char* c : {"none", "pseudonymised", "personal", "special-category"}) {

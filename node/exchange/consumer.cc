@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "base/clock.h"
@@ -14,6 +15,7 @@
 #include "base/status.h"
 #include "node/audit/receipt.h"
 #include "node/contract/agreement.h"
+#include "node/source/unpack.h"
 #include "policy/evaluate.h"
 #include "policy/policy.h"
 #include "trust/sha256_stream.h"
@@ -292,7 +294,29 @@ absl::Status Consumer::FetchData(const hanse::v1::FetchDataRequest& req,
     return absl::DataLossError(absl::StrCat("content digest mismatch: expected ", n.content_digest,
                                             ", got ", got, "; the partial file was removed"));
   }
-  if (::rename(part.c_str(), req.out().c_str()) != 0) {
+  // A tree (a directory, an S3 prefix) arrives as one tar stream; it is unpacked into --out and
+  // its manifest checked against the signed root digest.
+  std::optional<catalog::DatasetFacts> tree;
+  if (auto held = c_->catalog->Get(n.dataset_id); held.ok()) {
+    if (auto doc = catalog::DecodeDocument(*held); doc.ok() &&
+                                                   doc->dataset.distribution_kind == "directory" &&
+                                                   doc->dataset.sha256 == n.content_digest) {
+      tree = doc->dataset;
+    }
+  }
+  if (tree) {
+    absl::Status unpacked =
+        source::UnpackTree(part, req.out(), tree->root_digest, tree->file_count);
+    if (!unpacked.ok()) {
+      c_->Audit("transfer.rejected", n.agreement_id, c_->self(),
+                {{"expected", n.content_digest}, {"reason", std::string(unpacked.message())}});
+      return absl::Status(unpacked.code(), absl::StrCat(unpacked.message(),
+                                                        " (the received tree "
+                                                        "is kept in ",
+                                                        part, ")"));
+    }
+    ::unlink(part.c_str());
+  } else if (::rename(part.c_str(), req.out().c_str()) != 0) {
     return absl::InternalError(absl::StrCat("cannot move ", part, " to ", req.out()));
   }
   const absl::Time now = c_->clock->Now();

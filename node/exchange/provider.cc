@@ -1,8 +1,6 @@
 #include "node/exchange/provider.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "base/json.h"
@@ -11,9 +9,12 @@
 #include "node/audit/receipt.h"
 #include "node/contract/agreement.h"
 #include "node/contract/keys.h"
+#include "node/publishing/publishing.h"
+#include "node/source/factory.h"
 #include "policy/evaluate.h"
 #include "policy/policy.h"
 #include "trust/jws.h"
+#include "trust/sha256_stream.h"
 
 namespace hanse::node {
 
@@ -105,10 +106,35 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
   if (!current.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(n.dataset_id, " is no longer published"));
   }
-  HANSE_ASSIGN_OR_RETURN(auto relative, c_->store->Get(catalog::Family::kContracts,
-                                                       contract::ContentKey(n.dataset_id)));
-  if (!relative) {
+  HANSE_ASSIGN_OR_RETURN(catalog::Document current_doc, catalog::DecodeDocument(*current));
+  if (current_doc.dataset.sha256 != n.content_digest) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(n.dataset_id,
+                     " has been republished with other content since this agreement; negotiate "
+                     "again for the new version"));
+  }
+  HANSE_ASSIGN_OR_RETURN(auto content_record, c_->store->Get(catalog::Family::kContracts,
+                                                             contract::ContentKey(n.dataset_id)));
+  if (!content_record) {
     return absl::NotFoundError(absl::StrCat("the content of ", n.dataset_id, " is not on record"));
+  }
+  // The source is opened before a use is claimed: a source that is gone or changed since it
+  // was published costs the consumer nothing.
+  HANSE_ASSIGN_OR_RETURN(nlohmann::json record, source::ParseRecord(*content_record));
+  absl::StatusOr<std::unique_ptr<source::Source>> src =
+      source::MakeSource(SourceContextOf(*c_->home), record);
+  absl::StatusOr<std::unique_ptr<source::Reader>> reader =
+      src.ok() ? (*src)->Open(req.offset()) : src.status();
+  if (!reader.ok()) {
+    log::Warn("a dataset's source no longer matches what was published; republish it",
+              {{"dataset", n.dataset_id}, {"error", std::string(reader.status().message())}});
+    c_->Audit("transfer.refused", n.agreement_id, caller,
+              {{"dataset", n.dataset_id},
+               {"offset", req.offset()},
+               {"reason", std::string(reader.status().message())}});
+    return absl::Status(
+        reader.status().code(),
+        absl::StrCat("the provider cannot send ", n.dataset_id, ": ", reader.status().message()));
   }
   HANSE_ASSIGN_OR_RETURN(contract::Agreement agreement,
                          contract::VerifyProviderAgreement(n.provider_token));
@@ -163,16 +189,8 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
     HANSE_RETURN_IF_ERROR(c_->store->Write(batch, /*sync=*/true));
   }
 
-  const std::string path = absl::StrCat(c_->home->paths.data, "/", *relative);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return absl::NotFoundError(absl::StrCat("cannot open the content of ", n.dataset_id));
-  struct stat st {};
-  ::fstat(fd, &st);
-  const std::uint64_t total = static_cast<std::uint64_t>(st.st_size);
-  if (req.offset() > total) {
-    ::close(fd);
-    return absl::OutOfRangeError("offset beyond the end of the content");
-  }
+  const std::uint64_t total = current_doc.dataset.byte_size;
+  if (req.offset() > total) return absl::OutOfRangeError("offset beyond the end of the content");
   c_->Audit("transfer.started", n.agreement_id, caller,
             {{"use", use}, {"offset", req.offset()}, {"bytes", total}});
   hanse::v1::FetchChunk chunk;
@@ -183,15 +201,38 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
   absl::Time next_check = c_->clock->Now() + kReevaluateEvery;
   absl::Status result = absl::OkStatus();
   std::string* buf = chunk.mutable_data();
+  // A whole transfer is hashed as it is read, and its last chunk is held back unless the bytes
+  // are those published: a source changed in a way its size and time do not show is caught
+  // before the consumer has it all.
+  std::optional<trust::Sha256Stream> sent;
+  if (offset == 0) sent.emplace();
   bool first = true;
   while (offset < total || first) {
     buf->resize(std::min<std::uint64_t>(kChunkBytes, total - offset));
-    ssize_t got = buf->empty() ? 0 : ::pread(fd, buf->data(), buf->size(), offset);
-    if (got < 0 || (got == 0 && !buf->empty())) {
-      result = absl::DataLossError("reading the content failed");
-      break;
+    size_t got = 0;
+    while (got < buf->size()) {
+      auto r = (*reader)->Read(buf->data() + got, buf->size() - got);
+      if (!r.ok()) {
+        result = absl::Status(r.status().code(),
+                              absl::StrCat("reading the content failed: ", r.status().message()));
+        break;
+      }
+      if (*r == 0) {
+        result = absl::DataLossError("the content is shorter than when it was published");
+        break;
+      }
+      got += *r;
     }
-    buf->resize(static_cast<size_t>(got));
+    if (!result.ok()) break;
+    if (sent) {
+      sent->Update(*buf);
+      if (offset + got == total && sent->HexDigest() != n.content_digest) {
+        result = absl::DataLossError(
+            "the content changed since it was published (its digest differs); the provider "
+            "must republish it");
+        break;
+      }
+    }
     if (!write(chunk)) {
       result = absl::CancelledError("the consumer went away");
       break;
@@ -218,7 +259,11 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
       next_check = c_->clock->Now() + kReevaluateEvery;
     }
   }
-  ::close(fd);
+  if (result.code() == absl::StatusCode::kDataLoss ||
+      result.code() == absl::StatusCode::kFailedPrecondition) {
+    log::Warn("a dataset's source no longer matches what was published; republish it",
+              {{"dataset", n.dataset_id}, {"error", std::string(result.message())}});
+  }
   c_->Audit(result.ok() ? "transfer.sent" : "transfer.stopped", n.agreement_id, caller,
             {{"use", use}, {"offset", offset}, {"bytes", total}, {"status", result.ToString()}});
   return result;

@@ -12,6 +12,7 @@
 #include "base/status.h"
 #include "nlohmann/json.hpp"
 #include "node/contract/keys.h"
+#include "node/source/factory.h"
 #include "policy/policy.h"
 #include "trust/jws.h"
 #include "trust/sha256_stream.h"
@@ -59,31 +60,9 @@ constexpr const char* kPublishKeys[] = {"name",
                                         "modified",
                                         "valid_until",
                                         "content",
+                                        "root",
+                                        "source",
                                         "policy"};
-
-// Resolves `relative` inside the data directory, refusing escapes (.., symlinks out).
-absl::StatusOr<std::string> ContentPath(const std::string& data_dir, const std::string& relative) {
-  if (relative.empty()) return InputError("content", "missing");
-  if (relative.front() == '/') {
-    return InputError("content", "must be a path relative to the node's data directory");
-  }
-  std::error_code ec;
-  auto base = std::filesystem::canonical(data_dir, ec);
-  if (ec) return absl::NotFoundError(absl::StrCat("data directory ", data_dir, ": ", ec.message()));
-  auto full = std::filesystem::canonical(base / relative, ec);
-  if (ec) {
-    return absl::NotFoundError(absl::StrCat("content \"", relative, "\" not found in ",
-                                            base.string(), ": ", ec.message()));
-  }
-  auto rel = full.lexically_relative(base);
-  if (rel.empty() || *rel.begin() == "..") {
-    return InputError("content", "points outside the node's data directory");
-  }
-  if (!std::filesystem::is_regular_file(full, ec)) {
-    return InputError("content", "must be a regular file (directories are not supported yet)");
-  }
-  return full.string();
-}
 
 // Signs `doc` at the sequence the catalogue assigns (after the checks that need it).
 catalog::SignAtSequence SignerFor(const Home& home, catalog::Document doc) {
@@ -96,31 +75,6 @@ catalog::SignAtSequence SignerFor(const Home& home, catalog::Document doc) {
 }
 
 }  // namespace
-
-absl::Status DigestFile(const std::string& path, std::string* sha256_hex, std::uint64_t* size) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(errno, path);
-  trust::Sha256Stream sha;
-  std::vector<char> buf(1 << 20);
-  std::uint64_t total = 0;
-  absl::Status status = absl::OkStatus();
-  while (true) {
-    ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      status = ErrnoStatus(errno, path);
-      break;
-    }
-    if (n == 0) break;
-    sha.Update(absl::string_view(buf.data(), static_cast<size_t>(n)));
-    total += static_cast<std::uint64_t>(n);
-  }
-  ::close(fd);
-  HANSE_RETURN_IF_ERROR(status);
-  *sha256_hex = sha.HexDigest();
-  *size = total;
-  return absl::OkStatus();
-}
 
 catalog::ParticipantFacts ParticipantFactsOf(const Home& home, absl::string_view endpoint) {
   catalog::ParticipantFacts f;
@@ -154,8 +108,19 @@ absl::StatusOr<bool> EnsureParticipantDescription(const Home& home,
   return true;
 }
 
+source::Context SourceContextOf(const Home& home) {
+  source::Context ctx;
+  ctx.data_dir = home.paths.data;
+  ctx.data_roots = home.config.data_roots;
+  if (!home.config.sources_json.empty()) {
+    ctx.connections = Json::parse(home.config.sources_json, nullptr, false);
+  }
+  return ctx;
+}
+
 absl::StatusOr<catalog::IngestResult> PublishDataset(const Home& home, absl::string_view json,
-                                                     catalog::Catalog& catalog, absl::Time now) {
+                                                     catalog::Catalog& catalog, absl::Time now,
+                                                     const source::Progress& progress) {
   HANSE_ASSIGN_OR_RETURN(Json j, ParseJsonObject(json, "publish file"));
   for (const auto& [key, value] : j.items()) {
     bool known = false;
@@ -165,7 +130,7 @@ absl::StatusOr<catalog::IngestResult> PublishDataset(const Home& home, absl::str
   catalog::Document doc;
   doc.kind = catalog::DocumentKind::kDataset;
   doc.issuer = home.identity.did;
-  std::string name, content, valid_until;
+  std::string name, valid_until;
   catalog::DatasetFacts& d = doc.dataset;
   HANSE_RETURN_IF_ERROR(Str(j, "name", &name, true));
   HANSE_RETURN_IF_ERROR(Str(j, "title", &d.title, true));
@@ -185,14 +150,23 @@ absl::StatusOr<catalog::IngestResult> PublishDataset(const Home& home, absl::str
   HANSE_RETURN_IF_ERROR(Str(j, "issued", &d.issued, false));
   HANSE_RETURN_IF_ERROR(Str(j, "modified", &d.modified, false));
   HANSE_RETURN_IF_ERROR(Str(j, "valid_until", &valid_until, false));
-  HANSE_RETURN_IF_ERROR(Str(j, "content", &content, true));
   auto policy = j.find("policy");
   if (policy == j.end()) return InputError("policy", "missing (an ODRL offer, see docs)");
   d.policy_json = policy->dump();
 
   doc.id = catalog::DatasetId(doc.issuer, name);
-  HANSE_ASSIGN_OR_RETURN(std::string path, ContentPath(home.paths.data, content));
-  HANSE_RETURN_IF_ERROR(DigestFile(path, &d.sha256, &d.byte_size));
+  HANSE_ASSIGN_OR_RETURN(Json spec, source::SpecFromPublish(j), "publish file");
+  HANSE_ASSIGN_OR_RETURN(source::Described described,
+                         source::DescribeSpec(SourceContextOf(home), spec, progress),
+                         "publish file: content");
+  const source::Description& found = described.description;
+  d.byte_size = found.byte_size;
+  d.sha256 = found.sha256;
+  d.distribution_kind = found.kind;
+  if (found.kind == "directory") {
+    d.file_count = found.file_count;
+    d.root_digest = found.root_digest;
+  }
   doc.valid_from = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
   if (!valid_until.empty()) {
     std::string err;
@@ -210,7 +184,8 @@ absl::StatusOr<catalog::IngestResult> PublishDataset(const Home& home, absl::str
   // The document and where its content lives are one write: a crash cannot leave a published
   // dataset whose content is not on record.
   catalog::WriteBatch content_record;
-  content_record.Put(catalog::Family::kContracts, contract::ContentKey(doc.id), content);
+  content_record.Put(catalog::Family::kContracts, contract::ContentKey(doc.id),
+                     described.record.dump());
   const std::string issuer = doc.issuer;
   return catalog.SignAndIngest(issuer, SignerFor(home, std::move(doc)), content_record);
 }

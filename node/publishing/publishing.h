@@ -12,6 +12,7 @@
 #include "catalog/catalog.h"
 #include "catalog/document.h"
 #include "node/identity/home.h"
+#include "node/source/factory.h"
 
 namespace hanse::node {
 
@@ -24,18 +25,21 @@ absl::StatusOr<bool> EnsureParticipantDescription(const Home& home,
                                                   const catalog::ParticipantFacts& facts,
                                                   catalog::Catalog& catalog, absl::Time now);
 
-// Builds, signs and stores a dataset description from the publish JSON. `content` in the JSON
-// is a path inside DIR/data; the node computes its size and SHA-256. The document and the
-// record of where its content lives (contract::ContentKey) are written in one synced batch.
+// Builds, signs and stores a dataset description from the publish JSON. Its bytes come from
+// `content` (a path under DIR/data, or under the data root named by `root`: a file or a
+// directory) or `source` (docs/data-sources.md); the node reads them once for their size and
+// SHA-256, reporting `progress`. The document and the record of where its content lives
+// (contract::ContentKey) are written in one synced batch.
 absl::StatusOr<catalog::IngestResult> PublishDataset(const Home& home, absl::string_view json,
-                                                     catalog::Catalog& catalog, absl::Time now);
+                                                     catalog::Catalog& catalog, absl::Time now,
+                                                     const source::Progress& progress = nullptr);
+
+// Where this home's datasets may come from (DIR/data, the config's data roots and sources).
+source::Context SourceContextOf(const Home& home);
 
 // Signs and stores a tombstone for one of this node's datasets.
 absl::StatusOr<catalog::IngestResult> UnpublishDataset(const Home& home, absl::string_view id,
                                                        catalog::Catalog& catalog, absl::Time now);
-
-// SHA-256 (hex) and size of a file, streamed.
-absl::Status DigestFile(const std::string& path, std::string* sha256_hex, std::uint64_t* size);
 
 }  // namespace hanse::node
 

@@ -253,6 +253,78 @@ TEST_F(ContractsTest, PermittedAgreementIsFinalizedOnBothSidesAndUseIsCoSigned) 
   }
 }
 
+// A directory under a named data root (config data_roots) is one dataset: its signed
+// self-description names the tree (file count, root digest), and the consumer gets the same
+// tree, file for file.
+TEST_F(ContractsTest, DirectoryUnderADataRootArrivesAsTheSameTree) {
+  const std::string pacs = Path("pacs");
+  std::map<std::string, std::string> files = {
+      {"2026/01/scan-a.dcm", RandomBytes(700 * 1024, 11)},
+      {"2026/01/scan-b.dcm", RandomBytes(3000, 12)},
+      {"2026/02/empty.txt", ""},
+      {"README", "Imaging archive, January and February.\n"},
+  };
+  for (const auto& [rel, bytes] : files) {
+    std::filesystem::create_directories(
+        std::filesystem::path(pacs + "/scans/" + rel).parent_path());
+    ASSERT_THAT(WriteFileAtomic(pacs + "/scans/" + rel, bytes, 0644), IsOk());
+  }
+  StartFederation();
+  EXPECT_EQ(StopNode("hosp"), 0);
+  Configure("hosp", {{"data_roots", {{"pacs", pacs}}}});
+  ASSERT_NO_FATAL_FAILURE(StartNode("hosp"));
+  json file = {{"name", "scans"},
+               {"title", "ICU imaging archive"},
+               {"themes", {"health"}},
+               {"license", "CC-BY-4.0"},
+               {"media_type", "application/dicom"},
+               {"language", "en"},
+               {"root", "pacs"},
+               {"content", "scans"},
+               {"policy", Offer()}};
+  ASSERT_THAT(WriteFileAtomic(Path("scans.json"), file.dump(), 0644), IsOk());
+  CommandResult r = Hanse("hosp", {"dataset", "publish", Path("scans.json")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string dataset = r.out.substr(0, r.out.find('\n'));
+  ASSERT_TRUE(WaitForDocument("lab", dataset));
+  CommandResult shown = Hanse("lab", {"dataset", "show", dataset});
+  EXPECT_THAT(shown.out, HasSubstr("\"directory\"")) << shown.out;
+
+  std::string agreement = Agree(dataset);
+  const std::string out = Path("lab-out/scans");
+  std::filesystem::create_directories(Path("lab-out"));
+  r = Fetch("lab", agreement, out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  size_t count = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(out)) {
+    if (e.is_regular_file()) ++count;
+  }
+  EXPECT_EQ(count, files.size());
+  for (const auto& [rel, bytes] : files) {
+    auto got = ReadFile(out + "/" + rel, 64 << 20);
+    ASSERT_TRUE(got.ok()) << rel << ": " << got.status();
+    EXPECT_TRUE(*got == bytes) << rel;
+  }
+  EXPECT_FALSE(PathExists(out + ".part"));
+  EXPECT_EQ(Show("hosp", agreement)["uses"], 1);
+}
+
+// A source changed after publishing is refused before anything is sent: the consumer is told
+// why, the provider's audit records it, and no use is counted.
+TEST_F(ContractsTest, ChangedSourceIsRefusedAndCostsNoUse) {
+  StartFederation();
+  std::string dataset = PublishOnHosp("icu", RandomBytes(64 * 1024, 21), Offer());
+  std::string agreement = Agree(dataset);
+  ASSERT_THAT(WriteFileAtomic(Home("hosp") + "/data/icu.csv", RandomBytes(65 * 1024, 22), 0644),
+              IsOk());
+  std::filesystem::create_directories(Path("lab-out"));
+  CommandResult r = Fetch("lab", agreement, Path("lab-out/icu.csv"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("changed since it was published"));
+  EXPECT_EQ(Show("hosp", agreement)["uses"], 0);
+  EXPECT_EQ(Entries(Audit("hosp"), "transfer.refused", agreement).size(), 1u);
+}
+
 TEST_F(ContractsTest, MemberUnderUsJurisdictionIsDeniedWithTheTrace) {
   StartFederation({{"us", "US"}}, {"us"});
   std::string dataset = PublishOnHosp("icu", RandomBytes(1024, 2), Offer());
