@@ -197,8 +197,11 @@ absl::StatusOr<nlohmann::ordered_json> DspDataset(const Document& doc, const Dat
   Json dist = {{"@type", "Distribution"}, {"format", kDspTransferFormat}};
   dist["accessService"] = embed_service ? ServiceJson(service) : Json(service.id);
   dist["dcat:mediaType"] = d.media_type;
-  dist["dcat:byteSize"] = d.byte_size;
-  dist[kSpdxChecksum] = {{kSpdxAlgorithm, {{"@id", kSpdxSha256}}}, {kSpdxValue, d.sha256}};
+  if (!d.live) {
+    // A live distribution's bytes differ per transfer: no size, no checksum to promise.
+    dist["dcat:byteSize"] = d.byte_size;
+    dist[kSpdxChecksum] = {{kSpdxAlgorithm, {{"@id", kSpdxSha256}}}, {kSpdxValue, d.sha256}};
+  }
   if (d.distribution_kind == "directory") {
     // A tree travels as one tar stream of its files (docs/data-sources.md).
     dist["dcat:packageFormat"] = "application/x-tar";

@@ -413,8 +413,14 @@ absl::Status ValidateDocument(const Document& doc) {
         return FieldError(absl::StrCat(s, "distribution.rootDigest"),
                           "must be 64 lower-case hex digits");
       }
+      if (d.live) {
+        return FieldError(absl::StrCat(s, "distribution.live"), "a directory is never live");
+      }
     } else if (d.distribution_kind != "file" || d.file_count != 0 || !d.root_digest.empty()) {
-      return FieldError(absl::StrCat(s, "distribution.kind"), "must be directory (or absent)");
+      return FieldError(absl::StrCat(s, "distribution.kind"), "must be file or directory");
+    }
+    if (d.live && d.byte_size != 0) {
+      return FieldError(absl::StrCat(s, "byteSize"), "must be 0 for a live distribution");
     }
     if (!IsLanguage(d.language)) {
       return FieldError(absl::StrCat(s, "language"), "must be a BCP 47 tag like en or pt-BR");
@@ -493,6 +499,8 @@ std::string DocumentPayload(const Document& doc) {
     if (d.distribution_kind != "file") {
       s["distribution"] = {
           {"kind", d.distribution_kind}, {"files", d.file_count}, {"rootDigest", d.root_digest}};
+    } else if (d.live) {
+      s["distribution"] = {{"kind", "file"}, {"live", true}};
     }
     s["language"] = d.language;
     s["hostingLocation"] = d.hosting_location;
@@ -620,14 +628,25 @@ absl::StatusOr<Document> ParseDocumentPayload(absl::string_view payload) {
       const std::string q = absl::StrCat(p, "distribution.");
       if (!dist->is_object())
         return FieldError("credentialSubject.distribution", "must be an object");
-      HANSE_RETURN_IF_ERROR(CheckKeys(*dist, q, {"kind", "files", "rootDigest"}));
+      HANSE_RETURN_IF_ERROR(CheckKeys(*dist, q, {"kind", "files", "rootDigest", "live"}));
       HANSE_ASSIGN_OR_RETURN(d.distribution_kind, GetString(*dist, "kind", q));
-      auto files = dist->find("files");
-      if (files == dist->end() || !files->is_number_unsigned()) {
-        return FieldError("credentialSubject.distribution.files", "must be a positive integer");
+      if (auto live = dist->find("live"); live != dist->end()) {
+        if (!live->is_boolean()) {
+          return FieldError("credentialSubject.distribution.live", "must be true or false");
+        }
+        d.live = live->get<bool>();
       }
-      d.file_count = files->get<std::uint64_t>();
-      HANSE_ASSIGN_OR_RETURN(d.root_digest, GetString(*dist, "rootDigest", q));
+      if (d.distribution_kind == "directory") {
+        auto files = dist->find("files");
+        if (files == dist->end() || !files->is_number_unsigned()) {
+          return FieldError("credentialSubject.distribution.files", "must be a positive integer");
+        }
+        d.file_count = files->get<std::uint64_t>();
+        HANSE_ASSIGN_OR_RETURN(d.root_digest, GetString(*dist, "rootDigest", q));
+      } else if (dist->contains("files") || dist->contains("rootDigest")) {
+        return FieldError("credentialSubject.distribution",
+                          "files and rootDigest are for directories");
+      }
     }
     HANSE_ASSIGN_OR_RETURN(d.language, GetString(s, "language", p));
     HANSE_ASSIGN_OR_RETURN(d.hosting_location, GetString(s, "hostingLocation", p));

@@ -56,6 +56,10 @@ struct DatasetFacts {
   std::string distribution_kind = "file";
   std::uint64_t file_count = 0;
   std::string root_digest;
+  // A live distribution (an API, a database query) changes between transfers: byte_size is 0,
+  // sha256 identifies its definition (not its bytes), and each use's receipt records the digest
+  // of exactly what was sent.
+  bool live = false;
 };
 
 // A certification one member attests for another (a qualification body attesting a hosting

@@ -666,6 +666,18 @@ TEST(DocumentTest, DirectoryDistributionRoundTripsAndIsChecked) {
   bad = d;
   bad.dataset.distribution_kind = "s3";
   EXPECT_THAT(ValidateDocument(bad).message(), HasSubstr("distribution.kind"));
+  bad = d;
+  bad.dataset.live = true;
+  EXPECT_THAT(ValidateDocument(bad).message(), HasSubstr("never live"));
+
+  Document live = Dataset(key, "admissions", 2);
+  live.dataset.live = true;
+  live.dataset.byte_size = 0;
+  HANSE_ASSERT_OK_AND_ASSIGN(jws, SignDocument(live, key));
+  HANSE_ASSERT_OK_AND_ASSIGN(v, VerifyDocument(jws, kNow));
+  EXPECT_TRUE(v.doc.dataset.live);
+  live.dataset.byte_size = 10;
+  EXPECT_THAT(ValidateDocument(live).message(), HasSubstr("byteSize"));
 }
 
 TEST(DocumentTest, EveryPersonalDataClassIsAccepted) {

@@ -235,7 +235,7 @@ absl::Status Consumer::FetchData(const hanse::v1::FetchDataRequest& req,
                                                    : c_->home->config.fetch_idle_timeout_seconds);
   absl::Status streamed =
       peer_->Fetch(*provider, freq, idle_timeout, [&](const hanse::v1::FetchChunk& chunk) {
-        if (chunk.total_bytes() > 0 || !chunk.sha256().empty()) {
+        if (chunk.use_number() > 0) {  // the first chunk
           p.set_total_bytes(chunk.total_bytes());
           use = chunk.use_number();
           p.set_use_number(use);
@@ -285,9 +285,18 @@ absl::Status Consumer::FetchData(const hanse::v1::FetchDataRequest& req,
                         absl::StrCat(streamed.message(), " (", p.received_bytes(),
                                      " bytes kept in ", part, "; --resume continues)"));
   }
-  // The content must be what the signed self-description promised.
+  // The content must be what the signed self-description promised; a live distribution's
+  // bytes are named by the receipt instead (the provider recorded what it sent).
   const std::string got = sha.HexDigest();
-  if (got != n.content_digest) {
+  std::optional<catalog::DatasetFacts> held_facts;
+  if (auto held = c_->catalog->Get(n.dataset_id); held.ok()) {
+    if (auto doc = catalog::DecodeDocument(*held);
+        doc.ok() && doc->dataset.sha256 == n.content_digest) {
+      held_facts = doc->dataset;
+    }
+  }
+  const bool live = held_facts && held_facts->live;
+  if (!live && got != n.content_digest) {
     ::unlink(part.c_str());
     c_->Audit("transfer.rejected", n.agreement_id, c_->self(),
               {{"expected", n.content_digest}, {"got", got}});
@@ -297,13 +306,7 @@ absl::Status Consumer::FetchData(const hanse::v1::FetchDataRequest& req,
   // A tree (a directory, an S3 prefix) arrives as one tar stream; it is unpacked into --out and
   // its manifest checked against the signed root digest.
   std::optional<catalog::DatasetFacts> tree;
-  if (auto held = c_->catalog->Get(n.dataset_id); held.ok()) {
-    if (auto doc = catalog::DecodeDocument(*held); doc.ok() &&
-                                                   doc->dataset.distribution_kind == "directory" &&
-                                                   doc->dataset.sha256 == n.content_digest) {
-      tree = doc->dataset;
-    }
-  }
+  if (held_facts && held_facts->distribution_kind == "directory") tree = held_facts;
   if (tree) {
     absl::Status unpacked =
         source::UnpackTree(part, req.out(), tree->root_digest, tree->file_count);

@@ -189,13 +189,15 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
     HANSE_RETURN_IF_ERROR(c_->store->Write(batch, /*sync=*/true));
   }
 
-  const std::uint64_t total = current_doc.dataset.byte_size;
+  // A live source's length is known only at its end; the stream ends when the source does.
+  const bool live = current_doc.dataset.live;
+  const std::uint64_t total = live ? 0 : current_doc.dataset.byte_size;
   if (req.offset() > total) return absl::OutOfRangeError("offset beyond the end of the content");
   c_->Audit("transfer.started", n.agreement_id, caller,
-            {{"use", use}, {"offset", req.offset()}, {"bytes", total}});
+            {{"use", use}, {"offset", req.offset()}, {"bytes", total}, {"live", live}});
   hanse::v1::FetchChunk chunk;
   chunk.set_total_bytes(total);
-  chunk.set_sha256(n.content_digest);
+  chunk.set_sha256(live ? "" : n.content_digest);
   chunk.set_use_number(static_cast<std::uint64_t>(use));
   std::uint64_t offset = req.offset();
   absl::Time next_check = c_->clock->Now() + kReevaluateEvery;
@@ -203,12 +205,14 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
   std::string* buf = chunk.mutable_data();
   // A whole transfer is hashed as it is read, and its last chunk is held back unless the bytes
   // are those published: a source changed in a way its size and time do not show is caught
-  // before the consumer has it all.
+  // before the consumer has it all. A live transfer's digest is what its receipt must name.
   std::optional<trust::Sha256Stream> sent;
   if (offset == 0) sent.emplace();
+  std::string sent_digest;
   bool first = true;
-  while (offset < total || first) {
-    buf->resize(std::min<std::uint64_t>(kChunkBytes, total - offset));
+  bool ended = false;
+  while (live ? !ended : (offset < total || first)) {
+    buf->resize(live ? kChunkBytes : std::min<std::uint64_t>(kChunkBytes, total - offset));
     size_t got = 0;
     while (got < buf->size()) {
       auto r = (*reader)->Read(buf->data() + got, buf->size() - got);
@@ -218,21 +222,30 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
         break;
       }
       if (*r == 0) {
+        if (live) {
+          ended = true;
+          break;
+        }
         result = absl::DataLossError("the content is shorter than when it was published");
         break;
       }
       got += *r;
     }
     if (!result.ok()) break;
+    buf->resize(got);
     if (sent) {
       sent->Update(*buf);
-      if (offset + got == total && sent->HexDigest() != n.content_digest) {
-        result = absl::DataLossError(
-            "the content changed since it was published (its digest differs); the provider "
-            "must republish it");
-        break;
+      if (live ? ended : offset + got == total) {
+        sent_digest = sent->HexDigest();
+        if (!live && sent_digest != n.content_digest) {
+          result = absl::DataLossError(
+              "the content changed since it was published (its digest differs); the provider "
+              "must republish it");
+          break;
+        }
       }
     }
+    if (live && ended && got == 0 && !first) break;
     if (!write(chunk)) {
       result = absl::CancelledError("the consumer went away");
       break;
@@ -244,7 +257,7 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
       chunk.clear_use_number();
       first = false;
     }
-    if (c_->clock->Now() >= next_check && offset < total) {
+    if (c_->clock->Now() >= next_check && (live || offset < total)) {
       // A window that closes mid-stream stops the stream.
       auto d = evaluate(use - 1);
       if (!d.ok() || !d->permit) {
@@ -264,8 +277,23 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
     log::Warn("a dataset's source no longer matches what was published; republish it",
               {{"dataset", n.dataset_id}, {"error", std::string(result.message())}});
   }
+  if (result.ok() && live) {
+    // The receipt of a live use must name exactly these bytes (Acknowledge checks it).
+    std::lock_guard lock(use_mu_);
+    catalog::WriteBatch batch;
+    batch.Put(
+        catalog::Family::kContracts, contract::OpenUseKey(n.agreement_id),
+        nlohmann::json(
+            {{"use", use}, {"resumes", kMaxResumes}, {"sent", sent_digest}, {"bytes", offset}})
+            .dump());
+    result = c_->store->Write(batch, /*sync=*/true);
+  }
   c_->Audit(result.ok() ? "transfer.sent" : "transfer.stopped", n.agreement_id, caller,
-            {{"use", use}, {"offset", offset}, {"bytes", total}, {"status", result.ToString()}});
+            {{"use", use},
+             {"offset", offset},
+             {"bytes", live ? offset : total},
+             {"sha256", sent_digest},
+             {"status", result.ToString()}});
   return result;
 }
 
@@ -282,8 +310,22 @@ absl::StatusOr<hanse::v1::AcknowledgeResponse> Provider::Acknowledge(
       "receipt");
   if (v.signer_did != caller) return absl::PermissionDeniedError("the receipt is not the caller's");
   HANSE_ASSIGN_OR_RETURN(audit::Receipt receipt, audit::ParseReceiptPayload(v.payload));
+  // A live use's bytes are those this node recorded when it sent them; any other use's are
+  // the published ones.
+  std::string expected = absl::StrCat("sha256:", n.content_digest);
+  {
+    std::lock_guard lock(use_mu_);
+    auto open = c_->store->Get(catalog::Family::kContracts, contract::OpenUseKey(n.agreement_id));
+    if (open.ok() && open->has_value()) {
+      auto j = ParseJson(**open).value_or(nlohmann::json());
+      if (j.is_object() && j.contains("sent") &&
+          j.value("use", std::int64_t{0}) == static_cast<std::int64_t>(receipt.use)) {
+        expected = absl::StrCat("sha256:", j.value("sent", ""));
+      }
+    }
+  }
   if (receipt.agreement_id != n.agreement_id || receipt.dataset_id != n.dataset_id ||
-      receipt.content_digest != absl::StrCat("sha256:", n.content_digest)) {
+      receipt.content_digest != expected) {
     return absl::InvalidArgumentError("the receipt does not match the agreement");
   }
   HANSE_ASSIGN_OR_RETURN(std::string provider_jws,

@@ -14,6 +14,7 @@
 #include "node/contract/keys.h"
 #include "node/source/factory.h"
 #include "policy/policy.h"
+#include "trust/encoding.h"
 #include "trust/jws.h"
 #include "trust/sha256_stream.h"
 
@@ -162,7 +163,15 @@ absl::StatusOr<catalog::IngestResult> PublishDataset(const Home& home, absl::str
   const source::Description& found = described.description;
   d.byte_size = found.byte_size;
   d.sha256 = found.sha256;
-  d.distribution_kind = found.kind;
+  d.distribution_kind = found.kind == "directory" ? "directory" : "file";
+  if (found.live) {
+    // Nothing to hash ahead: the digest names the distribution's definition (what is asked of
+    // which connection, and the shape it answered with), so that a changed definition is a
+    // new version that needs a new agreement.
+    d.live = true;
+    d.byte_size = 0;
+    d.sha256 = trust::HexEncode(trust::Sha256(described.record.dump()));
+  }
   if (found.kind == "directory") {
     d.file_count = found.file_count;
     d.root_digest = found.root_digest;
