@@ -11,6 +11,7 @@
 #include "node/contract/keys.h"
 #include "node/publishing/publishing.h"
 #include "node/source/factory.h"
+#include "node/source/postgres.h"
 #include "policy/evaluate.h"
 #include "policy/policy.h"
 #include "trust/jws.h"
@@ -288,12 +289,16 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
             .dump());
     result = c_->store->Write(batch, /*sync=*/true);
   }
+  nlohmann::json details = {{"use", use},
+                            {"offset", offset},
+                            {"bytes", live ? offset : total},
+                            {"sha256", sent_digest},
+                            {"status", result.ToString()}};
+  if (const auto* rows = dynamic_cast<const source::RowCounter*>(reader->get())) {
+    details["rows"] = rows->rows();  // a query's snapshot: its rows beside its digest
+  }
   c_->Audit(result.ok() ? "transfer.sent" : "transfer.stopped", n.agreement_id, caller,
-            {{"use", use},
-             {"offset", offset},
-             {"bytes", live ? offset : total},
-             {"sha256", sent_digest},
-             {"status", result.ToString()}});
+            std::move(details));
   return result;
 }
 

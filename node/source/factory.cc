@@ -8,6 +8,7 @@
 #include "base/json.h"
 #include "base/status.h"
 #include "node/source/local.h"
+#include "node/source/postgres.h"
 
 namespace hanse::node::source {
 namespace {
@@ -39,6 +40,47 @@ absl::StatusOr<std::string> StringField(const Json& j, const char* key, absl::st
         absl::StrCat(what, ": \"", key, "\" must be a non-empty string"));
   }
   return it->get<std::string>();
+}
+
+constexpr const char* kRemoteKinds[] = {"s3", "http", "postgresql"};
+
+// The config's connection of `kind` named in `spec`, with its keys checked.
+absl::StatusOr<Json> Connection(const Context& ctx, const Json& spec, const char* kind,
+                                std::initializer_list<const char*> allowed) {
+  HANSE_ASSIGN_OR_RETURN(std::string name, StringField(spec, kind, "source"));
+  const Json* named = nullptr;
+  if (auto all = ctx.connections.find(kind); all != ctx.connections.end() && all->is_object()) {
+    if (auto it = all->find(name); it != all->end()) named = &*it;
+  }
+  if (named == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat("the ", kind, " connection \"", name,
+                                                      "\" is not in config.json's sources.", kind));
+  }
+  const std::string what = absl::StrCat("config sources.", kind, ".", name);
+  if (!named->is_object()) return absl::InvalidArgumentError(absl::StrCat(what, ": not an object"));
+  HANSE_RETURN_IF_ERROR(CheckKeys(*named, allowed, what));
+  return *named;
+}
+
+absl::StatusOr<std::unique_ptr<Source>> PostgresSourceFor(const Context& ctx, const Json& spec) {
+  HANSE_RETURN_IF_ERROR(
+      CheckKeys(spec, {"postgresql", "view", "query", "kind", "found"}, "source"));
+  HANSE_ASSIGN_OR_RETURN(Json conn,
+                         Connection(ctx, spec, "postgresql", {"conninfo", "transfer_timeout_s"}));
+  PostgresQuery q;
+  HANSE_ASSIGN_OR_RETURN(q.conninfo, StringField(conn, "conninfo", "postgresql connection"));
+  if (auto t = conn.find("transfer_timeout_s"); t != conn.end()) {
+    if (!t->is_number_unsigned() || t->get<std::uint64_t>() == 0) {
+      return absl::InvalidArgumentError("transfer_timeout_s must be a positive number of seconds");
+    }
+    q.transfer_timeout = std::chrono::seconds(t->get<std::uint64_t>());
+  }
+  HANSE_ASSIGN_OR_RETURN(q.view, StringField(spec, "view", "source", false));
+  HANSE_ASSIGN_OR_RETURN(q.query, StringField(spec, "query", "source", false));
+  if (q.view.empty() == q.query.empty()) {
+    return absl::InvalidArgumentError("source: give either \"view\" or \"query\"");
+  }
+  return MakePostgresSource(std::move(q));
 }
 
 absl::StatusOr<std::string> RootDir(const Context& ctx, const std::string& root) {
@@ -75,8 +117,14 @@ absl::StatusOr<Json> SpecFromPublish(const Json& publish) {
         "field \"content\": missing (a path under the data root, or give \"source\")");
   }
   if (!src->is_object()) return absl::InvalidArgumentError("field \"source\": must be an object");
-  return absl::InvalidArgumentError(
-      "field \"source\": this node reads local content only (\"content\", \"root\")");
+  int kinds = 0;
+  for (const char* kind : kRemoteKinds) kinds += src->contains(kind) ? 1 : 0;
+  if (kinds != 1) {
+    return absl::InvalidArgumentError(
+        "field \"source\": must name one connection as \"s3\", \"http\" or \"postgresql\"");
+  }
+  // The rest is checked against the connection when the source is made.
+  return *src;
 }
 
 absl::StatusOr<std::unique_ptr<Source>> MakeSource(const Context& ctx, const Json& spec) {
@@ -108,6 +156,7 @@ absl::StatusOr<std::unique_ptr<Source>> MakeSource(const Context& ctx, const Jso
     }
     return MakeFileSource(real, found);
   }
+  if (spec.contains("postgresql")) return PostgresSourceFor(ctx, spec);
   return absl::InvalidArgumentError(
       absl::StrCat("a source of kind \"", kind, "\" is not known to this node"));
 }

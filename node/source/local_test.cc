@@ -233,6 +233,25 @@ TEST_F(LocalSourceTest, PublishSpecsAreChecked) {
   EXPECT_EQ(legacy["root"], "data");
 }
 
+TEST_F(LocalSourceTest, RemoteSourcesNameTheirConnection) {
+  EXPECT_FALSE(SpecFromPublish({{"source", {{"view", "v"}}}}).ok());
+  EXPECT_FALSE(SpecFromPublish({{"source", {{"postgresql", "a"}, {"s3", "b"}}}}).ok());
+  HANSE_ASSERT_OK_AND_ASSIGN(
+      auto spec, SpecFromPublish({{"source", {{"postgresql", "registry"}, {"view", "v"}}}}));
+  auto s = MakeSource(ctx_, spec);
+  EXPECT_THAT(s.status().message(),
+              HasSubstr("postgresql connection \"registry\" is not in config.json"));
+  ctx_.connections = {{"postgresql", {{"registry", {{"conninfo", "host=/nowhere"}, {"pw", "x"}}}}}};
+  EXPECT_THAT(MakeSource(ctx_, spec).status().message(), HasSubstr("unknown key \"pw\""));
+  ctx_.connections = {{"postgresql", {{"registry", {{"conninfo", "host=/nowhere"}}}}}};
+  EXPECT_THAT(MakeSource(ctx_, {{"postgresql", "registry"}}).status().message(),
+              HasSubstr("either \"view\" or \"query\""));
+  EXPECT_THAT(MakeSource(ctx_, {{"postgresql", "registry"}, {"view", "v"}, {"table", "t"}})
+                  .status()
+                  .message(),
+              HasSubstr("unknown key \"table\""));
+}
+
 TEST(TreeTest, PathsAreChecked) {
   for (const char* bad : {"", "/a", "a//b", "a/./b", "../a", "a/..", "a\nb"}) {
     EXPECT_FALSE(CheckTreePath(bad).ok()) << bad;

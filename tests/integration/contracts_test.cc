@@ -26,6 +26,7 @@
 #include "node/identity/home.h"
 #include "node/rpc/tls.h"
 #include "tests/support/federation_fixture.h"
+#include "tests/support/postgres_server.h"
 #include "tests/support/process.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/tcp_proxy.h"
@@ -323,6 +324,73 @@ TEST_F(ContractsTest, ChangedSourceIsRefusedAndCostsNoUse) {
   EXPECT_THAT(r.err, HasSubstr("changed since it was published"));
   EXPECT_EQ(Show("hosp", agreement)["uses"], 0);
   EXPECT_EQ(Entries(Audit("hosp"), "transfer.refused", agreement).size(), 1u);
+}
+
+// A PostgreSQL view is a live dataset: each fetch is one consistent snapshot as CSV, the
+// provider records its digest and row count, and both sides co-sign a receipt naming exactly
+// those bytes. A later fetch sees rows added since.
+TEST_F(ContractsTest, PostgresViewIsALiveDatasetWithASnapshotPerFetch) {
+  testing::PostgresServer pg;
+  auto conninfo = pg.Start();
+  ASSERT_TRUE(conninfo.ok()) << conninfo.status();
+  for (const char* sql :
+       {"CREATE TABLE admissions (id int, ward text, note text)",
+        "INSERT INTO admissions SELECT i, 'ICU-' || (i % 3), 'note, \"quoted\" ' || i "
+        "FROM generate_series(1, 2000) i",
+        "CREATE VIEW icu_admissions AS SELECT id, ward, note FROM admissions ORDER BY id"}) {
+    ASSERT_TRUE(pg.Exec(sql).ok()) << sql;
+  }
+  StartFederation();
+  EXPECT_EQ(StopNode("hosp"), 0);
+  Configure("hosp", {{"sources", {{"postgresql", {{"registry", {{"conninfo", *conninfo}}}}}}}});
+  ASSERT_NO_FATAL_FAILURE(StartNode("hosp"));
+  json file = {{"name", "admissions"},
+               {"title", "ICU admissions"},
+               {"themes", {"health"}},
+               {"license", "CC-BY-4.0"},
+               {"media_type", "text/csv"},
+               {"language", "en"},
+               {"source", {{"postgresql", "registry"}, {"view", "icu_admissions"}}},
+               {"policy", Offer()}};
+  ASSERT_THAT(WriteFileAtomic(Path("admissions.json"), file.dump(), 0644), IsOk());
+  CommandResult r = Hanse("hosp", {"dataset", "publish", Path("admissions.json")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string dataset = r.out.substr(0, r.out.find('\n'));
+  ASSERT_TRUE(WaitForDocument("lab", dataset));
+  EXPECT_THAT(Hanse("lab", {"dataset", "show", dataset}).out, HasSubstr("\"live\""));
+
+  std::string agreement = Agree(dataset);
+  std::filesystem::create_directories(Path("lab-out"));
+  auto expected = pg.Psql({"-c", "\\copy (SELECT * FROM icu_admissions) TO STDOUT CSV HEADER"});
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  r = Fetch("lab", agreement, Path("lab-out/a1.csv"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto got = ReadFile(Path("lab-out/a1.csv"), 64 << 20);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, *expected);
+
+  ASSERT_TRUE(pg.Exec("INSERT INTO admissions VALUES (2001, 'ICU-9', 'late')").ok());
+  r = Fetch("lab", agreement, Path("lab-out/a2.csv"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  got = ReadFile(Path("lab-out/a2.csv"), 64 << 20);
+  ASSERT_TRUE(got.ok());
+  EXPECT_THAT(*got, HasSubstr("2001,ICU-9,late"));
+
+  auto sent = Entries(Audit("hosp"), "transfer.sent", agreement);
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0]["details"]["rows"], 2000);
+  EXPECT_EQ(sent[1]["details"]["rows"], 2001);
+  // Both uses are co-signed: the receipts name the digests of exactly what was sent.
+  EXPECT_EQ(Entries(Audit("hosp"), "receipt", agreement).size(), 2u);
+  EXPECT_EQ(Entries(Audit("lab"), "receipt", agreement).size(), 2u);
+  EXPECT_EQ(Show("hosp", agreement)["uses"], 2);
+  // A live source cannot resume (the next transfer is a new snapshot), and the refusal costs
+  // no use.
+  ASSERT_THAT(WriteFileAtomic(Path("lab-out/a3.csv.part"), "id,ward", 0600), IsOk());
+  r = Fetch("lab", agreement, Path("lab-out/a3.csv"), {"--resume"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, ::testing::AnyOf(HasSubstr("cannot resume"), HasSubstr("nothing to resume")));
+  EXPECT_EQ(Show("hosp", agreement)["uses"], 2);
 }
 
 TEST_F(ContractsTest, MemberUnderUsJurisdictionIsDeniedWithTheTrace) {
