@@ -17,6 +17,9 @@
 namespace hanse::bench {
 
 absl::StatusOr<BenchResult> RunTransfer(const std::string& scratch_dir, std::uint64_t bytes);
+// A directory dataset of `files` files, `bytes` in all, against a plain hashed copy of the tree.
+absl::StatusOr<BenchResult> RunTransferDir(const std::string& scratch_dir, std::uint64_t bytes,
+                                           std::uint64_t files);
 absl::StatusOr<BenchResult> RunNegotiate(const std::string& scratch_dir, int negotiations,
                                          int concurrency);
 

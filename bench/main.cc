@@ -36,8 +36,9 @@ namespace hanse::bench {
 namespace {
 
 // In PERFORMANCE.md's order; the report lists them so.
-constexpr absl::string_view kBuilt[] = {"verify",    "ingest",   "search", "lookup", "transfer",
-                                        "negotiate", "converge", "repair", "memory", "startup"};
+constexpr absl::string_view kBuilt[] = {"verify",   "ingest",       "search",    "lookup",
+                                        "transfer", "transfer_dir", "negotiate", "converge",
+                                        "repair",   "memory",       "startup"};
 constexpr size_t kVerifySubset = 20000;
 constexpr size_t kQueriesPerClass = 48;
 constexpr size_t kLookupGets = 200000;
@@ -70,7 +71,8 @@ int Main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: hanse_bench [--results DIR] [--out FILE]\n"
                    "env: "
-                   "BENCH=verify,ingest,search,lookup,transfer,negotiate,converge,repair,memory,"
+                   "BENCH=verify,ingest,search,lookup,transfer,transfer_dir,negotiate,converge,"
+                   "repair,memory,"
                    "startup BENCH_SCALE=1.0 "
                    "BENCH_FRESH=1 BENCH_MIN_SECONDS=1\n");
       return 2;
@@ -185,6 +187,13 @@ int Main(int argc, char** argv) {
     const std::uint64_t bytes = std::max<std::uint64_t>(
         64ull << 20, static_cast<std::uint64_t>((1ull << 30) * std::min(scale, 1.0)));
     record("transfer", RunTransfer(results_dir + "/transfer-scratch", bytes));
+  }
+  if (selected.count("transfer_dir")) {
+    const std::uint64_t bytes = std::max<std::uint64_t>(
+        64ull << 20, static_cast<std::uint64_t>((1ull << 30) * std::min(scale, 1.0)));
+    const std::uint64_t files =
+        std::max<std::uint64_t>(64, static_cast<std::uint64_t>(4096 * std::min(scale, 1.0)));
+    record("transfer_dir", RunTransferDir(results_dir + "/transfer-dir-scratch", bytes, files));
   }
   if (selected.count("negotiate")) {
     record("negotiate", RunNegotiate(results_dir + "/negotiate-scratch", 200, 16));

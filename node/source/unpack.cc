@@ -100,7 +100,6 @@ absl::Status Unpack(archive* a, const std::string& out, const std::string& root_
       }
       if (!status.ok()) break;
     }
-    if (status.ok() && ::fsync(fd) != 0) status = absl::InternalError("fsync failed");
     ::close(fd);
     HANSE_RETURN_IF_ERROR(status);
     entries.push_back({rel, size, sha.HexDigest(), ""});
@@ -114,6 +113,14 @@ absl::Status Unpack(archive* a, const std::string& out, const std::string& root_
   if (root.HexDigest() != root_digest) {
     return absl::DataLossError("the received tree's manifest does not match its root digest");
   }
+  // One flush of the filesystem for the whole tree instead of one fsync per file (thousands of
+  // small files would each wait for the disk).
+  int dir = ::open(out.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0 || ::syncfs(dir) != 0) {
+    if (dir >= 0) ::close(dir);
+    return absl::InternalError(absl::StrCat("cannot flush ", out, " to disk"));
+  }
+  ::close(dir);
   return absl::OkStatus();
 }
 
