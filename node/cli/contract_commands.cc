@@ -32,6 +32,7 @@ struct ContractCommands {
       file;
   std::vector<std::string> purpose_classes;
   bool resume = false;
+  bool force = false;
   std::uint64_t max_rate = 0;
   int idle_timeout = 0;
   int limit = 0;
@@ -156,6 +157,7 @@ absl::Status Fetch(ContractCommands& c) {
   req.set_agreement_id(c.id);
   req.set_out(std::filesystem::absolute(c.out).string());
   req.set_resume(c.resume);
+  req.set_force(c.force);
   req.set_max_rate(c.max_rate);
   req.set_idle_timeout_seconds(static_cast<std::uint32_t>(std::max(0, c.idle_timeout)));
   const bool tty = ::isatty(STDERR_FILENO);
@@ -179,11 +181,9 @@ absl::Status Fetch(ContractCommands& c) {
   }
   HANSE_RETURN_IF_ERROR(finished);
   std::printf("%s\n", req.out().c_str());
-  std::fprintf(stderr,
-               "Fetched %llu bytes (use %llu); SHA-256 %s matches the signed "
-               "self-description.\n",
+  std::fprintf(stderr, "Fetched %llu bytes (use %llu); %s.\n",
                static_cast<unsigned long long>(last.received_bytes()),
-               static_cast<unsigned long long>(last.use_number()), last.sha256().c_str());
+               static_cast<unsigned long long>(last.use_number()), last.message().c_str());
   return absl::OkStatus();
 }
 
@@ -370,6 +370,7 @@ std::shared_ptr<ContractCommands> AddContractCommands(
   c->fetch->add_option("agreement", c->id, "Agreement id")->required();
   c->fetch->add_option("--out", c->out, "Where to write the data")->required();
   c->fetch->add_flag("--resume", c->resume, "Continue an interrupted fetch from OUT.part");
+  c->fetch->add_flag("--force", c->force, "Replace OUT if it exists");
   c->fetch->add_option("--max-rate", c->max_rate, "Bandwidth cap in bytes per second");
   c->fetch->add_option("--idle-timeout", c->idle_timeout,
                        "Give up when the provider sends nothing for this many seconds (default: "

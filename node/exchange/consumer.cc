@@ -1,6 +1,7 @@
 #include "node/exchange/consumer.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -195,6 +196,13 @@ absl::Status Consumer::FetchData(const hanse::v1::FetchDataRequest& req,
     return absl::FailedPreconditionError(
         absl::StrCat("the provider ", n.provider_did, " is not a trusted member"));
   }
+  // What is already there is never replaced unasked (and a refusal costs no use).
+  struct stat existing {};
+  const bool out_exists = ::lstat(req.out().c_str(), &existing) == 0;
+  if (out_exists && !req.force()) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(req.out(), " exists; pass --force to replace it, or choose another --out"));
+  }
   const std::string part = req.out() + ".part";
   trust::Sha256Stream sha;
   std::uint64_t offset = 0;
@@ -308,6 +316,10 @@ absl::Status Consumer::FetchData(const hanse::v1::FetchDataRequest& req,
   std::optional<catalog::DatasetFacts> tree;
   if (held_facts && held_facts->distribution_kind == "directory") tree = held_facts;
   if (tree) {
+    if (out_exists) {
+      std::error_code ec;
+      std::filesystem::remove_all(req.out(), ec);  // --force: the old tree makes way
+    }
     absl::Status unpacked =
         source::UnpackTree(part, req.out(), tree->root_digest, tree->file_count);
     if (!unpacked.ok()) {
@@ -360,7 +372,15 @@ absl::Status Consumer::FetchData(const hanse::v1::FetchDataRequest& req,
   HANSE_RETURN_IF_ERROR(ScheduleDuties(n, static_cast<std::int64_t>(use), req.out(), now));
   p.set_done(true);
   p.set_sha256(got);
-  p.set_message(absl::StrCat("verified SHA-256 ", got));
+  if (live) {
+    p.set_message(
+        absl::StrCat("live data: its SHA-256 ", got, " is named in the receipt both sides signed"));
+  } else if (tree) {
+    p.set_message(absl::StrCat("SHA-256 ", got, " matches the signed self-description; ",
+                               tree->file_count, " files unpacked, their manifest checked"));
+  } else {
+    p.set_message(absl::StrCat("SHA-256 ", got, " matches the signed self-description"));
+  }
   progress(p);
   return absl::OkStatus();
 }

@@ -308,6 +308,17 @@ TEST_F(ContractsTest, DirectoryUnderADataRootArrivesAsTheSameTree) {
   }
   EXPECT_FALSE(PathExists(out + ".part"));
   EXPECT_EQ(Show("hosp", agreement)["uses"], 1);
+
+  // An existing tree is replaced only when asked, and the refusal costs no use.
+  r = Fetch("lab", agreement, out);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("pass --force"));
+  EXPECT_EQ(Show("hosp", agreement)["uses"], 1);
+  ASSERT_THAT(WriteFileAtomic(out + "/stale.txt", "old", 0600), IsOk());
+  r = Fetch("lab", agreement, out, {"--force"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(PathExists(out + "/stale.txt"));
+  EXPECT_TRUE(PathExists(out + "/README"));
 }
 
 // A source changed after publishing is refused before anything is sent: the consumer is told
