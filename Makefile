@@ -21,6 +21,14 @@ deps:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+	@# Test servers from npm (s3rver), pinned by tests/support/package-lock.json.
+	@if [ ! -d tests/support/node_modules ]; then \
+	  if ! command -v npm >/dev/null; then \
+	    $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends npm >/dev/null; \
+	  fi; \
+	  npm ci --prefix tests/support --no-audit --no-fund --loglevel=error >/dev/null; \
+	fi
 
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
