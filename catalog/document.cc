@@ -406,8 +406,9 @@ absl::Status ValidateDocument(const Document& doc) {
       return FieldError(absl::StrCat(s, "sha256"), "must be 64 lower-case hex digits");
     }
     if (d.distribution_kind == "directory") {
-      if (d.file_count == 0) {
-        return FieldError(absl::StrCat(s, "distribution.files"), "must be at least 1");
+      // 200,000: node/source's kMaxTreeFiles, what any node publishes or unpacks.
+      if (d.file_count == 0 || d.file_count > 200'000) {
+        return FieldError(absl::StrCat(s, "distribution.files"), "must be 1-200000");
       }
       if (!is_digest(d.root_digest)) {
         return FieldError(absl::StrCat(s, "distribution.rootDigest"),

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <optional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/clock.h"
 #include "base/file.h"
@@ -196,6 +197,23 @@ absl::Status Consumer::FetchData(const hanse::v1::FetchDataRequest& req,
     return absl::FailedPreconditionError(
         absl::StrCat("the provider ", n.provider_did, " is not a trusted member"));
   }
+  // The node writes with its own rights: never into its home (but for HOME/fetched, where
+  // token holders' fetches land), never over a directory that holds the home, never a path
+  // whose last component is empty.
+  if (req.out().back() == '/' || req.out() == "/") {
+    return absl::InvalidArgumentError("--out must name a file or directory, not end with /");
+  }
+  {
+    const std::string out = std::filesystem::path(req.out()).lexically_normal().string();
+    const std::string home = std::filesystem::path(c_->home->paths.dir).lexically_normal().string();
+    auto within = [](const std::string& a, const std::string& b) {
+      return a == b || absl::StartsWith(a, absl::StrCat(b, "/"));
+    };
+    if ((within(out, home) && !within(out, home + "/fetched")) || within(home, out)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--out ", req.out(), " is inside (or holds) the node's home; choose a path outside it"));
+    }
+  }
   // What is already there is never replaced unasked (and a refusal costs no use).
   struct stat existing {};
   const bool out_exists = ::lstat(req.out().c_str(), &existing) == 0;
@@ -243,6 +261,10 @@ absl::Status Consumer::FetchData(const hanse::v1::FetchDataRequest& req,
                                                    : c_->home->config.fetch_idle_timeout_seconds);
   absl::Status streamed =
       peer_->Fetch(*provider, freq, idle_timeout, [&](const hanse::v1::FetchChunk& chunk) {
+        if (p.total_bytes() > 0 && p.received_bytes() + chunk.data().size() > p.total_bytes()) {
+          failure = absl::DataLossError("the provider sent more bytes than it announced");
+          return false;
+        }
         if (chunk.use_number() > 0) {  // the first chunk
           p.set_total_bytes(chunk.total_bytes());
           use = chunk.use_number();
@@ -316,12 +338,24 @@ absl::Status Consumer::FetchData(const hanse::v1::FetchDataRequest& req,
   std::optional<catalog::DatasetFacts> tree;
   if (held_facts && held_facts->distribution_kind == "directory") tree = held_facts;
   if (tree) {
-    if (out_exists) {
-      std::error_code ec;
-      std::filesystem::remove_all(req.out(), ec);  // --force: the old tree makes way
+    // Unpacked beside --out first: with --force, the old tree makes way only for a good one.
+    const std::string fresh = req.out() + ".unpacking";
+    std::error_code ec;
+    std::filesystem::remove_all(fresh, ec);
+    absl::Status unpacked = source::UnpackTree(part, fresh, tree->root_digest, tree->file_count);
+    if (unpacked.ok() && out_exists) {
+      const std::string old = req.out() + ".replaced";
+      std::filesystem::remove_all(old, ec);
+      if (::rename(req.out().c_str(), old.c_str()) != 0) {
+        unpacked = absl::InternalError(absl::StrCat("cannot move the old ", req.out(), " aside"));
+      } else {
+        std::filesystem::remove_all(old, ec);
+      }
     }
-    absl::Status unpacked =
-        source::UnpackTree(part, req.out(), tree->root_digest, tree->file_count);
+    if (unpacked.ok() && ::rename(fresh.c_str(), req.out().c_str()) != 0) {
+      unpacked = absl::InternalError(absl::StrCat("cannot move ", fresh, " to ", req.out()));
+    }
+    if (!unpacked.ok()) std::filesystem::remove_all(fresh, ec);
     if (!unpacked.ok()) {
       c_->Audit("transfer.rejected", n.agreement_id, c_->self(),
                 {{"expected", n.content_digest}, {"reason", std::string(unpacked.message())}});

@@ -318,16 +318,22 @@ absl::StatusOr<hanse::v1::AcknowledgeResponse> Provider::Acknowledge(
   // A live use's bytes are those this node recorded when it sent them; any other use's are
   // the published ones.
   std::string expected = absl::StrCat("sha256:", n.content_digest);
-  {
+  bool live = false;
+  if (auto held = c_->catalog->Get(n.dataset_id); held.ok()) {
+    auto doc = catalog::DecodeDocument(*held);
+    live = doc.ok() && doc->dataset.live && doc->dataset.sha256 == n.content_digest;
+  }
+  if (live) {
     std::lock_guard lock(use_mu_);
     auto open = c_->store->Get(catalog::Family::kContracts, contract::OpenUseKey(n.agreement_id));
-    if (open.ok() && open->has_value()) {
-      auto j = ParseJson(**open).value_or(nlohmann::json());
-      if (j.is_object() && j.contains("sent") &&
-          j.value("use", std::int64_t{0}) == static_cast<std::int64_t>(receipt.use)) {
-        expected = absl::StrCat("sha256:", j.value("sent", ""));
-      }
+    nlohmann::json j;
+    if (open.ok() && open->has_value()) j = ParseJson(**open).value_or(nlohmann::json());
+    if (!j.is_object() || !j.contains("sent") ||
+        j.value("use", std::int64_t{0}) != static_cast<std::int64_t>(receipt.use)) {
+      return absl::FailedPreconditionError(
+          "no completed live transfer of this use is on record; the receipt cannot be co-signed");
     }
+    expected = absl::StrCat("sha256:", j.value("sent", ""));
   }
   if (receipt.agreement_id != n.agreement_id || receipt.dataset_id != n.dataset_id ||
       receipt.content_digest != expected) {

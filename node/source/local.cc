@@ -58,13 +58,23 @@ class FdReader : public Reader {
 };
 
 // Opens `path` for reading at `offset`, refusing it when it is not what was published.
+// `root` (a real path; empty: no check) is where the opened file must really be: a path
+// swapped for a symlink out of the root since publishing is refused, and a FIFO never blocks.
 absl::StatusOr<std::unique_ptr<Reader>> OpenChecked(const std::string& path, absl::string_view name,
-                                                    absl::string_view version,
-                                                    std::uint64_t offset) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+                                                    absl::string_view version, std::uint64_t offset,
+                                                    const std::string& root = "") {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     return absl::FailedPreconditionError(
         absl::StrCat(name, " is gone since it was published: ", std::strerror(errno)));
+  }
+  if (!root.empty()) {
+    auto real = RealPath(absl::StrCat("/proc/self/fd/", fd));
+    if (!real.ok() || !Inside(root, *real)) {
+      ::close(fd);
+      return absl::FailedPreconditionError(
+          absl::StrCat(name, " now leads outside its data root; republish the dataset"));
+    }
   }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -188,11 +198,27 @@ class DirectorySource : public Source {
     auto manifest = found_.find("manifest");
     if (manifest == found_.end()) return absl::DataLossError("the directory has no manifest");
     HANSE_ASSIGN_OR_RETURN(std::vector<TreeEntry> entries, ParseManifest(*manifest));
+    // Every file still to be sent is checked before the transfer starts (and so before a use
+    // is counted); each is checked again, and confined to the root, when it is opened.
+    std::uint64_t end = 0;
+    for (const auto& e : entries) {
+      end += TarHeader(e).size() + (e.size + 511) / 512 * 512;
+      if (end <= offset) continue;
+      struct stat st {};
+      if (::stat(absl::StrCat(dir_, "/", e.path).c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+          Version(st) != e.version) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(e.path,
+                         " changed since it was published (size or modification time); republish "
+                         "the dataset"));
+      }
+    }
     const std::string dir = dir_;
+    const std::string root = root_;
     return OpenTreeStream(
         std::move(entries),
-        [dir](const TreeEntry& e, std::uint64_t at) {
-          return OpenChecked(absl::StrCat(dir, "/", e.path), e.path, e.version, at);
+        [dir, root](const TreeEntry& e, std::uint64_t at) {
+          return OpenChecked(absl::StrCat(dir, "/", e.path), e.path, e.version, at, root);
         },
         offset);
   }

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -14,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "node/source/factory.h"
 #include "node/source/tree.h"
+#include "node/source/unpack.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 #include "trust/sha256_stream.h"
@@ -196,19 +198,11 @@ TEST_F(LocalSourceTest, ChangedFileInATreeStopsTheStream) {
                              DescribeSpec(ctx_, {{"root", "data"}, {"path", "tree"}}, nullptr));
   Write(root_ + "/tree/sub/block", std::string(600, 'c'));
   HANSE_ASSERT_OK_AND_ASSIGN(auto src, MakeSource(ctx_, d.record));
-  HANSE_ASSERT_OK_AND_ASSIGN(auto r, src->Open(0));
-  std::string buf(1 << 20, '\0');
-  absl::Status failed;
-  while (true) {
-    auto got = r->Read(buf.data(), buf.size());
-    if (!got.ok()) {
-      failed = got.status();
-      break;
-    }
-    ASSERT_NE(*got, 0u) << "the stream ended without noticing the change";
-  }
-  EXPECT_THAT(failed.message(), HasSubstr("sub/block"));
-  EXPECT_THAT(failed.message(), HasSubstr("changed since it was published"));
+  // Refused before the transfer starts (before a use is counted).
+  auto r = src->Open(0);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("sub/block"));
+  EXPECT_THAT(r.status().message(), HasSubstr("changed since it was published"));
 }
 
 TEST_F(LocalSourceTest, SpecialFilesAndEmptyTreesAreRefused) {
@@ -252,8 +246,45 @@ TEST_F(LocalSourceTest, RemoteSourcesNameTheirConnection) {
               HasSubstr("unknown key \"table\""));
 }
 
+TEST_F(LocalSourceTest, UnpackRebuildsTheTreeAndRefusesWhatHanseNeverSends) {
+  auto files = MakeTree();
+  HANSE_ASSERT_OK_AND_ASSIGN(Described d,
+                             DescribeSpec(ctx_, {{"root", "data"}, {"path", "tree"}}, nullptr));
+  HANSE_ASSERT_OK_AND_ASSIGN(auto src, MakeSource(ctx_, d.record));
+  HANSE_ASSERT_OK_AND_ASSIGN(auto r, src->Open(0));
+  const std::string tar = dir_.path() + "/stream.tar";
+  Write(tar, ReadAll(*r));
+  const std::string out = dir_.path() + "/unpacked";
+  const auto& desc = d.description;
+  absl::Status unpacked = UnpackTree(tar, out, desc.root_digest, desc.file_count);
+  ASSERT_TRUE(unpacked.ok()) << unpacked;
+  for (const auto& [path, bytes] : files) {
+    std::ifstream in(absl::StrCat(out, "/", path), std::ios::binary);
+    std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(got, bytes) << path;
+  }
+  // The directory must not exist yet; another root digest or count removes what was unpacked.
+  EXPECT_EQ(UnpackTree(tar, out, desc.root_digest, desc.file_count).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_FALSE(UnpackTree(tar, out + "2", std::string(64, '0'), desc.file_count).ok());
+  EXPECT_FALSE(std::filesystem::exists(out + "2"));
+  EXPECT_FALSE(UnpackTree(tar, out + "3", desc.root_digest, desc.file_count - 1).ok());
+
+  // A sparse file (a few KiB of tar, gigabytes of zeros) and a symlink entry are refused.
+  const std::string hostile = dir_.path() + "/hostile";
+  ::mkdir(hostile.c_str(), 0700);
+  ASSERT_EQ(Shell(absl::StrCat("truncate -s 1G '", hostile, "/sparse' && cd '", hostile,
+                               "' && tar --sparse --format=pax -cf ../sparse.tar sparse && "
+                               "ln -s /etc/passwd link && tar -cf ../link.tar link 2>&1")),
+            "");
+  EXPECT_THAT(UnpackTree(dir_.path() + "/sparse.tar", out + "4", desc.root_digest, 1).message(),
+              HasSubstr("not a regular file"));
+  EXPECT_THAT(UnpackTree(dir_.path() + "/link.tar", out + "5", desc.root_digest, 1).message(),
+              HasSubstr("not a regular file"));
+}
+
 TEST(TreeTest, PathsAreChecked) {
-  for (const char* bad : {"", "/a", "a//b", "a/./b", "../a", "a/..", "a\nb"}) {
+  for (const char* bad : {"", "/a", "a//b", "a/./b", "../a", "a/..", "a\nb", "caf\xe9.csv"}) {
     EXPECT_FALSE(CheckTreePath(bad).ok()) << bad;
   }
   EXPECT_TRUE(CheckTreePath("a/b c/d.csv").ok());

@@ -163,6 +163,12 @@ absl::Status CheckTreePath(absl::string_view path) {
           absl::StrCat("path \"", absl::CHexEscape(path), "\" holds a control character"));
     }
   }
+  try {
+    (void)nlohmann::json(std::string(path)).dump();  // throws on invalid UTF-8
+  } catch (const nlohmann::json::exception&) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("path \"", absl::CHexEscape(path), "\" is not valid UTF-8; rename it"));
+  }
   return absl::OkStatus();
 }
 

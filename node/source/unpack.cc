@@ -46,21 +46,27 @@ absl::Status MakeParents(const std::string& out, absl::string_view rel) {
 }
 
 absl::Status Unpack(archive* a, const std::string& out, const std::string& root_digest,
-                    std::uint64_t file_count) {
+                    std::uint64_t file_count, std::uint64_t stream_bytes) {
   std::vector<TreeEntry> entries;
+  // Nothing Hanse sends unpacks to more than the stream itself (no sparse files, no links).
+  std::uint64_t written = 0;
   std::string buf(1 << 20, '\0');
   for (;;) {
     archive_entry* e = nullptr;
     int rc = archive_read_next_header(a, &e);
     if (rc == ARCHIVE_EOF) break;
-    if (rc != ARCHIVE_OK) {
+    // A warning is what libarchive gives for a UTF-8 path it cannot convert to the process's
+    // locale; the path is read as UTF-8 below, so only errors stop the unpack.
+    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
       return absl::DataLossError(
           absl::StrCat("the received tree is not a valid tar: ", archive_error_string(a)));
     }
-    const char* name = archive_entry_pathname(e);
+    const char* name = archive_entry_pathname_utf8(e);
+    if (name == nullptr) name = archive_entry_pathname(e);
     std::string rel = name ? name : "";
     HANSE_RETURN_IF_ERROR(CheckTreePath(rel), "the received tree");
-    if (archive_entry_filetype(e) != AE_IFREG) {
+    if (archive_entry_filetype(e) != AE_IFREG || archive_entry_sparse_count(e) > 0 ||
+        archive_entry_hardlink(e) != nullptr) {
       return absl::DataLossError(
           absl::StrCat("the received tree holds ", rel, ", which is not a regular file"));
     }
@@ -87,6 +93,11 @@ absl::Status Unpack(archive* a, const std::string& out, const std::string& root_
         break;
       }
       if (n == 0) break;
+      written += static_cast<std::uint64_t>(n);
+      if (written > stream_bytes) {
+        status = absl::DataLossError("the received tree unpacks to more bytes than it holds");
+        break;
+      }
       sha.Update(absl::string_view(buf.data(), static_cast<size_t>(n)));
       size += static_cast<std::uint64_t>(n);
       for (la_ssize_t done = 0; done < n;) {
@@ -140,7 +151,10 @@ absl::Status UnpackTree(const std::string& tar_path, const std::string& out_dir,
     status = absl::DataLossError(
         absl::StrCat("cannot read ", tar_path, ": ", archive_error_string(a.get())));
   } else {
-    status = Unpack(a.get(), out_dir, root_digest, file_count);
+    struct stat st {};
+    ::stat(tar_path.c_str(), &st);
+    status =
+        Unpack(a.get(), out_dir, root_digest, file_count, static_cast<std::uint64_t>(st.st_size));
   }
   if (!status.ok()) {
     std::error_code ec;
