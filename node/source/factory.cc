@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/json.h"
 #include "base/status.h"
+#include "node/source/connections.h"
 #include "node/source/local.h"
 #include "node/source/postgres.h"
 
@@ -46,7 +47,8 @@ constexpr const char* kRemoteKinds[] = {"s3", "http", "postgresql"};
 
 // The config's connection of `kind` named in `spec`, with its keys checked.
 absl::StatusOr<Json> Connection(const Context& ctx, const Json& spec, const char* kind,
-                                std::initializer_list<const char*> allowed) {
+                                std::initializer_list<const char*> allowed,
+                                bool check_keys = true) {
   HANSE_ASSIGN_OR_RETURN(std::string name, StringField(spec, kind, "source"));
   const Json* named = nullptr;
   if (auto all = ctx.connections.find(kind); all != ctx.connections.end() && all->is_object()) {
@@ -58,7 +60,7 @@ absl::StatusOr<Json> Connection(const Context& ctx, const Json& spec, const char
   }
   const std::string what = absl::StrCat("config sources.", kind, ".", name);
   if (!named->is_object()) return absl::InvalidArgumentError(absl::StrCat(what, ": not an object"));
-  HANSE_RETURN_IF_ERROR(CheckKeys(*named, allowed, what));
+  if (check_keys) HANSE_RETURN_IF_ERROR(CheckKeys(*named, allowed, what));
   return *named;
 }
 
@@ -157,6 +159,14 @@ absl::StatusOr<std::unique_ptr<Source>> MakeSource(const Context& ctx, const Jso
     return MakeFileSource(real, found);
   }
   if (spec.contains("postgresql")) return PostgresSourceFor(ctx, spec);
+  for (const char* kind : {"s3", "http"}) {
+    if (!spec.contains(kind)) continue;
+    HANSE_ASSIGN_OR_RETURN(std::string name, StringField(spec, kind, "source"));
+    HANSE_ASSIGN_OR_RETURN(Json conn, Connection(ctx, spec, kind, {}, /*check_keys=*/false));
+    const std::string what = absl::StrCat("config sources.", kind, ".", name);
+    return std::string(kind) == "s3" ? S3SourceFor(conn, spec, what)
+                                     : HttpSourceFor(conn, spec, what);
+  }
   return absl::InvalidArgumentError(
       absl::StrCat("a source of kind \"", kind, "\" is not known to this node"));
 }

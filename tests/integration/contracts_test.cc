@@ -25,9 +25,11 @@
 #include "node/audit/audit_log.h"
 #include "node/identity/home.h"
 #include "node/rpc/tls.h"
+#include "node/source/s3.h"
 #include "tests/support/federation_fixture.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/process.h"
+#include "tests/support/s3_server.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/tcp_proxy.h"
 
@@ -402,6 +404,78 @@ TEST_F(ContractsTest, PostgresViewIsALiveDatasetWithASnapshotPerFetch) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_THAT(r.err, ::testing::AnyOf(HasSubstr("cannot resume"), HasSubstr("nothing to resume")));
   EXPECT_EQ(Show("hosp", agreement)["uses"], 2);
+}
+
+// An S3 object and an S3 prefix (a tree of objects) in a real S3-compatible server (s3rver)
+// are datasets like files and directories: the consumer gets the same bytes and the same tree,
+// the secrets stay in a file only the node can read, and a changed object is refused at no cost.
+TEST_F(ContractsTest, S3ObjectAndPrefixArriveAsPublished) {
+  testing::S3Server s3;
+  ASSERT_TRUE(s3.Start(HANSE_SOURCE_DIR).ok());
+  node::source::S3Location at{
+      .endpoint = s3.endpoint(), .region = "us-east-1", .bucket = "imaging"};
+  const node::source::S3Credentials keys{.access_key_id = testing::S3Server::kAccessKey,
+                                         .secret_access_key = testing::S3Server::kSecretKey};
+  ASSERT_TRUE(node::source::s3_internal::Put(at, keys, "").ok());
+  std::map<std::string, std::string> objects = {{"scans/a.dcm", RandomBytes(300 * 1024, 31)},
+                                                {"scans/b/c.dcm", RandomBytes(5000, 32)},
+                                                {"single.csv", "ward,beds\nICU,12\n"}};
+  for (const auto& [key, bytes] : objects) {
+    at.key = key;
+    ASSERT_TRUE(node::source::s3_internal::Put(at, keys, bytes).ok()) << key;
+  }
+  StartFederation();
+  const std::string secret = Path("s3-archive.json");
+  ASSERT_THAT(WriteFileAtomic(secret,
+                              json({{"access_key_id", testing::S3Server::kAccessKey},
+                                    {"secret_access_key", testing::S3Server::kSecretKey}})
+                                  .dump(),
+                              0600),
+              IsOk());
+  EXPECT_EQ(StopNode("hosp"), 0);
+  Configure("hosp", {{"sources",
+                      {{"s3",
+                        {{"archive",
+                          {{"endpoint", s3.endpoint()},
+                           {"region", "us-east-1"},
+                           {"credentials_file", secret}}}}}}}});
+  ASSERT_NO_FATAL_FAILURE(StartNode("hosp"));
+  auto publish = [&](const std::string& name, const json& source) {
+    json file = {{"name", name},           {"title", "Imaging " + name}, {"themes", {"health"}},
+                 {"license", "CC-BY-4.0"}, {"media_type", "text/csv"},   {"language", "en"},
+                 {"source", source},       {"policy", Offer()}};
+    EXPECT_THAT(WriteFileAtomic(Path(name + ".json"), file.dump(), 0644), IsOk());
+    CommandResult r = Hanse("hosp", {"dataset", "publish", Path(name + ".json")});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::string id = r.out.substr(0, r.out.find('\n'));
+    EXPECT_TRUE(WaitForDocument("lab", id));
+    return id;
+  };
+  const std::string object =
+      publish("single", {{"s3", "archive"}, {"bucket", "imaging"}, {"key", "single.csv"}});
+  const std::string prefix =
+      publish("scans", {{"s3", "archive"}, {"bucket", "imaging"}, {"prefix", "scans/"}});
+  EXPECT_THAT(Hanse("hosp", {"dataset", "show", object}).out, Not(HasSubstr("S3RVER")));
+
+  std::filesystem::create_directories(Path("lab-out"));
+  std::string agreement = Agree(object);
+  CommandResult r = Fetch("lab", agreement, Path("lab-out/single.csv"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(*ReadFile(Path("lab-out/single.csv"), 1 << 20), objects["single.csv"]);
+
+  std::string tree = Agree(prefix);
+  r = Fetch("lab", tree, Path("lab-out/scans"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(*ReadFile(Path("lab-out/scans/a.dcm"), 1 << 20), objects["scans/a.dcm"]);
+  EXPECT_EQ(*ReadFile(Path("lab-out/scans/b/c.dcm"), 1 << 20), objects["scans/b/c.dcm"]);
+
+  // A changed object is refused before a use is counted.
+  at.key = "single.csv";
+  ASSERT_TRUE(node::source::s3_internal::Put(at, keys, "ward,beds\nICU,13\n").ok());
+  r = Fetch("lab", agreement, Path("lab-out/single2.csv"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("changed since it was published"));
+  EXPECT_EQ(Show("hosp", agreement)["uses"], 1);
 }
 
 TEST_F(ContractsTest, MemberUnderUsJurisdictionIsDeniedWithTheTrace) {
