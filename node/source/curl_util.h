@@ -24,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "node/source/source.h"
 
 namespace hanse::node::source::curl_internal {
 
@@ -130,6 +131,19 @@ std::string RedactUrl(const std::string& url);
 
 // InvalidArgument unless `url` parses as an absolute http:// or https:// URL with a host.
 absl::Status CheckHttpUrl(const std::string& url, absl::string_view what);
+
+// A Reader over a started Stream; null: the empty stream (a source opened at its end).
+class StreamReader : public Reader {
+ public:
+  explicit StreamReader(std::unique_ptr<Stream> s) : s_(std::move(s)) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    if (s_ == nullptr) return 0;
+    return s_->Read(buf, n);
+  }
+
+ private:
+  std::unique_ptr<Stream> s_;
+};
 
 }  // namespace hanse::node::source::curl_internal
 

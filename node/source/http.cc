@@ -15,6 +15,7 @@ namespace {
 
 using curl_internal::Request;
 using curl_internal::Stream;
+using curl_internal::StreamReader;
 
 constexpr size_t kHashChunk = 256 << 10;
 
@@ -86,18 +87,6 @@ absl::Status HttpError(const std::string& name, long status) {
 }
 
 bool StrongEtag(const std::string& etag) { return !etag.empty() && !absl::StartsWith(etag, "W/"); }
-
-class StreamReader : public Reader {
- public:
-  explicit StreamReader(std::unique_ptr<Stream> s) : s_(std::move(s)) {}
-  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
-    if (s_ == nullptr) return 0;
-    return s_->Read(buf, n);
-  }
-
- private:
-  std::unique_ptr<Stream> s_;  // null: the empty stream (opened at the end)
-};
 
 class HttpSource : public Source {
  public:

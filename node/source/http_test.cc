@@ -16,12 +16,17 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "node/source/test_util.h"
 #include "tests/support/s3_server.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 
 namespace hanse::node::source {
 namespace {
+
+using ::hanse::node::source::testing::IndependentSha256;
+using ::hanse::node::source::testing::Pattern;
+using ::hanse::node::source::testing::ReadAll;
 
 using ::hanse::testing::ChildProcess;
 using ::hanse::testing::IsOk;
@@ -31,40 +36,6 @@ using ::testing::Not;
 
 constexpr char kKeyHeader[] = "X-Api-Key";
 constexpr char kKey[] = "k3y-SECRET-value";
-
-std::string IndependentSha256(const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 15]);
-  }
-  return out;
-}
-
-std::string Pattern(size_t n, std::uint32_t seed) {
-  std::string out(n, '\0');
-  std::uint32_t x = seed * 2654435761u + 7;
-  for (size_t i = 0; i < n; ++i) {
-    x = x * 1664525u + 1013904223u;
-    out[i] = static_cast<char>(x >> 24);
-  }
-  return out;
-}
-
-absl::StatusOr<std::string> ReadAll(Reader& r, size_t chunk = 64 << 10) {
-  std::string out;
-  std::string buf(chunk, '\0');
-  while (true) {
-    auto n = r.Read(buf.data(), buf.size());
-    if (!n.ok()) return n.status();
-    if (*n == 0) return out;
-    out.append(buf.data(), *n);
-  }
-}
 
 class HttpTest : public ::testing::Test {
  protected:

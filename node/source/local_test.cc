@@ -14,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "node/source/factory.h"
+#include "node/source/test_util.h"
 #include "node/source/tree.h"
 #include "node/source/unpack.h"
 #include "tests/support/status_matchers.h"
@@ -30,20 +31,11 @@ void Write(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
 }
 
+// An odd chunk size crosses every header, data and padding boundary.
 std::string ReadAll(Reader& r) {
-  std::string out, buf(7001, '\0');  // an odd size crosses every boundary
-  while (true) {
-    auto got = r.Read(buf.data(), buf.size());
-    EXPECT_TRUE(got.ok()) << got.status();
-    if (!got.ok() || *got == 0) return out;
-    out.append(buf.data(), *got);
-  }
-}
-
-std::string Sha256(const std::string& s) {
-  trust::Sha256Stream h;
-  h.Update(s);
-  return h.HexDigest();
+  auto all = testing::ReadAll(r, 7001);
+  EXPECT_TRUE(all.ok()) << all.status();
+  return all.value_or("");
 }
 
 std::string Shell(const std::string& cmd) {
@@ -98,7 +90,7 @@ TEST_F(LocalSourceTest, FileDescribesAndResumesAtEveryOffset) {
       DescribeSpec(ctx_, spec, [&](std::uint64_t done, std::uint64_t) { last = done; }));
   EXPECT_EQ(d.description.kind, "file");
   EXPECT_EQ(d.description.byte_size, bytes.size());
-  EXPECT_EQ(d.description.sha256, Sha256(bytes));
+  EXPECT_EQ(d.description.sha256, testing::IndependentSha256(bytes));
   EXPECT_EQ(last, bytes.size());
   HANSE_ASSERT_OK_AND_ASSIGN(auto src, MakeSource(ctx_, d.record));
   for (std::uint64_t offset : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{1} << 20,
@@ -158,9 +150,9 @@ TEST_F(LocalSourceTest, DirectoryIsATarThatOtherToolsReadBack) {
   HANSE_ASSERT_OK_AND_ASSIGN(auto r, src->Open(0));
   const std::string stream = ReadAll(*r);
   EXPECT_EQ(stream.size(), d.description.byte_size);
-  EXPECT_EQ(Sha256(stream), d.description.sha256);
+  EXPECT_EQ(testing::IndependentSha256(stream), d.description.sha256);
   HANSE_ASSERT_OK_AND_ASSIGN(auto entries, ParseManifest(d.record["found"]["manifest"]));
-  EXPECT_EQ(Sha256(ManifestText(entries)), d.description.root_digest);
+  EXPECT_EQ(testing::IndependentSha256(ManifestText(entries)), d.description.root_digest);
   EXPECT_EQ(TreeStreamSize(entries), stream.size());
 
   // GNU tar and Python's tarfile unpack the same tree.

@@ -17,6 +17,7 @@ namespace {
 
 using curl_internal::Request;
 using curl_internal::Stream;
+using curl_internal::StreamReader;
 
 // SHA-256 of the empty payload: what libcurl hashes into the signature of a GET or HEAD, sent
 // as x-amz-content-sha256, which SigV4 requires of every S3 request (libcurl 7.88 does not
@@ -145,18 +146,6 @@ absl::Status Changed(const S3Location& w, const std::string& etag,
   return absl::FailedPreconditionError(absl::StrCat(
       "the object ", Name(w), " changed since it was published (", was, "); republish it"));
 }
-
-class StreamReader : public Reader {
- public:
-  explicit StreamReader(std::unique_ptr<Stream> s) : s_(std::move(s)) {}
-  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
-    if (s_ == nullptr) return 0;
-    return s_->Read(buf, n);
-  }
-
- private:
-  std::unique_ptr<Stream> s_;  // null: the empty stream (opened at the end)
-};
 
 absl::StatusOr<std::unique_ptr<Reader>> OpenPinned(const S3Location& w, const S3Credentials& c,
                                                    const std::string& etag, std::uint64_t size,
