@@ -17,23 +17,14 @@
 #include "base/status.h"
 #include "node/source/http.h"
 #include "node/source/s3.h"
+#include "node/source/spec.h"
 #include "node/source/tree.h"
 
 namespace hanse::node::source {
 namespace {
 
 using Json = nlohmann::json;
-
-absl::Status Keys(const Json& j, std::initializer_list<const char*> allowed,
-                  absl::string_view what) {
-  for (const auto& [key, value] : j.items()) {
-    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* k) { return key == k; })) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(what, ": unknown key \"", key, "\" (see docs/data-sources.md)"));
-    }
-  }
-  return absl::OkStatus();
-}
+using spec_internal::CheckKeys;
 
 std::string Text(const Json& j, const char* key) {
   auto it = j.find(key);
@@ -189,11 +180,12 @@ class S3PrefixSource : public Source {
 
 absl::StatusOr<std::unique_ptr<Source>> S3SourceFor(const Json& conn, const Json& spec,
                                                     absl::string_view what) {
-  HANSE_RETURN_IF_ERROR(Keys(conn,
-                             {"endpoint", "region", "credentials_file", "access_key_id_env",
-                              "secret_access_key_env", "session_token_env", "ca_file"},
-                             what));
-  HANSE_RETURN_IF_ERROR(Keys(spec, {"s3", "bucket", "key", "prefix", "kind", "found"}, "source"));
+  HANSE_RETURN_IF_ERROR(CheckKeys(conn,
+                                  {"endpoint", "region", "credentials_file", "access_key_id_env",
+                                   "secret_access_key_env", "session_token_env", "ca_file"},
+                                  what));
+  HANSE_RETURN_IF_ERROR(
+      CheckKeys(spec, {"s3", "bucket", "key", "prefix", "kind", "found"}, "source"));
   S3Location where;
   where.endpoint = Text(conn, "endpoint");
   where.region = Text(conn, "region");
@@ -223,8 +215,8 @@ absl::StatusOr<std::unique_ptr<Source>> S3SourceFor(const Json& conn, const Json
 
 absl::StatusOr<std::unique_ptr<Source>> HttpSourceFor(const Json& conn, const Json& spec,
                                                       absl::string_view what) {
-  HANSE_RETURN_IF_ERROR(Keys(conn, {"url", "headers_file", "ca_file"}, what));
-  HANSE_RETURN_IF_ERROR(Keys(spec, {"http", "path", "live", "kind", "found"}, "source"));
+  HANSE_RETURN_IF_ERROR(CheckKeys(conn, {"url", "headers_file", "ca_file"}, what));
+  HANSE_RETURN_IF_ERROR(CheckKeys(spec, {"http", "path", "live", "kind", "found"}, "source"));
   HttpUpstream up;
   up.url = Text(conn, "url");
   up.ca_file = Text(conn, "ca_file");

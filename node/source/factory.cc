@@ -10,11 +10,13 @@
 #include "node/source/connections.h"
 #include "node/source/local.h"
 #include "node/source/postgres.h"
+#include "node/source/spec.h"
 
 namespace hanse::node::source {
-namespace {
 
 using Json = nlohmann::json;
+
+namespace spec_internal {
 
 absl::Status CheckKeys(const Json& j, std::initializer_list<const char*> allowed,
                        absl::string_view what) {
@@ -30,7 +32,7 @@ absl::Status CheckKeys(const Json& j, std::initializer_list<const char*> allowed
 }
 
 absl::StatusOr<std::string> StringField(const Json& j, const char* key, absl::string_view what,
-                                        bool required = true) {
+                                        bool required) {
   auto it = j.find(key);
   if (it == j.end()) {
     if (!required) return std::string();
@@ -42,6 +44,13 @@ absl::StatusOr<std::string> StringField(const Json& j, const char* key, absl::st
   }
   return it->get<std::string>();
 }
+
+}  // namespace spec_internal
+
+namespace {
+
+using spec_internal::CheckKeys;
+using spec_internal::StringField;
 
 constexpr const char* kRemoteKinds[] = {"s3", "http", "postgresql"};
 

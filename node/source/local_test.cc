@@ -104,7 +104,6 @@ TEST_F(LocalSourceTest, ChangedFileIsRefusedBeforeAnythingIsSent) {
   Write(root_ + "/f.csv", "one\n");
   HANSE_ASSERT_OK_AND_ASSIGN(Described d,
                              DescribeSpec(ctx_, {{"root", "data"}, {"path", "f.csv"}}, nullptr));
-  ::sleep(0);
   Write(root_ + "/f.csv", "two, longer\n");
   HANSE_ASSERT_OK_AND_ASSIGN(auto src, MakeSource(ctx_, d.record));
   auto r = src->Open(0);
