@@ -196,7 +196,8 @@ int Main(int argc, char** argv) {
     record("transfer_dir", RunTransferDir(results_dir + "/transfer-dir-scratch", bytes, files));
   }
   if (selected.count("negotiate")) {
-    record("negotiate", RunNegotiate(results_dir + "/negotiate-scratch", 200, 16));
+    const int negotiations = std::max(200, static_cast<int>(2000 * std::min(scale, 1.0)));
+    record("negotiate", RunNegotiate(results_dir + "/negotiate-scratch", negotiations, 16));
   }
   if (selected.count("converge")) record("converge", RunConverge(256, 0.2, kConvergeUpdates));
   if (selected.count("repair")) record("repair", RunRepair(16, kRepairDocumentsPerNode));

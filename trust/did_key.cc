@@ -1,6 +1,12 @@
 #include "trust/did_key.h"
 
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -67,8 +73,46 @@ std::string EncodeDidKey(const PublicKey& key) {
                       Base58BtcEncode(absl::StrCat(CodecFor(key.type()), key.Raw())));
 }
 
+namespace {
+
+// Decoding a P-256 did:key costs more than checking a signature with it (the point is
+// decompressed and validated), and every JWS names its signer's: the keys of the DIDs seen
+// last are kept, process-wide. Bounded: when full it starts again, so a flood of new DIDs
+// costs what decoding costs, no more.
+class DidKeyCache {
+ public:
+  std::optional<PublicKey> Find(absl::string_view did) {
+    std::shared_lock lock(mu_);
+    auto it = keys_.find(std::string_view(did.data(), did.size()));
+    if (it == keys_.end()) return std::nullopt;
+    return it->second;
+  }
+  void Add(absl::string_view did, const PublicKey& key) {
+    std::unique_lock lock(mu_);
+    if (keys_.size() >= kMaxEntries) keys_.clear();
+    keys_.emplace(std::string(did), key);
+  }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  static constexpr size_t kMaxEntries = 4096;
+  std::shared_mutex mu_;
+  std::unordered_map<std::string, PublicKey, Hash, std::equal_to<>> keys_;
+};
+
+DidKeyCache& Cache() {
+  static auto* cache = new DidKeyCache();  // never destroyed: used until exit
+  return *cache;
+}
+
+}  // namespace
+
 absl::StatusOr<PublicKey> DecodeDidKey(absl::string_view did_or_url) {
   HANSE_ASSIGN_OR_RETURN(absl::string_view did, SplitDid(did_or_url));
+  if (std::optional<PublicKey> cached = Cache().Find(did)) return *std::move(cached);
   HANSE_ASSIGN_OR_RETURN(std::string bytes, Base58BtcDecode(did.substr(kDidKeyPrefix.size() + 1)),
                          "did:key");
   KeyType type;
@@ -97,6 +141,7 @@ absl::StatusOr<PublicKey> DecodeDidKey(absl::string_view did_or_url) {
   if (EncodeDidKey(key) != did) {
     return absl::InvalidArgumentError("did:key is not canonically encoded");
   }
+  Cache().Add(did, key);
   return key;
 }
 

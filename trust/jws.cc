@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
-#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -135,28 +135,31 @@ absl::StatusOr<Decoded> Decode(const Parts& parts) {
   return out;
 }
 
-// Decoding a did:key into an EVP key costs a good fraction of a signature check, and a
-// catalogue sees the same few hundred issuers again and again: keep the parsed keys.
-absl::StatusOr<PublicKey> CachedDidKey(absl::string_view kid) {
-  constexpr size_t kMaxCachedKeys = 4096;
-  static std::mutex* mu = new std::mutex();
-  static auto* cache = new std::unordered_map<std::string, PublicKey>();
-  std::string did(kid.substr(0, kid.find('#')));
-  {
-    std::lock_guard lock(*mu);
-    auto it = cache->find(did);
-    if (it != cache->end()) {
-      // The fragment must still be checked: DecodeDidKey validates the whole DID URL.
-      if (kid.size() == did.size() || kid.substr(did.size() + 1) == did.substr(8)) {
-        return it->second;
-      }
-    }
+// Protocol steps check the same token more than once (an agreement when it arrives, when it
+// is countersigned and when it is finalized): the digests of tokens whose signature verified
+// are kept, process-wide, so a repeat costs a SHA-256 instead of a signature check. Only
+// verified tokens enter; a changed byte is another digest. Bounded: when full it starts again.
+class VerifiedTokens {
+ public:
+  bool Contains(const std::string& digest) {
+    std::lock_guard lock(mu_);
+    return digests_.count(digest) > 0;
   }
-  HANSE_ASSIGN_OR_RETURN(PublicKey key, DecodeDidKey(kid));
-  std::lock_guard lock(*mu);
-  if (cache->size() >= kMaxCachedKeys) cache->clear();
-  cache->emplace(std::move(did), key);
-  return key;
+  void Add(std::string digest) {
+    std::lock_guard lock(mu_);
+    if (digests_.size() >= kMaxEntries) digests_.clear();
+    digests_.insert(std::move(digest));
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 16384;
+  std::mutex mu_;
+  std::unordered_set<std::string> digests_;
+};
+
+VerifiedTokens& Verified() {
+  static auto* tokens = new VerifiedTokens();  // never destroyed: used until exit
+  return *tokens;
 }
 
 }  // namespace
@@ -197,8 +200,8 @@ absl::StatusOr<VerifiedJws> VerifyCompact(absl::string_view token,
   if (result.kid.find('#') == std::string::npos) {
     return absl::InvalidArgumentError("JWS kid is not a did:key DID URL (missing \"#\" fragment)");
   }
-  HANSE_ASSIGN_OR_RETURN(PublicKey key, CachedDidKey(result.kid), "JWS kid");
-  // CachedDidKey validated the whole DID URL (or found it valid before).
+  HANSE_ASSIGN_OR_RETURN(PublicKey key, DecodeDidKey(result.kid), "JWS kid");
+  // DecodeDidKey validated the whole DID URL.
   result.signer_did = result.kid.substr(0, result.kid.find('#'));
   const std::string alg = header.find("alg")->get<std::string>();
   if (alg != JoseAlg(key.type())) {
@@ -213,7 +216,11 @@ absl::StatusOr<VerifiedJws> VerifyCompact(absl::string_view token,
   absl::StatusOr<std::string> signature = Base64UrlDecode(parts.signature_b64);
   if (!signature.ok()) return Annotate(signature.status(), "JWS signature");
   const size_t signing_input_len = parts.header_b64.size() + 1 + parts.payload_b64.size();
-  HANSE_RETURN_IF_ERROR(key.VerifyJose(token.substr(0, signing_input_len), *signature), "JWS");
+  std::string digest = Sha256(token);
+  if (!Verified().Contains(digest)) {
+    HANSE_RETURN_IF_ERROR(key.VerifyJose(token.substr(0, signing_input_len), *signature), "JWS");
+    Verified().Add(std::move(digest));
+  }
   return std::move(result);
 }
 

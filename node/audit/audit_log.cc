@@ -66,7 +66,8 @@ AuditLog::AuditLog(catalog::Store* store, trust::PrivateKey key, AuditLogOptions
       key_(std::move(key)),
       did_(trust::EncodeDidKey(key_.Public())),
       options_(options),
-      last_hash_(ZeroHash()) {}
+      last_hash_(ZeroHash()),
+      chained_hash_(last_hash_) {}
 
 absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(catalog::Store* store,
                                                          trust::PrivateKey key,
@@ -110,8 +111,8 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(catalog::Store* store,
     return absl::DataLossError(absl::StrCat("audit log: entry ", index + 1,
                                             " is stored beyond the tail; run audit verify"));
   }
-  log->last_index_ = index;
-  log->last_hash_ = hash;
+  log->last_index_ = log->chained_index_ = index;
+  log->last_hash_ = log->chained_hash_ = hash;
   HANSE_RETURN_IF_ERROR(log->CheckTailMark());
   return log;
 }
@@ -166,12 +167,12 @@ absl::Status AuditLog::CheckTailMark() {
   if (options_.tail_mark_read_only) return absl::OkStatus();
   tail_mark_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (tail_mark_fd_ < 0) return ErrnoStatus(errno, path);
-  return WriteTailMark();
+  return WriteTailMark(last_index_, last_hash_);
 }
 
-absl::Status AuditLog::WriteTailMark() {
+absl::Status AuditLog::WriteTailMark(std::uint64_t index, const std::string& hash) {
   if (tail_mark_fd_ < 0) return absl::OkStatus();
-  const std::string record = TailMarkRecord(last_index_, last_hash_);
+  const std::string record = TailMarkRecord(index, hash);
   if (::pwrite(tail_mark_fd_, record.data(), record.size(), 0) !=
           static_cast<ssize_t>(record.size()) ||
       ::fdatasync(tail_mark_fd_) != 0) {
@@ -180,26 +181,85 @@ absl::Status AuditLog::WriteTailMark() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<AuditEntry> AuditLog::Append(const AuditEvent& event) {
-  std::lock_guard lock(mu_);
-  HANSE_ASSIGN_OR_RETURN(AuditEntry entry, MakeEntry(last_index_ + 1, last_hash_, event));
-  catalog::WriteBatch batch;
-  batch.Put(Family::kAudit, EntryKey(entry.index), StoredValue(entry));
-  batch.Put(Family::kAudit, kTailKey, absl::StrCat(internal::BigEndian64(entry.index), entry.hash));
+struct AuditLog::Pending {
+  catalog::WriteBatch batch;  // the entry, the tail record, a head when due, the caller's extra
+  std::uint64_t index = 0;
+  std::string hash;
+  bool done = false;
+  absl::Status status;
+};
+
+absl::StatusOr<AuditEntry> AuditLog::Append(const AuditEvent& event, catalog::WriteBatch extra) {
+  std::unique_lock lock(mu_);
+  HANSE_ASSIGN_OR_RETURN(AuditEntry entry, MakeEntry(chained_index_ + 1, chained_hash_, event));
+  Pending p;
+  p.batch = std::move(extra);
+  p.batch.Put(Family::kAudit, EntryKey(entry.index), StoredValue(entry));
+  p.batch.Put(Family::kAudit, kTailKey,
+              absl::StrCat(internal::BigEndian64(entry.index), entry.hash));
   if (options_.head_every != 0 && entry.index % options_.head_every == 0) {
     HANSE_ASSIGN_OR_RETURN(SignedHead head,
                            audit::SignHead(key_, entry.index, entry.hash, event.time));
-    batch.Put(Family::kAudit, HeadKey(entry.index), head.jws);
+    p.batch.Put(Family::kAudit, HeadKey(entry.index), head.jws);
   }
-  HANSE_RETURN_IF_ERROR(store_->Write(batch, /*sync=*/true), "audit log: appending");
-  last_index_ = entry.index;
-  last_hash_ = entry.hash;
+  p.index = entry.index;
+  p.hash = entry.hash;
+  chained_index_ = entry.index;
+  chained_hash_ = entry.hash;
+  queue_.push_back(&p);
+  while (!p.done) {
+    if (writing_) {
+      written_.wait(lock);
+    } else {
+      CommitQueued(lock);
+    }
+  }
+  HANSE_RETURN_IF_ERROR(p.status, "audit log: appending");
   ++appended_by_kind_[event.kind];
-  // The entry is stored; a mark that could not follow only weakens the check at the next open.
-  if (absl::Status s = WriteTailMark(); !s.ok()) {
-    log::Error("audit log: tail mark not updated", {{"error", s.ToString()}});
-  }
   return entry;
+}
+
+void AuditLog::CommitQueued(std::unique_lock<std::mutex>& lock) {
+  writing_ = true;
+  std::vector<Pending*> group;
+  group.swap(queue_);
+  catalog::WriteBatch batch;
+  for (Pending* p : group) batch.Append(std::move(p->batch));
+  const std::uint64_t index = group.back()->index;
+  const std::string hash = group.back()->hash;
+  lock.unlock();
+  absl::Status status = store_->Write(batch, /*sync=*/true);
+  // The entries are stored; a mark that could not follow only weakens the check at the next
+  // open.
+  if (status.ok()) {
+    if (absl::Status s = WriteTailMark(index, hash); !s.ok()) {
+      log::Error("audit log: tail mark not updated", {{"error", s.ToString()}});
+    }
+  }
+  lock.lock();
+  writing_ = false;
+  if (status.ok()) {
+    last_index_ = index;
+    last_hash_ = hash;
+  } else {
+    // Entries queued meanwhile are chained on the ones just lost: they fail with them, and the
+    // next entry chains on the last one stored.
+    const absl::Status behind = absl::Status(
+        status.code(),
+        absl::StrCat("an earlier entry of the chain was not stored: ", status.message()));
+    for (Pending* p : queue_) {
+      p->status = behind;
+      p->done = true;
+    }
+    queue_.clear();
+    chained_index_ = last_index_;
+    chained_hash_ = last_hash_;
+  }
+  for (Pending* p : group) {
+    p->status = status;
+    p->done = true;
+  }
+  written_.notify_all();
 }
 
 std::map<std::string, std::uint64_t> AuditLog::AppendedByKind() const {
@@ -290,7 +350,9 @@ absl::StatusOr<AuditVerifyReport> AuditLog::Verify() const {
   std::string tail_hash;
   std::optional<std::string> tail_record;
   {
-    std::lock_guard lock(mu_);
+    // A group write in flight has stored a tail beyond last_index_: wait for it to end.
+    std::unique_lock lock(mu_);
+    written_.wait(lock, [this] { return !writing_; });
     n = last_index_;
     tail_hash = last_hash_;
     HANSE_ASSIGN_OR_RETURN(tail_record, store_->Get(Family::kAudit, kTailKey),

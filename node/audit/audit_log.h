@@ -8,6 +8,7 @@
 #ifndef HANSE_NODE_AUDIT_AUDIT_LOG_H_
 #define HANSE_NODE_AUDIT_AUDIT_LOG_H_
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -69,10 +70,15 @@ class AuditLog {
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
-  // Appends one event and returns the entry as stored. Appends are serialised and written with
-  // sync, so a returned entry survives a crash. When the new index is a multiple of
-  // options.head_every, a signed head for it is written in the same batch.
-  absl::StatusOr<AuditEntry> Append(const AuditEvent& event);
+  // Appends one event and returns the entry as stored, with `extra` (the state change the
+  // event records, if any) written atomically with it. Entries are chained in the order of the
+  // calls and written with sync, so a returned entry survives a crash. Concurrent appends share
+  // one synced write (group commit): the first waiting caller writes every entry queued behind
+  // it in one batch, in chain order, so a crash can lose only a suffix of the log. When a group
+  // write fails, its entries and those chained behind them fail, and the next entry chains on
+  // the last one stored. When the new index is a multiple of options.head_every, a signed head
+  // for it is written in the same batch.
+  absl::StatusOr<AuditEntry> Append(const AuditEvent& event, catalog::WriteBatch extra = {});
 
   // Signs and stores a head over the current last entry (time = `now`). If that entry already has
   // a head, returns it unchanged. FailedPrecondition on an empty log.
@@ -110,8 +116,12 @@ class AuditLog {
 
  private:
   AuditLog(catalog::Store* store, trust::PrivateKey key, AuditLogOptions options);
+  struct Pending;
   absl::Status CheckTailMark();  // at Open
-  absl::Status WriteTailMark();  // mu_ held (or at Open)
+  // By the writing leader only (or at Open).
+  absl::Status WriteTailMark(std::uint64_t index, const std::string& hash);
+  // mu_ held through `lock`, no write in flight: writes every queued entry in one synced batch.
+  void CommitQueued(std::unique_lock<std::mutex>& lock);
 
   catalog::Store* const store_;
   const trust::PrivateKey key_;
@@ -119,10 +129,16 @@ class AuditLog {
   const AuditLogOptions options_;
 
   mutable std::mutex mu_;
+  mutable std::condition_variable written_;  // a group write ended
+  // The last entry stored (what readers see) and the last entry chained (stored or queued).
   std::uint64_t last_index_ = 0;                           // guarded by mu_
-  std::map<std::string, std::uint64_t> appended_by_kind_;  // guarded by mu_
   std::string last_hash_;                                  // guarded by mu_
-  int tail_mark_fd_ = -1;                                  // guarded by mu_
+  std::uint64_t chained_index_ = 0;                        // guarded by mu_
+  std::string chained_hash_;                               // guarded by mu_
+  std::vector<Pending*> queue_;                            // guarded by mu_
+  bool writing_ = false;                                   // guarded by mu_
+  std::map<std::string, std::uint64_t> appended_by_kind_;  // guarded by mu_
+  int tail_mark_fd_ = -1;                                  // the writing leader's
 };
 
 // Decodes a stored entry record. DataLoss naming the index when it is malformed; does not check

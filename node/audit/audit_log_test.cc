@@ -3,8 +3,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,6 +39,68 @@ using ::testing::ElementsAre;
 using ::testing::Field;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
+
+// A store that passes everything to `inner`, counts writes and can hold the next write until
+// released, then fail it.
+class GatedStore : public catalog::Store {
+ public:
+  explicit GatedStore(catalog::Store* inner) : inner_(inner) {}
+
+  absl::StatusOr<std::optional<std::string>> Get(catalog::Family family,
+                                                 absl::string_view key) const override {
+    return inner_->Get(family, key);
+  }
+  absl::Status Write(const catalog::WriteBatch& batch, bool sync) override {
+    ++writes;
+    std::unique_lock lock(mu_);
+    if (hold_next_) {
+      hold_next_ = false;
+      holding_ = true;
+      changed_.notify_all();
+      changed_.wait(lock, [&] { return !holding_; });
+      if (!release_with_.ok()) return release_with_;
+    }
+    lock.unlock();
+    return inner_->Write(batch, sync);
+  }
+  absl::Status Scan(
+      catalog::Family family, absl::string_view prefix,
+      const std::function<bool(absl::string_view, absl::string_view)>& visit) const override {
+    return inner_->Scan(family, prefix, visit);
+  }
+  absl::Status ScanFrom(
+      catalog::Family family, absl::string_view prefix, absl::string_view start,
+      const std::function<bool(absl::string_view, absl::string_view)>& visit) const override {
+    return inner_->ScanFrom(family, prefix, start, visit);
+  }
+  std::uint64_t DiskBytes() const override { return inner_->DiskBytes(); }
+  absl::Status Close() override { return absl::OkStatus(); }
+
+  void HoldNextWrite() {
+    std::lock_guard lock(mu_);
+    hold_next_ = true;
+  }
+  void AwaitHeld() {
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [&] { return holding_; });
+  }
+  void Release(absl::Status with) {
+    std::lock_guard lock(mu_);
+    release_with_ = std::move(with);
+    holding_ = false;
+    changed_.notify_all();
+  }
+
+  std::atomic<int> writes{0};
+
+ private:
+  catalog::Store* inner_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  bool hold_next_ = false;
+  bool holding_ = false;
+  absl::Status release_with_;
+};
 
 class AuditLogTest : public ::testing::Test {
  protected:
@@ -443,6 +511,75 @@ TEST_F(AuditLogTest, ConcurrentAppendsStayContiguous) {
     HANSE_ASSERT_OK_AND_ASSIGN(auto mine, log->List(1, 1000, absl::StrCat("agreement-", t)));
     EXPECT_THAT(mine, SizeIs(kPerThread));
   }
+}
+
+TEST_F(AuditLogTest, TheExtraBatchIsWrittenWithTheEntry) {
+  auto log = OpenLog();
+  ASSERT_NE(log, nullptr);
+  catalog::WriteBatch extra;
+  extra.Put(catalog::Family::kContracts, "n/step", "recorded");
+  HANSE_ASSERT_OK_AND_ASSIGN(AuditEntry e, log->Append(Event(actor_, "agreement-a", 1), extra));
+  EXPECT_EQ(e.index, 1u);
+  HANSE_ASSERT_OK_AND_ASSIGN(auto stored, store_->Get(catalog::Family::kContracts, "n/step"));
+  EXPECT_EQ(stored, std::optional<std::string>("recorded"));
+}
+
+TEST_F(AuditLogTest, ConcurrentAppendsShareSyncedWrites) {
+  GatedStore gated(store_.get());
+  auto opened = AuditLog::Open(&gated, key_);
+  ASSERT_THAT(opened, IsOk());
+  AuditLog& log = **opened;
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 100;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        if (!log.Append(Event(actor_, absl::StrCat("agreement-", t), i)).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(log.size(), 800u);
+  // Appends that arrive while a write is in flight go together in the next one.
+  EXPECT_LT(gated.writes.load(), 800);
+  AuditVerifyReport report = MustVerify(log);
+  EXPECT_TRUE(report.ok) << report.problem;
+}
+
+TEST_F(AuditLogTest, AFailedGroupWriteFailsTheEntriesChainedBehindItAndTheLogGoesOn) {
+  GatedStore gated(store_.get());
+  auto opened = AuditLog::Open(&gated, key_);
+  ASSERT_THAT(opened, IsOk());
+  AuditLog& log = **opened;
+  Fill(log, 3);
+
+  gated.HoldNextWrite();
+  absl::Status first, second;
+  std::thread leader([&] { first = log.Append(Event(actor_, "agreement-a", 10)).status(); });
+  gated.AwaitHeld();
+  // Entry 5 is chained on entry 4, whose write is held: it waits behind it.
+  std::thread follower([&] { second = log.Append(Event(actor_, "agreement-b", 11)).status(); });
+  // Give the follower time to queue behind the held write (the test holds either way).
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  gated.Release(absl::ResourceExhaustedError("disk nearly full"));
+  leader.join();
+  follower.join();
+  EXPECT_THAT(first, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("disk nearly full")));
+  // The follower either waited behind the failed write (and fails with it) or came after it.
+  if (!second.ok()) {
+    EXPECT_THAT(second, StatusIs(absl::StatusCode::kResourceExhausted,
+                                 HasSubstr("an earlier entry of the chain was not stored")));
+  }
+  const std::uint64_t before = second.ok() ? 4u : 3u;
+  EXPECT_EQ(log.size(), before);
+  HANSE_ASSERT_OK_AND_ASSIGN(AuditEntry next, log.Append(Event(actor_, "agreement-a", 12)));
+  EXPECT_EQ(next.index, before + 1);
+  AuditVerifyReport report = MustVerify(log);
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_EQ(report.entries, before + 1);
 }
 
 }  // namespace

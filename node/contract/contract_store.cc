@@ -1,6 +1,8 @@
 #include "node/contract/contract_store.h"
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -102,20 +104,36 @@ absl::Status CheckTokensFor(const Negotiation& n, State to) {
 
 }  // namespace
 
+std::unique_lock<std::mutex> ContractStore::LockNegotiation(Role role, absl::string_view id) const {
+  const size_t stripe = (std::hash<std::string_view>()(std::string_view(id.data(), id.size())) * 2 +
+                         (role == Role::kProvider ? 1 : 0)) %
+                        kStripes;
+  return std::unique_lock<std::mutex>(stripes_[stripe]);
+}
+
+std::vector<std::unique_lock<std::mutex>> ContractStore::LockAll() const {
+  std::vector<std::unique_lock<std::mutex>> locks;
+  locks.reserve(kStripes);
+  for (std::mutex& m : stripes_) locks.emplace_back(m);  // always in the same order
+  return locks;
+}
+
 absl::StatusOr<Negotiation> ContractStore::BeginProviderNegotiation(const NegotiationStart& start,
-                                                                    absl::Time now) {
-  return Begin(Role::kProvider, start, now);
+                                                                    absl::Time now,
+                                                                    const StepWriter& write) {
+  return Begin(Role::kProvider, start, now, write);
 }
 
 absl::StatusOr<Negotiation> ContractStore::BeginConsumerNegotiation(const NegotiationStart& start,
-                                                                    absl::Time now) {
-  return Begin(Role::kConsumer, start, now);
+                                                                    absl::Time now,
+                                                                    const StepWriter& write) {
+  return Begin(Role::kConsumer, start, now, write);
 }
 
 absl::StatusOr<Negotiation> ContractStore::Begin(Role role, const NegotiationStart& start,
-                                                 absl::Time now) {
+                                                 absl::Time now, const StepWriter& write) {
   HANSE_RETURN_IF_ERROR(CheckStart(start));
-  std::lock_guard lock(mu_);
+  auto lock = LockNegotiation(role, start.id);
   absl::StatusOr<Negotiation> existing = GetLocked(role, start.id);
   if (existing.ok()) {
     const Negotiation& n = *existing;
@@ -149,7 +167,7 @@ absl::StatusOr<Negotiation> ContractStore::Begin(Role role, const NegotiationSta
   n.history.push_back(
       {State::kRequested, now, role == Role::kProvider ? "request received" : "request sent"});
   n.created = now;
-  HANSE_RETURN_IF_ERROR(Commit(n, std::nullopt, "", now));
+  HANSE_RETURN_IF_ERROR(Commit(n, std::nullopt, "", now, {}, write));
   return n;
 }
 
@@ -197,7 +215,7 @@ absl::StatusOr<Negotiation> ContractStore::GetByAgreement(Role role,
 
 absl::Status ContractStore::Commit(Negotiation& n, std::optional<State> to,
                                    absl::string_view reason, absl::Time now,
-                                   catalog::WriteBatch extra) {
+                                   catalog::WriteBatch extra, const StepWriter& write) {
   Negotiation updated = n;
   if (to) {
     HANSE_RETURN_IF_ERROR(CheckTransition(n.state, *to), Describe(n));
@@ -208,14 +226,16 @@ absl::Status ContractStore::Commit(Negotiation& n, std::optional<State> to,
   }
   updated.updated = now;
   extra.Put(Family::kContracts, NegotiationKey(n.role, n.id), NegotiationToJson(updated));
-  HANSE_RETURN_IF_ERROR(store_->Write(extra, /*sync=*/true), absl::StrCat("storing ", Describe(n)));
+  HANSE_RETURN_IF_ERROR(
+      write ? write(std::move(extra), updated, reason) : store_->Write(extra, /*sync=*/true),
+      absl::StrCat("storing ", Describe(n)));
   n = std::move(updated);
   return absl::OkStatus();
 }
 
 absl::StatusOr<Negotiation> ContractStore::Transition(Role role, absl::string_view id, State to,
                                                       absl::string_view reason, absl::Time now) {
-  std::lock_guard lock(mu_);
+  auto lock = LockNegotiation(role, id);
   HANSE_ASSIGN_OR_RETURN(Negotiation n, GetLocked(role, id));
   HANSE_RETURN_IF_ERROR(CheckTransition(n.state, to), Describe(n));
   if (to == State::kAgreed || to == State::kVerified || to == State::kTerminated) {
@@ -229,17 +249,19 @@ absl::StatusOr<Negotiation> ContractStore::Transition(Role role, absl::string_vi
 }
 
 absl::StatusOr<Negotiation> ContractStore::Terminate(Role role, absl::string_view id,
-                                                     absl::string_view reason, absl::Time now) {
+                                                     absl::string_view reason, absl::Time now,
+                                                     const StepWriter& write) {
   if (reason.empty()) return absl::InvalidArgumentError("termination needs a reason");
-  std::lock_guard lock(mu_);
+  auto lock = LockNegotiation(role, id);
   HANSE_ASSIGN_OR_RETURN(Negotiation n, GetLocked(role, id));
-  HANSE_RETURN_IF_ERROR(Commit(n, State::kTerminated, reason, now));
+  HANSE_RETURN_IF_ERROR(Commit(n, State::kTerminated, reason, now, {}, write));
   return n;
 }
 
 absl::StatusOr<ProviderDecision> ContractStore::Decide(absl::string_view id,
-                                                       policy::Request request, absl::Time now) {
-  std::lock_guard lock(mu_);
+                                                       policy::Request request, absl::Time now,
+                                                       const StepWriter& write) {
+  auto lock = LockNegotiation(Role::kProvider, id);
   HANSE_ASSIGN_OR_RETURN(Negotiation n, GetLocked(Role::kProvider, id));
   if (n.state != State::kRequested) {
     return absl::FailedPreconditionError(absl::StrCat(Describe(n), " is ", StateName(n.state),
@@ -258,11 +280,12 @@ absl::StatusOr<ProviderDecision> ContractStore::Decide(absl::string_view id,
   HANSE_RETURN_IF_ERROR(fill(request.consumer, n.consumer_did, "consumer"));
   HANSE_RETURN_IF_ERROR(fill(request.target, n.dataset_id, "target"));
   HANSE_RETURN_IF_ERROR(fill(request.purpose, n.purpose, "purpose"));
-  return DecideLocked(std::move(n), std::move(request), now);
+  return DecideLocked(std::move(n), std::move(request), now, write);
 }
 
 absl::StatusOr<ProviderDecision> ContractStore::DecideLocked(Negotiation n, policy::Request request,
-                                                             absl::Time now) {
+                                                             absl::Time now,
+                                                             const StepWriter& write) {
   HANSE_ASSIGN_OR_RETURN(policy::Policy policy, policy::ParsePolicy(n.policy_json),
                          absl::StrCat(Describe(n), ": frozen policy"));
   ProviderDecision out;
@@ -275,15 +298,15 @@ absl::StatusOr<ProviderDecision> ContractStore::DecideLocked(Negotiation n, poli
   n.request_json = RequestToJson(request);
   std::optional<State> to;
   if (!out.permit) to = State::kTerminated;
-  HANSE_RETURN_IF_ERROR(Commit(n, to, out.reason, now));
+  HANSE_RETURN_IF_ERROR(Commit(n, to, out.reason, now, {}, write));
   out.negotiation = std::move(n);
   return out;
 }
 
 absl::StatusOr<Negotiation> ContractStore::Agree(absl::string_view id,
                                                  const trust::PrivateKey& provider_key,
-                                                 absl::Time now) {
-  std::lock_guard lock(mu_);
+                                                 absl::Time now, const StepWriter& write) {
+  auto lock = LockNegotiation(Role::kProvider, id);
   HANSE_ASSIGN_OR_RETURN(Negotiation n, GetLocked(Role::kProvider, id));
   if (n.state == State::kAgreed && !n.provider_token.empty()) return n;
   HANSE_RETURN_IF_ERROR(CheckTransition(n.state, State::kAgreed), Describe(n));
@@ -308,14 +331,15 @@ absl::StatusOr<Negotiation> ContractStore::Agree(absl::string_view id,
   catalog::WriteBatch extra;
   extra.Put(Family::kContracts, AgreementKey(Role::kProvider, a.id), n.id);
   HANSE_RETURN_IF_ERROR(
-      Commit(n, State::kAgreed, "agreement signed by the provider", now, std::move(extra)));
+      Commit(n, State::kAgreed, "agreement signed by the provider", now, std::move(extra), write));
   return n;
 }
 
 absl::StatusOr<Negotiation> ContractStore::AcceptVerification(absl::string_view id,
                                                               absl::string_view consumer_jws,
-                                                              absl::Time now) {
-  std::lock_guard lock(mu_);
+                                                              absl::Time now,
+                                                              const StepWriter& write) {
+  auto lock = LockNegotiation(Role::kProvider, id);
   HANSE_ASSIGN_OR_RETURN(Negotiation n, GetLocked(Role::kProvider, id));
   if ((n.state == State::kVerified || n.state == State::kFinalized) &&
       n.consumer_token == consumer_jws) {
@@ -328,14 +352,16 @@ absl::StatusOr<Negotiation> ContractStore::AcceptVerification(absl::string_view 
         Describe(n), ": the countersigned agreement is ", a.id, ", not ", n.agreement_id));
   }
   n.consumer_token = std::string(consumer_jws);
-  HANSE_RETURN_IF_ERROR(Commit(n, State::kVerified, "countersigned by the consumer", now));
+  HANSE_RETURN_IF_ERROR(
+      Commit(n, State::kVerified, "countersigned by the consumer", now, {}, write));
   return n;
 }
 
 absl::StatusOr<Negotiation> ContractStore::ReceiveAgreement(absl::string_view id,
                                                             absl::string_view provider_jws,
-                                                            absl::Time now) {
-  std::lock_guard lock(mu_);
+                                                            absl::Time now,
+                                                            const StepWriter& write) {
+  auto lock = LockNegotiation(Role::kConsumer, id);
   HANSE_ASSIGN_OR_RETURN(Negotiation n, GetLocked(Role::kConsumer, id));
   if (n.state != State::kRequested && n.state != State::kAccepted && !n.provider_token.empty() &&
       n.provider_token == provider_jws) {
@@ -348,15 +374,15 @@ absl::StatusOr<Negotiation> ContractStore::ReceiveAgreement(absl::string_view id
   n.provider_token = std::string(provider_jws);
   catalog::WriteBatch extra;
   extra.Put(Family::kContracts, AgreementKey(Role::kConsumer, a.id), n.id);
-  HANSE_RETURN_IF_ERROR(
-      Commit(n, State::kAgreed, "agreement received from the provider", now, std::move(extra)));
+  HANSE_RETURN_IF_ERROR(Commit(n, State::kAgreed, "agreement received from the provider", now,
+                               std::move(extra), write));
   return n;
 }
 
 absl::StatusOr<Negotiation> ContractStore::Countersign(absl::string_view id,
                                                        const trust::PrivateKey& consumer_key,
-                                                       absl::Time now) {
-  std::lock_guard lock(mu_);
+                                                       absl::Time now, const StepWriter& write) {
+  auto lock = LockNegotiation(Role::kConsumer, id);
   HANSE_ASSIGN_OR_RETURN(Negotiation n, GetLocked(Role::kConsumer, id));
   if ((n.state == State::kVerified || n.state == State::kFinalized) && !n.consumer_token.empty()) {
     return n;
@@ -365,24 +391,24 @@ absl::StatusOr<Negotiation> ContractStore::Countersign(absl::string_view id,
   HANSE_ASSIGN_OR_RETURN(std::string token, CountersignAgreement(n.provider_token, consumer_key),
                          Describe(n));
   n.consumer_token = std::move(token);
-  HANSE_RETURN_IF_ERROR(Commit(n, State::kVerified, "agreement countersigned", now));
+  HANSE_RETURN_IF_ERROR(Commit(n, State::kVerified, "agreement countersigned", now, {}, write));
   return n;
 }
 
-absl::StatusOr<Negotiation> ContractStore::Finalize(Role role, absl::string_view id,
-                                                    absl::Time now) {
-  std::lock_guard lock(mu_);
+absl::StatusOr<Negotiation> ContractStore::Finalize(Role role, absl::string_view id, absl::Time now,
+                                                    const StepWriter& write) {
+  auto lock = LockNegotiation(role, id);
   HANSE_ASSIGN_OR_RETURN(Negotiation n, GetLocked(role, id));
   if (n.state == State::kFinalized) return n;
   HANSE_RETURN_IF_ERROR(CheckTransition(n.state, State::kFinalized), Describe(n));
   HANSE_RETURN_IF_ERROR(VerifyAgreement(n.provider_token, n.consumer_token).status(), Describe(n));
-  HANSE_RETURN_IF_ERROR(Commit(n, State::kFinalized, "agreement finalized", now));
+  HANSE_RETURN_IF_ERROR(Commit(n, State::kFinalized, "agreement finalized", now, {}, write));
   return n;
 }
 
 absl::StatusOr<std::vector<RecoveryAction>> ContractStore::RecoverAfterRestart(
     absl::Time now, absl::Duration max_idle) {
-  std::lock_guard lock(mu_);
+  auto all = LockAll();
   std::vector<Negotiation> open;
   absl::Status status;
   HANSE_RETURN_IF_ERROR(
@@ -420,7 +446,8 @@ absl::StatusOr<std::vector<RecoveryAction>> ContractStore::RecoverAfterRestart(
           HANSE_RETURN_IF_ERROR(terminate("the stored request facts do not parse"));
         } else {
           request->now = now;
-          HANSE_ASSIGN_OR_RETURN(ProviderDecision d, DecideLocked(n, *std::move(request), now));
+          HANSE_ASSIGN_OR_RETURN(ProviderDecision d,
+                                 DecideLocked(n, *std::move(request), now, nullptr));
           n = std::move(d.negotiation);
           action.note = d.permit ? "resume: permitted again, awaiting the agreement signature"
                                  : absl::StrCat("terminated on re-evaluation: ", d.reason);
@@ -455,11 +482,12 @@ absl::StatusOr<std::int64_t> ContractStore::ClaimUse(absl::string_view agreement
   if (max_uses && *max_uses < 0) {
     return absl::InvalidArgumentError("max_uses must not be negative");
   }
-  std::lock_guard lock(mu_);
+  // The agreement's index entry never changes once written (Agree): look it up unlocked.
   HANSE_ASSIGN_OR_RETURN(
       std::optional<std::string> id,
       store_->Get(Family::kContracts, AgreementKey(Role::kProvider, agreement_id)));
   if (!id) return absl::NotFoundError(absl::StrCat("no provider agreement ", agreement_id));
+  auto lock = LockNegotiation(Role::kProvider, *id);
   HANSE_ASSIGN_OR_RETURN(Negotiation n, GetLocked(Role::kProvider, *id));
   if (n.state != State::kFinalized) {
     return absl::FailedPreconditionError(absl::StrCat(

@@ -13,8 +13,10 @@
 #ifndef HANSE_NODE_CONTRACT_CONTRACT_STORE_H_
 #define HANSE_NODE_CONTRACT_CONTRACT_STORE_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -63,10 +65,19 @@ struct RecoveryAction {
   std::string note;  // "terminated: interrupted by restart", "resume: awaiting ...", ...
 };
 
+// How a step's batch (the negotiation's new record and its index entries) becomes durable.
+// Without one, the store writes it with sync; the exchange passes one that appends the step's
+// audit entry in the same batch (AuditLog::Append), so a step and its record of it are one
+// write. `after` is the record the batch stores, `reason` the step's reason.
+using StepWriter = std::function<absl::Status(catalog::WriteBatch batch, const Negotiation& after,
+                                              absl::string_view reason)>;
+
 class ContractStore {
  public:
   // `store` must outlive this object. Use one ContractStore per Store: the use counter and the
-  // read-modify-write of records are serialised by this object's mutex.
+  // read-modify-write of each negotiation's record are serialised by this object's locks, one
+  // negotiation at a time (different negotiations proceed in parallel, and their synced writes
+  // share the store's group commit).
   explicit ContractStore(catalog::Store* store) : store_(store) {}
   ContractStore(const ContractStore&) = delete;
   ContractStore& operator=(const ContractStore&) = delete;
@@ -76,9 +87,11 @@ class ContractStore {
   // dataset id and purpose) and AlreadyExists naming the differing field otherwise.
   // InvalidArgument for malformed fields.
   absl::StatusOr<Negotiation> BeginProviderNegotiation(const NegotiationStart& start,
-                                                       absl::Time now);
+                                                       absl::Time now,
+                                                       const StepWriter& write = nullptr);
   absl::StatusOr<Negotiation> BeginConsumerNegotiation(const NegotiationStart& start,
-                                                       absl::Time now);
+                                                       absl::Time now,
+                                                       const StepWriter& write = nullptr);
 
   // NotFound when there is no such negotiation.
   absl::StatusOr<Negotiation> Get(Role role, absl::string_view id) const;
@@ -95,7 +108,7 @@ class ContractStore {
                                          absl::string_view reason, absl::Time now);
   // Any non-final state -> TERMINATED with `reason` (required).
   absl::StatusOr<Negotiation> Terminate(Role role, absl::string_view id, absl::string_view reason,
-                                        absl::Time now);
+                                        absl::Time now, const StepWriter& write = nullptr);
 
   // Provider, REQUESTED: evaluates the frozen policy against `request`. Empty request.consumer,
   // .target and .purpose are filled from the negotiation; different values are InvalidArgument.
@@ -103,33 +116,36 @@ class ContractStore {
   // negotiation to TERMINATED with reason = the decision's reason (which names the failed rule
   // and constraint).
   absl::StatusOr<ProviderDecision> Decide(absl::string_view id, policy::Request request,
-                                          absl::Time now);
+                                          absl::Time now, const StepWriter& write = nullptr);
 
   // Provider, REQUESTED or ACCEPTED with a permit stored by Decide: builds the agreement, signs
   // it with `provider_key` (the provider's did:key) and moves to AGREED. Repeated on an AGREED
   // negotiation it returns the stored record (the same token).
   absl::StatusOr<Negotiation> Agree(absl::string_view id, const trust::PrivateKey& provider_key,
-                                    absl::Time now);
+                                    absl::Time now, const StepWriter& write = nullptr);
 
   // Provider, AGREED: checks the consumer's countersignature against the stored provider token
   // (VerifyAgreement) and moves to VERIFIED. Repeated with the same token: the stored record.
   absl::StatusOr<Negotiation> AcceptVerification(absl::string_view id,
-                                                 absl::string_view consumer_jws, absl::Time now);
+                                                 absl::string_view consumer_jws, absl::Time now,
+                                                 const StepWriter& write = nullptr);
 
   // Consumer, REQUESTED or ACCEPTED: verifies the provider's token, checks that it is the
   // agreement this negotiation should produce (CheckAgreementMatches) and moves to AGREED.
   // Repeated with the same token: the stored record.
   absl::StatusOr<Negotiation> ReceiveAgreement(absl::string_view id, absl::string_view provider_jws,
-                                               absl::Time now);
+                                               absl::Time now, const StepWriter& write = nullptr);
 
   // Consumer, AGREED: countersigns with `consumer_key` and moves to VERIFIED. Repeated on a
   // VERIFIED or FINALIZED negotiation: the stored record.
   absl::StatusOr<Negotiation> Countersign(absl::string_view id,
-                                          const trust::PrivateKey& consumer_key, absl::Time now);
+                                          const trust::PrivateKey& consumer_key, absl::Time now,
+                                          const StepWriter& write = nullptr);
 
   // Either role, VERIFIED -> FINALIZED (both signatures are checked again). Repeated: the stored
   // record.
-  absl::StatusOr<Negotiation> Finalize(Role role, absl::string_view id, absl::Time now);
+  absl::StatusOr<Negotiation> Finalize(Role role, absl::string_view id, absl::Time now,
+                                       const StepWriter& write = nullptr);
 
   // After opening the store, before serving: settles every non-final negotiation.
   //   provider REQUESTED: evaluated again at `now` with the stored request facts; a denial
@@ -155,17 +171,24 @@ class ContractStore {
   absl::StatusOr<std::int64_t> UseCount(absl::string_view agreement_id) const;
 
  private:
-  absl::StatusOr<Negotiation> Begin(Role role, const NegotiationStart& start, absl::Time now);
+  absl::StatusOr<Negotiation> Begin(Role role, const NegotiationStart& start, absl::Time now,
+                                    const StepWriter& write);
   absl::StatusOr<Negotiation> GetLocked(Role role, absl::string_view id) const;
   // Appends the history entry for `to` (when it differs from the current state) and writes the
-  // record plus `extra` in one synced batch.
+  // record plus `extra` in one synced batch (through `write` when given).
   absl::Status Commit(Negotiation& n, std::optional<State> to, absl::string_view reason,
-                      absl::Time now, catalog::WriteBatch extra = {});
+                      absl::Time now, catalog::WriteBatch extra = {},
+                      const StepWriter& write = nullptr);
   absl::StatusOr<ProviderDecision> DecideLocked(Negotiation n, policy::Request request,
-                                                absl::Time now);
+                                                absl::Time now, const StepWriter& write);
 
+  // Locks the stripe of one negotiation's record / every stripe (recovery).
+  std::unique_lock<std::mutex> LockNegotiation(Role role, absl::string_view id) const;
+  std::vector<std::unique_lock<std::mutex>> LockAll() const;
+
+  static constexpr size_t kStripes = 64;
   catalog::Store* store_;
-  mutable std::mutex mu_;
+  mutable std::array<std::mutex, kStripes> stripes_;
 };
 
 }  // namespace hanse::contract

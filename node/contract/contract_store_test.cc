@@ -41,6 +41,7 @@ class Node {
     contracts_ = std::make_unique<ContractStore>(store_.get());
   }
   ContractStore& operator*() { return *contracts_; }
+  catalog::Store* store() { return store_.get(); }
   ContractStore* operator->() { return contracts_.get(); }
 
  private:
@@ -76,6 +77,8 @@ class ContractStoreTest : public ::testing::Test {
     EXPECT_THAT(consumer_->Finalize(Role::kConsumer, id, kT0), IsOk());
     return agreed->agreement_id;
   }
+
+  catalog::Store* store_of_provider() { return provider_.store(); }
 
   hanse::testing::TempDir tmp_;
   trust::PrivateKey provider_key_ = NewKey(trust::KeyType::kP256);
@@ -435,6 +438,66 @@ TEST_F(ContractStoreTest, ClaimUseIsAtomicUnderConcurrency) {
   // Raising the limit (a new policy evaluation) continues the same count.
   EXPECT_THAT(provider_->ClaimUse(agreement_id, 5, kT0), IsOkAndHolds(4));
   EXPECT_THAT(provider_->ClaimUse(agreement_id, std::nullopt, kT0), IsOkAndHolds(5));
+}
+
+TEST_F(ContractStoreTest, NegotiationsRunInParallelAndEachStaysConsistent) {
+  constexpr int kThreads = 8;
+  std::vector<std::string> agreements(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] { agreements[t] = Finalized(absl::StrCat("urn:uuid:par-", t)); });
+  }
+  for (std::thread& t : threads) t.join();
+  for (int t = 0; t < kThreads; ++t) {
+    ASSERT_FALSE(agreements[t].empty());
+    HANSE_ASSERT_OK_AND_ASSIGN(Negotiation p,
+                               provider_->GetByAgreement(Role::kProvider, agreements[t]));
+    EXPECT_EQ(p.state, State::kFinalized);
+    EXPECT_THAT(States(p), SizeIs(4));
+  }
+  // Racing the same step of one negotiation: one signature is stored, all callers see it.
+  const std::string id = "urn:uuid:race";
+  ASSERT_THAT(provider_->BeginProviderNegotiation(Start(id, provider_key_, consumer_key_), kT0),
+              IsOk());
+  ASSERT_THAT(provider_->Decide(id, RequestFrom("DE"), kT0), IsOk());
+  std::vector<std::string> tokens(kThreads);
+  threads.clear();
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto agreed = provider_->Agree(id, provider_key_, kT0);
+      if (agreed.ok()) tokens[t] = agreed->provider_token;
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  HANSE_ASSERT_OK_AND_ASSIGN(Negotiation stored, provider_->Get(Role::kProvider, id));
+  EXPECT_THAT(States(stored), SizeIs(2));
+  for (const std::string& token : tokens) EXPECT_EQ(token, stored.provider_token);
+}
+
+TEST_F(ContractStoreTest, AStepWriterStoresTheStepOrNothing) {
+  const std::string id = "urn:uuid:writer";
+  std::vector<std::string> seen;
+  StepWriter record = [&](catalog::WriteBatch batch, const Negotiation& after,
+                          absl::string_view reason) -> absl::Status {
+    seen.push_back(absl::StrCat(StateName(after.state), ":", reason));
+    return store_of_provider()->Write(batch, /*sync=*/true);
+  };
+  ASSERT_THAT(
+      provider_->BeginProviderNegotiation(Start(id, provider_key_, consumer_key_), kT0, record),
+      IsOk());
+  ASSERT_THAT(provider_->Decide(id, RequestFrom("DE"), kT0, record), IsOk());
+  StepWriter refuse = [](catalog::WriteBatch, const Negotiation&, absl::string_view) {
+    return absl::ResourceExhaustedError("audit log full");
+  };
+  EXPECT_THAT(provider_->Agree(id, provider_key_, kT0, refuse),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("audit log full")));
+  HANSE_ASSERT_OK_AND_ASSIGN(Negotiation n, provider_->Get(Role::kProvider, id));
+  EXPECT_EQ(n.state, State::kRequested);
+  EXPECT_TRUE(n.provider_token.empty());
+  HANSE_ASSERT_OK_AND_ASSIGN(Negotiation agreed, provider_->Agree(id, provider_key_, kT0, record));
+  EXPECT_EQ(agreed.state, State::kAgreed);
+  EXPECT_THAT(seen, ElementsAre("REQUESTED:", HasSubstr("REQUESTED:"),
+                                "AGREED:agreement signed by the provider"));
 }
 
 TEST_F(ContractStoreTest, ClaimUseNeedsAFinalizedAgreement) {

@@ -56,7 +56,28 @@ void Common::Audit(const std::string& kind, const std::string& subject, const st
   }
 }
 
+contract::StepWriter Common::Audited(std::string kind, std::string actor, nlohmann::json details,
+                                     bool with_reason) {
+  return [this, kind = std::move(kind), actor = std::move(actor), details = std::move(details),
+          with_reason](catalog::WriteBatch batch, const Negotiation& after,
+                       absl::string_view reason) -> absl::Status {
+    audit::AuditEvent e;
+    e.kind = kind;
+    e.subject = after.agreement_id.empty() ? after.id : after.agreement_id;
+    e.actor = actor;
+    e.time = clock->Now();
+    e.details = details;
+    if (with_reason) e.details["reason"] = std::string(reason);
+    return audit->Append(e, std::move(batch)).status();
+  };
+}
+
 absl::Status Common::StoreCard(const std::string& did, const std::string& jws) {
+  // A member presents its card with every request and most times it is the one held, verified
+  // when it was stored (the member's certificate itself is checked by every TLS handshake).
+  HANSE_ASSIGN_OR_RETURN(auto held,
+                         store->Get(catalog::Family::kContracts, contract::CardKey(did)));
+  if (held && *held == jws) return absl::OkStatus();
   HANSE_ASSIGN_OR_RETURN(MemberCard c, VerifyCard(jws, clock->Now()), "member card");
   if (c.did != did) {
     return absl::PermissionDeniedError(absl::StrCat("the card names ", c.did, ", not ", did));

@@ -52,6 +52,12 @@ struct Common {
   // Appends to the audit log (a failure is logged: the step it records already happened).
   void Audit(const std::string& kind, const std::string& subject, const std::string& actor,
              nlohmann::json details);
+  // A negotiation step that is written together with its audit entry `kind` (one synced
+  // batch; the step fails if the entry cannot be stored). The entry's subject is the
+  // negotiation's agreement once it has one, else the negotiation; `details` gains "reason"
+  // when `with_reason` is set.
+  contract::StepWriter Audited(std::string kind, std::string actor, nlohmann::json details,
+                               bool with_reason = false);
   // The facts this node has verified about `consumer` (its signed participant
   // self-description, the certifications it holds) for evaluating a policy at `now`.
   // This node's signed facts about itself: its participant self-description and the

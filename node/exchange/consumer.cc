@@ -75,10 +75,14 @@ absl::StatusOr<hanse::v1::ContractInfo> Consumer::RequestContract(
   contract::NegotiationStart start = StartOf(
       doc, req.request_id().empty() ? absl::StrCat("urn:uuid:", NewUuid()) : req.request_id(),
       c_->self(), req.purpose());
-  HANSE_ASSIGN_OR_RETURN(Negotiation n, c_->contracts.BeginConsumerNegotiation(start, now));
+  // Each step is stored with its audit entry in one synced batch.
+  HANSE_ASSIGN_OR_RETURN(Negotiation n, c_->contracts.BeginConsumerNegotiation(
+                                            start, now,
+                                            c_->Audited("negotiation.requested", c_->self(),
+                                                        {{"provider", start.provider_did},
+                                                         {"dataset", start.dataset_id},
+                                                         {"purpose", start.purpose}})));
   if (contract::IsFinal(n.state)) return c_->Info(n);
-  c_->Audit("negotiation.requested", n.id, c_->self(),
-            {{"provider", n.provider_did}, {"dataset", n.dataset_id}, {"purpose", n.purpose}});
 
   if (n.state == State::kRequested) HANSE_RETURN_IF_ERROR(c_->EnsureOwnParticipant(now));
   hanse::v1::NegotiateRequest nreq;
@@ -98,12 +102,12 @@ absl::StatusOr<hanse::v1::ContractInfo> Consumer::RequestContract(
       HANSE_RETURN_IF_ERROR(c_->StoreCard(n.provider_did, nresp.provider_card_jws()));
     }
     if (nresp.state() == "TERMINATED") {
-      c_->Audit("decision.deny", n.id, n.provider_did,
-                {{"stage", "negotiation"}, {"reason", nresp.reason()}});
       HANSE_ASSIGN_OR_RETURN(
-          n, c_->contracts.Terminate(Role::kConsumer, n.id,
-                                     absl::StrCat("denied by the provider: ", nresp.reason()),
-                                     c_->clock->Now()));
+          n, c_->contracts.Terminate(
+                 Role::kConsumer, n.id, absl::StrCat("denied by the provider: ", nresp.reason()),
+                 c_->clock->Now(),
+                 c_->Audited("decision.deny", n.provider_did,
+                             {{"stage", "negotiation"}, {"reason", nresp.reason()}})));
       HANSE_ASSIGN_OR_RETURN(auto info, c_->Info(n));
       info.set_trace_json(nresp.trace_json());
       return info;
@@ -113,8 +117,9 @@ absl::StatusOr<hanse::v1::ContractInfo> Consumer::RequestContract(
           absl::StrCat("the provider answered ", nresp.state(), " without an agreement"));
     }
     HANSE_ASSIGN_OR_RETURN(
-        n, c_->contracts.ReceiveAgreement(n.id, nresp.agreement_jws(), c_->clock->Now()));
-    c_->Audit("negotiation.agreed", n.agreement_id, n.provider_did, {{"negotiation", n.id}});
+        n, c_->contracts.ReceiveAgreement(
+               n.id, nresp.agreement_jws(), c_->clock->Now(),
+               c_->Audited("negotiation.agreed", n.provider_did, {{"negotiation", n.id}})));
   }
   if (n.state == State::kAgreed) {
     HANSE_ASSIGN_OR_RETURN(
@@ -128,8 +133,10 @@ absl::StatusOr<hanse::v1::ContractInfo> Consumer::RequestContract(
     HANSE_RETURN_IF_ERROR(
         peer_->Countersign(*provider, creq, &cresp),
         absl::StrCat("sending the countersignature (retry with --request-id ", n.id, ")"));
-    HANSE_ASSIGN_OR_RETURN(n, c_->contracts.Finalize(Role::kConsumer, n.id, c_->clock->Now()));
-    c_->Audit("negotiation.finalized", n.agreement_id, c_->self(), {{"negotiation", n.id}});
+    HANSE_ASSIGN_OR_RETURN(
+        n, c_->contracts.Finalize(
+               Role::kConsumer, n.id, c_->clock->Now(),
+               c_->Audited("negotiation.finalized", c_->self(), {{"negotiation", n.id}})));
   }
   HANSE_ASSIGN_OR_RETURN(auto info, c_->Info(n));
   if (info.trace_json().empty()) info.set_trace_json(nresp.trace_json());

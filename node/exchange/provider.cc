@@ -41,23 +41,32 @@ absl::StatusOr<hanse::v1::NegotiateResponse> Provider::Negotiate(
   }
   HANSE_RETURN_IF_ERROR(c_->AcceptFacts(caller, req.consumer_documents()));
   contract::NegotiationStart start = StartOf(doc, req.request_id(), caller, req.purpose());
-  HANSE_ASSIGN_OR_RETURN(Negotiation n, c_->contracts.BeginProviderNegotiation(start, now));
+  // Each step is stored with its audit entry in one synced batch.
+  HANSE_ASSIGN_OR_RETURN(Negotiation n, c_->contracts.BeginProviderNegotiation(
+                                            start, now,
+                                            c_->Audited("negotiation.requested", caller,
+                                                        {{"dataset", start.dataset_id},
+                                                         {"version", start.dataset_version},
+                                                         {"purpose", start.purpose}})));
   hanse::v1::NegotiateResponse resp;
   resp.set_provider_card_jws(c_->card());
   if (n.state == State::kRequested) {
-    c_->Audit("negotiation.requested", n.id, caller,
-              {{"dataset", n.dataset_id}, {"version", n.dataset_version}, {"purpose", n.purpose}});
     HANSE_ASSIGN_OR_RETURN(policy::Request facts, c_->FactsAbout(caller, req, now));
-    HANSE_ASSIGN_OR_RETURN(contract::ProviderDecision d, c_->contracts.Decide(n.id, facts, now));
-    c_->Audit(d.permit ? "decision.permit" : "decision.deny", n.id, c_->self(),
-              {{"stage", "negotiation"},
-               {"consumer", caller},
-               {"dataset", n.dataset_id},
-               {"reason", d.reason}});
+    const nlohmann::json details = {
+        {"stage", "negotiation"}, {"consumer", caller}, {"dataset", n.dataset_id}};
+    auto decided = [&](catalog::WriteBatch batch, const Negotiation& after,
+                       absl::string_view reason) {
+      return c_->Audited(after.decision_permit == true ? "decision.permit" : "decision.deny",
+                         c_->self(), details,
+                         /*with_reason=*/true)(std::move(batch), after, reason);
+    };
+    HANSE_ASSIGN_OR_RETURN(contract::ProviderDecision d,
+                           c_->contracts.Decide(n.id, facts, now, decided));
     n = d.negotiation;
     if (d.permit) {
-      HANSE_ASSIGN_OR_RETURN(n, c_->contracts.Agree(n.id, c_->home->identity.participant_key, now));
-      c_->Audit("negotiation.agreed", n.agreement_id, c_->self(), {{"negotiation", n.id}});
+      HANSE_ASSIGN_OR_RETURN(n, c_->contracts.Agree(n.id, c_->home->identity.participant_key, now,
+                                                    c_->Audited("negotiation.agreed", c_->self(),
+                                                                {{"negotiation", n.id}})));
     }
   }
   resp.set_state(std::string(contract::StateName(n.state)));
@@ -77,11 +86,9 @@ absl::StatusOr<hanse::v1::CountersignResponse> Provider::Countersign(
     return absl::PermissionDeniedError("only the agreement's consumer can countersign it");
   }
   HANSE_ASSIGN_OR_RETURN(n, c_->contracts.AcceptVerification(n.id, req.consumer_jws(), now));
-  const bool was_final = n.state == State::kFinalized;
-  HANSE_ASSIGN_OR_RETURN(n, c_->contracts.Finalize(Role::kProvider, n.id, now));
-  if (!was_final) {
-    c_->Audit("negotiation.finalized", n.agreement_id, caller, {{"negotiation", n.id}});
-  }
+  HANSE_ASSIGN_OR_RETURN(n, c_->contracts.Finalize(Role::kProvider, n.id, now,
+                                                   c_->Audited("negotiation.finalized", caller,
+                                                               {{"negotiation", n.id}})));
   hanse::v1::CountersignResponse resp;
   resp.set_state(std::string(contract::StateName(n.state)));
   return resp;
