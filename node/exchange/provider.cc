@@ -121,6 +121,41 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
                      " has been republished with other content since this agreement; negotiate "
                      "again for the new version"));
   }
+  HANSE_ASSIGN_OR_RETURN(contract::Agreement agreement,
+                         contract::VerifyProviderAgreement(n.provider_token));
+  HANSE_ASSIGN_OR_RETURN(policy::Policy pol, policy::ParsePolicy(n.policy_json), "policy");
+  HANSE_ASSIGN_OR_RETURN(policy::Request stored, policy::ParseRequest(n.request_json));
+  hanse::v1::NegotiateRequest facts_req;
+  facts_req.set_dataset_id(n.dataset_id);
+  facts_req.set_purpose(stored.purpose);
+  for (const auto& c : stored.purpose_classes) facts_req.add_purpose_classes(c);
+
+  // Each fetch re-evaluates with fresh facts (credentials may have been revoked, the window
+  // closed).
+  auto evaluate = [&](std::int64_t uses_before) -> absl::StatusOr<policy::Decision> {
+    HANSE_ASSIGN_OR_RETURN(policy::Request r, c_->FactsAbout(caller, facts_req, c_->clock->Now()));
+    r.use_count = uses_before;
+    r.agreement_start = agreement.issued_at;
+    return policy::Evaluate(pol, r);
+  };
+  auto decided = [&](const policy::Decision& d, bool resuming, std::int64_t uses_before) {
+    c_->Audit(d.permit ? "decision.permit" : "decision.deny", n.agreement_id, c_->self(),
+              {{"stage", resuming ? "transfer.resume" : "transfer"},
+               {"consumer", caller},
+               {"uses_before", uses_before},
+               {"reason", d.reason}});
+  };
+  // A use the policy denies opens nothing (a database query is not even started for it); a
+  // permit is taken again below, with the use counted, as one step.
+  {
+    HANSE_ASSIGN_OR_RETURN(std::int64_t uses, c_->contracts.UseCount(n.agreement_id));
+    const std::int64_t before = req.offset() > 0 && uses > 0 ? uses - 1 : uses;
+    HANSE_ASSIGN_OR_RETURN(policy::Decision d, evaluate(before));
+    if (!d.permit) {
+      decided(d, req.offset() > 0, before);
+      return absl::PermissionDeniedError(absl::StrCat("the policy denies this use: ", d.reason));
+    }
+  }
   HANSE_ASSIGN_OR_RETURN(auto content_record, c_->store->Get(catalog::Family::kContracts,
                                                              contract::ContentKey(n.dataset_id)));
   if (!content_record) {
@@ -144,23 +179,7 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
         reader.status().code(),
         absl::StrCat("the provider cannot send ", n.dataset_id, ": ", reader.status().message()));
   }
-  HANSE_ASSIGN_OR_RETURN(contract::Agreement agreement,
-                         contract::VerifyProviderAgreement(n.provider_token));
-  HANSE_ASSIGN_OR_RETURN(policy::Policy pol, policy::ParsePolicy(n.policy_json), "policy");
-  HANSE_ASSIGN_OR_RETURN(policy::Request stored, policy::ParseRequest(n.request_json));
-  hanse::v1::NegotiateRequest facts_req;
-  facts_req.set_dataset_id(n.dataset_id);
-  facts_req.set_purpose(stored.purpose);
-  for (const auto& c : stored.purpose_classes) facts_req.add_purpose_classes(c);
-
-  // Re-evaluate with fresh facts (credentials may have been revoked, the window closed) and
-  // count the use, as one step: concurrent fetches cannot both pass "at most N".
-  auto evaluate = [&](std::int64_t uses_before) -> absl::StatusOr<policy::Decision> {
-    HANSE_ASSIGN_OR_RETURN(policy::Request r, c_->FactsAbout(caller, facts_req, c_->clock->Now()));
-    r.use_count = uses_before;
-    r.agreement_start = agreement.issued_at;
-    return policy::Evaluate(pol, r);
-  };
+  // Decide and count the use as one step: concurrent fetches cannot both pass "at most N".
   std::int64_t use = 0;
   {
     std::lock_guard lock(use_mu_);
@@ -176,11 +195,7 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
     }
     HANSE_ASSIGN_OR_RETURN(std::int64_t uses, c_->contracts.UseCount(n.agreement_id));
     HANSE_ASSIGN_OR_RETURN(policy::Decision d, evaluate(resuming ? uses - 1 : uses));
-    c_->Audit(d.permit ? "decision.permit" : "decision.deny", n.agreement_id, c_->self(),
-              {{"stage", resuming ? "transfer.resume" : "transfer"},
-               {"consumer", caller},
-               {"uses_before", resuming ? uses - 1 : uses},
-               {"reason", d.reason}});
+    decided(d, resuming, resuming ? uses - 1 : uses);
     if (!d.permit) {
       return absl::PermissionDeniedError(absl::StrCat("the policy denies this use: ", d.reason));
     }

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <functional>
@@ -337,6 +338,26 @@ TEST_F(ContractsTest, ChangedSourceIsRefusedAndCostsNoUse) {
   EXPECT_THAT(r.err, HasSubstr("changed since it was published"));
   EXPECT_EQ(Show("hosp", agreement)["uses"], 0);
   EXPECT_EQ(Entries(Audit("hosp"), "transfer.refused", agreement).size(), 1u);
+}
+
+// The policy is decided before the source is opened: a use it denies opens nothing (a database
+// query is not even started), so a denied consumer learns the policy's reason, not the state of
+// the provider's storage.
+TEST_F(ContractsTest, ADeniedUseNeverOpensTheSource) {
+  StartFederation();
+  std::string dataset = PublishOnHosp("icu", RandomBytes(64 * 1024, 23), Offer(/*max_uses=*/1));
+  std::string agreement = Agree(dataset);
+  std::filesystem::create_directories(Path("lab-out"));
+  CommandResult r = Fetch("lab", agreement, Path("lab-out/first.csv"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The only use is spent; the source then goes away.
+  ASSERT_EQ(::unlink((Home("hosp") + "/data/icu.csv").c_str()), 0);
+  r = Fetch("lab", agreement, Path("lab-out/second.csv"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("count lteq 1 failed"));
+  EXPECT_EQ(Show("hosp", agreement)["uses"], 1);
+  EXPECT_TRUE(Entries(Audit("hosp"), "transfer.refused", agreement).empty());
+  EXPECT_FALSE(Entries(Audit("hosp"), "decision.deny", agreement).empty());
 }
 
 // A PostgreSQL view is a live dataset: each fetch is one consistent snapshot as CSV, the
