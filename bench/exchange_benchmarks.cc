@@ -21,10 +21,14 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "base/clock.h"
 #include "base/status.h"
 #include "bench/setup.h"
 #include "hanse/v1/exchange.grpc.pb.h"
+#include "hanse/v1/federation.grpc.pb.h"
 #include "nlohmann/json.hpp"
+#include "node/identity/home.h"
+#include "node/rpc/tls.h"
 #include "trust/keys.h"
 
 namespace hanse::bench {
@@ -272,6 +276,73 @@ absl::StatusOr<BenchResult> RunTransfer(const std::string& scratch_dir, std::uin
   return r;
 }
 
+namespace {
+
+// What gRPC alone does here: unary calls/s of an empty Ping between the two nodes' identities
+// over the same mutual TLS (node/rpc/tls.h credentials, peer DID read per call), `concurrency`
+// calls at a time, client and server in this process. A negotiation makes three unary calls.
+class PingService final : public hanse::v1::Federation::Service {
+  grpc::Status Ping(grpc::ServerContext* ctx, const hanse::v1::PingRequest* req,
+                    hanse::v1::PingResponse* resp) override {
+    if (!node::CallerDid(*ctx).ok()) return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "");
+    (void)req;
+    (void)resp;
+    return grpc::Status::OK;
+  }
+};
+
+absl::StatusOr<double> GrpcUnaryRate(const std::string& provider_home,
+                                     const std::string& consumer_home, int calls, int concurrency) {
+  const absl::Time now = absl::Now();
+  HANSE_ASSIGN_OR_RETURN(node::Home provider, node::LoadHome(provider_home, now));
+  HANSE_ASSIGN_OR_RETURN(node::Home consumer, node::LoadHome(consumer_home, now));
+  node::CaLookup lookup = [&](absl::string_view did) -> absl::StatusOr<std::string> {
+    if (did == provider.identity.did) return provider.identity.ca_pem;
+    if (did == consumer.identity.did) return consumer.identity.ca_pem;
+    return absl::NotFoundError("not a member");
+  };
+  PingService service;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(
+      "127.0.0.1:0", node::FederationServerCredentials(provider.identity, lookup, Clock::Real()),
+      &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) return absl::InternalError("gRPC reference server");
+  auto channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                          node::FederationChannelCredentials(consumer.identity, lookup,
+                                                             provider.identity.did, Clock::Real()));
+  auto stub = hanse::v1::Federation::NewStub(channel);
+  auto ping = [&] {
+    hanse::v1::PingRequest req;
+    hanse::v1::PingResponse resp;
+    grpc::ClientContext ctx;
+    return stub->Ping(&ctx, req, &resp).ok();
+  };
+  for (int i = 0; i < 10; ++i) {
+    if (!ping()) return absl::InternalError("gRPC reference ping failed");
+  }
+  std::atomic<int> next{0}, failed{0};
+  const double t0 = Now();
+  std::vector<std::thread> threads;
+  for (int i = 0; i < concurrency; ++i) {
+    threads.emplace_back([&] {
+      while (next.fetch_add(1) < calls) {
+        if (!ping()) ++failed;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double rate = calls / (Now() - t0);
+  server->Shutdown();
+  if (failed > 0) return absl::InternalError("gRPC reference pings failed");
+  return rate;
+}
+
+}  // namespace
+
 absl::StatusOr<BenchResult> RunNegotiate(const std::string& scratch_dir, int negotiations,
                                          int concurrency) {
   Progress(absl::StrFormat("negotiate: %d negotiations, %d at a time", negotiations, concurrency));
@@ -330,6 +401,10 @@ absl::StatusOr<BenchResult> RunNegotiate(const std::string& scratch_dir, int neg
     return absl::InternalError(absl::StrCat(failed.load(), " negotiations failed: ", first_error));
   }
   const double rate = negotiations / elapsed;
+  HANSE_ASSIGN_OR_RETURN(
+      const double grpc_rate,
+      GrpcUnaryRate(pair->Home("provider"), pair->Home("consumer"), 5 * negotiations, concurrency),
+      "gRPC reference");
   pair.reset();
   RemoveTree(scratch_dir);
 
@@ -356,10 +431,14 @@ absl::StatusOr<BenchResult> RunNegotiate(const std::string& scratch_dir, int neg
       "countersigned, finalized on both sides; each step and its audit entry one synced batch, "
       "concurrent steps sharing one write (group commit). Latency alone p50 %.1f ms / p99 %.1f "
       "ms (100 one after another); at %d concurrent p50 %.1f ms / p99 %.1f ms. Floor from P-256 "
-      "sign %.0f/s and verify %.0f/s (EVP, one core) x %.0f cores",
+      "sign %.0f/s and verify %.0f/s (EVP, one core) x %.0f cores. gRPC alone: %.0f empty "
+      "unary mTLS calls/s at %d concurrent between the same identities; a negotiation makes "
+      "three calls, so gRPC by itself caps it near %.0f/s (%.2f of the floor), and gRPC plus the "
+      "signatures, on the same cores, near %.0f/s (%.2f of the floor)",
       negotiations, concurrency, percentile(alone, 0.5) * 1e3, percentile(alone, 0.99) * 1e3,
       concurrency, percentile(loaded, 0.5) * 1e3, percentile(loaded, 0.99) * 1e3, sign_rate,
-      verify_rate, cores);
+      verify_rate, cores, grpc_rate, concurrency, grpc_rate / 3, grpc_rate / 3 / floor,
+      1 / (1 / floor + 3 / grpc_rate), 1 / (1 / floor + 3 / grpc_rate) / floor);
   return r;
 }
 
