@@ -339,21 +339,46 @@ absl::StatusOr<Negotiation> ContractStore::AcceptVerification(absl::string_view 
                                                               absl::string_view consumer_jws,
                                                               absl::Time now,
                                                               const StepWriter& write) {
+  return AcceptVerificationStep(id, consumer_jws, now, write, /*finalize=*/false);
+}
+
+absl::StatusOr<Negotiation> ContractStore::AcceptVerificationAndFinalize(
+    absl::string_view id, absl::string_view consumer_jws, absl::Time now, const StepWriter& write) {
+  return AcceptVerificationStep(id, consumer_jws, now, write, /*finalize=*/true);
+}
+
+absl::StatusOr<Negotiation> ContractStore::AcceptVerificationStep(absl::string_view id,
+                                                                  absl::string_view consumer_jws,
+                                                                  absl::Time now,
+                                                                  const StepWriter& write,
+                                                                  bool finalize) {
   auto lock = LockNegotiation(Role::kProvider, id);
   HANSE_ASSIGN_OR_RETURN(Negotiation n, GetLocked(Role::kProvider, id));
-  if ((n.state == State::kVerified || n.state == State::kFinalized) &&
-      n.consumer_token == consumer_jws) {
-    return n;
+  const bool countersigned = (n.state == State::kVerified || n.state == State::kFinalized) &&
+                             n.consumer_token == consumer_jws;
+  if (countersigned && (!finalize || n.state == State::kFinalized)) return n;
+  if (!countersigned) {
+    HANSE_RETURN_IF_ERROR(CheckTransition(n.state, State::kVerified), Describe(n));
+    HANSE_ASSIGN_OR_RETURN(Agreement a, VerifyAgreement(n.provider_token, consumer_jws),
+                           Describe(n));
+    if (a.id != n.agreement_id) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          Describe(n), ": the countersigned agreement is ", a.id, ", not ", n.agreement_id));
+    }
+    n.consumer_token = std::string(consumer_jws);
+    if (!finalize) {
+      HANSE_RETURN_IF_ERROR(
+          Commit(n, State::kVerified, "countersigned by the consumer", now, {}, write));
+      return n;
+    }
+    // Both signatures were just checked: VERIFIED is recorded and passed in the same batch.
+    n.state = State::kVerified;
+    n.history.push_back({State::kVerified, now, "countersigned by the consumer"});
+  } else {
+    HANSE_RETURN_IF_ERROR(VerifyAgreement(n.provider_token, n.consumer_token).status(),
+                          Describe(n));
   }
-  HANSE_RETURN_IF_ERROR(CheckTransition(n.state, State::kVerified), Describe(n));
-  HANSE_ASSIGN_OR_RETURN(Agreement a, VerifyAgreement(n.provider_token, consumer_jws), Describe(n));
-  if (a.id != n.agreement_id) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        Describe(n), ": the countersigned agreement is ", a.id, ", not ", n.agreement_id));
-  }
-  n.consumer_token = std::string(consumer_jws);
-  HANSE_RETURN_IF_ERROR(
-      Commit(n, State::kVerified, "countersigned by the consumer", now, {}, write));
+  HANSE_RETURN_IF_ERROR(Commit(n, State::kFinalized, "agreement finalized", now, {}, write));
   return n;
 }
 

@@ -5,7 +5,8 @@
 // Typical provider flow (the lead's RPC handlers drive it):
 //   BeginProviderNegotiation -> Decide (deny: TERMINATED with the trace) -> Agree (AGREED, the
 //   provider's signature) -> AcceptVerification (VERIFIED, the consumer's countersignature)
-//   -> Finalize (FINALIZED) -> ClaimUse per transfer.
+//   -> Finalize (FINALIZED) -> ClaimUse per transfer. The node takes the middle two as one
+//   step (AcceptVerificationAndFinalize).
 // Consumer flow: BeginConsumerNegotiation -> ReceiveAgreement (AGREED) -> Countersign (VERIFIED)
 //   -> Finalize (FINALIZED).
 // The data-bearing steps are idempotent: repeating one that already happened with the same data
@@ -129,6 +130,12 @@ class ContractStore {
   absl::StatusOr<Negotiation> AcceptVerification(absl::string_view id,
                                                  absl::string_view consumer_jws, absl::Time now,
                                                  const StepWriter& write = nullptr);
+  // Provider, AGREED or VERIFIED: AcceptVerification and Finalize as one step (one batch; the
+  // history shows both states). Repeated with the same token: the stored record.
+  absl::StatusOr<Negotiation> AcceptVerificationAndFinalize(absl::string_view id,
+                                                            absl::string_view consumer_jws,
+                                                            absl::Time now,
+                                                            const StepWriter& write = nullptr);
 
   // Consumer, REQUESTED or ACCEPTED: verifies the provider's token, checks that it is the
   // agreement this negotiation should produce (CheckAgreementMatches) and moves to AGREED.
@@ -171,6 +178,9 @@ class ContractStore {
   absl::StatusOr<std::int64_t> UseCount(absl::string_view agreement_id) const;
 
  private:
+  absl::StatusOr<Negotiation> AcceptVerificationStep(absl::string_view id,
+                                                     absl::string_view consumer_jws, absl::Time now,
+                                                     const StepWriter& write, bool finalize);
   absl::StatusOr<Negotiation> Begin(Role role, const NegotiationStart& start, absl::Time now,
                                     const StepWriter& write);
   absl::StatusOr<Negotiation> GetLocked(Role role, absl::string_view id) const;

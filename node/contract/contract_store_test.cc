@@ -24,6 +24,7 @@ using ::hanse::testing::IsOkAndHolds;
 using ::hanse::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::SizeIs;
 using namespace ::hanse::contract::testing;  // NOLINT
 using Json = nlohmann::json;
@@ -498,6 +499,40 @@ TEST_F(ContractStoreTest, AStepWriterStoresTheStepOrNothing) {
   EXPECT_EQ(agreed.state, State::kAgreed);
   EXPECT_THAT(seen, ElementsAre("REQUESTED:", HasSubstr("REQUESTED:"),
                                 "AGREED:agreement signed by the provider"));
+}
+
+TEST_F(ContractStoreTest, VerificationAndFinalizationAsOneStep) {
+  const std::string id = "urn:uuid:one-step";
+  ASSERT_THAT(provider_->BeginProviderNegotiation(Start(id, provider_key_, consumer_key_), kT0),
+              IsOk());
+  ASSERT_THAT(consumer_->BeginConsumerNegotiation(Start(id, provider_key_, consumer_key_), kT0),
+              IsOk());
+  ASSERT_THAT(provider_->Decide(id, RequestFrom("DE"), kT0), IsOk());
+  HANSE_ASSERT_OK_AND_ASSIGN(Negotiation agreed, provider_->Agree(id, provider_key_, kT0));
+  ASSERT_THAT(consumer_->ReceiveAgreement(id, agreed.provider_token, kT0), IsOk());
+  HANSE_ASSERT_OK_AND_ASSIGN(Negotiation verified, consumer_->Countersign(id, consumer_key_, kT0));
+  // A countersignature over something else is refused and changes nothing.
+  std::string forged = verified.consumer_token;
+  forged[forged.size() - 3] = forged[forged.size() - 3] == 'A' ? 'B' : 'A';
+  EXPECT_THAT(provider_->AcceptVerificationAndFinalize(id, forged, kT0), Not(IsOk()));
+  HANSE_ASSERT_OK_AND_ASSIGN(Negotiation still, provider_->Get(Role::kProvider, id));
+  EXPECT_EQ(still.state, State::kAgreed);
+  int writes = 0;
+  StepWriter count = [&](catalog::WriteBatch batch, const Negotiation&, absl::string_view) {
+    ++writes;
+    return store_of_provider()->Write(batch, /*sync=*/true);
+  };
+  HANSE_ASSERT_OK_AND_ASSIGN(Negotiation final, provider_->AcceptVerificationAndFinalize(
+                                                    id, verified.consumer_token, kT0, count));
+  EXPECT_EQ(final.state, State::kFinalized);
+  EXPECT_EQ(writes, 1);
+  EXPECT_THAT(States(final),
+              ElementsAre(State::kRequested, State::kAgreed, State::kVerified, State::kFinalized));
+  provider_.Open();
+  HANSE_ASSERT_OK_AND_ASSIGN(Negotiation again, provider_->AcceptVerificationAndFinalize(
+                                                    id, verified.consumer_token, kT0, count));
+  EXPECT_EQ(writes, 1);
+  EXPECT_EQ(NegotiationToJson(again), NegotiationToJson(final));
 }
 
 TEST_F(ContractStoreTest, ClaimUseNeedsAFinalizedAgreement) {

@@ -85,10 +85,11 @@ absl::StatusOr<hanse::v1::CountersignResponse> Provider::Countersign(
   if (n.consumer_did != caller) {
     return absl::PermissionDeniedError("only the agreement's consumer can countersign it");
   }
-  HANSE_ASSIGN_OR_RETURN(n, c_->contracts.AcceptVerification(n.id, req.consumer_jws(), now));
-  HANSE_ASSIGN_OR_RETURN(n, c_->contracts.Finalize(Role::kProvider, n.id, now,
-                                                   c_->Audited("negotiation.finalized", caller,
-                                                               {{"negotiation", n.id}})));
+  // The countersignature is checked and the agreement finalized in one step.
+  HANSE_ASSIGN_OR_RETURN(
+      n, c_->contracts.AcceptVerificationAndFinalize(
+             n.id, req.consumer_jws(), now,
+             c_->Audited("negotiation.finalized", caller, {{"negotiation", n.id}})));
   hanse::v1::CountersignResponse resp;
   resp.set_state(std::string(contract::StateName(n.state)));
   return resp;
