@@ -146,14 +146,14 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
                {"uses_before", uses_before},
                {"reason", d.reason}});
   };
-  // A use the policy denies opens nothing (a database query is not even started for it); a
-  // permit is taken again below, with the use counted, as one step.
-  {
+  // A new use the policy denies opens nothing (a database query is not even started for it);
+  // a permit is taken again below, with the use counted, as one step. A resume is decided
+  // below only, where it is known to be one.
+  if (req.offset() == 0) {
     HANSE_ASSIGN_OR_RETURN(std::int64_t uses, c_->contracts.UseCount(n.agreement_id));
-    const std::int64_t before = req.offset() > 0 && uses > 0 ? uses - 1 : uses;
-    HANSE_ASSIGN_OR_RETURN(policy::Decision d, evaluate(before));
+    HANSE_ASSIGN_OR_RETURN(policy::Decision d, evaluate(uses));
     if (!d.permit) {
-      decided(d, req.offset() > 0, before);
+      decided(d, /*resuming=*/false, uses);
       return absl::PermissionDeniedError(absl::StrCat("the policy denies this use: ", d.reason));
     }
   }

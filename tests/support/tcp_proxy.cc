@@ -8,7 +8,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <ctime>
+#include <mutex>
+#include <random>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -66,6 +70,25 @@ bool ReadConnect(int fd, int* port) {
 }  // namespace
 
 absl::StatusOr<int> FreeLoopbackPort() {
+  // The kernel's port-0 choice comes from the ephemeral range, which outgoing connections of
+  // tests running beside this one also draw from: a port chosen now and listened on later may be
+  // taken by then. Ports below that range are only ever taken by a listener.
+  static std::mutex mu;
+  static std::mt19937 random(static_cast<std::uint32_t>(::getpid()) ^
+                             static_cast<std::uint32_t>(::time(nullptr)));
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    int port;
+    {
+      std::lock_guard lock(mu);
+      port = std::uniform_int_distribution<int>(20000, 32000)(random);
+    }
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return Errno("socket");
+    sockaddr_in a = Loopback(port);
+    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    ::close(fd);
+    if (free) return port;
+  }
   auto bound = BindLoopback(0);
   if (!bound.ok()) return bound.status();
   ::close(bound->first);
