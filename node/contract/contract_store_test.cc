@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/status.h"
 #include "catalog/store.h"
 #include "nlohmann/json.hpp"
 #include "node/contract/agreement.h"
@@ -59,6 +60,19 @@ std::vector<State> States(const Negotiation& n) {
 
 class ContractStoreTest : public ::testing::Test {
  protected:
+  // Drives a negotiation until the consumer has countersigned (the provider is AGREED); returns
+  // the consumer's record.
+  absl::StatusOr<Negotiation> Countersigned(const std::string& id) {
+    HANSE_RETURN_IF_ERROR(
+        provider_->BeginProviderNegotiation(Start(id, provider_key_, consumer_key_), kT0).status());
+    HANSE_RETURN_IF_ERROR(
+        consumer_->BeginConsumerNegotiation(Start(id, provider_key_, consumer_key_), kT0).status());
+    HANSE_RETURN_IF_ERROR(provider_->Decide(id, RequestFrom("DE"), kT0).status());
+    HANSE_ASSIGN_OR_RETURN(Negotiation agreed, provider_->Agree(id, provider_key_, kT0));
+    HANSE_RETURN_IF_ERROR(consumer_->ReceiveAgreement(id, agreed.provider_token, kT0).status());
+    return consumer_->Countersign(id, consumer_key_, kT0);
+  }
+
   // Drives a negotiation through to FINALIZED on both nodes; returns the agreement id.
   std::string Finalized(const std::string& id) {
     EXPECT_THAT(provider_->BeginProviderNegotiation(Start(id, provider_key_, consumer_key_), kT0),
@@ -503,14 +517,7 @@ TEST_F(ContractStoreTest, AStepWriterStoresTheStepOrNothing) {
 
 TEST_F(ContractStoreTest, VerificationAndFinalizationAsOneStep) {
   const std::string id = "urn:uuid:one-step";
-  ASSERT_THAT(provider_->BeginProviderNegotiation(Start(id, provider_key_, consumer_key_), kT0),
-              IsOk());
-  ASSERT_THAT(consumer_->BeginConsumerNegotiation(Start(id, provider_key_, consumer_key_), kT0),
-              IsOk());
-  ASSERT_THAT(provider_->Decide(id, RequestFrom("DE"), kT0), IsOk());
-  HANSE_ASSERT_OK_AND_ASSIGN(Negotiation agreed, provider_->Agree(id, provider_key_, kT0));
-  ASSERT_THAT(consumer_->ReceiveAgreement(id, agreed.provider_token, kT0), IsOk());
-  HANSE_ASSERT_OK_AND_ASSIGN(Negotiation verified, consumer_->Countersign(id, consumer_key_, kT0));
+  HANSE_ASSERT_OK_AND_ASSIGN(Negotiation verified, Countersigned(id));
   // A countersignature over something else is refused and changes nothing.
   std::string forged = verified.consumer_token;
   forged[forged.size() - 3] = forged[forged.size() - 3] == 'A' ? 'B' : 'A';
