@@ -34,7 +34,9 @@ std::string Clip(absl::string_view s, size_t n);
 
 // init, card, peer, status, node run (node_commands.cc)
 
-absl::Status CmdInit(const InitOptions& options);
+// if_missing: a complete home already at options.dir is left as it is (exit 0, its DID printed),
+// so an init step can run at every start (a Kubernetes init container).
+absl::Status CmdInit(const InitOptions& options, bool if_missing);
 // The live card from a running node (with its bound endpoint), else one signed from the home.
 absl::StatusOr<std::string> CurrentCard(const std::string& home_dir);
 absl::Status CmdCard(const std::string& home_dir, const std::string& out);
@@ -50,7 +52,8 @@ absl::Status CmdAccessGrant(const std::string& home_dir, const std::string& role
                             const std::string& name);
 absl::Status CmdAccessList(const std::string& home_dir, bool json);
 absl::Status CmdAccessRevoke(const std::string& home_dir, const std::string& name);
-absl::Status CmdRestore(const std::string& archive, const std::string& home_dir);
+// if_missing as for CmdInit: a complete home at home_dir is left as it is.
+absl::Status CmdRestore(const std::string& archive, const std::string& home_dir, bool if_missing);
 absl::Status CmdPeerAdd(const std::string& home_dir, const std::string& card_file);
 absl::Status CmdPeerList(const std::string& home_dir, bool json);
 absl::Status CmdPeerPing(const std::string& home_dir, const std::string& target, bool json);

@@ -98,6 +98,13 @@ int Main(int argc, char** argv) {
   init->add_option("--key-type", init_options.key_type, "Participant key type")
       ->check(CLI::IsMember({"p256", "ed25519"}))
       ->capture_default_str();
+  init->add_option("--ops-listen", init_options.ops_listen,
+                   "HOST:PORT of the ops HTTP endpoint (/livez, /readyz, /metrics; config "
+                   "ops_listen; default: off)");
+  bool if_missing = false;
+  init->add_flag("--if-missing", if_missing,
+                 "If --home is already a complete node home, print its DID and leave it as it is "
+                 "(exit 0): for an init step that runs at every start");
 
   std::string card_out;
   auto* card = app.add_subcommand("card", "Print this member's signed card (JSON) for peers");
@@ -127,6 +134,8 @@ int Main(int argc, char** argv) {
       "past what the members hold)");
   restore->add_option("archive", backup_file, "Archive from `hanse backup`")->required();
   add_home(restore);
+  restore->add_flag("--if-missing", if_missing,
+                    "If --home is already a complete node home, leave it as it is (exit 0)");
 
   auto* access = app.add_subcommand(
       "access",
@@ -370,7 +379,7 @@ int Main(int argc, char** argv) {
 
   absl::Status result;
   if (*init) {
-    result = CmdInit(init_options);
+    result = CmdInit(init_options, if_missing);
   } else if (*card_update) {
     result = CmdCardUpdate(home, new_endpoint);
   } else if (*card) {
@@ -385,7 +394,7 @@ int Main(int argc, char** argv) {
   } else if (*access_revoke) {
     result = CmdAccessRevoke(home, access_name);
   } else if (*restore) {
-    result = CmdRestore(backup_file, home);
+    result = CmdRestore(backup_file, home, if_missing);
   } else if (*fed_leave) {
     result = CmdFederationLeave(home, leave_reason);
   } else if (*cert_renew) {

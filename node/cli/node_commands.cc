@@ -37,7 +37,33 @@
 
 namespace hanse::node {
 
-absl::Status CmdInit(const InitOptions& options) {
+namespace {
+
+// For --if-missing: whether `dir` already holds a complete home (then its DID is printed and the
+// command has nothing to do). A directory that exists but does not load is an error: it is
+// neither replaced nor silently accepted. An empty directory counts as missing.
+absl::StatusOr<bool> HomeAlreadyThere(const std::string& dir) {
+  std::error_code ec;
+  if (!PathExists(dir) || std::filesystem::is_empty(dir, ec)) return false;
+  auto home = LoadHome(dir, Clock::Real().Now());
+  if (!home.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        dir, " exists but is not a complete node home (", home.status().message(),
+        "); --if-missing leaves only a complete home alone: repair it or move it away"));
+  }
+  std::printf("%s\n", home->identity.did.c_str());
+  std::fprintf(stderr, "Node home %s exists already (%s); left as it is.\n",
+               AbsolutePath(dir).c_str(), home->identity.did.c_str());
+  return true;
+}
+
+}  // namespace
+
+absl::Status CmdInit(const InitOptions& options, bool if_missing) {
+  if (if_missing && !options.dir.empty()) {
+    HANSE_ASSIGN_OR_RETURN(bool there, HomeAlreadyThere(options.dir));
+    if (there) return absl::OkStatus();
+  }
   HANSE_ASSIGN_OR_RETURN(std::string did, InitHome(options, Clock::Real().Now()));
   std::printf("%s\n", did.c_str());
   std::fprintf(stderr,
@@ -145,10 +171,15 @@ absl::Status CmdBackup(const std::string& home_dir, const std::string& out) {
   return absl::OkStatus();
 }
 
-absl::Status CmdRestore(const std::string& archive, const std::string& home_dir) {
+absl::Status CmdRestore(const std::string& archive, const std::string& home_dir, bool if_missing) {
+  if (if_missing && !home_dir.empty()) {
+    HANSE_ASSIGN_OR_RETURN(bool there, HomeAlreadyThere(home_dir));
+    if (there) return absl::OkStatus();
+  }
   HANSE_ASSIGN_OR_RETURN(BackupSummary summary, RestoreBackup(archive, home_dir));
   HANSE_ASSIGN_OR_RETURN(Home home, LoadHome(home_dir, Clock::Real().Now()),
                          "the restored home does not load");
+  std::printf("%s\n", home.identity.did.c_str());
   std::fprintf(stderr,
                "Restored %s (backup of %s) into %s: %d files. At its first start the node asks "
                "the members how far it has signed and continues past that; it signs nothing "

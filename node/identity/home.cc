@@ -78,6 +78,7 @@ absl::Status CreateHomeContents(const InitOptions& o, const HomePaths& p, absl::
   config.jurisdictions = o.jurisdictions;
   config.listen = o.listen;
   config.endpoint = o.endpoint;
+  config.ops_listen = o.ops_listen;
   config.key_type = o.key_type;
   // The config is written last: a home without config.json is an unfinished init.
   HANSE_RETURN_IF_ERROR(WriteFileAtomic(p.config, SerializeConfig(config), 0644, true));
@@ -120,6 +121,9 @@ absl::StatusOr<std::string> InitHome(const InitOptions& o, absl::Time now) {
         "--listen ", o.listen, " listens on every interface, but peers need an address they ",
         "can dial: add --endpoint HOST:", listen.port == 0 ? 7400 : listen.port,
         " with this host's name or address as the other members reach it"));
+  }
+  if (!o.ops_listen.empty()) {
+    HANSE_RETURN_IF_ERROR(ParseHostPort(o.ops_listen).status(), "--ops-listen");
   }
   HANSE_RETURN_IF_ERROR(trust::ParseKeyType(o.key_type).status(), "--key-type");
   if (o.ca_validity_days < 30 || o.ca_validity_days > 36500) {

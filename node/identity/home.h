@@ -69,6 +69,8 @@ struct InitOptions {
   // The address peers dial (config "endpoint"); empty = the listen address, which must then be
   // dialable (not 0.0.0.0 or ::).
   std::string endpoint;
+  // The ops HTTP endpoint (config "ops_listen": /livez, /readyz, /metrics); empty = off.
+  std::string ops_listen;
   std::string key_type = "p256";
   // Lifetime of the participant CA certificate. Its end is the end of the identity's cards: the
   // participant key is not rotated (docs/security.md).

@@ -418,6 +418,18 @@ TEST_F(FederationTransportTest, ClearErrorsForCommonMistakes) {
   r = Hanse("a", {"init", "--name", "x", "--country", "FR"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("already exists"));
+  // --if-missing: a complete home is left alone (its DID printed, exit 0); a directory that is
+  // not a complete home is refused, not replaced.
+  r = Hanse("a", {"init", "--if-missing", "--name", "x", "--country", "FR"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("did:key:"));
+  EXPECT_THAT(r.err, HasSubstr("left as it is"));
+  ASSERT_TRUE(std::filesystem::create_directories(Path("half")));
+  { std::ofstream(Path("half/participant.key")) << "x"; }
+  r = Hanse("half", {"init", "--if-missing", "--name", "x", "--country", "FR"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("not a complete node home"));
+  EXPECT_TRUE(std::filesystem::exists(Path("half/participant.key")));
 
   // A key readable by others.
   Init("c");

@@ -1,6 +1,7 @@
 """What the Python tests that run real node processes share: a free loopback port, waiting for
 a condition, and stopping the processes with their logs shown on failure."""
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -8,9 +9,18 @@ import time
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port free now, drawn from 20000-32000: below the kernel's ephemeral range, so
+    an outgoing connection of a test running beside this one cannot take it before the node
+    binds it (the C++ fixtures draw their ports the same way)."""
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free loopback port in 20000-32000")
 
 
 def wait(check, what, within=30, every=0.3):
