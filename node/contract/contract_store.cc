@@ -167,7 +167,7 @@ absl::StatusOr<Negotiation> ContractStore::Begin(Role role, const NegotiationSta
   n.history.push_back(
       {State::kRequested, now, role == Role::kProvider ? "request received" : "request sent"});
   n.created = now;
-  HANSE_RETURN_IF_ERROR(Commit(n, std::nullopt, "", now, {}, write));
+  HANSE_RETURN_IF_ERROR(Commit(n, std::nullopt, "", now, {}, write, /*created=*/true));
   return n;
 }
 
@@ -215,7 +215,8 @@ absl::StatusOr<Negotiation> ContractStore::GetByAgreement(Role role,
 
 absl::Status ContractStore::Commit(Negotiation& n, std::optional<State> to,
                                    absl::string_view reason, absl::Time now,
-                                   catalog::WriteBatch extra, const StepWriter& write) {
+                                   catalog::WriteBatch extra, const StepWriter& write,
+                                   bool created) {
   Negotiation updated = n;
   if (to) {
     HANSE_RETURN_IF_ERROR(CheckTransition(n.state, *to), Describe(n));
@@ -229,8 +230,47 @@ absl::Status ContractStore::Commit(Negotiation& n, std::optional<State> to,
   HANSE_RETURN_IF_ERROR(
       write ? write(std::move(extra), updated, reason) : store_->Write(extra, /*sync=*/true),
       absl::StrCat("storing ", Describe(n)));
+  if (counted_.load()) {
+    auto& by_state = counts_[static_cast<size_t>(n.role)];
+    if (created) {
+      by_state[static_cast<size_t>(updated.state)] += 1;
+    } else if (n.state != updated.state) {
+      by_state[static_cast<size_t>(n.state)] -= 1;
+      by_state[static_cast<size_t>(updated.state)] += 1;
+    }
+  }
   n = std::move(updated);
   return absl::OkStatus();
+}
+
+absl::StatusOr<ContractStore::StateCounts> ContractStore::CountByState() const {
+  if (!counted_.load()) {
+    auto all = LockAll();
+    if (!counted_.load()) {
+      StateCounts fresh{};
+      absl::Status status;
+      HANSE_RETURN_IF_ERROR(
+          store_->Scan(Family::kContracts, "n/", [&](absl::string_view, absl::string_view value) {
+            absl::StatusOr<Negotiation> n = NegotiationFromJson(value);
+            if (!n.ok()) {
+              status = n.status();
+              return false;
+            }
+            fresh[static_cast<size_t>(n->role)][static_cast<size_t>(n->state)] += 1;
+            return true;
+          }));
+      HANSE_RETURN_IF_ERROR(status, "counting negotiations");
+      for (size_t r = 0; r < fresh.size(); ++r) {
+        for (size_t k = 0; k < fresh[r].size(); ++k) counts_[r][k] = fresh[r][k];
+      }
+      counted_ = true;
+    }
+  }
+  StateCounts out{};
+  for (size_t r = 0; r < out.size(); ++r) {
+    for (size_t k = 0; k < out[r].size(); ++k) out[r][k] = counts_[r][k].load();
+  }
+  return out;
 }
 
 absl::StatusOr<Negotiation> ContractStore::Transition(Role role, absl::string_view id, State to,

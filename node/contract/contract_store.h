@@ -15,6 +15,7 @@
 #define HANSE_NODE_CONTRACT_CONTRACT_STORE_H_
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -98,6 +99,11 @@ class ContractStore {
   absl::StatusOr<Negotiation> Get(Role role, absl::string_view id) const;
   // Negotiations in key order (role, then id); `role` unset = both roles; at most `limit`.
   absl::StatusOr<std::vector<Negotiation>> List(std::optional<Role> role, size_t limit) const;
+  // How many negotiations are in each state, per role: [role][state] in kAllStates order. The
+  // first call counts the store (every stripe locked); the counts are then kept as steps are
+  // stored, so a metrics scrape costs nothing however many negotiations the node holds.
+  using StateCounts = std::array<std::array<std::int64_t, std::size(kAllStates)>, 2>;
+  absl::StatusOr<StateCounts> CountByState() const;
   // The negotiation that made `agreement_id` (NotFound if none).
   absl::StatusOr<Negotiation> GetByAgreement(Role role, absl::string_view agreement_id) const;
 
@@ -186,9 +192,10 @@ class ContractStore {
   absl::StatusOr<Negotiation> GetLocked(Role role, absl::string_view id) const;
   // Appends the history entry for `to` (when it differs from the current state) and writes the
   // record plus `extra` in one synced batch (through `write` when given).
+  // `created`: the record is new (Begin), for CountByState.
   absl::Status Commit(Negotiation& n, std::optional<State> to, absl::string_view reason,
                       absl::Time now, catalog::WriteBatch extra = {},
-                      const StepWriter& write = nullptr);
+                      const StepWriter& write = nullptr, bool created = false);
   absl::StatusOr<ProviderDecision> DecideLocked(Negotiation n, policy::Request request,
                                                 absl::Time now, const StepWriter& write);
 
@@ -199,6 +206,10 @@ class ContractStore {
   static constexpr size_t kStripes = 64;
   catalog::Store* store_;
   mutable std::array<std::mutex, kStripes> stripes_;
+  // CountByState's counts once counted_ is set (set with every stripe locked, then updated by
+  // Commit under its stripe's lock).
+  mutable std::atomic<bool> counted_{false};
+  mutable std::array<std::array<std::atomic<std::int64_t>, std::size(kAllStates)>, 2> counts_{};
 };
 
 }  // namespace hanse::contract

@@ -192,6 +192,32 @@ TEST_F(ContractStoreTest, FullNegotiationOnBothSidesSurvivesReopen) {
               StatusIs(absl::StatusCode::kNotFound));
 }
 
+// The counts a metrics scrape reads: counted from the store at first, then kept by each step.
+TEST_F(ContractStoreTest, CountsByStateFollowEveryStepAndMatchARecount) {
+  auto count = [](ContractStore& store, Role role, State state) -> std::int64_t {
+    auto counts = store.CountByState();
+    EXPECT_THAT(counts, IsOk());
+    return counts.ok() ? (*counts)[static_cast<size_t>(role)][static_cast<size_t>(state)] : -1;
+  };
+  ASSERT_FALSE(Finalized("urn:uuid:done").empty());  // stored before the first count
+  EXPECT_EQ(count(*provider_, Role::kProvider, State::kFinalized), 1);
+  EXPECT_EQ(count(*provider_, Role::kConsumer, State::kFinalized), 0);
+  EXPECT_EQ(count(*consumer_, Role::kConsumer, State::kFinalized), 1);
+  // Counted from here on as the steps are stored.
+  ASSERT_THAT(Countersigned("urn:uuid:open"), IsOk());
+  ASSERT_THAT(
+      provider_->BeginProviderNegotiation(Start("urn:uuid:gone", provider_key_, consumer_key_), kT0),
+      IsOk());
+  ASSERT_THAT(provider_->Terminate(Role::kProvider, "urn:uuid:gone", "withdrawn", kT0), IsOk());
+  EXPECT_EQ(count(*provider_, Role::kProvider, State::kAgreed), 1);
+  EXPECT_EQ(count(*provider_, Role::kProvider, State::kTerminated), 1);
+  EXPECT_EQ(count(*provider_, Role::kProvider, State::kRequested), 0);
+  EXPECT_EQ(count(*consumer_, Role::kConsumer, State::kVerified), 1);
+  HANSE_ASSERT_OK_AND_ASSIGN(auto kept, provider_->CountByState());
+  provider_.Open();  // a fresh count from the store
+  EXPECT_THAT(provider_->CountByState(), IsOkAndHolds(kept));
+}
+
 TEST_F(ContractStoreTest, RetriedStepsReturnTheStoredRecord) {
   const std::string id = "urn:uuid:retry";
   ASSERT_THAT(provider_->BeginProviderNegotiation(Start(id, provider_key_, consumer_key_), kT0),

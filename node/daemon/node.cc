@@ -7,6 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -23,6 +24,7 @@
 #include "base/version.h"
 #include "catalog/catalog.h"
 #include "catalog/store.h"
+#include "node/contract/negotiation.h"
 #include "node/exchange/exchange.h"
 #include "node/federation/membership.h"
 #include "node/federation/peers.h"
@@ -345,6 +347,55 @@ struct Node::Impl {
             if (auto it = stats.find(key); it != stats.end()) {
               out.push_back({{{"result", result}}, it->second});
             }
+          }
+          return out;
+        });
+    SearchTimer::Family(&metrics);
+    metrics.Gauge("hanse_negotiations", "Negotiations this node holds, by role and state", [this] {
+      Samples out;
+      auto counts = exchange->CountNegotiations();
+      if (!counts.ok()) return out;
+      for (contract::Role role : {contract::Role::kProvider, contract::Role::kConsumer}) {
+        for (contract::State state : contract::kAllStates) {
+          out.push_back({{{"role", std::string(contract::RoleName(role))},
+                          {"state", std::string(contract::StateName(state))}},
+                         static_cast<double>(
+                             (*counts)[static_cast<size_t>(role)][static_cast<size_t>(state)])});
+        }
+      }
+      return out;
+    });
+    auto directions = [this] {
+      return std::array<std::pair<const char*, const exchange_internal::TransferCounters*>, 2>{
+          {{"sent", &exchange->sent()}, {"received", &exchange->received()}}};
+    };
+    metrics.CounterFrom(
+        "hanse_transfer_bytes_total",
+        "Payload bytes of transfers: sent as a provider, received as a consumer", [directions] {
+          Samples out;
+          for (auto [direction, c] : directions()) {
+            out.push_back({{{"direction", direction}}, static_cast<double>(c->bytes)});
+          }
+          return out;
+        });
+    metrics.Gauge("hanse_transfers_active", "Transfers running now, by direction", [directions] {
+      Samples out;
+      for (auto [direction, c] : directions()) {
+        out.push_back({{{"direction", direction}}, static_cast<double>(c->active)});
+      }
+      return out;
+    });
+    metrics.CounterFrom(
+        "hanse_transfers_total",
+        "Transfers ended, by direction and outcome (completed: every byte, digest checked; "
+        "failed: stopped, refused or interrupted)",
+        [directions] {
+          Samples out;
+          for (auto [direction, c] : directions()) {
+            out.push_back({{{"direction", direction}, {"outcome", "completed"}},
+                           static_cast<double>(c->completed)});
+            out.push_back({{{"direction", direction}, {"outcome", "failed"}},
+                           static_cast<double>(c->failed)});
           }
           return out;
         });

@@ -4,6 +4,7 @@
 #ifndef HANSE_NODE_EXCHANGE_COMMON_H_
 #define HANSE_NODE_EXCHANGE_COMMON_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -35,6 +36,33 @@ std::string ExpandIri(absl::string_view iri);
 // The start of a negotiation about `dataset` (as the party holds it) under request `id`.
 contract::NegotiationStart StartOf(const catalog::Document& dataset, std::string id,
                                    std::string consumer, absl::string_view purpose);
+
+// One direction of this node's transfers since it started, for the metrics.
+struct TransferCounters {
+  std::atomic<std::uint64_t> bytes{0};      // payload bytes sent or written
+  std::atomic<std::int64_t> active{0};      // streams running now
+  std::atomic<std::uint64_t> completed{0};  // ended with every byte, checked
+  std::atomic<std::uint64_t> failed{0};     // ended otherwise (stopped, refused, interrupted)
+};
+
+// Counts one transfer as active while it lives; it ends as failed unless Completed() was called.
+class CountedTransfer {
+ public:
+  explicit CountedTransfer(TransferCounters* counters) : counters_(counters) {
+    counters_->active += 1;
+  }
+  CountedTransfer(const CountedTransfer&) = delete;
+  CountedTransfer& operator=(const CountedTransfer&) = delete;
+  ~CountedTransfer() {
+    counters_->active -= 1;
+    (completed_ ? counters_->completed : counters_->failed) += 1;
+  }
+  void Completed() { completed_ = true; }
+
+ private:
+  TransferCounters* counters_;
+  bool completed_ = false;
+};
 
 struct Common {
   Common(const Home* home, catalog::Store* store, catalog::Catalog* catalog, PeerRegistry* peers,
@@ -89,6 +117,8 @@ struct Common {
   contract::ContractStore contracts;
   contract::DutyScheduler duties;
   std::unique_ptr<audit::AuditLog> audit;
+  TransferCounters sent;      // provider side: Fetch streams to consumers
+  TransferCounters received;  // consumer side: fetches from providers
 };
 
 }  // namespace hanse::node::exchange_internal

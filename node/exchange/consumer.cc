@@ -266,6 +266,7 @@ absl::Status Consumer::FetchData(const hanse::v1::FetchDataRequest& req,
   const absl::Duration idle_timeout =
       absl::Seconds(req.idle_timeout_seconds() > 0 ? req.idle_timeout_seconds()
                                                    : c_->home->config.fetch_idle_timeout_seconds);
+  CountedTransfer counted(&c_->received);
   absl::Status streamed =
       peer_->Fetch(*provider, freq, idle_timeout, [&](const hanse::v1::FetchChunk& chunk) {
         if (p.total_bytes() > 0 && p.received_bytes() + chunk.data().size() > p.total_bytes()) {
@@ -288,6 +289,7 @@ absl::Status Consumer::FetchData(const hanse::v1::FetchDataRequest& req,
           done += static_cast<size_t>(w);
         }
         sha.Update(data);
+        c_->received.bytes += data.size();
         p.set_received_bytes(p.received_bytes() + data.size());
         if (req.max_rate() > 0) {  // bandwidth cap: the stream's flow control slows the provider
           absl::Duration due =
@@ -378,6 +380,7 @@ absl::Status Consumer::FetchData(const hanse::v1::FetchDataRequest& req,
   const absl::Time now = c_->clock->Now();
   c_->Audit("transfer.completed", n.agreement_id, c_->self(),
             {{"use", use}, {"bytes", p.received_bytes()}, {"sha256", got}, {"out", req.out()}});
+  counted.Completed();
   // The use receipt, signed by both.
   audit::Receipt receipt;
   receipt.agreement_id = n.agreement_id;

@@ -54,6 +54,13 @@ class Exchange {
   absl::StatusOr<std::string> ExportEvidence(const std::string& agreement_id);
 
   audit::AuditLog& audit() { return *common_.audit; }
+  // Negotiations held, by role and state (ContractStore::CountByState).
+  absl::StatusOr<contract::ContractStore::StateCounts> CountNegotiations() const {
+    return common_.contracts.CountByState();
+  }
+  // This node's transfers since it started: sent as a provider, received as a consumer.
+  const exchange_internal::TransferCounters& sent() const { return common_.sent; }
+  const exchange_internal::TransferCounters& received() const { return common_.received; }
 
  private:
   Exchange(const Home* home, catalog::Store* store, catalog::Catalog* catalog, PeerRegistry* peers,

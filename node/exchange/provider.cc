@@ -219,6 +219,7 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
   if (req.offset() > total) return absl::OutOfRangeError("offset beyond the end of the content");
   c_->Audit("transfer.started", n.agreement_id, caller,
             {{"use", use}, {"offset", req.offset()}, {"bytes", total}, {"live", live}});
+  CountedTransfer counted(&c_->sent);
   hanse::v1::FetchChunk chunk;
   chunk.set_total_bytes(total);
   chunk.set_sha256(live ? "" : n.content_digest);
@@ -275,6 +276,7 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
       break;
     }
     offset += static_cast<std::uint64_t>(got);
+    c_->sent.bytes += got;
     if (first) {
       chunk.clear_total_bytes();
       chunk.clear_sha256();
@@ -322,6 +324,7 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
   }
   c_->Audit(result.ok() ? "transfer.sent" : "transfer.stopped", n.agreement_id, caller,
             std::move(details));
+  if (result.ok()) counted.Completed();
   return result;
 }
 

@@ -109,6 +109,7 @@ absl::Status CatalogAdmin::Get(const hanse::v1::GetDocumentRequest& req,
 absl::Status CatalogAdmin::Search(const hanse::v1::SearchRequest& req,
                                   hanse::v1::SearchResponse* resp) {
   size_t limit = req.limit() == 0 ? 10 : req.limit();
+  const SearchTimer timer(node_->metrics, req.live() ? "live" : "local");
   if (req.live()) {
     std::unique_ptr<PeerSearch> peers = NewGrpcPeerSearch(node_);
     return node::LiveSearch(req.query(), limit, node_->peers->List(), *node_->catalog, *peers,

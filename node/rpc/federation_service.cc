@@ -71,6 +71,7 @@ class FederationService final : public hanse::v1::Federation::Service {
                       hanse::v1::PeerSearchResponse* response) override {
     auto caller = Authorize(*context);
     if (!caller.ok()) return ToGrpc(caller.status(), true);
+    const SearchTimer timer(node_->metrics, "peer");
     return ToGrpc(ServePeerSearch(*node_->catalog, *request, response), true);
   }
 

@@ -53,6 +53,30 @@ struct NodeParts {
   std::string listen_address;
 };
 
+// Times one search, local (the replica), live (asking every member) or peer (answering a
+// member's live search), into hanse_search_duration_seconds{scope} when it goes out of scope.
+class SearchTimer {
+ public:
+  SearchTimer(Metrics* metrics, const char* scope) : metrics_(metrics), scope_(scope) {}
+  SearchTimer(const SearchTimer&) = delete;
+  SearchTimer& operator=(const SearchTimer&) = delete;
+  ~SearchTimer() {
+    if (metrics_ != nullptr) {
+      Family(metrics_)->Observe({{"scope", scope_}}, absl::ToDoubleSeconds(watch_.Elapsed()));
+    }
+  }
+  // The histogram family (created at start-up, so it is exported before the first search).
+  static HistogramFamily* Family(Metrics* metrics) {
+    return metrics->Histogram("hanse_search_duration_seconds",
+                              "Time to answer a catalogue search, by scope (local, live, peer)");
+  }
+
+ private:
+  Metrics* metrics_;
+  const char* scope_;
+  Stopwatch watch_;
+};
+
 class Servers {
  public:
   // Starts the federation server on `listen` (the real port when it asks for port 0), then the

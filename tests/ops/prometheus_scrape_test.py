@@ -164,6 +164,49 @@ def main():
         pings = wait(lambda: query("sum(hanse_rpc_total{method=\"Ping\",code=\"OK\"})"),
                      "pings counted")
         print(f"ok   RPC counts move (Ping OK: {pings[0]['value'][1]})")
+
+        # A dataset published by a, found, negotiated and fetched by b: the search, negotiation
+        # and transfer series move on both sides.
+        data = b"a,b\n" + b"1,2\n" * 50000
+        with open(os.path.join(nodes["a"]["home"], "data", "rows.csv"), "wb") as f:
+            f.write(data)
+        publish = os.path.join(root, "rows.json")
+        with open(publish, "w") as f:
+            json.dump({"name": "rows", "title": "Rows for the metrics", "license": "CC-BY-4.0",
+                       "media_type": "text/csv", "language": "en", "content": "rows.csv",
+                       "policy": {"@type": "Offer", "permission": [{"action": "use"}]}}, f)
+        hanse_cmd("dataset", "publish", "--home", nodes["a"]["home"], publish)
+        found = wait(lambda: json.loads(hanse_cmd("search", "--home", nodes["b"]["home"], "metrics",
+                                                  "--json").stdout).get("hits"),
+                     "b finds a's dataset")
+        dataset = found[0]["id"]
+        agreed = json.loads(hanse_cmd("contract", "request", "--home", nodes["b"]["home"], dataset,
+                                      "--purpose", "hanse:MedicalResearch", "--json").stdout)
+        agreement = agreed["agreement_id"]
+        hanse_cmd("fetch", "--home", nodes["b"]["home"], agreement, "--out",
+                  os.path.join(root, "rows-fetched.csv"))
+
+        def value(q):
+            r = query(q)
+            return float(r[0]["value"][1]) if r else None
+
+        for q, want in (
+                (f'hanse_transfer_bytes_total{{direction="sent",instance="{nodes["a"]["ops"]}"}}',
+                 len(data)),
+                (f'hanse_transfer_bytes_total{{direction="received",instance="{nodes["b"]["ops"]}"}}',
+                 len(data)),
+                (f'hanse_transfers_total{{direction="received",outcome="completed",'
+                 f'instance="{nodes["b"]["ops"]}"}}', 1),
+                (f'hanse_transfers_active{{direction="sent",instance="{nodes["a"]["ops"]}"}}', 0),
+                (f'hanse_negotiations{{role="provider",state="FINALIZED",'
+                 f'instance="{nodes["a"]["ops"]}"}}', 1),
+                (f'hanse_negotiations{{role="consumer",state="FINALIZED",'
+                 f'instance="{nodes["b"]["ops"]}"}}', 1),
+                (f'hanse_search_duration_seconds_count{{scope="local",'
+                 f'instance="{nodes["b"]["ops"]}"}} > 0', None)):
+            got = wait(lambda: (v := value(q)) is not None and (want is None or v == want) and [v],
+                       f"{q} == {want} (last: {value(q)})", within=30)
+            print(f"ok   {q}: {got[0]:g}")
         for q in dashboard_queries:
             status, body = get(api + urllib.parse.quote(q))
             assert status == 200 and json.loads(body)["status"] == "success", (q, status, body)
