@@ -243,23 +243,30 @@ absl::Status ContractStore::Commit(Negotiation& n, std::optional<State> to,
   return absl::OkStatus();
 }
 
+absl::Status ContractStore::ForEachNegotiation(const std::function<void(Negotiation)>& fn) const {
+  absl::Status status;
+  HANSE_RETURN_IF_ERROR(
+      store_->Scan(Family::kContracts, "n/", [&](absl::string_view, absl::string_view value) {
+        absl::StatusOr<Negotiation> n = NegotiationFromJson(value);
+        if (!n.ok()) {
+          status = n.status();
+          return false;
+        }
+        fn(*std::move(n));
+        return true;
+      }));
+  return status;
+}
+
 absl::StatusOr<ContractStore::StateCounts> ContractStore::CountByState() const {
   if (!counted_.load()) {
     auto all = LockAll();
     if (!counted_.load()) {
       StateCounts fresh{};
-      absl::Status status;
-      HANSE_RETURN_IF_ERROR(
-          store_->Scan(Family::kContracts, "n/", [&](absl::string_view, absl::string_view value) {
-            absl::StatusOr<Negotiation> n = NegotiationFromJson(value);
-            if (!n.ok()) {
-              status = n.status();
-              return false;
-            }
-            fresh[static_cast<size_t>(n->role)][static_cast<size_t>(n->state)] += 1;
-            return true;
-          }));
-      HANSE_RETURN_IF_ERROR(status, "counting negotiations");
+      absl::Status scanned = ForEachNegotiation([&](Negotiation n) {
+        fresh[static_cast<size_t>(n.role)][static_cast<size_t>(n.state)] += 1;
+      });
+      HANSE_RETURN_IF_ERROR(scanned, "counting negotiations");
       for (size_t r = 0; r < fresh.size(); ++r) {
         for (size_t k = 0; k < fresh[r].size(); ++k) counts_[r][k] = fresh[r][k];
       }
@@ -475,18 +482,10 @@ absl::StatusOr<std::vector<RecoveryAction>> ContractStore::RecoverAfterRestart(
     absl::Time now, absl::Duration max_idle) {
   auto all = LockAll();
   std::vector<Negotiation> open;
-  absl::Status status;
-  HANSE_RETURN_IF_ERROR(
-      store_->Scan(Family::kContracts, "n/", [&](absl::string_view, absl::string_view value) {
-        absl::StatusOr<Negotiation> n = NegotiationFromJson(value);
-        if (!n.ok()) {
-          status = n.status();
-          return false;
-        }
-        if (!IsFinal(n->state)) open.push_back(*std::move(n));
-        return true;
-      }));
-  HANSE_RETURN_IF_ERROR(status, "recovering negotiations");
+  absl::Status scanned = ForEachNegotiation([&](Negotiation n) {
+    if (!IsFinal(n.state)) open.push_back(std::move(n));
+  });
+  HANSE_RETURN_IF_ERROR(scanned, "recovering negotiations");
 
   std::vector<RecoveryAction> actions;
   for (Negotiation& n : open) {

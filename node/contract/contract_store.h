@@ -190,6 +190,9 @@ class ContractStore {
   absl::StatusOr<Negotiation> Begin(Role role, const NegotiationStart& start, absl::Time now,
                                     const StepWriter& write);
   absl::StatusOr<Negotiation> GetLocked(Role role, absl::string_view id) const;
+  // Every stored negotiation record, both roles (a record that does not parse stops the scan
+  // with its error).
+  absl::Status ForEachNegotiation(const std::function<void(Negotiation)>& fn) const;
   // Appends the history entry for `to` (when it differs from the current state) and writes the
   // record plus `extra` in one synced batch (through `write` when given).
   // `created`: the record is new (Begin), for CountByState.
