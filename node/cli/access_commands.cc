@@ -13,7 +13,7 @@
 namespace hanse::node {
 
 absl::Status CmdAccessGrant(const std::string& home_dir, const std::string& role_name,
-                            const std::string& name) {
+                            const std::string& name, bool json) {
   if (!PathExists(HomePaths(home_dir).config)) {
     return absl::NotFoundError(absl::StrCat(home_dir, " is not a node home (no config.json)"));
   }
@@ -24,7 +24,8 @@ absl::Status CmdAccessGrant(const std::string& home_dir, const std::string& role
   }
   HANSE_ASSIGN_OR_RETURN(std::string token,
                          GrantAccess(AccessFilePath(home_dir), name, *role, absl::Now()));
-  std::printf("%s\n", token.c_str());
+  PrintResult(json, {{"name", name}, {"role", std::string(RoleName(*role))}, {"token", token}},
+              token);
   std::fprintf(stderr,
                "granted %s the %s role. The token above is shown only now: hand it over as "
                "HANSE_TOKEN (with HANSE_SOCKET if the node's access socket is not %s/access.sock); "
@@ -49,7 +50,7 @@ absl::Status CmdAccessList(const std::string& home_dir, bool json) {
   }
   std::printf("%-32s %-9s %s\n", "NAME", "ROLE", "CREATED");
   for (const AccessGrant& g : grants) {
-    std::printf("%-32s %-9s %s\n", g.name.c_str(), std::string(RoleName(g.role)).c_str(),
+    std::printf("%s %-9s %s\n", Cell(g.name, 32).c_str(), std::string(RoleName(g.role)).c_str(),
                 absl::FormatTime(absl::RFC3339_sec, g.created, absl::UTCTimeZone()).c_str());
   }
   return absl::OkStatus();

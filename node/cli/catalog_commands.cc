@@ -63,7 +63,7 @@ absl::Status CmdDatasetList(const std::string& home_dir, bool mine, int limit, b
   }
   std::printf("%-40s %-10s %-4s %s\n", "TITLE", "ISSUED", "SEQ", "ID");
   for (const auto& d : resp.datasets()) {
-    std::printf("%-40s %-10s %-4llu %s\n", Clip(d.title(), 40).c_str(), d.issued().c_str(),
+    std::printf("%s %-10s %-4llu %s\n", Cell(d.title(), 40).c_str(), d.issued().c_str(),
                 static_cast<unsigned long long>(d.sequence()), d.id().c_str());
   }
   if (!resp.next_after().empty()) std::printf("(more: raise --limit)\n");
@@ -85,11 +85,12 @@ absl::Status CmdDatasetShow(const std::string& home_dir, const std::string& id,
   return absl::OkStatus();
 }
 
-absl::Status CmdDatasetUnpublish(const std::string& home_dir, const std::string& id) {
+absl::Status CmdDatasetUnpublish(const std::string& home_dir, const std::string& id, bool json) {
   HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
   HANSE_ASSIGN_OR_RETURN(auto resp, client.UnpublishDataset(id));
-  std::printf("unpublished %s (tombstone sequence %llu)\n", id.c_str(),
-              static_cast<unsigned long long>(resp.sequence()));
+  PrintResult(json, {{"id", id}, {"sequence", resp.sequence()}},
+              absl::StrFormat("unpublished %s (tombstone sequence %llu)", id,
+                              static_cast<unsigned long long>(resp.sequence())));
   return absl::OkStatus();
 }
 
@@ -122,8 +123,8 @@ absl::Status CmdSearch(const std::string& home_dir, const std::vector<std::strin
   std::printf("%-6s %-40s %-28s %-10s %s\n", "SCORE", "TITLE", "PUBLISHER", "ISSUED", "ID");
   for (const auto& h : resp.hits()) {
     const auto& d = h.dataset();
-    std::printf("%-6.2f %-40s %-28s %-10s %s\n", h.score(), Clip(d.title(), 40).c_str(),
-                Clip(d.publisher(), 28).c_str(), d.issued().c_str(), d.id().c_str());
+    std::printf("%-6.2f %s %s %-10s %s\n", h.score(), Cell(d.title(), 40).c_str(),
+                Cell(d.publisher(), 28).c_str(), d.issued().c_str(), d.id().c_str());
   }
   if (live) {
     std::printf("live: %d member(s) answered, %d did not\n", resp.answered_size(),

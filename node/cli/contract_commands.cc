@@ -445,8 +445,8 @@ std::optional<int> RunContractCommands(ContractCommands& c) {
     return std::nullopt;
   }
   if (!s.ok()) {
-    std::fprintf(stderr, "hanse: error: %s\n", std::string(s.message()).c_str());
-    return 1;
+    PrintError(s);
+    return ExitCode(s);
   }
   return exit_code;
 }

@@ -59,37 +59,39 @@ absl::Status CmdFederationSign(const std::string& home_dir, const std::string& c
 }
 
 absl::Status CmdFederationJoin(const std::string& home_dir, const std::string& charter_file,
-                               const std::string& bootstrap) {
+                               const std::string& bootstrap, bool json) {
   HANSE_ASSIGN_OR_RETURN(std::string text, ReadFile(charter_file, 4 << 20));
   HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
   HANSE_ASSIGN_OR_RETURN(auto resp, client.JoinFederation(text, bootstrap), charter_file);
-  std::printf("joined federation \"%s\" (id %s): %u members; this node is %s\n",
-              resp.name().c_str(), resp.federation_id().c_str(), resp.members(),
-              resp.member() ? "a member" : "not (yet) a member");
+  PrintResult(json, MessageJson(resp),
+              absl::StrFormat("joined federation \"%s\" (id %s): %u members; this node is %s",
+                              resp.name(), resp.federation_id(), resp.members(),
+                              resp.member() ? "a member" : "not (yet) a member"));
   return absl::OkStatus();
 }
 
-absl::Status CmdMemberPropose(const std::string& home_dir, const std::string& card_file) {
+absl::Status CmdMemberPropose(const std::string& home_dir, const std::string& card_file,
+                              bool json) {
   HANSE_ASSIGN_OR_RETURN(std::string text, ReadFile(card_file, 256 * 1024));
   HANSE_ASSIGN_OR_RETURN(auto parsed, ParseCardFile(text, Clock::Real().Now()), card_file);
   HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
   HANSE_ASSIGN_OR_RETURN(std::string msg, client.ProposeMember(parsed.first));
-  std::printf("%s\n", msg.c_str());
+  PrintResult(json, {{"message", msg}}, msg);
   return absl::OkStatus();
 }
 
-absl::Status CmdMemberEndorse(const std::string& home_dir, const std::string& did) {
+absl::Status CmdMemberEndorse(const std::string& home_dir, const std::string& did, bool json) {
   HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
   HANSE_ASSIGN_OR_RETURN(std::string msg, client.EndorseMember(did));
-  std::printf("%s\n", msg.c_str());
+  PrintResult(json, {{"message", msg}}, msg);
   return absl::OkStatus();
 }
 
 absl::Status CmdMemberRevoke(const std::string& home_dir, const std::string& did,
-                             const std::string& reason) {
+                             const std::string& reason, bool json) {
   HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
   HANSE_ASSIGN_OR_RETURN(std::string msg, client.RevokeMember(did, reason));
-  std::printf("%s\n", msg.c_str());
+  PrintResult(json, {{"message", msg}}, msg);
   return absl::OkStatus();
 }
 
@@ -148,10 +150,10 @@ absl::Status CmdMemberList(const std::string& home_dir, bool pending_only, bool 
   return absl::OkStatus();
 }
 
-absl::Status CmdFederationLeave(const std::string& home_dir, const std::string& reason) {
+absl::Status CmdFederationLeave(const std::string& home_dir, const std::string& reason, bool json) {
   HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
   HANSE_ASSIGN_OR_RETURN(std::string msg, client.LeaveFederation(reason));
-  std::printf("%s\n", msg.c_str());
+  PrintResult(json, {{"message", msg}}, msg);
   return absl::OkStatus();
 }
 

@@ -24,6 +24,7 @@
 #include "catalog/store.h"
 #include "nlohmann/json.hpp"
 #include "node/cli/commands.h"
+#include "node/cli/completion.h"
 #include "node/cli/contract_commands.h"
 #include "node/daemon/node.h"
 #include "node/federation/membership.h"
@@ -67,11 +68,10 @@ int Main(int argc, char** argv) {
   app.fallthrough();
 
   std::string home;
+  bool json = false;
   auto add_home = [&](CLI::App* cmd) {
     cmd->add_option("--home", home, "Node home directory")->envname("HANSE_HOME")->required();
   };
-  bool json = false;
-
   InitOptions init_options;
   auto* init = app.add_subcommand("init", "Create a node home with a new identity");
   init->footer(kInitHelp);
@@ -326,6 +326,14 @@ int Main(int argc, char** argv) {
 
   auto* version =
       app.add_subcommand("version", "Print the version and the commit it was built from");
+  auto* completion = app.add_subcommand(
+      "completion",
+      "Print a shell completion script: `source <(hanse completion bash)` (make install puts it "
+      "where bash-completion finds it)");
+  std::string shell;
+  completion->add_option("shell", shell, "The shell: bash")
+      ->required()
+      ->check(CLI::IsMember({"bash"}));
 
   auto* cert = app.add_subcommand("cert", "The node's TLS certificate");
   cert->require_subcommand(1);
@@ -338,6 +346,13 @@ int Main(int argc, char** argv) {
   auto* status = app.add_subcommand("status", "Show a running node's DID, address, peers, uptime");
   add_home(status);
   status->add_flag("--json", json, "JSON output");
+
+  // Every command that prints a result can print it as JSON (the others have their own flag
+  // above, beside their options).
+  for (CLI::App* cmd : {init, version, access_grant, peer_add, ds_unpublish, fed_join, fed_leave,
+                        m_propose, m_endorse, m_revoke, cert_renew}) {
+    cmd->add_flag("--json", json, "JSON output");
+  }
 
   try {
     app.parse(argc, argv);
@@ -371,7 +386,11 @@ int Main(int argc, char** argv) {
   }
 
   if (*version) {
-    std::printf("hanse %s\n", VersionLine());
+    PrintResult(json, {{"version", VersionLine()}}, absl::StrCat("hanse ", VersionLine()));
+    return 0;
+  }
+  if (*completion) {
+    std::fputs(BashCompletion(app).c_str(), stdout);
     return 0;
   }
   if (*policy_check) return CmdPolicyCheck(policy_file, request_file, json);
@@ -379,7 +398,7 @@ int Main(int argc, char** argv) {
 
   absl::Status result;
   if (*init) {
-    result = CmdInit(init_options, if_missing);
+    result = CmdInit(init_options, if_missing, json);
   } else if (*card_update) {
     result = CmdCardUpdate(home, new_endpoint);
   } else if (*card) {
@@ -388,7 +407,7 @@ int Main(int argc, char** argv) {
   } else if (*backup) {
     result = CmdBackup(home, backup_out);
   } else if (*access_grant) {
-    result = CmdAccessGrant(home, access_role, access_name);
+    result = CmdAccessGrant(home, access_role, access_name, json);
   } else if (*access_list) {
     result = CmdAccessList(home, json);
   } else if (*access_revoke) {
@@ -396,11 +415,11 @@ int Main(int argc, char** argv) {
   } else if (*restore) {
     result = CmdRestore(backup_file, home, if_missing);
   } else if (*fed_leave) {
-    result = CmdFederationLeave(home, leave_reason);
+    result = CmdFederationLeave(home, leave_reason, json);
   } else if (*cert_renew) {
-    result = CmdCertRenew(home);
+    result = CmdCertRenew(home, json);
   } else if (*peer_add) {
-    result = CmdPeerAdd(home, card_file);
+    result = CmdPeerAdd(home, card_file, json);
   } else if (*peer_list) {
     result = CmdPeerList(home, json);
   } else if (*peer_ping) {
@@ -414,7 +433,7 @@ int Main(int argc, char** argv) {
   } else if (*ds_show) {
     result = CmdDatasetShow(home, id, show_jws ? "jws" : show_format);
   } else if (*ds_unpublish) {
-    result = CmdDatasetUnpublish(home, id);
+    result = CmdDatasetUnpublish(home, id, json);
   } else if (*search) {
     result = CmdSearch(home, query_words, search_limit, cursor, live, json);
   } else if (*export_cmd) {
@@ -426,13 +445,13 @@ int Main(int argc, char** argv) {
   } else if (*fed_sign) {
     result = CmdFederationSign(home, charter_file, out_file);
   } else if (*fed_join) {
-    result = CmdFederationJoin(home, charter_file, bootstrap);
+    result = CmdFederationJoin(home, charter_file, bootstrap, json);
   } else if (*m_propose) {
-    result = CmdMemberPropose(home, file);
+    result = CmdMemberPropose(home, file, json);
   } else if (*m_endorse) {
-    result = CmdMemberEndorse(home, did);
+    result = CmdMemberEndorse(home, did, json);
   } else if (*m_revoke) {
-    result = CmdMemberRevoke(home, did, reason);
+    result = CmdMemberRevoke(home, did, reason, json);
   } else if (*m_list) {
     result = CmdMemberList(home, false, json);
   } else if (*m_pending) {
@@ -442,7 +461,7 @@ int Main(int argc, char** argv) {
   }
   if (!result.ok()) {
     PrintError(result);
-    return 1;
+    return ExitCode(result);
   }
   return 0;
 }

@@ -42,7 +42,7 @@ namespace {
 // For --if-missing: whether `dir` already holds a complete home (then its DID is printed and the
 // command has nothing to do). A directory that exists but does not load is an error: it is
 // neither replaced nor silently accepted. An empty directory counts as missing.
-absl::StatusOr<bool> HomeAlreadyThere(const std::string& dir) {
+absl::StatusOr<bool> HomeAlreadyThere(const std::string& dir, bool json) {
   std::error_code ec;
   if (!PathExists(dir) || std::filesystem::is_empty(dir, ec)) return false;
   auto home = LoadHome(dir, Clock::Real().Now());
@@ -51,7 +51,8 @@ absl::StatusOr<bool> HomeAlreadyThere(const std::string& dir) {
         dir, " exists but is not a complete node home (", home.status().message(),
         "); --if-missing leaves only a complete home alone: repair it or move it away"));
   }
-  std::printf("%s\n", home->identity.did.c_str());
+  PrintResult(json, {{"did", home->identity.did}, {"home", AbsolutePath(dir)}, {"created", false}},
+              home->identity.did);
   std::fprintf(stderr, "Node home %s exists already (%s); left as it is.\n",
                AbsolutePath(dir).c_str(), home->identity.did.c_str());
   return true;
@@ -59,13 +60,13 @@ absl::StatusOr<bool> HomeAlreadyThere(const std::string& dir) {
 
 }  // namespace
 
-absl::Status CmdInit(const InitOptions& options, bool if_missing) {
+absl::Status CmdInit(const InitOptions& options, bool if_missing, bool json) {
   if (if_missing && !options.dir.empty()) {
-    HANSE_ASSIGN_OR_RETURN(bool there, HomeAlreadyThere(options.dir));
+    HANSE_ASSIGN_OR_RETURN(bool there, HomeAlreadyThere(options.dir, json));
     if (there) return absl::OkStatus();
   }
   HANSE_ASSIGN_OR_RETURN(std::string did, InitHome(options, Clock::Real().Now()));
-  std::printf("%s\n", did.c_str());
+  PrintResult(json, {{"did", did}, {"home", AbsolutePath(options.dir)}, {"created", true}}, did);
   std::fprintf(stderr,
                "Created node home %s for \"%s\" (%s).\n"
                "Next: `hanse node run --home %s`, and share `hanse card --home %s` with peers.\n",
@@ -102,11 +103,12 @@ absl::Status CmdCard(const std::string& home_dir, const std::string& out) {
   return WriteFileAtomic(out, text, 0644);
 }
 
-absl::Status CmdCertRenew(const std::string& home_dir) {
+absl::Status CmdCertRenew(const std::string& home_dir, bool json) {
   absl::Time now = Clock::Real().Now();
   HANSE_ASSIGN_OR_RETURN(Home home, LoadHome(home_dir, now));
   HANSE_ASSIGN_OR_RETURN(absl::Time until, RenewNodeCertificate(home, now));
-  std::printf("%s\n", absl::FormatTime(absl::RFC3339_sec, until, absl::UTCTimeZone()).c_str());
+  const std::string valid_until = absl::FormatTime(absl::RFC3339_sec, until, absl::UTCTimeZone());
+  PrintResult(json, {{"valid_until", valid_until}}, valid_until);
   std::fprintf(
       stderr, "New node key and certificate in %s and %s, valid until %s.%s\n",
       home.paths.node_key.c_str(), home.paths.node_cert.c_str(),
@@ -173,7 +175,7 @@ absl::Status CmdBackup(const std::string& home_dir, const std::string& out) {
 
 absl::Status CmdRestore(const std::string& archive, const std::string& home_dir, bool if_missing) {
   if (if_missing && !home_dir.empty()) {
-    HANSE_ASSIGN_OR_RETURN(bool there, HomeAlreadyThere(home_dir));
+    HANSE_ASSIGN_OR_RETURN(bool there, HomeAlreadyThere(home_dir, /*json=*/false));
     if (there) return absl::OkStatus();
   }
   HANSE_ASSIGN_OR_RETURN(BackupSummary summary, RestoreBackup(archive, home_dir));
@@ -189,7 +191,7 @@ absl::Status CmdRestore(const std::string& archive, const std::string& home_dir,
   return absl::OkStatus();
 }
 
-absl::Status CmdPeerAdd(const std::string& home_dir, const std::string& card_file) {
+absl::Status CmdPeerAdd(const std::string& home_dir, const std::string& card_file, bool json) {
   HANSE_ASSIGN_OR_RETURN(std::string text, ReadFile(card_file, 256 * 1024));
   HANSE_ASSIGN_OR_RETURN(auto parsed, ParseCardFile(text, Clock::Real().Now()), card_file);
   auto& [jws, card] = parsed;
@@ -206,8 +208,14 @@ absl::Status CmdPeerAdd(const std::string& home_dir, const std::string& card_fil
     HANSE_ASSIGN_OR_RETURN(added, AddPeerToStore(*store, jws, card));
     HANSE_RETURN_IF_ERROR(store->Close());
   }
-  std::printf("%s %s (%s, %s) at %s\n", added ? "trusted" : "already trusted", card.did.c_str(),
-              card.legal_name.c_str(), card.country.c_str(), card.endpoint.c_str());
+  PrintResult(json,
+              {{"did", card.did},
+               {"added", added},
+               {"legal_name", card.legal_name},
+               {"country", card.country},
+               {"endpoint", card.endpoint}},
+              absl::StrFormat("%s %s (%s, %s) at %s", added ? "trusted" : "already trusted",
+                              card.did, card.legal_name, card.country, card.endpoint));
   return absl::OkStatus();
 }
 

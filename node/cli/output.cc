@@ -1,6 +1,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -37,6 +38,21 @@ namespace hanse::node {
 
 void PrintError(const absl::Status& status) {
   std::fprintf(stderr, "hanse: error: %s\n", std::string(status.message()).c_str());
+}
+
+void PrintResult(bool json, const nlohmann::json& result, const std::string& text) {
+  std::printf("%s\n", json ? result.dump(2).c_str() : text.c_str());
+}
+
+int ExitCode(const absl::Status& status) {
+  if (status.ok()) return 0;
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+      return 3;
+    default:
+      return 1;
+  }
 }
 
 std::string PeerRow(const hanse::v1::Peer& p) {
@@ -103,12 +119,35 @@ nlohmann::json EmbeddedJson(const std::string& text) {
   return *std::move(parsed);
 }
 
-// Shortens to at most n bytes without cutting a UTF-8 sequence.
+namespace {
+
+// Characters (code points) of UTF-8 text: every byte that does not continue a sequence.
+size_t Characters(absl::string_view s) {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+// The byte offset where character `k` starts (s.size() when s has fewer).
+size_t OffsetOfCharacter(absl::string_view s, size_t k) {
+  size_t seen = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80 && seen++ == k) return i;
+  }
+  return s.size();
+}
+
+}  // namespace
+
 std::string Clip(absl::string_view s, size_t n) {
-  if (s.size() <= n) return std::string(s);
-  size_t cut = n - 3;
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-  return absl::StrCat(s.substr(0, cut), "...");
+  if (Characters(s) <= n) return std::string(s);
+  return absl::StrCat(s.substr(0, OffsetOfCharacter(s, n > 3 ? n - 3 : 0)), "...");
+}
+
+std::string Cell(absl::string_view s, size_t width) {
+  std::string out = Clip(s, width);
+  out.append(width - std::min(width, Characters(out)), ' ');
+  return out;
 }
 
 }  // namespace hanse::node

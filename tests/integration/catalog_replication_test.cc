@@ -9,6 +9,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "base/file.h"
 #include "base/status.h"
@@ -97,6 +99,52 @@ TEST_F(CatalogReplicationTest, PublishSearchExportVerifyAndRestart) {
   r = Hanse("a", {"dataset", "show", id});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("unpublished"));
+}
+
+// The CLI's conventions on a running node: tables are aligned by characters, not bytes, and
+// commands that print a result print it as JSON with --json.
+TEST_F(CatalogReplicationTest, TablesCountCharactersAndResultsComeAsJson) {
+  InitNode("a");
+  StartNode("a");
+  const std::string umlauts =
+      Publish("a", "icu", "Intensivstation Universitätsklinikum Süd", "health");
+  const std::string ascii = Publish("a", "ward", "Ward occupancy", "health");
+  CommandResult list = Hanse("a", {"dataset", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  // Each row's id starts at the same character column, whatever the title holds.
+  std::map<std::string, size_t> column;
+  for (absl::string_view line : absl::StrSplit(list.out, '\n')) {
+    for (const std::string& id : {umlauts, ascii}) {
+      const size_t at = line.find(id);
+      if (at == absl::string_view::npos) continue;
+      size_t chars = 0;
+      for (char c : line.substr(0, at)) chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+      column[id] = chars;
+    }
+  }
+  ASSERT_EQ(column.size(), 2u) << list.out;
+  EXPECT_EQ(column[umlauts], column[ascii]) << list.out;
+
+  auto json_of = [&](const std::vector<std::string>& args) {
+    CommandResult r = Hanse("a", args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << absl::StrJoin(args, " ") << " printed: " << r.out;
+    return j;
+  };
+  nlohmann::json gone = json_of({"dataset", "unpublish", ascii, "--json"});
+  EXPECT_EQ(gone["id"], ascii);
+  EXPECT_GT(gone["sequence"].get<int>(), 0);
+  nlohmann::json grant =
+      json_of({"access", "grant", "--role", "consumer", "--name", "robot", "--json"});
+  EXPECT_EQ(grant["role"], "consumer");
+  EXPECT_FALSE(grant["token"].get<std::string>().empty());
+  EXPECT_TRUE(json_of({"cert", "renew", "--json"}).contains("valid_until"));
+  CommandResult version = RunHanse({"version", "--json"});  // takes no --home
+  EXPECT_EQ(version.exit_code, 0) << version.err;
+  EXPECT_TRUE(nlohmann::json::parse(version.out, nullptr, false).contains("version"))
+      << version.out;
+  EXPECT_EQ(json_of({"status", "--json"})["did"], Did("a"));
 }
 
 TEST_F(CatalogReplicationTest, GossipReplicatesPublishAndUnpublishToEveryPeer) {

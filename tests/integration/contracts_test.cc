@@ -187,7 +187,7 @@ class ContractsTest : public testing::FederationTest {
   std::string RequestWhileProviderIsDown(const std::string& dataset) {
     EXPECT_EQ(StopNode("hosp", SIGKILL), -SIGKILL);
     CommandResult r = Request("lab", dataset);
-    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.exit_code, 3) << "the provider is not reachable: " << r.err;
     std::smatch m;
     if (!std::regex_search(r.err, m, std::regex(R"(--request-id (urn:uuid:[0-9a-f-]{36}))"))) {
       ADD_FAILURE() << "no --request-id in: " << r.err;
@@ -716,7 +716,7 @@ TEST_F(ContractsTest, AFrozenProviderIsGivenUpOnAndTheResumeCostsNoSecondUse) {
   fetch.join();
   const absl::Duration waited = absl::Now() - frozen_at;
   ASSERT_EQ(::kill(hosp, SIGCONT), 0);
-  EXPECT_EQ(first.exit_code, 1) << first.err;
+  EXPECT_EQ(first.exit_code, 3) << first.err;  // not reachable: a deadline passed
   EXPECT_THAT(first.err, HasSubstr("the provider sent nothing for 2s"));
   EXPECT_THAT(first.err, HasSubstr("--resume continues"));
   EXPECT_LT(waited, absl::Seconds(20)) << "hanse fetch waited for the frozen provider";

@@ -438,9 +438,9 @@ TEST_F(FederationTransportTest, ClearErrorsForCommonMistakes) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("chmod 600"));
 
-  // Status of a node that is not running.
+  // Status of a node that is not running: not reachable, exit code 3.
   r = Hanse("c", {"status"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.err, HasSubstr("not running"));
 }
 

@@ -15,6 +15,8 @@ cp -a /lib/systemd/system "$stage/lib/systemd/"
 unit=/usr/local/lib/systemd/system/hanse.service
 test -x "$stage/usr/local/bin/hanse" || { echo "FAIL: hanse not installed"; exit 1; }
 "$stage/usr/local/bin/hanse" version
+test -s "$stage/usr/local/share/bash-completion/completions/hanse" ||
+  { echo "FAIL: the bash completion is not installed"; exit 1; }
 systemd-analyze verify --root="$stage" "$unit"
 echo "ok   systemd-analyze verify"
 systemd-analyze security --offline=true --root="$stage" "$unit" | tail -1
