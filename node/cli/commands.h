@@ -61,7 +61,8 @@ absl::Status CmdAccessGrant(const std::string& home_dir, const std::string& role
 absl::Status CmdAccessList(const std::string& home_dir, bool json);
 absl::Status CmdAccessRevoke(const std::string& home_dir, const std::string& name);
 // if_missing as for CmdInit: a complete home at home_dir is left as it is.
-absl::Status CmdRestore(const std::string& archive, const std::string& home_dir, bool if_missing);
+absl::Status CmdRestore(const std::string& archive, const std::string& home_dir, bool if_missing,
+                        bool json);
 absl::Status CmdPeerAdd(const std::string& home_dir, const std::string& card_file, bool json);
 absl::Status CmdPeerList(const std::string& home_dir, bool json);
 absl::Status CmdPeerPing(const std::string& home_dir, const std::string& target, bool json);

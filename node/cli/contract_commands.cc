@@ -171,7 +171,7 @@ absl::Status Fetch(ContractCommands& c) {
     }
   });
   if (tty) std::fprintf(stderr, "\n");
-  if (absl::IsUnavailable(finished)) {
+  if (absl::IsUnavailable(finished) && !NodeIsRunning(*c.home)) {
     // The node itself went away (it answers on the admin socket): say so, not "Socket closed".
     return absl::UnavailableError(absl::StrCat("the node at ", *c.home,
                                                " stopped during the fetch (", last.received_bytes(),

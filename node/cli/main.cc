@@ -349,8 +349,8 @@ int Main(int argc, char** argv) {
 
   // Every command that prints a result can print it as JSON (the others have their own flag
   // above, beside their options).
-  for (CLI::App* cmd : {init, version, access_grant, peer_add, ds_unpublish, fed_join, fed_leave,
-                        m_propose, m_endorse, m_revoke, cert_renew}) {
+  for (CLI::App* cmd : {init, restore, version, access_grant, peer_add, ds_unpublish, fed_join,
+                        fed_leave, m_propose, m_endorse, m_revoke, cert_renew}) {
     cmd->add_flag("--json", json, "JSON output");
   }
 
@@ -413,7 +413,7 @@ int Main(int argc, char** argv) {
   } else if (*access_revoke) {
     result = CmdAccessRevoke(home, access_name);
   } else if (*restore) {
-    result = CmdRestore(backup_file, home, if_missing);
+    result = CmdRestore(backup_file, home, if_missing, json);
   } else if (*fed_leave) {
     result = CmdFederationLeave(home, leave_reason, json);
   } else if (*cert_renew) {

@@ -64,6 +64,7 @@ absl::Status CmdInit(const InitOptions& options, bool if_missing, bool json) {
   if (if_missing && !options.dir.empty()) {
     HANSE_ASSIGN_OR_RETURN(bool there, HomeAlreadyThere(options.dir, json));
     if (there) return absl::OkStatus();
+    ::rmdir(options.dir.c_str());  // an empty directory (a fresh mount) counts as missing
   }
   HANSE_ASSIGN_OR_RETURN(std::string did, InitHome(options, Clock::Real().Now()));
   PrintResult(json, {{"did", did}, {"home", AbsolutePath(options.dir)}, {"created", true}}, did);
@@ -173,15 +174,21 @@ absl::Status CmdBackup(const std::string& home_dir, const std::string& out) {
   return absl::OkStatus();
 }
 
-absl::Status CmdRestore(const std::string& archive, const std::string& home_dir, bool if_missing) {
+absl::Status CmdRestore(const std::string& archive, const std::string& home_dir, bool if_missing,
+                        bool json) {
   if (if_missing && !home_dir.empty()) {
-    HANSE_ASSIGN_OR_RETURN(bool there, HomeAlreadyThere(home_dir, /*json=*/false));
+    HANSE_ASSIGN_OR_RETURN(bool there, HomeAlreadyThere(home_dir, json));
     if (there) return absl::OkStatus();
   }
   HANSE_ASSIGN_OR_RETURN(BackupSummary summary, RestoreBackup(archive, home_dir));
   HANSE_ASSIGN_OR_RETURN(Home home, LoadHome(home_dir, Clock::Real().Now()),
                          "the restored home does not load");
-  std::printf("%s\n", home.identity.did.c_str());
+  PrintResult(json,
+              {{"did", home.identity.did},
+               {"home", AbsolutePath(home_dir)},
+               {"files", summary.files},
+               {"backup_created", summary.created}},
+              home.identity.did);
   std::fprintf(stderr,
                "Restored %s (backup of %s) into %s: %d files. At its first start the node asks "
                "the members how far it has signed and continues past that; it signs nothing "

@@ -230,17 +230,16 @@ absl::Status ContractStore::Commit(Negotiation& n, std::optional<State> to,
   HANSE_RETURN_IF_ERROR(
       write ? write(std::move(extra), updated, reason) : store_->Write(extra, /*sync=*/true),
       absl::StrCat("storing ", Describe(n)));
-  if (counted_.load()) {
-    auto& by_state = counts_[static_cast<size_t>(n.role)];
-    if (created) {
-      by_state[static_cast<size_t>(updated.state)] += 1;
-    } else if (n.state != updated.state) {
-      by_state[static_cast<size_t>(n.state)] -= 1;
-      by_state[static_cast<size_t>(updated.state)] += 1;
-    }
-  }
+  CountMove(n.role, created ? std::nullopt : std::optional<State>(n.state), updated.state);
   n = std::move(updated);
   return absl::OkStatus();
+}
+
+void ContractStore::CountMove(Role role, std::optional<State> from, State to) {
+  if (!counted_.load() || from == to) return;
+  auto& by_state = counts_[static_cast<size_t>(role)];
+  if (from) by_state[static_cast<size_t>(*from)] -= 1;
+  by_state[static_cast<size_t>(to)] += 1;
 }
 
 absl::Status ContractStore::ForEachNegotiation(const std::function<void(Negotiation)>& fn) const {
@@ -419,12 +418,14 @@ absl::StatusOr<Negotiation> ContractStore::AcceptVerificationStep(absl::string_v
       return n;
     }
     // Both signatures were just checked: VERIFIED is recorded and passed in the same batch.
+    const State stored = n.state;
     n.state = State::kVerified;
     n.history.push_back({State::kVerified, now, "countersigned by the consumer"});
-  } else {
-    HANSE_RETURN_IF_ERROR(VerifyAgreement(n.provider_token, n.consumer_token).status(),
-                          Describe(n));
+    HANSE_RETURN_IF_ERROR(Commit(n, State::kFinalized, "agreement finalized", now, {}, write));
+    CountMove(Role::kProvider, stored, State::kVerified);  // Commit counted VERIFIED -> FINALIZED
+    return n;
   }
+  HANSE_RETURN_IF_ERROR(VerifyAgreement(n.provider_token, n.consumer_token).status(), Describe(n));
   HANSE_RETURN_IF_ERROR(Commit(n, State::kFinalized, "agreement finalized", now, {}, write));
   return n;
 }

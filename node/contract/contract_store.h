@@ -190,6 +190,9 @@ class ContractStore {
   absl::StatusOr<Negotiation> Begin(Role role, const NegotiationStart& start, absl::Time now,
                                     const StepWriter& write);
   absl::StatusOr<Negotiation> GetLocked(Role role, absl::string_view id) const;
+  // Moves one record of `role` from state `from` (nullopt: a new record) to `to` in the counts
+  // of CountByState, once they are counted. Under the record's stripe lock.
+  void CountMove(Role role, std::optional<State> from, State to);
   // Every stored negotiation record, both roles (a record that does not parse stops the scan
   // with its error).
   absl::Status ForEachNegotiation(const std::function<void(Negotiation)>& fn) const;

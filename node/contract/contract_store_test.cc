@@ -213,6 +213,15 @@ TEST_F(ContractStoreTest, CountsByStateFollowEveryStepAndMatchARecount) {
   EXPECT_EQ(count(*provider_, Role::kProvider, State::kTerminated), 1);
   EXPECT_EQ(count(*provider_, Role::kProvider, State::kRequested), 0);
   EXPECT_EQ(count(*consumer_, Role::kConsumer, State::kVerified), 1);
+  // The provider's one-step verification and finalization (what a real provider runs).
+  HANSE_ASSERT_OK_AND_ASSIGN(Negotiation countersigned, Countersigned("urn:uuid:onestep"));
+  EXPECT_EQ(count(*provider_, Role::kProvider, State::kAgreed), 2);
+  ASSERT_THAT(provider_->AcceptVerificationAndFinalize("urn:uuid:onestep",
+                                                       countersigned.consumer_token, kT0),
+              IsOk());
+  EXPECT_EQ(count(*provider_, Role::kProvider, State::kAgreed), 1);
+  EXPECT_EQ(count(*provider_, Role::kProvider, State::kVerified), 0);
+  EXPECT_EQ(count(*provider_, Role::kProvider, State::kFinalized), 2);
   HANSE_ASSERT_OK_AND_ASSIGN(auto kept, provider_->CountByState());
   provider_.Open();  // a fresh count from the store
   EXPECT_THAT(provider_->CountByState(), IsOkAndHolds(kept));

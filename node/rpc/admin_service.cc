@@ -248,7 +248,8 @@ class AdminService final : public hanse::v1::Admin::Service {
     absl::Status st = FromGrpc(stub->Ping(&ctx, req, &resp));
     absl::Duration rtt = round_trip.Elapsed();
     if (!st.ok()) {
-      return absl::UnavailableError(
+      return absl::Status(
+          st.code(),
           absl::StrCat("ping ", endpoint, " failed: ", st.message(),
                        absl::IsUnavailable(st)
                            ? " (is the node running, and do both sides trust each other's card?)"

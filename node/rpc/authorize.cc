@@ -100,7 +100,7 @@ grpc::Status Authorize(const NodeParts* node, const AccessControl* access,
       // socket the caller is known whatever the log says, and a nearly full disk must not block
       // the backup that would free it.
       if (access != nullptr) {
-        return ToGrpc(absl::UnavailableError(
+        return ToGrpc(absl::ResourceExhaustedError(
             absl::StrCat("the audit log cannot record this call: ", recorded.message())));
       }
       log::Error("the audit log cannot record an operator call",

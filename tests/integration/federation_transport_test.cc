@@ -430,6 +430,11 @@ TEST_F(FederationTransportTest, ClearErrorsForCommonMistakes) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("not a complete node home"));
   EXPECT_TRUE(std::filesystem::exists(Path("half/participant.key")));
+  // An empty directory (a freshly mounted volume) counts as missing.
+  ASSERT_TRUE(std::filesystem::create_directories(Path("empty")));
+  r = Hanse("empty", {"init", "--if-missing", "--name", "x", "--country", "FR"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(Path("empty/config.json")));
 
   // A key readable by others.
   Init("c");

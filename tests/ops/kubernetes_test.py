@@ -208,6 +208,9 @@ def main():
                   if o["kind"] != "Namespace"), "example: every object is in its namespace")
         lb = one(example, "Service", "hanse-federation")
         check(lb["spec"]["type"] == "LoadBalancer", "example: the federation port has a LoadBalancer")
+        check(lb["spec"].get("publishNotReadyAddresses") is True
+              and one(example, "Service", "hanse")["spec"].get("publishNotReadyAddresses") is True,
+              "example: the federation Services reach a node that is not ready yet")
         pod = example_sts["spec"]["template"]["spec"]
         check(pod["initContainers"][0]["args"][:2] == ["init", "--if-missing"],
               "example: the init step creates the home once (init --if-missing)")
