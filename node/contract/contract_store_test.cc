@@ -205,9 +205,9 @@ TEST_F(ContractStoreTest, CountsByStateFollowEveryStepAndMatchARecount) {
   EXPECT_EQ(count(*consumer_, Role::kConsumer, State::kFinalized), 1);
   // Counted from here on as the steps are stored.
   ASSERT_THAT(Countersigned("urn:uuid:open"), IsOk());
-  ASSERT_THAT(
-      provider_->BeginProviderNegotiation(Start("urn:uuid:gone", provider_key_, consumer_key_), kT0),
-      IsOk());
+  ASSERT_THAT(provider_->BeginProviderNegotiation(
+                  Start("urn:uuid:gone", provider_key_, consumer_key_), kT0),
+              IsOk());
   ASSERT_THAT(provider_->Terminate(Role::kProvider, "urn:uuid:gone", "withdrawn", kT0), IsOk());
   EXPECT_EQ(count(*provider_, Role::kProvider, State::kAgreed), 1);
   EXPECT_EQ(count(*provider_, Role::kProvider, State::kTerminated), 1);
