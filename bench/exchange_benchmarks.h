@@ -10,13 +10,16 @@
 #define HANSE_BENCH_EXCHANGE_BENCHMARKS_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "bench/report.h"
 
 namespace hanse::bench {
 
-absl::StatusOr<BenchResult> RunTransfer(const std::string& scratch_dir, std::uint64_t bytes);
+// transfer, transfer_grpc, transfer_disk and transfer_concurrent, from one pair of nodes.
+absl::StatusOr<std::vector<BenchResult>> RunTransfer(const std::string& scratch_dir,
+                                                     std::uint64_t bytes);
 // A directory dataset of `files` files, `bytes` in all, against a plain hashed copy of the tree.
 absl::StatusOr<BenchResult> RunTransferDir(const std::string& scratch_dir, std::uint64_t bytes,
                                            std::uint64_t files);

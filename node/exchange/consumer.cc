@@ -17,6 +17,7 @@
 #include "base/status.h"
 #include "node/audit/receipt.h"
 #include "node/contract/agreement.h"
+#include "node/exchange/pipeline.h"
 #include "node/source/unpack.h"
 #include "policy/evaluate.h"
 #include "policy/policy.h"
@@ -267,9 +268,13 @@ absl::Status Consumer::FetchData(const hanse::v1::FetchDataRequest& req,
       absl::Seconds(req.idle_timeout_seconds() > 0 ? req.idle_timeout_seconds()
                                                    : c_->home->config.fetch_idle_timeout_seconds);
   CountedTransfer counted(&c_->received);
+  // The received bytes are written and hashed on a thread of their own while the next chunk
+  // arrives; the file is flushed once at the end.
+  PartWriter writer(fd, part, offset, &sha);
   absl::Status streamed =
-      peer_->Fetch(*provider, freq, idle_timeout, [&](const hanse::v1::FetchChunk& chunk) {
-        if (p.total_bytes() > 0 && p.received_bytes() + chunk.data().size() > p.total_bytes()) {
+      peer_->Fetch(*provider, freq, idle_timeout, [&](hanse::v1::FetchChunk& chunk) {
+        const size_t size = chunk.data().size();
+        if (p.total_bytes() > 0 && p.received_bytes() + size > p.total_bytes()) {
           failure = absl::DataLossError("the provider sent more bytes than it announced");
           return false;
         }
@@ -278,19 +283,12 @@ absl::Status Consumer::FetchData(const hanse::v1::FetchDataRequest& req,
           use = chunk.use_number();
           p.set_use_number(use);
         }
-        const std::string& data = chunk.data();
-        size_t done = 0;
-        while (done < data.size()) {
-          ssize_t w = ::write(fd, data.data() + done, data.size() - done);
-          if (w <= 0) {
-            failure = absl::ResourceExhaustedError(absl::StrCat("writing ", part, " failed"));
-            return false;
-          }
-          done += static_cast<size_t>(w);
+        if (!writer.Add(chunk.mutable_data())) {
+          failure = writer.error();
+          return false;
         }
-        sha.Update(data);
-        c_->received.bytes += data.size();
-        p.set_received_bytes(p.received_bytes() + data.size());
+        c_->received.bytes += size;
+        p.set_received_bytes(p.received_bytes() + size);
         if (req.max_rate() > 0) {  // bandwidth cap: the stream's flow control slows the provider
           absl::Duration due =
               absl::Seconds(static_cast<double>(p.received_bytes() - start_offset) /
@@ -310,7 +308,7 @@ absl::Status Consumer::FetchData(const hanse::v1::FetchDataRequest& req,
         }
         return true;
       });
-  ::fsync(fd);
+  if (absl::Status flushed = writer.Finish(); failure.ok() && !flushed.ok()) failure = flushed;
   ::close(fd);
   if (!failure.ok()) {
     c_->Audit("transfer.interrupted", n.agreement_id, c_->self(),

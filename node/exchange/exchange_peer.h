@@ -20,12 +20,12 @@ class ExchangePeer {
   virtual absl::Status Countersign(const MemberCard& provider,
                                    const hanse::v1::CountersignRequest& req,
                                    hanse::v1::CountersignResponse* resp) = 0;
-  // Streams a transfer: `on_chunk` sees each chunk in order; returning false cancels the
-  // stream (the result is then Cancelled). When nothing arrives for `idle_timeout` the stream
-  // is cancelled and the result is DeadlineExceeded.
+  // Streams a transfer: `on_chunk` sees each chunk in order (and may take its data); returning
+  // false cancels the stream (the result is then Cancelled). When nothing arrives for
+  // `idle_timeout` the stream is cancelled and the result is DeadlineExceeded.
   virtual absl::Status Fetch(const MemberCard& provider, const hanse::v1::FetchRequest& req,
                              absl::Duration idle_timeout,
-                             const std::function<bool(const hanse::v1::FetchChunk&)>& on_chunk) = 0;
+                             const std::function<bool(hanse::v1::FetchChunk&)>& on_chunk) = 0;
   virtual absl::Status Acknowledge(const MemberCard& provider,
                                    const hanse::v1::AcknowledgeRequest& req,
                                    hanse::v1::AcknowledgeResponse* resp) = 0;

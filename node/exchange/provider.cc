@@ -9,6 +9,7 @@
 #include "node/audit/receipt.h"
 #include "node/contract/agreement.h"
 #include "node/contract/keys.h"
+#include "node/exchange/pipeline.h"
 #include "node/publishing/publishing.h"
 #include "node/source/factory.h"
 #include "node/source/postgres.h"
@@ -227,50 +228,64 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
   std::uint64_t offset = req.offset();
   absl::Time next_check = c_->clock->Now() + kReevaluateEvery;
   absl::Status result = absl::OkStatus();
-  std::string* buf = chunk.mutable_data();
   // A whole transfer is hashed as it is read, and its last chunk is held back unless the bytes
   // are those published: a source changed in a way its size and time do not show is caught
   // before the consumer has it all. A live transfer's digest is what its receipt must name.
   std::optional<trust::Sha256Stream> sent;
   if (offset == 0) sent.emplace();
   std::string sent_digest;
-  bool first = true;
-  bool ended = false;
-  while (live ? !ended : (offset < total || first)) {
-    buf->resize(live ? kChunkBytes : std::min<std::uint64_t>(kChunkBytes, total - offset));
+  // Reads (and hashes) the chunk after `read_offset` into `buf`; `last` when the content ends
+  // with it.
+  std::uint64_t read_offset = offset;
+  auto read_next = [&](std::string* buf, bool* last) -> absl::Status {
+    buf->resize(live ? kChunkBytes : std::min<std::uint64_t>(kChunkBytes, total - read_offset));
     size_t got = 0;
+    bool ended = false;
     while (got < buf->size()) {
       auto r = (*reader)->Read(buf->data() + got, buf->size() - got);
       if (!r.ok()) {
-        result = absl::Status(r.status().code(),
-                              absl::StrCat("reading the content failed: ", r.status().message()));
-        break;
+        return absl::Status(r.status().code(),
+                            absl::StrCat("reading the content failed: ", r.status().message()));
       }
       if (*r == 0) {
-        if (live) {
-          ended = true;
-          break;
-        }
-        result = absl::DataLossError("the content is shorter than when it was published");
+        if (!live) return absl::DataLossError("the content is shorter than when it was published");
+        ended = true;
         break;
       }
       got += *r;
     }
-    if (!result.ok()) break;
     buf->resize(got);
+    read_offset += got;
+    *last = live ? ended : read_offset == total;
     if (sent) {
       sent->Update(*buf);
-      if (live ? ended : offset + got == total) {
+      if (*last) {
         sent_digest = sent->HexDigest();
         if (!live && sent_digest != n.content_digest) {
-          result = absl::DataLossError(
+          return absl::DataLossError(
               "the content changed since it was published (its digest differs); the provider "
               "must republish it");
-          break;
         }
       }
     }
-    if (live && ended && got == 0 && !first) break;
+    return absl::OkStatus();
+  };
+  // The next chunk is read and hashed on a thread of its own while this one is sent.
+  std::string next;
+  bool next_last = false;
+  absl::Status next_read = read_next(&next, &next_last);
+  Overlap reading;
+  bool first = true;
+  while (true) {
+    if (!next_read.ok()) {
+      result = next_read;
+      break;
+    }
+    chunk.mutable_data()->swap(next);
+    const bool last = next_last;
+    const size_t got = chunk.data().size();
+    if (live && last && got == 0 && !first) break;
+    if (!last) reading.Start([&] { next_read = read_next(&next, &next_last); });
     if (!write(chunk)) {
       result = absl::CancelledError("the consumer went away");
       break;
@@ -283,6 +298,7 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
       chunk.clear_use_number();
       first = false;
     }
+    if (last) break;
     if (c_->clock->Now() >= next_check && (live || offset < total)) {
       // A window that closes mid-stream stops the stream.
       auto d = evaluate(use - 1);
@@ -297,7 +313,9 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
       }
       next_check = c_->clock->Now() + kReevaluateEvery;
     }
+    reading.Wait();
   }
+  reading.Wait();
   if (result.code() == absl::StatusCode::kDataLoss ||
       result.code() == absl::StatusCode::kFailedPrecondition) {
     log::Warn("a dataset's source no longer matches what was published; republish it",

@@ -36,7 +36,7 @@ class GrpcExchangePeer final : public ExchangePeer {
   }
   absl::Status Fetch(const MemberCard& provider, const hanse::v1::FetchRequest& req,
                      absl::Duration idle_timeout,
-                     const std::function<bool(const hanse::v1::FetchChunk&)>& on_chunk) override {
+                     const std::function<bool(hanse::v1::FetchChunk&)>& on_chunk) override {
     grpc::ClientContext ctx;
     // A stream has no deadline (a transfer may take hours), but a provider that sends nothing
     // for `idle_timeout` (frozen, or a link that died silently) is given up on: a watchdog
