@@ -422,6 +422,9 @@ absl::StatusOr<IngestResult> Catalog::SignAndIngest(absl::string_view issuer,
                                                     const SignAtSequence& sign,
                                                     const WriteBatch& extra) {
   if (before_signing_) HANSE_RETURN_IF_ERROR(before_signing_());
+  // Nothing is signed that the store would refuse (a disk below its reserve): the refusal
+  // comes first, before the sequence ledger is touched.
+  HANSE_RETURN_IF_ERROR(store_->Writable());
   std::lock_guard lock(write_mu_);
   HANSE_ASSIGN_OR_RETURN(std::uint64_t sequence, NextSequence(issuer));
   HANSE_ASSIGN_OR_RETURN(std::string jws, sign(sequence));

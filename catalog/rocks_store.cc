@@ -15,6 +15,7 @@
 #include "catalog/store.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
+#include "rocksdb/sst_file_manager.h"
 #include "rocksdb/statistics.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
@@ -75,21 +76,29 @@ class RocksStore final : public Store {
                                    : wb.Delete(Handle(op.family), op.key);
       if (!s.ok()) return FromRocks(s, dir_);
     }
-    if (min_free_bytes_ > 0) {
-      struct statvfs fs {};
-      if (::statvfs(dir_.c_str(), &fs) == 0) {
-        std::uint64_t free = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
-        if (free < min_free_bytes_) {
-          return absl::ResourceExhaustedError(absl::StrCat(
-              "the disk of store ", dir_, " is nearly full (", free / 1024, " KiB free, the node ",
-              "keeps ", min_free_bytes_ >> 20, " MiB free): nothing was written; free space ",
-              "and retry (the node goes on at once)"));
-        }
-      }
-    }
+    if (absl::Status space = SpaceLeft(); !space.ok()) return space;
     rocksdb::WriteOptions wo;
     wo.sync = sync;
-    return FromRocks(db_->Write(wo, &wb), dir_);
+    absl::Status written = FromRocks(db_->Write(wo, &wb), dir_);
+    if (written.code() == absl::StatusCode::kResourceExhausted ||
+        written.code() == absl::StatusCode::kInternal) {
+      // A storage error (the disk filled between the check and the write, an I/O error):
+      // RocksDB stops writes until it recovers, which it does by itself for a full disk once
+      // space is back (the SstFileManager polls). Until a write succeeds, status says why.
+      std::lock_guard lock(error_mu_);
+      last_error_ = written;
+    } else if (written.ok()) {
+      std::lock_guard lock(error_mu_);
+      last_error_ = absl::OkStatus();
+    }
+    return written;
+  }
+
+  absl::Status Writable() const override {
+    if (db_ == nullptr) return absl::FailedPreconditionError("store is closed");
+    if (absl::Status space = SpaceLeft(); !space.ok()) return space;
+    std::lock_guard lock(error_mu_);
+    return last_error_;
   }
 
   absl::Status Scan(
@@ -161,11 +170,26 @@ class RocksStore final : public Store {
     return handles_[static_cast<size_t>(f) + 1];  // [0] is the default family
   }
 
+  // ResourceExhausted while the store's file system has less free space than the reserve.
+  absl::Status SpaceLeft() const {
+    if (min_free_bytes_ == 0) return absl::OkStatus();
+    struct statvfs fs {};
+    if (::statvfs(dir_.c_str(), &fs) != 0) return absl::OkStatus();
+    const std::uint64_t free = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+    if (free >= min_free_bytes_) return absl::OkStatus();
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the disk of store ", dir_, " is nearly full (", free / 1024, " KiB free, the node keeps ",
+        min_free_bytes_ >> 20, " MiB free): nothing was written; free space and retry (the node ",
+        "goes on at once)"));
+  }
+
   std::string dir_;
   rocksdb::DB* db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::uint64_t min_free_bytes_;
   std::shared_ptr<rocksdb::Statistics> statistics_;  // tickers only (block cache hits, misses)
+  mutable std::mutex error_mu_;
+  absl::Status last_error_;  // guarded by error_mu_: the last write's storage error
 };
 
 }  // namespace
@@ -194,6 +218,9 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(const std::string& dir,
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.keep_log_file_num = 4;
+  // A flush or compaction that meets a full disk stops writes; with a file manager RocksDB
+  // resumes by itself once space is back, instead of staying read-only until a restart.
+  db_options.sst_file_manager.reset(rocksdb::NewSstFileManager(rocksdb::Env::Default()));
   db_options.statistics = rocksdb::CreateDBStatistics();
   db_options.statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
 

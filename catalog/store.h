@@ -97,6 +97,10 @@ class Store {
   // Engine figures for /metrics: "pending_compaction_bytes", "block_cache_hits",
   // "block_cache_misses", "memtable_bytes" (those the engine has).
   virtual std::map<std::string, double> EngineStats() const { return {}; }
+  // Why writes would be refused now (ResourceExhausted: the disk is below the free-space
+  // reserve; or the storage error of the last write, until a write succeeds), OK when they
+  // would not. Cheap enough for every status call and probe.
+  virtual absl::Status Writable() const { return absl::OkStatus(); }
   // Flushes and closes; further calls fail. Called by the destructor if not called.
   virtual absl::Status Close() = 0;
   // Writes a consistent copy of the store, as of now, to `dir` (which must not exist; on the

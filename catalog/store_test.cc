@@ -112,10 +112,14 @@ TEST(StoreTest, NearlyFullDiskRefusesWritesWithoutTouchingTheStore) {
     b.Put(Family::kMeta, "k", "after");
     EXPECT_THAT(store->Write(b, true),
                 StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("nearly full")));
+    // What status and /readyz report, without a write.
+    EXPECT_THAT(store->Writable(),
+                StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("MiB free")));
     EXPECT_THAT(store->Get(Family::kMeta, "k"),
                 hanse::testing::IsOkAndHolds(std::optional<std::string>("before")));
   }
   HANSE_ASSERT_OK_AND_ASSIGN(auto store, OpenRocksStore(dir, {.min_free_bytes = 1}));
+  EXPECT_THAT(store->Writable(), IsOk());
   WriteBatch b;
   b.Put(Family::kMeta, "k", "after");
   EXPECT_THAT(store->Write(b, true), IsOk());

@@ -272,6 +272,11 @@ absl::Status CmdStatus(const std::string& home_dir, bool json) {
       absl::FormatDuration(absl::Seconds(s.uptime_seconds())).c_str(),
       static_cast<unsigned long long>(s.store_bytes()), s.version().c_str(), s.peers_size());
   for (const auto& p : s.peers()) std::printf("  %s\n", PeerRow(p).c_str());
+  std::printf("Disk:     %llu MiB free for the store\n",
+              static_cast<unsigned long long>(s.store_free_bytes() >> 20));
+  if (!s.store_writes_refused().empty()) {
+    std::printf("  WRITES REFUSED: %s\n", s.store_writes_refused().c_str());
+  }
   std::printf("TLS cert: valid until %s (renewed automatically before the end)\n",
               s.node_cert_not_after().c_str());
   std::printf("Sequence: %llu signed, %llu held\n",

@@ -240,6 +240,9 @@ struct Node::Impl {
   // Why the node cannot do its work yet (for /readyz); empty when it can.
   std::vector<std::string> NotReady() const {
     std::vector<std::string> reasons;
+    if (absl::Status writable = store->Writable(); !writable.ok()) {
+      reasons.push_back(absl::StrCat("store writes refused: ", writable.message()));
+    }
     MembershipState state = membership->state();
     if (membership->joined()) {
       if (state.left.count(home.identity.did)) reasons.push_back("this node left its federation");

@@ -3,6 +3,7 @@
 // the local operator. Status and peers are answered here; the catalogue and membership groups
 // by their handlers (admin_handlers.h), which this file binds to gRPC.
 #include <grpcpp/grpcpp.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <map>
@@ -84,6 +85,12 @@ class AdminService final : public hanse::v1::Admin::Service {
     for (const auto& card : node_->peers->List()) ToProto(card, response->add_peers());
     response->set_uptime_seconds(absl::ToInt64Seconds(node_->clock->Now() - node_->started));
     response->set_store_bytes(node_->store->DiskBytes());
+    if (absl::Status writable = node_->store->Writable(); !writable.ok()) {
+      response->set_store_writes_refused(std::string(writable.message()));
+    }
+    if (struct statvfs fs{}; ::statvfs(home.paths.store.c_str(), &fs) == 0) {
+      response->set_store_free_bytes(static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize);
+    }
     response->set_version(VersionLine());
     if (auto flagged = node_->catalog->FlaggedIssuers(); flagged.ok()) {
       for (auto& did : *flagged) response->add_equivocators(std::move(did));
