@@ -3,11 +3,13 @@
 #include <sys/statvfs.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -27,6 +29,30 @@ constexpr absl::string_view kFamilyNames[] = {"meta",     "peers",  "documents",
                                               "postings", "fields", "audit",     "contracts"};
 static_assert(std::size(kFamilyNames) == static_cast<size_t>(Family::kCount));
 
+// RocksDB names a missing table file by its legacy extension (it tries NNNNNN.sst, then
+// NNNNNN.ldb, and reports the last) and blames what it was reading when it met a damaged file
+// (the MANIFEST). The operator needs the file that is damaged and what to do.
+std::string DamagedFile(const std::string& msg, absl::string_view dir) {
+  for (const char* ext : {".ldb", ".sst"}) {
+    size_t at = msg.find(ext);
+    if (at == std::string::npos || at < 6) continue;
+    size_t start = at;
+    while (start > 0 && absl::ascii_isdigit(static_cast<unsigned char>(msg[start - 1]))) --start;
+    if (start == at) continue;
+    const std::string table = absl::StrCat(msg.substr(start, at - start), ".sst");
+    const bool missing = !PathExists(absl::StrCat(dir, "/", table));
+    return absl::StrCat("table file ", table, missing ? " is missing" : " is damaged");
+  }
+  if (size_t at = msg.find("MANIFEST-"); at != std::string::npos) {
+    size_t end = at + 9;
+    while (end < msg.size() && absl::ascii_isdigit(static_cast<unsigned char>(msg[end]))) ++end;
+    const std::string manifest = msg.substr(at, end - at);
+    const bool missing = !PathExists(absl::StrCat(dir, "/", manifest));
+    return absl::StrCat("its manifest ", manifest, missing ? " is missing" : " is damaged");
+  }
+  return "";
+}
+
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view dir) {
   if (s.ok()) return absl::OkStatus();
   std::string msg = s.ToString();
@@ -34,9 +60,22 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view dir) {
     return absl::FailedPreconditionError(absl::StrCat(
         "store ", dir, " is locked by another process (is the node already running?): ", msg));
   }
+  constexpr absl::string_view kRecovery =
+      "; the catalogue would be incomplete, so the node does not serve it: restore the home from "
+      "a backup (`hanse restore`) or re-create the node";
   if (s.IsCorruption()) {
-    return absl::DataLossError(absl::StrCat("store ", dir, " is corrupt: ", msg,
-                                            "; restore it from a backup or re-create the node"));
+    const std::string file = DamagedFile(msg, dir);
+    return absl::DataLossError(
+        absl::StrCat("store ", dir, " is corrupt: ", file.empty() ? "" : absl::StrCat(file, " ("),
+                     msg, file.empty() ? "" : ")", kRecovery));
+  }
+  if (s.IsIOError() && absl::StrContains(msg, "No such file") &&
+      (absl::StrContains(msg, "MANIFEST") || absl::StrContains(msg, ".sst") ||
+       absl::StrContains(msg, ".ldb"))) {
+    const std::string file = DamagedFile(msg, dir);
+    return absl::DataLossError(absl::StrCat(
+        "store ", dir, " is damaged: ", file.empty() ? "a file it lists is missing" : file, " (",
+        msg, ")", kRecovery));
   }
   if (s.IsNotFound()) return absl::NotFoundError(absl::StrCat("store ", dir, ": ", msg));
   if (s.IsNoSpace()) return absl::ResourceExhaustedError(absl::StrCat("store ", dir, ": ", msg));
@@ -76,6 +115,10 @@ class RocksStore final : public Store {
                                    : wb.Delete(Handle(op.family), op.key);
       if (!s.ok()) return FromRocks(s, dir_);
     }
+    {
+      std::lock_guard lock(error_mu_);
+      if (!damage_.ok()) return damage_;
+    }
     if (absl::Status space = SpaceLeft(); !space.ok()) return space;
     rocksdb::WriteOptions wo;
     wo.sync = sync;
@@ -96,9 +139,23 @@ class RocksStore final : public Store {
 
   absl::Status Writable() const override {
     if (db_ == nullptr) return absl::FailedPreconditionError("store is closed");
-    if (absl::Status space = SpaceLeft(); !space.ok()) return space;
     std::lock_guard lock(error_mu_);
+    if (!damage_.ok()) return damage_;
+    if (absl::Status space = SpaceLeft(); !space.ok()) return space;
     return last_error_;
+  }
+
+  absl::Status VerifyChecksums() override {
+    if (db_ == nullptr) return absl::FailedPreconditionError("store is closed");
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;  // a scrub must not evict what the node serves
+    ro.readahead_size = 4 << 20;
+    absl::Status verified = FromRocks(db_->VerifyChecksum(ro), dir_);
+    if (verified.code() == absl::StatusCode::kDataLoss) {
+      std::lock_guard lock(error_mu_);
+      damage_ = verified;  // sticky: a damaged store takes no more writes until restored
+    }
+    return verified;
   }
 
   absl::Status Scan(
@@ -190,6 +247,7 @@ class RocksStore final : public Store {
   std::shared_ptr<rocksdb::Statistics> statistics_;  // tickers only (block cache hits, misses)
   mutable std::mutex error_mu_;
   absl::Status last_error_;  // guarded by error_mu_: the last write's storage error
+  absl::Status damage_;      // guarded by error_mu_: what a checksum scrub found
 };
 
 }  // namespace
@@ -200,6 +258,15 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(const std::string& dir,
                                                       const StoreOptions& options) {
   bool exists = PathExists(dir + "/CURRENT");
   if (!exists && !options.create_if_missing) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+      const std::string name = e.path().filename().string();
+      if (absl::StartsWith(name, "MANIFEST-") || absl::EndsWith(name, ".sst")) {
+        return absl::DataLossError(absl::StrCat(
+            "store ", dir, " is damaged: its CURRENT file is missing (the store holds ", name,
+            " and more); restore the home from a backup (`hanse restore`)"));
+      }
+    }
     return absl::NotFoundError(absl::StrCat("no store at ", dir,
                                             " (the CURRENT file is missing; was the home "
                                             "created with `hanse init`?)"));

@@ -101,6 +101,10 @@ class Store {
   // reserve; or the storage error of the last write, until a write succeeds), OK when they
   // would not. Cheap enough for every status call and probe.
   virtual absl::Status Writable() const { return absl::OkStatus(); }
+  // Reads every table file and checks its checksums (a scrub: slow, without filling caches).
+  // DataLoss naming the damaged file; a store found damaged takes no more writes (Writable says
+  // why) until it is restored.
+  virtual absl::Status VerifyChecksums() { return absl::OkStatus(); }
   // Flushes and closes; further calls fail. Called by the destructor if not called.
   virtual absl::Status Close() = 0;
   // Writes a consistent copy of the store, as of now, to `dir` (which must not exist; on the

@@ -274,6 +274,7 @@ absl::Status CmdStatus(const std::string& home_dir, bool json) {
   for (const auto& p : s.peers()) std::printf("  %s\n", PeerRow(p).c_str());
   std::printf("Disk:     %llu MiB free for the store\n",
               static_cast<unsigned long long>(s.store_free_bytes() >> 20));
+  if (!s.store_scrub().empty()) std::printf("Scrub:    %s\n", s.store_scrub().c_str());
   if (!s.store_writes_refused().empty()) {
     std::printf("  WRITES REFUSED: %s\n", s.store_writes_refused().c_str());
   }

@@ -103,6 +103,10 @@ struct Node::Impl {
   std::unique_ptr<OpsServer> ops;  // last: stopped first, while what it reads still exists
   // Runs due duties every second (and at start, for duties that fell due while down).
   std::thread duty_thread;
+  // Checks the store's checksums 10 s after the start and every store_scrub_hours.
+  std::thread scrub_thread;
+  mutable std::mutex scrub_mu;
+  std::string scrub_result;  // guarded by scrub_mu: "" before the first scrub
   std::mutex duty_mu;
   std::once_flag synced_logged;
   // The stored self-description states the current facts.
@@ -615,6 +619,10 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
     parts.node_cert_not_after = [raw] { return raw->CertNotAfter(); };
     parts.update_card = [raw](const std::string& endpoint) { return raw->UpdateCard(endpoint); };
     parts.metrics = &impl->metrics;
+    parts.store_scrub = [raw] {
+      std::lock_guard lock(raw->scrub_mu);
+      return raw->scrub_result;
+    };
     HANSE_ASSIGN_OR_RETURN(impl->servers, Servers::Start(parts, listen));
     impl->listen_address = impl->servers->listen_address();
   }
@@ -669,6 +677,37 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
       raw->duty_wake.wait_for(lock, std::chrono::seconds(1), [raw] { return raw->duty_stop; });
     }
   });
+  if (home.config.store_scrub_hours > 0) {
+    impl->scrub_thread = std::thread([raw = impl.get()] {
+      absl::Duration wait = absl::Seconds(10);
+      std::unique_lock lock(raw->duty_mu);
+      while (!raw->duty_wake.wait_for(lock, absl::ToChronoNanoseconds(wait),
+                                      [raw] { return raw->duty_stop; })) {
+        lock.unlock();
+        const Stopwatch took;
+        absl::Status verified = raw->store->VerifyChecksums();
+        std::string result;
+        if (verified.ok()) {
+          result = absl::StrCat(
+              "ok: every table file's checksums verified at ",
+              absl::FormatTime(absl::RFC3339_sec, raw->clock->Now(), absl::UTCTimeZone()), " (",
+              raw->store->DiskBytes() >> 20, " MiB in ", absl::FormatDuration(took.Elapsed()), ")");
+          log::Info("store scrub: checksums verified",
+                    {{"took", absl::FormatDuration(took.Elapsed())}});
+        } else {
+          result = absl::StrCat("FAILED: ", verified.message());
+          log::Error("store scrub: the store is damaged; writes stop until it is restored",
+                     {{"error", std::string(verified.message())}});
+        }
+        {
+          std::lock_guard scrub_lock(raw->scrub_mu);
+          raw->scrub_result = std::move(result);
+        }
+        wait = absl::Hours(raw->home.config.store_scrub_hours);
+        lock.lock();
+      }
+    });
+  }
   log::Info("node started", {{"did", home.identity.did},
                              {"listen", impl->listen_address},
                              {"endpoint", self.endpoint},
@@ -690,6 +729,7 @@ absl::Status Node::Shutdown(absl::Duration grace) {
   }
   impl_->duty_wake.notify_all();
   if (impl_->duty_thread.joinable()) impl_->duty_thread.join();
+  if (impl_->scrub_thread.joinable()) impl_->scrub_thread.join();
   if (impl_->servers) impl_->servers->Shutdown(grace);
   impl_->exchange.reset();
   impl_->catalog.reset();

@@ -147,6 +147,7 @@ constexpr const char* kKnownKeys[] = {"format_version",
                                       "node_cert_validity_days",
                                       "node_cert_renew_days",
                                       "store_min_free_mb",
+                                      "store_scrub_hours",
                                       "ops_listen",
                                       "access_socket",
                                       "data_roots",
@@ -209,6 +210,7 @@ absl::StatusOr<Config> ParseConfig(absl::string_view json_text, absl::string_vie
   HANSE_RETURN_IF_ERROR(
       GetInt(j, source, "node_cert_renew_days", 1, 3649, &c.node_cert_renew_days));
   HANSE_RETURN_IF_ERROR(GetInt(j, source, "store_min_free_mb", 0, 1 << 20, &c.store_min_free_mb));
+  HANSE_RETURN_IF_ERROR(GetInt(j, source, "store_scrub_hours", 0, 8760, &c.store_scrub_hours));
   if (c.node_cert_renew_days >= c.node_cert_validity_days) {
     return KeyError(source, "node_cert_renew_days",
                     "must be less than node_cert_validity_days (or every start would renew)");
@@ -305,6 +307,7 @@ std::string SerializeConfig(const Config& c) {
   j["node_cert_validity_days"] = c.node_cert_validity_days;
   j["node_cert_renew_days"] = c.node_cert_renew_days;
   j["store_min_free_mb"] = c.store_min_free_mb;
+  j["store_scrub_hours"] = c.store_scrub_hours;
   if (!c.ops_listen.empty()) j["ops_listen"] = c.ops_listen;
   if (!c.access_socket.empty()) j["access_socket"] = c.access_socket;
   if (!c.data_roots.empty()) j["data_roots"] = c.data_roots;

@@ -65,6 +65,10 @@ struct Config {
   // The node refuses writes to its store while its disk has less free space than this (MiB; 0
   // = no check), with an error that says so, instead of letting the store meet a full disk.
   int store_min_free_mb = 64;
+  // Every this many hours (and 10 s after the start) the node reads its whole store and checks
+  // every table file's checksums; a damaged file stops its writes and its readiness, named in
+  // status and the log. 0 = never.
+  int store_scrub_hours = 24;
   // HOST:PORT of the plain-HTTP operations endpoint (/livez, /readyz, /metrics); empty = off.
   // It serves no data and takes no commands; bind it where only the monitoring can reach it.
   std::string ops_listen;

@@ -85,6 +85,7 @@ class AdminService final : public hanse::v1::Admin::Service {
     for (const auto& card : node_->peers->List()) ToProto(card, response->add_peers());
     response->set_uptime_seconds(absl::ToInt64Seconds(node_->clock->Now() - node_->started));
     response->set_store_bytes(node_->store->DiskBytes());
+    if (node_->store_scrub) response->set_store_scrub(node_->store_scrub());
     if (absl::Status writable = node_->store->Writable(); !writable.ok()) {
       response->set_store_writes_refused(std::string(writable.message()));
     }

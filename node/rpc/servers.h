@@ -47,6 +47,8 @@ struct NodeParts {
   std::function<absl::Time()> node_cert_not_after;
   // Signs and records a card with a new endpoint (see `hanse card update`); returns the card.
   std::function<absl::StatusOr<std::string>(const std::string& endpoint)> update_card;
+  // The last store scrub's result ("ok: ...", "FAILED: ..."; "" before the first).
+  std::function<std::string()> store_scrub;
   // Where the servers count RPCs (by service, method and code) and their latency; may be null.
   Metrics* metrics = nullptr;
   // The bound federation address (set by Servers::Start once bound).
