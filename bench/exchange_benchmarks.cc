@@ -444,6 +444,13 @@ absl::StatusOr<std::vector<BenchResult>> RunTransfer(const std::string& scratch_
   // against C is the exchange, not this machine's disk (measured apart, below).
   const std::string tmpfs = TmpfsDir(kConcurrent * bytes + (1ull << 30));
   const std::string out_dir = tmpfs.empty() ? scratch_dir : tmpfs;
+  // RAM is given back however this ends (a failed fetch leaves its .part behind).
+  struct RemoveOnExit {
+    std::string dir;
+    ~RemoveOnExit() {
+      if (!dir.empty()) RemoveTree(dir);
+    }
+  } tmpfs_guard{tmpfs};
   const pid_t provider = pair->pids()[0], consumer = pair->pids()[1];
   struct Run {
     double rate, cpu_provider, cpu_consumer;
@@ -516,7 +523,6 @@ absl::StatusOr<std::vector<BenchResult>> RunTransfer(const std::string& scratch_
   Progress(absl::StrFormat("transfer: plain gRPC stream %.0f MB/s", grpc_stream / 1e6));
   pair.reset();
   RemoveTree(scratch_dir);
-  if (!tmpfs.empty()) RemoveTree(tmpfs);
 
   const double cores = std::thread::hardware_concurrency();
   const double hanse_cpu_ns = (median.cpu_provider + median.cpu_consumer) / bytes * 1e9;

@@ -16,8 +16,10 @@
 #include "base/file.h"
 #include "catalog/store.h"
 #include "rocksdb/db.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/options.h"
 #include "rocksdb/sst_file_manager.h"
+#include "rocksdb/sst_file_reader.h"
 #include "rocksdb/statistics.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
@@ -85,15 +87,45 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view dir) {
   return absl::InternalError(absl::StrCat("store ", dir, ": ", msg));
 }
 
+// RocksDB's own error state: a write, flush or compaction that met a full disk or an I/O error
+// stops the store's writes until RocksDB recovers (by itself for a full disk, once the SST file
+// manager sees space again). Status and /readyz report it meanwhile.
+class ErrorState final : public rocksdb::EventListener {
+ public:
+  void OnBackgroundError(rocksdb::BackgroundErrorReason, rocksdb::Status* error) override {
+    if (error == nullptr || error->ok()) return;
+    std::lock_guard lock(mu_);
+    error_ = *error;
+  }
+  void OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) override {
+    std::lock_guard lock(mu_);
+    error_ = info.new_bg_error;
+  }
+  absl::Status Current(absl::string_view dir) const {
+    std::lock_guard lock(mu_);
+    if (error_.ok()) return absl::OkStatus();
+    absl::Status s = FromRocks(error_, dir);
+    return absl::Status(s.code(), absl::StrCat(s.message(),
+                                               " (the store takes writes again once it "
+                                               "recovers; for a full disk, once space is freed)"));
+  }
+
+ private:
+  mutable std::mutex mu_;
+  rocksdb::Status error_;
+};
+
 class RocksStore final : public Store {
  public:
   RocksStore(std::string dir, rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
-             std::uint64_t min_free_bytes, std::shared_ptr<rocksdb::Statistics> statistics)
+             std::uint64_t min_free_bytes, std::shared_ptr<rocksdb::Statistics> statistics,
+             std::shared_ptr<ErrorState> errors)
       : dir_(std::move(dir)),
         db_(db),
         handles_(std::move(handles)),
         min_free_bytes_(min_free_bytes),
-        statistics_(std::move(statistics)) {}
+        statistics_(std::move(statistics)),
+        errors_(std::move(errors)) {}
   ~RocksStore() override { (void)Close(); }
 
   absl::StatusOr<std::optional<std::string>> Get(Family family,
@@ -122,40 +154,43 @@ class RocksStore final : public Store {
     if (absl::Status space = SpaceLeft(); !space.ok()) return space;
     rocksdb::WriteOptions wo;
     wo.sync = sync;
-    absl::Status written = FromRocks(db_->Write(wo, &wb), dir_);
-    if (written.code() == absl::StatusCode::kResourceExhausted ||
-        written.code() == absl::StatusCode::kInternal) {
-      // A storage error (the disk filled between the check and the write, an I/O error):
-      // RocksDB stops writes until it recovers, which it does by itself for a full disk once
-      // space is back (the SstFileManager polls). Until a write succeeds, status says why.
-      std::lock_guard lock(error_mu_);
-      last_error_ = written;
-    } else if (written.ok()) {
-      std::lock_guard lock(error_mu_);
-      last_error_ = absl::OkStatus();
-    }
-    return written;
+    return FromRocks(db_->Write(wo, &wb), dir_);
   }
 
   absl::Status Writable() const override {
     if (db_ == nullptr) return absl::FailedPreconditionError("store is closed");
-    std::lock_guard lock(error_mu_);
-    if (!damage_.ok()) return damage_;
+    {
+      std::lock_guard lock(error_mu_);
+      if (!damage_.ok()) return damage_;
+    }
     if (absl::Status space = SpaceLeft(); !space.ok()) return space;
-    return last_error_;
+    return errors_->Current(dir_);
   }
 
-  absl::Status VerifyChecksums() override {
+  absl::Status VerifyChecksums(const std::function<bool()>& go_on) override {
     if (db_ == nullptr) return absl::FailedPreconditionError("store is closed");
     rocksdb::ReadOptions ro;
     ro.fill_cache = false;  // a scrub must not evict what the node serves
     ro.readahead_size = 4 << 20;
-    absl::Status verified = FromRocks(db_->VerifyChecksum(ro), dir_);
-    if (verified.code() == absl::StatusCode::kDataLoss) {
+    // File by file, so that a stopping node need not wait for a whole scrub. Table files are
+    // immutable; one that a compaction deleted since the listing is skipped.
+    std::vector<rocksdb::LiveFileMetaData> files;
+    db_->GetLiveFilesMetaData(&files);
+    for (const auto& f : files) {
+      if (go_on && !go_on()) return absl::CancelledError("the scrub was stopped");
+      const std::string path = f.directory + "/" + f.relative_filename;
+      if (!PathExists(path)) continue;
+      rocksdb::SstFileReader reader(rocksdb::Options{});
+      rocksdb::Status s = reader.Open(path);
+      if (s.ok()) s = reader.VerifyChecksum(ro);
+      if (s.ok() || (s.IsIOError() && !PathExists(path))) continue;
+      absl::Status damaged =
+          FromRocks(s.IsCorruption() ? s : rocksdb::Status::Corruption(path, s.ToString()), dir_);
       std::lock_guard lock(error_mu_);
-      damage_ = verified;  // sticky: a damaged store takes no more writes until restored
+      damage_ = damaged;  // sticky: a damaged store takes no more writes until restored
+      return damaged;
     }
-    return verified;
+    return absl::OkStatus();
   }
 
   absl::Status Scan(
@@ -246,8 +281,8 @@ class RocksStore final : public Store {
   std::uint64_t min_free_bytes_;
   std::shared_ptr<rocksdb::Statistics> statistics_;  // tickers only (block cache hits, misses)
   mutable std::mutex error_mu_;
-  absl::Status last_error_;  // guarded by error_mu_: the last write's storage error
-  absl::Status damage_;      // guarded by error_mu_: what a checksum scrub found
+  absl::Status damage_;  // guarded by error_mu_: what a checksum scrub found
+  std::shared_ptr<ErrorState> errors_;
 };
 
 }  // namespace
@@ -288,6 +323,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(const std::string& dir,
   // A flush or compaction that meets a full disk stops writes; with a file manager RocksDB
   // resumes by itself once space is back, instead of staying read-only until a restart.
   db_options.sst_file_manager.reset(rocksdb::NewSstFileManager(rocksdb::Env::Default()));
+  auto errors = std::make_shared<ErrorState>();
+  db_options.listeners.push_back(errors);
   db_options.statistics = rocksdb::CreateDBStatistics();
   db_options.statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
 
@@ -300,8 +337,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(const std::string& dir,
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &db);
   if (!s.ok()) return FromRocks(s, dir);
-  return std::unique_ptr<Store>(
-      new RocksStore(dir, db, std::move(handles), options.min_free_bytes, db_options.statistics));
+  return std::unique_ptr<Store>(new RocksStore(dir, db, std::move(handles), options.min_free_bytes,
+                                               db_options.statistics, std::move(errors)));
 }
 
 }  // namespace hanse::catalog

@@ -104,7 +104,11 @@ class Store {
   // Reads every table file and checks its checksums (a scrub: slow, without filling caches).
   // DataLoss naming the damaged file; a store found damaged takes no more writes (Writable says
   // why) until it is restored.
-  virtual absl::Status VerifyChecksums() { return absl::OkStatus(); }
+  // The scrub stops (Cancelled) between files when `go_on` returns false.
+  virtual absl::Status VerifyChecksums(const std::function<bool()>& go_on = nullptr) {
+    (void)go_on;
+    return absl::OkStatus();
+  }
   // Flushes and closes; further calls fail. Called by the destructor if not called.
   virtual absl::Status Close() = 0;
   // Writes a consistent copy of the store, as of now, to `dir` (which must not exist; on the

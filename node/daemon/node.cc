@@ -685,7 +685,11 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
                                       [raw] { return raw->duty_stop; })) {
         lock.unlock();
         const Stopwatch took;
-        absl::Status verified = raw->store->VerifyChecksums();
+        absl::Status verified = raw->store->VerifyChecksums([raw] {
+          std::lock_guard stop_lock(raw->duty_mu);
+          return !raw->duty_stop;
+        });
+        if (absl::IsCancelled(verified)) return;
         std::string result;
         if (verified.ok()) {
           result = absl::StrCat(

@@ -309,18 +309,22 @@ absl::Status Consumer::FetchData(const hanse::v1::FetchDataRequest& req,
         return true;
       });
   if (absl::Status flushed = writer.Finish(); failure.ok() && !flushed.ok()) failure = flushed;
+  // What is on disk (after a failed write, less than what arrived): what --resume continues from.
+  struct stat written {};
+  const std::uint64_t kept =
+      ::fstat(fd, &written) == 0 ? static_cast<std::uint64_t>(written.st_size) : p.received_bytes();
   ::close(fd);
   if (!failure.ok()) {
     c_->Audit("transfer.interrupted", n.agreement_id, c_->self(),
-              {{"received", p.received_bytes()}, {"error", std::string(failure.message())}});
+              {{"received", kept}, {"error", std::string(failure.message())}});
     return failure;
   }
   if (!streamed.ok()) {
     c_->Audit("transfer.interrupted", n.agreement_id, c_->self(),
-              {{"received", p.received_bytes()}, {"error", std::string(streamed.message())}});
+              {{"received", kept}, {"error", std::string(streamed.message())}});
     return absl::Status(streamed.code(),
-                        absl::StrCat(streamed.message(), " (", p.received_bytes(),
-                                     " bytes kept in ", part, "; --resume continues)"));
+                        absl::StrCat(streamed.message(), " (", kept, " bytes kept in ", part,
+                                     "; --resume continues)"));
   }
   // The content must be what the signed self-description promised; a live distribution's
   // bytes are named by the receipt instead (the provider recorded what it sent).

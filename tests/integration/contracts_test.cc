@@ -625,8 +625,9 @@ TEST_F(ContractsTest, UseCountHoldsUnderConcurrentFetches) {
 TEST_F(ContractsTest, TransferStopsWhenThePolicyWindowClosesMidStream) {
   StartFederation();
   constexpr size_t kSize = 40 << 20;
-  constexpr std::uint64_t kRate = 4 << 20;  // 10 s for the whole content
-  const absl::Time closes = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()) + 6);
+  constexpr std::uint64_t kRate = 2 << 20;  // 20 s for the whole content
+  // Room for the setup on a loaded machine under the sanitizers; the window closes mid-stream.
+  const absl::Time closes = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()) + 10);
   const std::string until = absl::FormatTime(absl::RFC3339_sec, closes, absl::UTCTimeZone());
   json window = {{"leftOperand", "dateTime"}, {"operator", "lt"}, {"rightOperand", until}};
   std::string dataset = PublishOnHosp("icu", RandomBytes(kSize, 5), Offer(3, "P1D", {window}));

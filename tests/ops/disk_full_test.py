@@ -4,8 +4,9 @@ says so in `hanse status` and /readyz, and takes writes again by itself once spa
 Nothing acknowledged is lost: after a restart every dataset published before, during and after
 the full disk is there and the audit chain verifies.
 
-The home is on a 64 MiB tmpfs mounted by the test (root). Exit 77 (skipped) when this machine
-cannot mount one.
+The home is on a 64 MiB tmpfs mounted by the test (root), in a mount namespace of its own
+(`unshare -m`) where there is one, so the mount goes with the test however it ends. Exit 77
+(skipped) when this machine cannot mount one.
 
 Usage: disk_full_test.py BUILD/node/hanse
 """
@@ -60,6 +61,12 @@ def main():
         print(__doc__)
         return 2
     hanse = os.path.abspath(sys.argv[1])
+    unshare = ["unshare", "-m", "--propagation", "private"]
+    if (os.environ.get("HANSE_DISK_FULL_NS") != "1" and shutil.which("unshare") and
+            subprocess.run(unshare + ["true"], capture_output=True).returncode == 0):
+        env = dict(os.environ, HANSE_DISK_FULL_NS="1")
+        return subprocess.run(unshare + [sys.executable, os.path.abspath(__file__), hanse],
+                              env=env).returncode
     root = tempfile.mkdtemp(prefix="hanse-diskfull-")
     disk = os.path.join(root, "disk")
     os.makedirs(disk)
@@ -73,6 +80,7 @@ def main():
     ops = f"127.0.0.1:{free_port()}"
     log_path = os.path.join(root, "node.log")
     node = None
+    procs = []
 
     def hanse_cmd(*args, check=True):
         r = subprocess.run([hanse, *args], capture_output=True, text=True, timeout=60)
@@ -84,6 +92,7 @@ def main():
         log = open(log_path, "a")
         p = subprocess.Popen([hanse, "node", "run", "--home", home], stdout=log,
                              stderr=subprocess.STDOUT)
+        procs.append(p)
         wait(lambda: hanse_cmd("status", "--home", home, check=False).returncode == 0,
              "node answers")
         return p
@@ -168,12 +177,13 @@ def main():
         print_logs(root, ["node"])
         raise
     finally:
-        if node is not None and node.poll() is None:
-            node.terminate()
-            try:
-                node.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                node.kill()
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
         subprocess.run(["umount", "-l", disk], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
 
