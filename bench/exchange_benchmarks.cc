@@ -246,6 +246,28 @@ double AesGcm(std::uint64_t bytes) {
 // with the node's limits; client and server in this process, the bytes prebuilt and discarded.
 constexpr size_t kChunkBytes = 1 << 20;  // as node/exchange sends
 
+// The two nodes' identities, loaded from their homes, for a gRPC reference run in this
+// process between them: each trusts the other.
+struct ReferencePair {
+  static absl::StatusOr<std::unique_ptr<ReferencePair>> Load(const std::string& provider_home,
+                                                             const std::string& consumer_home) {
+    const absl::Time now = absl::Now();
+    HANSE_ASSIGN_OR_RETURN(node::Home provider, node::LoadHome(provider_home, now));
+    HANSE_ASSIGN_OR_RETURN(node::Home consumer, node::LoadHome(consumer_home, now));
+    return std::unique_ptr<ReferencePair>(
+        new ReferencePair{std::move(provider), std::move(consumer)});
+  }
+  // Valid while this pair lives.
+  node::CaLookup Lookup() const {
+    return [this](absl::string_view did) -> absl::StatusOr<std::string> {
+      if (did == provider.identity.did) return provider.identity.ca_pem;
+      if (did == consumer.identity.did) return consumer.identity.ca_pem;
+      return absl::NotFoundError("not a member");
+    };
+  }
+  node::Home provider, consumer;
+};
+
 class StreamService final : public hanse::v1::Exchange::Service {
  public:
   StreamService(std::uint64_t bytes, size_t chunk_bytes) : bytes_(bytes) {
@@ -268,14 +290,11 @@ class StreamService final : public hanse::v1::Exchange::Service {
 absl::StatusOr<double> GrpcStreamRate(const std::string& provider_home,
                                       const std::string& consumer_home, std::uint64_t bytes,
                                       size_t chunk_bytes) {
-  const absl::Time now = absl::Now();
-  HANSE_ASSIGN_OR_RETURN(node::Home provider, node::LoadHome(provider_home, now));
-  HANSE_ASSIGN_OR_RETURN(node::Home consumer, node::LoadHome(consumer_home, now));
-  node::CaLookup lookup = [&](absl::string_view did) -> absl::StatusOr<std::string> {
-    if (did == provider.identity.did) return provider.identity.ca_pem;
-    if (did == consumer.identity.did) return consumer.identity.ca_pem;
-    return absl::NotFoundError("not a member");
-  };
+  HANSE_ASSIGN_OR_RETURN(std::unique_ptr<ReferencePair> pair,
+                         ReferencePair::Load(provider_home, consumer_home));
+  const node::Home& provider = pair->provider;
+  const node::Home& consumer = pair->consumer;
+  const node::CaLookup lookup = pair->Lookup();
   StreamService service(bytes, chunk_bytes);
   grpc::ServerBuilder builder;
   int port = 0;
@@ -604,14 +623,11 @@ class PingService final : public hanse::v1::Federation::Service {
 
 absl::StatusOr<double> GrpcUnaryRate(const std::string& provider_home,
                                      const std::string& consumer_home, int calls, int concurrency) {
-  const absl::Time now = absl::Now();
-  HANSE_ASSIGN_OR_RETURN(node::Home provider, node::LoadHome(provider_home, now));
-  HANSE_ASSIGN_OR_RETURN(node::Home consumer, node::LoadHome(consumer_home, now));
-  node::CaLookup lookup = [&](absl::string_view did) -> absl::StatusOr<std::string> {
-    if (did == provider.identity.did) return provider.identity.ca_pem;
-    if (did == consumer.identity.did) return consumer.identity.ca_pem;
-    return absl::NotFoundError("not a member");
-  };
+  HANSE_ASSIGN_OR_RETURN(std::unique_ptr<ReferencePair> pair,
+                         ReferencePair::Load(provider_home, consumer_home));
+  const node::Home& provider = pair->provider;
+  const node::Home& consumer = pair->consumer;
+  const node::CaLookup lookup = pair->Lookup();
   PingService service;
   grpc::ServerBuilder builder;
   int port = 0;

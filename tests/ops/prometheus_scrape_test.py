@@ -11,28 +11,17 @@ import json
 import re
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import urllib.error
 import urllib.parse
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from node_procs import free_port, print_logs, stop_all, wait  # noqa: E402
+from node_procs import free_port, http_get as get, print_logs, stop_all, wait  # noqa: E402
 
 SKIP = 77
 
 
-def get(url, timeout=5):
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except (urllib.error.URLError, ConnectionError, socket.timeout) as e:
-        return 0, str(e)
 
 
 def main():

@@ -6,6 +6,8 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 
 
 def free_port():
@@ -21,6 +23,17 @@ def free_port():
                 continue
             return port
     raise AssertionError("no free loopback port in 20000-32000")
+
+
+def http_get(url, timeout=5):
+    """(status, body) of a GET; an HTTP error is its status and body, no answer is (0, why)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except (urllib.error.URLError, ConnectionError, socket.timeout) as e:
+        return 0, str(e)
 
 
 def wait(check, what, within=30, every=0.3):
