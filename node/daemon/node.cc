@@ -221,11 +221,11 @@ struct Node::Impl {
     }
     if (held && card.issued <= held->issued) card.issued = held->issued + absl::Microseconds(1);
     HANSE_ASSIGN_OR_RETURN(std::string jws, SignCard(card, home.identity.participant_key));
+    std::string record;
     if (held) {
       HANSE_ASSIGN_OR_RETURN(
-          std::string record,
-          SignEndorsement(*membership->charter(), MembershipAction::kCard, home.identity.did, jws,
-                          "", home.identity.participant_key, now));
+          record, SignEndorsement(*membership->charter(), MembershipAction::kCard,
+                                  home.identity.did, jws, "", home.identity.participant_key, now));
       HANSE_RETURN_IF_ERROR(membership->AddRecord(record, now).status(), "recording the card");
     }
     {
@@ -237,7 +237,7 @@ struct Node::Impl {
     if (held) {
       log::Info("member card updated: the members learn the new endpoint by gossip",
                 {{"endpoint", new_endpoint}, {"was", held->endpoint}});
-      gossip->SyncSoon();
+      gossip->PushRecordSoon(std::move(record));
     }
     return jws;
   }
@@ -551,6 +551,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
   gossip_options.interval = absl::Milliseconds(home.config.gossip_interval_ms);
   gossip_options.fanout = home.config.gossip_fanout;
   gossip_options.push_fanout = home.config.gossip_push_fanout;
+  gossip_options.view_size = home.config.gossip_view_size;
   gossip_options.max_batch_bytes = std::min(2 << 20, home.config.max_message_bytes / 2);
   impl->gossip =
       std::make_unique<Gossip>(gossip_options, &impl->home.identity, impl->peers.get(),

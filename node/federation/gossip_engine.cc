@@ -8,6 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "base/status.h"
+#include "base/throttle.h"
+#include "trust/encoding.h"
 
 namespace hanse::node {
 namespace {
@@ -26,6 +28,11 @@ constexpr int kMaxGapPulls = 8;
 constexpr size_t kMaxEvidenceIssuers = 64;
 // Members' statements about themselves offered per membership call.
 constexpr int kMaxOfferedRecords = 64;
+// Record hashes a membership diff request may carry (kMaxMembershipRecords and some).
+constexpr int kMaxHeldRecords = 2 * static_cast<int>(kMaxMembershipRecords);
+constexpr size_t kMaxRefusedRecords = 10000;
+// Eager links kept at most (links others open to this node included).
+constexpr size_t kMaxEagerLinks = 64;
 
 bool IsPeersFault(const absl::Status& s) {
   // Storage errors are ours, not the peer's fault.
@@ -64,6 +71,22 @@ std::map<std::string, std::uint64_t> Missing(const Heads& mine,
   return after;
 }
 
+// SHA-256 over the heads (issuer, sequence, payload hash; in issuer order) and the flagged
+// issuers: equal on two nodes exactly when a digest exchange would find nothing to pull.
+std::string CatalogRoot(const Heads& heads, const std::vector<std::string>& flagged) {
+  std::string all;
+  all.reserve(heads.size() * 100 + flagged.size() * 60);
+  for (const auto& [issuer, head] : heads) {
+    absl::StrAppend(&all, issuer.size(), ":", issuer, head.sequence, ":", head.payload_hash.size(),
+                    ":", head.payload_hash);
+  }
+  std::vector<std::string> sorted = flagged;
+  std::sort(sorted.begin(), sorted.end());
+  all += "|flagged|";
+  for (const auto& f : sorted) absl::StrAppend(&all, f.size(), ":", f);
+  return trust::Sha256(all);
+}
+
 void AddHeads(const Heads& heads, google::protobuf::RepeatedPtrField<hanse::v1::IssuerHead>* out) {
   for (const auto& [issuer, head] : heads) {
     auto* h = out->Add();
@@ -88,7 +111,15 @@ GossipEngine::GossipEngine(GossipOptions options, catalog::Catalog* catalog, Mem
 
 void GossipEngine::QueuePush(std::string jws) {
   std::lock_guard lock(mu_);
-  if (push_queue_.size() < kMaxPushDocuments) push_queue_.push_back(std::move(jws));
+  if (push_queue_.size() < kMaxPushDocuments) push_queue_.push_back({std::move(jws), ""});
+}
+
+void GossipEngine::QueueRecordPush(std::string jws) {
+  if (options_.push_fanout > 0) return;  // epidemic mode: records travel by anti-entropy
+  std::lock_guard lock(mu_);
+  if (push_queue_.size() < kMaxPushDocuments) {
+    push_queue_.push_back({std::move(jws), "", /*record=*/true});
+  }
 }
 
 bool GossipEngine::HasPendingPush() const {
@@ -113,6 +144,63 @@ std::map<std::string, int> GossipEngine::standing() const {
   return standing_;
 }
 
+std::vector<std::string> GossipEngine::view() const {
+  std::lock_guard lock(mu_);
+  return view_;
+}
+
+std::vector<std::string> GossipEngine::eager() const {
+  std::lock_guard lock(mu_);
+  return {eager_.begin(), eager_.end()};
+}
+
+std::vector<MemberCard> GossipEngine::View() {
+  std::vector<MemberCard> all = peers_();
+  std::lock_guard lock(mu_);
+  if (options_.view_size <= 0 || all.size() <= static_cast<size_t>(options_.view_size)) {
+    view_.clear();
+    for (const auto& p : all) view_.push_back(p.did);
+  } else {
+    std::map<std::string, size_t> index;
+    for (size_t i = 0; i < all.size(); ++i) index[all[i].did] = i;
+    // Members that left the federation leave the view (and the eager links).
+    std::erase_if(view_, [&](const std::string& did) { return !index.count(did); });
+    std::erase_if(eager_, [&](const std::string& did) { return !index.count(did); });
+    bool rotate = options_.view_rotate_rounds > 0 && round_ % options_.view_rotate_rounds == 0 &&
+                  !view_.empty() && view_.size() >= static_cast<size_t>(options_.view_size);
+    if (rotate) {
+      // Swap out a member that is not an eager link when there is one: the push tree stays.
+      std::vector<size_t> lazy;
+      for (size_t i = 0; i < view_.size(); ++i) {
+        if (!eager_.count(view_[i])) lazy.push_back(i);
+      }
+      size_t out = lazy.empty()
+                       ? std::uniform_int_distribution<size_t>(0, view_.size() - 1)(rng_)
+                       : lazy[std::uniform_int_distribution<size_t>(0, lazy.size() - 1)(rng_)];
+      view_.erase(view_.begin() + static_cast<std::ptrdiff_t>(out));
+    }
+    std::set<std::string> in(view_.begin(), view_.end());
+    // Fill up with random members not in the view (a few draws; the view need not be full).
+    for (int tries = 0; view_.size() < static_cast<size_t>(options_.view_size) && tries < 64;
+         ++tries) {
+      const MemberCard& c = all[std::uniform_int_distribution<size_t>(0, all.size() - 1)(rng_)];
+      if (in.insert(c.did).second) view_.push_back(c.did);
+    }
+  }
+  if (!eager_started_) {
+    eager_.insert(view_.begin(), view_.end());
+    eager_started_ = true;
+  }
+  std::map<std::string, const MemberCard*> by_did;
+  for (const auto& p : all) by_did[p.did] = &p;
+  std::vector<MemberCard> out;
+  for (const auto& did : view_) {
+    auto it = by_did.find(did);
+    if (it != by_did.end()) out.push_back(*it->second);
+  }
+  return out;
+}
+
 std::vector<MemberCard> GossipEngine::Pick(int count, bool weighted) {
   std::vector<MemberCard> all = peers_();
   std::lock_guard lock(mu_);
@@ -129,19 +217,60 @@ std::vector<MemberCard> GossipEngine::Pick(int count, bool weighted) {
 }
 
 void GossipEngine::PushPending() {
-  std::vector<std::string> docs;
+  std::vector<Queued> queued;
   {
     std::lock_guard lock(mu_);
-    docs.swap(push_queue_);
+    queued.swap(push_queue_);
   }
-  if (docs.empty()) return;
-  hanse::v1::PushRequest req;
-  for (auto& d : docs) req.add_documents(std::move(d));
-  for (const auto& peer : Pick(options_.push_fanout, /*weighted=*/false)) {
+  if (queued.empty()) return;
+  std::vector<MemberCard> targets;
+  if (options_.push_fanout > 0) {
+    targets = Pick(options_.push_fanout, /*weighted=*/false);
+  } else {
+    View();  // starts the eager links from the view on the first push
+    std::vector<MemberCard> all = peers_();
+    std::lock_guard lock(mu_);
+    for (auto& p : all) {
+      if (eager_.count(p.did)) targets.push_back(std::move(p));
+    }
+  }
+  for (const auto& peer : targets) {
+    hanse::v1::PushRequest req;
+    for (const auto& q : queued) {
+      if (q.from == peer.did) continue;
+      if (!q.record) {
+        req.add_documents(q.jws);
+      } else if (req.records_size() < kMaxOfferedRecords) {
+        req.add_records(q.jws);
+      }
+    }
+    if (req.documents_size() == 0 && req.records_size() == 0) continue;
     hanse::v1::PushResponse resp;
     absl::Status st = transport_->Push(peer, req, &resp);
-    if (!st.ok()) log::Debug("push failed", {{"peer", peer.did}, {"error", st.ToString()}});
+    std::lock_guard lock(mu_);
+    ++stats_.pushes_sent;
+    if (!st.ok()) {
+      log::Debug("push failed", {{"peer", peer.did}, {"error", st.ToString()}});
+    } else if (resp.prune() && options_.push_fanout == 0) {
+      // The peer had these already: it hears of new documents by another path.
+      if (eager_.erase(peer.did) > 0) ++stats_.prunes;
+    }
   }
+}
+
+void GossipEngine::Graft(const MemberCard& peer) {
+  if (options_.push_fanout > 0) return;
+  {
+    std::lock_guard lock(mu_);
+    if (eager_.size() >= kMaxEagerLinks && !eager_.count(peer.did)) return;
+    eager_.insert(peer.did);
+    ++stats_.grafts;
+  }
+  hanse::v1::PushRequest req;
+  req.set_graft(true);
+  hanse::v1::PushResponse resp;
+  absl::Status st = transport_->Push(peer, req, &resp);
+  if (!st.ok()) log::Debug("graft failed", {{"peer", peer.did}, {"error", st.ToString()}});
 }
 
 void GossipEngine::AntiEntropyRound() {
@@ -150,9 +279,32 @@ void GossipEngine::AntiEntropyRound() {
     ++round_;
     ++stats_.rounds;
   }
-  for (const auto& peer : Pick(options_.fanout, /*weighted=*/true)) {
+  std::vector<MemberCard> view = View();
+  std::vector<MemberCard> picked;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& p : view) {
+      int s = standing_[p.did];
+      if (s > kLowStanding || round_ % kLowStandingEvery == 0) picked.push_back(std::move(p));
+    }
+    std::shuffle(picked.begin(), picked.end(), rng_);
+  }
+  if (picked.size() > static_cast<size_t>(std::max(options_.fanout, 1))) {
+    picked.resize(std::max(options_.fanout, 1));
+  }
+  for (const auto& peer : picked) {
     absl::Status s = SyncWith(peer);
-    if (!s.ok()) log::Debug("gossip round failed", {{"peer", peer.did}, {"error", s.ToString()}});
+    if (s.ok()) continue;
+    // An operator acts on a member that stays unreachable: said at most every few minutes per
+    // member, with the failures since.
+    std::uint64_t held_back = 0;
+    if (failure_log_.Allow(peer.did, &held_back)) {
+      log::Warn("gossip with a member failed",
+                {{"peer", peer.did},
+                 {"endpoint", peer.endpoint},
+                 {"error", s.ToString()},
+                 {"failures_since_last_line", std::to_string(held_back)}});
+    }
   }
 }
 
@@ -179,11 +331,13 @@ int GossipEngine::CatchUp(int max_peers) {
 
 GossipEngine::IngestCounts GossipEngine::Ingest(const std::string& from,
                                                 const std::vector<std::string>& docs, bool evidence,
-                                                std::vector<catalog::IngestResult>* stored_out) {
+                                                std::vector<catalog::IngestResult>* stored_out,
+                                                std::vector<std::string>* stored_jws) {
   if (docs.empty()) return {};
   auto results = catalog_->IngestMany(docs);
   int stored = 0, rejected = 0;
-  for (const auto& r : results) {
+  for (size_t i = 0; i < results.size(); ++i) {
+    const auto& r = results[i];
     if (!r.ok()) {
       if (IsPeersFault(r.status())) ++rejected;
       continue;
@@ -191,6 +345,7 @@ GossipEngine::IngestCounts GossipEngine::Ingest(const std::string& from,
     if (r->outcome == catalog::IngestOutcome::kStored) {
       ++stored;
       if (stored_out != nullptr) stored_out->push_back(*r);
+      if (stored_jws != nullptr && i < docs.size()) stored_jws->push_back(docs[i]);
     }
     if (r->outcome == catalog::IngestOutcome::kEquivocation && !evidence) {
       log::Warn("equivocation received", {{"from", from}, {"id", r->id}});
@@ -214,19 +369,26 @@ GossipEngine::IngestCounts GossipEngine::Ingest(const std::string& from,
 
 void GossipEngine::IngestMembership(const std::string& from,
                                     const hanse::v1::MembershipResponse& resp) {
-  if (membership_ == nullptr || !membership_->joined()) return;
+  if (membership_ == nullptr || !membership_->joined() || resp.records_size() == 0) return;
+  std::vector<std::string> records(resp.records().begin(), resp.records().end());
+  // One batch: verified one by one, stored in one write, membership computed once.
+  auto results = membership_->AddRecords(records, clock_->Now());
   int rejected = 0;
-  for (const auto& record : resp.records()) {
-    auto added = membership_->AddRecord(record, clock_->Now());
+  std::lock_guard lock(mu_);
+  for (size_t i = 0; i < results.size(); ++i) {
+    const auto& added = results[i];
+    if (added.ok()) continue;
     // Full, or a record that verifies but no longer applies (its signer left): not the peer's
-    // fault.
-    if (!added.ok() && added.status().code() != absl::StatusCode::kResourceExhausted &&
-        added.status().code() != absl::StatusCode::kFailedPrecondition) {
+    // fault. Remembered, so that peers stop offering it.
+    if (added.status().code() == absl::StatusCode::kFailedPrecondition) {
+      if (refused_records_.size() < kMaxRefusedRecords) {
+        refused_records_.insert(trust::Sha256(records[i]));
+      }
+    } else if (added.status().code() != absl::StatusCode::kResourceExhausted) {
       ++rejected;
     }
   }
   if (rejected > 0 && !from.empty()) {
-    std::lock_guard lock(mu_);
     int& s = standing_[from];
     s = std::clamp(s - 2 * rejected, kMinStanding, kMaxStanding);
     log::Warn("peer sent invalid membership records",
@@ -247,39 +409,88 @@ absl::Status GossipEngine::FetchMembership(const MemberCard& peer) {
   return absl::OkStatus();
 }
 
-absl::Status GossipEngine::SyncWith(const MemberCard& peer) {
+absl::StatusOr<hanse::v1::SummaryRequest> GossipEngine::Summary() const {
+  hanse::v1::SummaryRequest req;
+  HANSE_ASSIGN_OR_RETURN(Heads heads, catalog_->HeadDigests());
+  HANSE_ASSIGN_OR_RETURN(auto flagged, catalog_->FlaggedIssuers());
+  req.set_catalog_root(CatalogRoot(heads, flagged));
   if (auto charter = membership_ ? membership_->charter() : std::nullopt) {
-    hanse::v1::MembershipRequest mreq;
-    mreq.set_federation_id(charter->id);
-    for (auto& r : membership_->SelfStatements(kMaxOfferedRecords)) mreq.add_records(std::move(r));
-    hanse::v1::MembershipResponse mresp;
-    absl::Status st = transport_->Membership(peer, mreq, &mresp);
-    if (st.ok()) {
-      IngestMembership(peer.did, mresp);
-    } else if (absl::IsUnavailable(st) || absl::IsDeadlineExceeded(st)) {
-      return st;
-    }
+    req.set_federation_id(charter->id);
+    req.set_membership_root(membership_->RecordsRoot());
   }
-  HANSE_ASSIGN_OR_RETURN(Heads mine, catalog_->HeadDigests());
-  hanse::v1::DigestRequest dreq;
-  AddHeads(mine, dreq.mutable_heads());
-  hanse::v1::DigestResponse dresp;
-  HANSE_RETURN_IF_ERROR(transport_->Digest(peer, dreq, &dresp), "digest");
+  return req;
+}
 
+void GossipEngine::NoteFlagged(const std::string& peer, const std::set<std::string>& listed) {
+  std::lock_guard lock(mu_);
+  for (auto it = flagged_by_.begin(); it != flagged_by_.end();) {
+    if (!listed.count(it->first)) it->second.erase(peer);
+    it = it->second.empty() ? flagged_by_.erase(it) : std::next(it);
+  }
+  // A digest lists every issuer the peer flags; bounded like the evidence asked for.
+  size_t n = 0;
+  for (const auto& issuer : listed) {
+    if (++n > kMaxHeads) break;
+    flagged_by_[issuer].insert(peer);
+  }
+}
+
+absl::Status GossipEngine::SyncWith(const MemberCard& peer) {
+  HANSE_ASSIGN_OR_RETURN(hanse::v1::SummaryRequest sreq, Summary());
+  hanse::v1::SummaryResponse sresp;
+  absl::Status st = transport_->Summary(peer, sreq, &sresp);
+  bool known = st.ok();
+  if (!known && !absl::IsUnimplemented(st)) return st;  // unreachable, or refused
+  // A peer that predates summaries gets the full exchange.
+  bool membership_differs = !sreq.federation_id().empty() &&
+                            (!known || (!sresp.membership_root().empty() &&
+                                        sresp.membership_root() != sreq.membership_root()));
+  bool gaps_open;
   {
     std::lock_guard lock(mu_);
-    std::set<std::string> listed(dresp.flagged().begin(), dresp.flagged().end());
-    for (auto it = flagged_by_.begin(); it != flagged_by_.end();) {
-      if (!listed.count(it->first)) it->second.erase(peer.did);
-      it = it->second.empty() ? flagged_by_.erase(it) : std::next(it);
-    }
-    // A digest lists every issuer the peer flags; bounded like the evidence asked for.
-    size_t n = 0;
-    for (const auto& issuer : listed) {
-      if (++n > kMaxHeads) break;
-      flagged_by_[issuer].insert(peer.did);
-    }
+    gaps_open = !gaps_.empty();
   }
+  bool catalog_differs = !known || sresp.catalog_root() != sreq.catalog_root() || gaps_open;
+  {
+    std::lock_guard lock(mu_);
+    ++(membership_differs || catalog_differs ? stats_.summaries_differing : stats_.summaries_equal);
+  }
+  if (membership_differs) {
+    absl::Status ms = SyncMembership(peer, /*diff=*/known);
+    if (absl::IsUnavailable(ms) || absl::IsDeadlineExceeded(ms)) return ms;
+  }
+  if (catalog_differs) return SyncCatalog(peer);
+  // Equal roots: the peer holds the same heads and flags the same issuers as this node.
+  HANSE_ASSIGN_OR_RETURN(auto flagged, catalog_->FlaggedIssuers());
+  NoteFlagged(peer.did, {flagged.begin(), flagged.end()});
+  synced_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status GossipEngine::SyncMembership(const MemberCard& peer, bool diff) {
+  auto charter = membership_ ? membership_->charter() : std::nullopt;
+  if (!charter) return absl::OkStatus();
+  hanse::v1::MembershipRequest mreq;
+  mreq.set_federation_id(charter->id);
+  for (auto& r : membership_->SelfStatements(kMaxOfferedRecords)) mreq.add_records(std::move(r));
+  if (diff) {
+    mreq.set_diff(true);
+    for (auto& h : membership_->RecordHashes()) mreq.add_held(std::move(h));
+    std::lock_guard lock(mu_);
+    for (const auto& h : refused_records_) mreq.add_held(h);
+  }
+  hanse::v1::MembershipResponse mresp;
+  HANSE_RETURN_IF_ERROR(transport_->Membership(peer, mreq, &mresp), "membership");
+  IngestMembership(peer.did, mresp);
+  return absl::OkStatus();
+}
+
+absl::Status GossipEngine::SyncCatalog(const MemberCard& peer) {
+  HANSE_ASSIGN_OR_RETURN(Heads mine, catalog_->HeadDigests());
+  hanse::v1::DigestRequest dreq;  // the callee needs none of this node's heads
+  hanse::v1::DigestResponse dresp;
+  HANSE_RETURN_IF_ERROR(transport_->Digest(peer, dreq, &dresp), "digest");
+  NoteFlagged(peer.did, {dresp.flagged().begin(), dresp.flagged().end()});
   std::vector<std::string> evidence_for;
   for (const auto& issuer : dresp.flagged()) {
     if (evidence_for.size() >= kMaxEvidenceIssuers) break;
@@ -300,6 +511,7 @@ absl::Status GossipEngine::SyncWith(const MemberCard& peer) {
     }
   }
   bool complete = after.empty();
+  int pulled_new = 0;
   for (int round = 0; (!after.empty() || !evidence_for.empty()) && round < kMaxPullRoundsPerPeer;
        ++round) {
     hanse::v1::PullRequest preq;
@@ -315,7 +527,7 @@ absl::Status GossipEngine::SyncWith(const MemberCard& peer) {
     hanse::v1::PullResponse presp;
     HANSE_RETURN_IF_ERROR(transport_->Pull(peer, preq, &presp), "pull");
     std::vector<std::string> docs(presp.documents().begin(), presp.documents().end());
-    Ingest(peer.did, docs, /*evidence=*/false);
+    pulled_new += Ingest(peer.did, docs, /*evidence=*/false).stored;
     if (presp.evidence_size() > 0) {
       std::vector<std::string> ev(presp.evidence().begin(), presp.evidence().end());
       Ingest(peer.did, ev, /*evidence=*/true);
@@ -330,6 +542,8 @@ absl::Status GossipEngine::SyncWith(const MemberCard& peer) {
     if (next == after) break;
     after = std::move(next);
   }
+  // New documents came by anti-entropy: the push tree did not bring them here.
+  if (pulled_new > 0) Graft(peer);
   // Holes are filled by a peer at least as far as us (or never existed: a skipped sequence).
   if (!complete) return absl::OkStatus();
   synced_ = true;  // this node now holds everything `peer` holds, its own documents included
@@ -339,6 +553,16 @@ absl::Status GossipEngine::SyncWith(const MemberCard& peer) {
     if (gap == gaps_.end()) continue;
     // Another peer may have the same hole; the issuer cannot.
     if (issuer == peer.did || ++gap->second.pulls >= kMaxGapPulls) gaps_.erase(gap);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GossipEngine::ServeSummary(const hanse::v1::SummaryRequest& req,
+                                        hanse::v1::SummaryResponse* resp) {
+  HANSE_ASSIGN_OR_RETURN(hanse::v1::SummaryRequest mine, Summary());
+  resp->set_catalog_root(mine.catalog_root());
+  if (!req.federation_id().empty() && req.federation_id() == mine.federation_id()) {
+    resp->set_membership_root(mine.membership_root());
   }
   return absl::OkStatus();
 }
@@ -401,11 +625,33 @@ absl::Status GossipEngine::ServePush(const std::string& caller, const hanse::v1:
   if (static_cast<size_t>(req.documents_size()) > kMaxPushDocuments) {
     return absl::ResourceExhaustedError("too many documents in one push");
   }
+  if (req.records_size() > kMaxOfferedRecords) {
+    return absl::ResourceExhaustedError("too many membership records in one push");
+  }
+  const bool tree = options_.push_fanout == 0 && !caller.empty();
+  if (req.graft()) {
+    if (tree) {
+      std::lock_guard lock(mu_);
+      if (eager_.size() < kMaxEagerLinks) eager_.insert(caller);
+    }
+    if (req.documents_size() == 0 && req.records_size() == 0) return absl::OkStatus();
+  }
+  // Membership records first: a document may come from a member these records admit.
+  std::vector<std::string> new_records;
+  if (req.records_size() > 0 && membership_ != nullptr && membership_->joined()) {
+    std::vector<std::string> records(req.records().begin(), req.records().end());
+    auto results = membership_->AddRecords(records, clock_->Now());
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (results[i].ok() && *results[i]) new_records.push_back(std::move(records[i]));
+    }
+  }
   std::vector<std::string> docs(req.documents().begin(), req.documents().end());
   HANSE_ASSIGN_OR_RETURN(auto heads, catalog_->Heads());
   // Counted per call: comparing global stats before and after would count concurrent ingests.
   std::vector<catalog::IngestResult> stored;
-  IngestCounts counts = Ingest(caller, docs, /*evidence=*/false, &stored);
+  std::vector<std::string> stored_jws;
+  IngestCounts counts = Ingest(caller, docs, /*evidence=*/false, &stored, &stored_jws);
+  bool queued = false;
   {
     // A document past the next one held leaves a hole that the heads no longer show.
     std::lock_guard lock(mu_);
@@ -418,7 +664,27 @@ absl::Status GossipEngine::ServePush(const std::string& caller, const hanse::v1:
       }
       held = std::max(held, r.sequence);
     }
+    if (tree && (counts.stored > 0 || !new_records.empty())) {
+      // Pass what is new on along the tree; the link it came by is (again) eager.
+      if (eager_.size() < kMaxEagerLinks) eager_.insert(caller);
+      for (auto& jws : stored_jws) {
+        if (push_queue_.size() >= kMaxPushDocuments) break;
+        push_queue_.push_back({std::move(jws), caller});
+        queued = true;
+      }
+      for (auto& jws : new_records) {
+        if (push_queue_.size() >= kMaxPushDocuments) break;
+        push_queue_.push_back({std::move(jws), caller, /*record=*/true});
+        queued = true;
+      }
+    } else if (tree && counts.stored == 0 && counts.rejected == 0 &&
+               (!docs.empty() || req.records_size() > 0)) {
+      // Nothing new: this node hears of these by another path. Prune the link both ways.
+      resp->set_prune(true);
+      if (eager_.erase(caller) > 0) ++stats_.prunes;
+    }
   }
+  if (queued && on_push_queued_) on_push_queued_();
   resp->set_stored(static_cast<uint32_t>(counts.stored));
   resp->set_rejected(static_cast<uint32_t>(counts.rejected));
   return absl::OkStatus();
@@ -431,11 +697,20 @@ absl::Status GossipEngine::ServeMembership(const hanse::v1::MembershipRequest& r
     return absl::NotFoundError("this node is not in that federation");
   }
   // Offered statements verify themselves; at most kMaxOfferedRecords are looked at.
-  int offered = 0;
+  std::vector<std::string> offered;
   for (const auto& record : req.records()) {
-    if (++offered > kMaxOfferedRecords) break;
-    auto added = membership_->AddRecord(record, clock_->Now());
-    (void)added;  // a record already held, or one that does not verify, changes nothing
+    if (offered.size() >= static_cast<size_t>(kMaxOfferedRecords)) break;
+    offered.push_back(record);
+  }
+  // A record already held, or one that does not verify, changes nothing.
+  if (!offered.empty()) membership_->AddRecords(offered, clock_->Now());
+  if (req.diff()) {
+    if (req.held_size() > kMaxHeldRecords) {
+      return absl::ResourceExhaustedError("too many record hashes in membership request");
+    }
+    std::set<std::string> held(req.held().begin(), req.held().end());
+    for (auto& r : membership_->RecordsNotIn(held)) resp->add_records(std::move(r));
+    return absl::OkStatus();
   }
   resp->set_charter(CharterFile(*charter));
   for (auto& r : membership_->records()) resp->add_records(std::move(r));

@@ -1,7 +1,10 @@
-// The gossip protocol without a network: anti-entropy rounds (swap per-issuer highest sequences,
-// pull only what is missing, in sequence order), eager push of fresh documents, equivocation
-// evidence exchange and peer standing. The node runs it over gRPC (node/gossip.h); the simulator
-// (node/sim) runs the very same code over an in-memory transport and a simulated clock.
+// The gossip protocol without a network: anti-entropy rounds (one summary first; only on a
+// difference, swap per-issuer highest sequences and pull only what is missing, in sequence order,
+// and fetch only the membership records not held), eager push of fresh documents along a
+// spanning tree (Plumtree: links that deliver duplicates are pruned, links that missed are
+// grafted), a bounded partial view of peers, equivocation evidence exchange and peer standing. The
+// node runs it over gRPC (node/gossip.h); the simulator (node/sim) runs the very same code over an
+// in-memory transport and a simulated clock.
 //
 // Every received document is verified by Catalog::IngestMany before it is stored; only stored
 // (verified) documents are ever served. Peers that send invalid documents lose standing and are
@@ -22,6 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "base/clock.h"
+#include "base/throttle.h"
 #include "catalog/catalog.h"
 #include "hanse/v1/federation.pb.h"
 #include "node/federation/membership.h"
@@ -31,11 +35,17 @@ namespace hanse::node {
 
 struct GossipOptions {
   absl::Duration interval = absl::Seconds(2);
-  // Peers contacted per anti-entropy round.
+  // Peers contacted per anti-entropy round, picked from the view.
   int fanout = 2;
-  // Peers a freshly published document is pushed to at once (0: every peer). The rest learn it
-  // by anti-entropy from those.
+  // 0: fresh documents travel the push tree (each member passes a new document on to its eager
+  // links). Otherwise the publisher pushes to this many random members and nobody passes it on
+  // (an epidemic: anti-entropy does the rest).
   int push_fanout = 0;
+  // The partial view: the members this node runs anti-entropy with and starts its eager links
+  // from, whatever the size of the federation (0: every member). One of them is swapped for a
+  // random other member every `view_rotate_rounds` rounds, so the views keep mixing.
+  int view_size = 8;
+  int view_rotate_rounds = 8;
   int max_batch_documents = 256;
   int max_batch_bytes = 2 << 20;
   absl::Duration call_deadline = absl::Seconds(5);
@@ -47,6 +57,13 @@ struct GossipStats {
   std::uint64_t documents_stored = 0;
   std::uint64_t documents_rejected = 0;
   std::uint64_t evidence_received = 0;
+  // Anti-entropy exchanges that ended at the summary (nothing differed), and those that went on.
+  std::uint64_t summaries_equal = 0;
+  std::uint64_t summaries_differing = 0;
+  // Push calls sent (documents passed on along the tree included), pruned and grafted links.
+  std::uint64_t pushes_sent = 0;
+  std::uint64_t prunes = 0;
+  std::uint64_t grafts = 0;
 };
 
 // One call per federation RPC to `peer`. Implementations return Unavailable or
@@ -54,6 +71,8 @@ struct GossipStats {
 class GossipTransport {
  public:
   virtual ~GossipTransport() = default;
+  virtual absl::Status Summary(const MemberCard& peer, const hanse::v1::SummaryRequest& req,
+                               hanse::v1::SummaryResponse* resp) = 0;
   virtual absl::Status Digest(const MemberCard& peer, const hanse::v1::DigestRequest& req,
                               hanse::v1::DigestResponse* resp) = 0;
   virtual absl::Status Pull(const MemberCard& peer, const hanse::v1::PullRequest& req,
@@ -76,12 +95,20 @@ class GossipEngine {
 
   // Queues documents for an eager push (after a local publish).
   void QueuePush(std::string jws);
+  // Queues a membership record this node signed for the same push (push_fanout 0 only).
+  void QueueRecordPush(std::string jws);
   bool HasPendingPush() const;
-  // Pushes the queued documents to push_fanout peers (all when 0).
+  // Called when a received push left documents to pass on (the node wakes its loop for
+  // PushPending). Set once, before the engine serves calls.
+  void OnPushQueued(std::function<void()> wake) { on_push_queued_ = std::move(wake); }
+  // Pushes the queued documents: along the eager links (push_fanout 0), never back to the
+  // member a document came from, or to push_fanout random members.
   void PushPending();
-  // One anti-entropy round: SyncWith `fanout` peers picked at random, weighted by standing.
+  // One anti-entropy round: SyncWith `fanout` peers of the view picked at random, weighted by
+  // standing.
   void AntiEntropyRound();
-  // One exchange with `peer`: membership records, then digest, pull, evidence.
+  // One exchange with `peer`: the summary, then, for what differs, membership records not held,
+  // digest, pull, evidence.
   absl::Status SyncWith(const MemberCard& peer);
   // Syncs with up to `max_peers` members (picked at random) at once and returns how many
   // answered. The node runs it at start, before it signs anything: a store restored from an
@@ -95,6 +122,7 @@ class GossipEngine {
   absl::Status FetchMembership(const MemberCard& peer);
 
   // Server side (the caller is already authenticated).
+  absl::Status ServeSummary(const hanse::v1::SummaryRequest& req, hanse::v1::SummaryResponse* resp);
   absl::Status ServeDigest(const hanse::v1::DigestRequest& req, hanse::v1::DigestResponse* resp);
   absl::Status ServePull(const hanse::v1::PullRequest& req, hanse::v1::PullResponse* resp);
   absl::Status ServePush(const std::string& caller, const hanse::v1::PushRequest& req,
@@ -107,17 +135,38 @@ class GossipEngine {
   // signed one sequence twice). For this node's own DID: who has flagged it.
   std::vector<std::string> FlaggedBy(absl::string_view issuer) const;
   std::map<std::string, int> standing() const;
+  // The partial view and the eager links (DIDs), for status and tests.
+  std::vector<std::string> view() const;
+  std::vector<std::string> eager() const;
+  // The summary this node would send now: hashes of its catalogue heads (with the flagged
+  // issuers) and of its membership records.
+  absl::StatusOr<hanse::v1::SummaryRequest> Summary() const;
 
  private:
   struct IngestCounts {
     int stored = 0;
     int rejected = 0;
   };
-  // With `stored`, the results of the documents stored, in order.
+  // With `stored` (and `stored_jws`), the results (and the documents) of those stored, in order.
   IngestCounts Ingest(const std::string& from, const std::vector<std::string>& docs, bool evidence,
-                      std::vector<catalog::IngestResult>* stored = nullptr);
+                      std::vector<catalog::IngestResult>* stored = nullptr,
+                      std::vector<std::string>* stored_jws = nullptr);
   void IngestMembership(const std::string& from, const hanse::v1::MembershipResponse& resp);
+  // The exchange after a differing (or unknown) summary.
+  absl::Status SyncMembership(const MemberCard& peer, bool diff);
+  absl::Status SyncCatalog(const MemberCard& peer);
+  // Records who flags what from a peer's list of flagged issuers.
+  void NoteFlagged(const std::string& peer, const std::set<std::string>& listed);
   std::vector<MemberCard> Pick(int count, bool weighted);
+  // Refreshes the view against the current members (and rotates it); returns it as cards.
+  std::vector<MemberCard> View();
+  void Graft(const MemberCard& peer);
+
+  struct Queued {
+    std::string jws;
+    std::string from;     // the member it came from; empty for this node's own
+    bool record = false;  // a membership record, not a document
+  };
 
   GossipOptions options_;
   catalog::Catalog* catalog_;
@@ -128,7 +177,14 @@ class GossipEngine {
 
   mutable std::mutex mu_;
   std::mt19937_64 rng_;
-  std::vector<std::string> push_queue_;
+  std::vector<Queued> push_queue_;
+  std::function<void()> on_push_queued_;
+  std::vector<std::string> view_;
+  std::set<std::string> eager_;
+  bool eager_started_ = false;
+  // Raw hashes of membership records refused as not applicable, so a peer does not send them
+  // again (bounded).
+  std::set<std::string> refused_records_;
   std::map<std::string, int> standing_;
   // Issuer -> where documents may be missing: a push delivered a later document than the next
   // one held (pushes race anti-entropy), so the head no longer shows the hole. Syncs with peers
@@ -143,6 +199,7 @@ class GossipEngine {
   // Issuer -> members whose last digest flagged it.
   std::map<std::string, std::set<std::string>, std::less<>> flagged_by_;
   GossipStats stats_;
+  Throttle failure_log_{absl::Minutes(5)};
   std::uint64_t round_ = 0;
   std::atomic<bool> synced_{false};
 };

@@ -1,5 +1,7 @@
 #include "node/federation/membership.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "base/file.h"
 #include "base/json.h"
@@ -356,6 +358,8 @@ absl::Status Membership::Load(absl::Time now) {
     charter_ = std::move(c);
     records_ = std::move(records);
     record_hashes_ = std::move(hashes);
+    record_raw_.clear();
+    for (const auto& e : records_) record_raw_.push_back(trust::Sha256(e.jws));
   }
   Recompute();
   return absl::OkStatus();
@@ -400,44 +404,126 @@ absl::Status Membership::Join(const Charter& charter) {
 }
 
 absl::StatusOr<bool> Membership::AddRecord(absl::string_view jws, absl::Time now) {
+  return AddRecords({std::string(jws)}, now).front();
+}
+
+std::vector<absl::StatusOr<bool>> Membership::AddRecords(const std::vector<std::string>& jws,
+                                                         absl::Time now) {
+  std::vector<absl::StatusOr<bool>> results(jws.size(), false);
   std::optional<Charter> c = charter();
-  if (!c) return absl::FailedPreconditionError("this node has not joined a federation");
-  std::string hash = trust::HexEncode(trust::Sha256(jws));
+  if (!c) {
+    for (auto& r : results)
+      r = absl::FailedPreconditionError("this node has not joined a federation");
+    return results;
+  }
+  // The records new to this node (each once), verified.
+  struct Candidate {
+    size_t index;
+    std::string hash;
+    Endorsement e;
+  };
+  std::vector<Candidate> fresh;
   {
-    std::lock_guard lock(mu_);
-    if (record_hashes_.count(hash)) return false;
-    if (records_.size() >= kMaxMembershipRecords) {
-      return absl::ResourceExhaustedError("membership record limit reached");
+    std::set<std::string> seen;
+    for (size_t i = 0; i < jws.size(); ++i) {
+      std::string hash = trust::HexEncode(trust::Sha256(jws[i]));
+      {
+        std::lock_guard lock(mu_);
+        if (record_hashes_.count(hash)) continue;
+        if (records_.size() + fresh.size() >= kMaxMembershipRecords) {
+          results[i] = absl::ResourceExhaustedError("membership record limit reached");
+          continue;
+        }
+      }
+      if (!seen.insert(hash).second) continue;
+      auto e = VerifyEndorsement(jws[i], *c, now);
+      if (!e.ok()) {
+        results[i] = e.status();
+        continue;
+      }
+      fresh.push_back({i, std::move(hash), *std::move(e)});
     }
   }
-  HANSE_ASSIGN_OR_RETURN(Endorsement e, VerifyEndorsement(jws, *c, now));
-  {
-    MembershipState current = state();
-    if (current.left.count(e.signer)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("membership record: ", e.signer, " has left the federation"));
-    }
-    bool self_statement =
-        e.action == MembershipAction::kCard || e.action == MembershipAction::kLeave;
-    if (self_statement && !current.members.count(e.signer)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("membership record: ", e.signer, " is not a current member"));
-    }
+  if (fresh.empty()) return results;
+  // Self-statements apply to members: current ones, or members the votes of this batch admit.
+  MembershipState current = state();
+  bool self_statements = false, votes = false;
+  for (const auto& f : fresh) {
+    bool self = f.e.action == MembershipAction::kCard || f.e.action == MembershipAction::kLeave;
+    (self ? self_statements : votes) = true;
   }
+  if (self_statements && votes) {
+    std::lock_guard lock(mu_);
+    std::vector<Endorsement> with_votes = records_;
+    for (const auto& f : fresh) {
+      if (f.e.action == MembershipAction::kAdmit || f.e.action == MembershipAction::kRevoke) {
+        with_votes.push_back(f.e);
+      }
+    }
+    current = ComputeMembership(*charter_, with_votes);
+  }
+  std::vector<Candidate*> accepted;
+  for (auto& f : fresh) {
+    if (current.left.count(f.e.signer)) {
+      results[f.index] = absl::FailedPreconditionError(
+          absl::StrCat("membership record: ", f.e.signer, " has left the federation"));
+      continue;
+    }
+    bool self = f.e.action == MembershipAction::kCard || f.e.action == MembershipAction::kLeave;
+    if (self && !current.members.count(f.e.signer)) {
+      results[f.index] = absl::FailedPreconditionError(
+          absl::StrCat("membership record: ", f.e.signer, " is not a current member"));
+      continue;
+    }
+    accepted.push_back(&f);
+  }
+  bool changed = false;
   {
     std::lock_guard lock(mu_);
-    if (!record_hashes_.insert(hash).second) return false;
     catalog::WriteBatch batch;
-    batch.Put(catalog::Family::kMeta, absl::StrCat(kRecordPrefix, hash), jws);
-    absl::Status s = store_->Write(batch, /*sync=*/true);
-    if (!s.ok()) {
-      record_hashes_.erase(hash);
-      return s;
+    std::vector<Candidate*> stored;
+    for (Candidate* f : accepted) {
+      if (!record_hashes_.insert(f->hash).second) continue;  // added meanwhile
+      batch.Put(catalog::Family::kMeta, absl::StrCat(kRecordPrefix, f->hash), jws[f->index]);
+      stored.push_back(f);
     }
-    records_.push_back(std::move(e));
+    if (stored.empty()) return results;
+    absl::Status s = store_->Write(batch, /*sync=*/true);
+    for (Candidate* f : stored) {
+      if (!s.ok()) {
+        record_hashes_.erase(f->hash);
+        results[f->index] = s;
+        continue;
+      }
+      records_.push_back(std::move(f->e));
+      record_raw_.push_back(trust::Sha256(jws[f->index]));
+      results[f->index] = true;
+      changed = true;
+    }
   }
-  Recompute();
-  return true;
+  if (changed) Recompute();
+  return results;
+}
+
+std::string Membership::RecordsRoot() const {
+  std::lock_guard lock(mu_);
+  return records_root_;
+}
+
+std::vector<std::string> Membership::RecordHashes() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out = record_raw_;
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> Membership::RecordsNotIn(const std::set<std::string>& held) const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (size_t i = 0; i < records_.size(); ++i) {
+    if (!held.count(record_raw_[i])) out.push_back(records_[i].jws);
+  }
+  return out;
 }
 
 std::vector<std::string> Membership::SelfStatements(size_t limit) const {
@@ -478,6 +564,9 @@ void Membership::Recompute() {
     std::lock_guard lock(mu_);
     if (!charter_) return;
     state_ = ComputeMembership(*charter_, records_);
+    std::string all;
+    for (const auto& hex : record_hashes_) all += hex;
+    records_root_ = trust::Sha256(all);
     s = state_;
     callbacks = callbacks_;
   }

@@ -115,6 +115,20 @@ class Membership {
   absl::Status Join(const Charter& charter);
   // Verifies and stores a record; returns true when it was new.
   absl::StatusOr<bool> AddRecord(absl::string_view jws, absl::Time now);
+  // AddRecord for many records at once (a joining node takes hundreds from one peer): each is
+  // verified on its own, the new ones are stored in one synced write and membership is computed
+  // once. One result per record, in order: true when new, false when already held, an error
+  // when it does not verify (InvalidArgument and the like), no longer applies
+  // (FailedPrecondition: its signer left, or a self-statement of a non-member), the store is
+  // full (ResourceExhausted) or the write failed.
+  std::vector<absl::StatusOr<bool>> AddRecords(const std::vector<std::string>& jws, absl::Time now);
+  // SHA-256 over the sorted hashes of the records held: equal on two nodes exactly when they
+  // hold the same records (gossip compares it before exchanging any record). Empty before join.
+  std::string RecordsRoot() const;
+  // The SHA-256 (raw) of every record held, sorted.
+  std::vector<std::string> RecordHashes() const;
+  // The records whose SHA-256 (raw) is not in `held`.
+  std::vector<std::string> RecordsNotIn(const std::set<std::string>& held) const;
 
   // Called (outside the lock) after the member set changes.
   void OnChange(std::function<void(const MembershipState&)> callback);
@@ -126,7 +140,9 @@ class Membership {
   mutable std::mutex mu_;
   std::optional<Charter> charter_;
   std::vector<Endorsement> records_;
-  std::set<std::string> record_hashes_;
+  std::set<std::string> record_hashes_;  // hex, as in the store's keys
+  std::vector<std::string> record_raw_;  // raw SHA-256 of records_[i]
+  std::string records_root_;
   MembershipState state_;
   std::vector<std::function<void(const MembershipState&)>> callbacks_;
 };

@@ -143,6 +143,7 @@ constexpr const char* kKnownKeys[] = {"format_version",
                                       "gossip_interval_ms",
                                       "gossip_fanout",
                                       "gossip_push_fanout",
+                                      "gossip_view_size",
                                       "fetch_idle_timeout_seconds",
                                       "node_cert_validity_days",
                                       "node_cert_renew_days",
@@ -203,6 +204,7 @@ absl::StatusOr<Config> ParseConfig(absl::string_view json_text, absl::string_vie
       GetInt(j, source, "gossip_interval_ms", 50, 3'600'000, &c.gossip_interval_ms));
   HANSE_RETURN_IF_ERROR(GetInt(j, source, "gossip_fanout", 1, 64, &c.gossip_fanout));
   HANSE_RETURN_IF_ERROR(GetInt(j, source, "gossip_push_fanout", 0, 1024, &c.gossip_push_fanout));
+  HANSE_RETURN_IF_ERROR(GetInt(j, source, "gossip_view_size", 0, 1024, &c.gossip_view_size));
   HANSE_RETURN_IF_ERROR(
       GetInt(j, source, "fetch_idle_timeout_seconds", 1, 86400, &c.fetch_idle_timeout_seconds));
   HANSE_RETURN_IF_ERROR(
@@ -303,6 +305,7 @@ std::string SerializeConfig(const Config& c) {
   j["gossip_interval_ms"] = c.gossip_interval_ms;
   j["gossip_fanout"] = c.gossip_fanout;
   j["gossip_push_fanout"] = c.gossip_push_fanout;
+  j["gossip_view_size"] = c.gossip_view_size;
   j["fetch_idle_timeout_seconds"] = c.fetch_idle_timeout_seconds;
   j["node_cert_validity_days"] = c.node_cert_validity_days;
   j["node_cert_renew_days"] = c.node_cert_renew_days;

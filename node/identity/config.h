@@ -54,8 +54,11 @@ struct Config {
   // Catalogue replication (docs/operations.md).
   int gossip_interval_ms = 2000;
   int gossip_fanout = 2;
-  // Peers a fresh local document is pushed to at once; 0 = every member.
+  // 0: fresh documents and membership records travel the push tree; N > 0: the publisher pushes
+  // to N random members and anti-entropy does the rest.
   int gossip_push_fanout = 0;
+  // The partial view: members this node gossips with, whatever the federation's size (0: all).
+  int gossip_view_size = 8;
   // A fetch whose provider sends nothing for this long is abandoned (resumable).
   int fetch_idle_timeout_seconds = 30;
   // The node TLS certificate: its lifetime when (re)issued, and how long before its end the

@@ -190,8 +190,11 @@ absl::Status MembershipAdmin::Sign(MembershipAction action, const std::string& s
                          SignEndorsement(*charter, action, subject, card_jws, reason,
                                          node_->home->identity.participant_key, now));
   HANSE_ASSIGN_OR_RETURN(bool added, node_->membership->AddRecord(jws, now));
-  (void)added;
-  node_->gossip->SyncSoon();
+  if (added) {
+    node_->gossip->PushRecordSoon(jws);
+  } else {
+    node_->gossip->SyncSoon();
+  }
   MembershipState after = node_->membership->state();
   bool admit = action == MembershipAction::kAdmit;
   int needed = admit ? charter->admission_threshold : charter->revocation_threshold;

@@ -8,6 +8,8 @@ std::shared_ptr<grpc::Channel> MemberChannel(const Identity& identity, const CaL
   grpc::ChannelArguments args;
   if (options.own_connection) args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   if (options.max_receive_bytes > 0) args.SetMaxReceiveMessageSize(options.max_receive_bytes);
+  if (options.idle_timeout_ms > 0)
+    args.SetInt(GRPC_ARG_CLIENT_IDLE_TIMEOUT_MS, options.idle_timeout_ms);
   if (options.bulk) {
     // Large windows let one stream fill the link.
     args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 1);

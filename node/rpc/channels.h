@@ -26,6 +26,9 @@ struct ChannelOptions {
   bool bulk = false;
   // The largest message accepted (0: gRPC's default).
   int max_receive_bytes = 0;
+  // A channel unused this long drops its connection (and dials again when next used); 0: gRPC's
+  // default (30 minutes). Keeps a node's connections to the members it talks to now.
+  int idle_timeout_ms = 0;
 };
 
 // A channel to `endpoint` whose server must prove `expected_did` (any trusted member when

@@ -14,6 +14,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/status.h"
+#include "base/throttle.h"
 #include "base/version.h"
 #include "catalog/catalog.h"
 #include "catalog/dcat.h"
@@ -44,6 +45,13 @@ class FederationService final : public hanse::v1::Federation::Service {
     response->set_nonce(request->nonce());
     response->set_card_jws(node_->card());
     return grpc::Status::OK;
+  }
+
+  grpc::Status Summary(grpc::ServerContext* context, const hanse::v1::SummaryRequest* request,
+                       hanse::v1::SummaryResponse* response) override {
+    auto caller = Authorize(*context);
+    if (!caller.ok()) return ToGrpc(caller.status(), true);
+    return ToGrpc(node_->gossip->engine().ServeSummary(*request, response), true);
   }
 
   grpc::Status Digest(grpc::ServerContext* context, const hanse::v1::DigestRequest* request,
@@ -87,7 +95,13 @@ class FederationService final : public hanse::v1::Federation::Service {
   absl::StatusOr<std::string> Authorize(const grpc::ServerContext& context) {
     HANSE_ASSIGN_OR_RETURN(std::string did, CallerDid(context));
     if (!node_->peers->Find(did)) {
-      log::Warn("refused call from untrusted peer", {{"peer", did}});
+      // An applicant not yet admitted, or a member whose departure this node already holds.
+      static Throttle throttle(absl::Minutes(1));
+      std::uint64_t held_back = 0;
+      if (throttle.Allow(did, &held_back)) {
+        log::Info("refused call from untrusted peer",
+                  {{"peer", did}, {"refused_since_last_line", std::to_string(held_back)}});
+      }
       return absl::PermissionDeniedError("caller is not a trusted peer");
     }
     return did;

@@ -11,6 +11,12 @@
 
 namespace hanse::node {
 
+namespace {
+// A member left the partial view a minute ago: its connection goes (the view rotates one
+// member every few rounds, so a node holds connections to about its view, not to every member).
+constexpr int kIdleConnectionMs = 60'000;
+}  // namespace
+
 // Federation stubs per member, rebuilt when its endpoint changes. Channels to members check the
 // server's certificate against that member's CA; a bootstrap channel (FetchMembership) does not,
 // because the records it fetches verify themselves.
@@ -21,8 +27,15 @@ class GrpcGossipTransport final : public GossipTransport {
       : identity_(identity),
         options_(options),
         stubs_(identity, std::move(ca_lookup), clock,
-               {.max_receive_bytes = static_cast<int>(options.max_batch_bytes) + (1 << 20)}) {}
+               {.max_receive_bytes = static_cast<int>(options.max_batch_bytes) + (1 << 20),
+                .idle_timeout_ms = kIdleConnectionMs}) {}
 
+  absl::Status Summary(const MemberCard& peer, const hanse::v1::SummaryRequest& req,
+                       hanse::v1::SummaryResponse* resp) override {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    return FromGrpc(StubFor(peer)->Summary(&ctx, req, resp));
+  }
   absl::Status Digest(const MemberCard& peer, const hanse::v1::DigestRequest& req,
                       hanse::v1::DigestResponse* resp) override {
     grpc::ClientContext ctx;
@@ -81,6 +94,14 @@ Gossip::Gossip(GossipOptions options, const Identity* identity, PeerRegistry* pe
   };
   engine_ = std::make_unique<GossipEngine>(options, catalog, membership, std::move(list),
                                            transport_.get(), clock, std::random_device{}());
+  // Documents a push brought are passed on along the tree from this loop.
+  engine_->OnPushQueued([this] {
+    {
+      std::lock_guard lock(mu_);
+      push_now_ = true;
+    }
+    wake_.notify_all();
+  });
 }
 
 Gossip::~Gossip() { Stop(); }
@@ -136,6 +157,15 @@ void Gossip::PushSoon(std::string jws) {
   {
     std::lock_guard lock(mu_);
     push_now_ = true;
+  }
+  wake_.notify_all();
+}
+
+void Gossip::PushRecordSoon(std::string jws) {
+  engine_->QueueRecordPush(std::move(jws));
+  {
+    std::lock_guard lock(mu_);
+    push_now_ = sync_now_ = true;
   }
   wake_.notify_all();
 }

@@ -39,6 +39,9 @@ class Gossip {
   bool WaitSynced(absl::Duration timeout);
   // Queues a document for an eager push to peers (after a local publish).
   void PushSoon(std::string jws);
+  // Pushes a membership record this node signed along the push tree, and runs an
+  // anti-entropy round now.
+  void PushRecordSoon(std::string jws);
   // Runs an anti-entropy round now (after a local membership record).
   void SyncSoon();
   // Fetches the membership records from any node (used when joining; records verify

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/throttle.h"
 #include "trust/x509.h"
 
 namespace hanse::node {
@@ -40,7 +41,15 @@ class MemberVerifier final : public grpc::experimental::ExternalCertificateVerif
     }
     auto did = trust::VerifyNodeCertificate(pem, ca_for_did_, usage_, clock_->Now());
     if (!did.ok()) {
-      log::Warn("TLS peer refused", {{"reason", std::string(did.status().message())}});
+      // Mostly propagation lag (a member admitted a moment ago, an applicant not yet admitted):
+      // said once a minute per reason, with how often it happened since.
+      static Throttle throttle(absl::Minutes(1));
+      std::string reason(did.status().message());
+      std::uint64_t held_back = 0;
+      if (throttle.Allow(reason, &held_back)) {
+        log::Info("TLS peer refused",
+                  {{"reason", reason}, {"refused_since_last_line", std::to_string(held_back)}});
+      }
       *sync_status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "peer certificate refused");
       return true;
     }

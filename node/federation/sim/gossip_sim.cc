@@ -15,8 +15,9 @@
 namespace hanse::node::sim {
 
 struct Simulation::Node {
-  explicit Node(trust::PrivateKey k) : key(std::move(k)) {}
+  Node(trust::PrivateKey k, int i) : key(std::move(k)), index(i) {}
   trust::PrivateKey key;
+  int index;
   MemberCard card;
   std::unique_ptr<catalog::Store> store;
   std::unique_ptr<catalog::Catalog> catalog;
@@ -32,12 +33,21 @@ class Simulation::Transport final : public GossipTransport {
  public:
   Transport(Simulation* sim, int self) : sim_(sim), self_(self) {}
 
+  absl::Status Summary(const MemberCard& peer, const hanse::v1::SummaryRequest& req,
+                       hanse::v1::SummaryResponse* resp) override {
+    Node* to = sim_->Reach(self_, peer.did);
+    if (to == nullptr) return Unreachable(peer);
+    absl::Status s = to->engine->ServeSummary(req, resp);
+    ++sim_->traffic_.summary_calls;
+    sim_->Count(self_, to->index, req.ByteSizeLong() + resp->ByteSizeLong(), 0, 0);
+    return s;
+  }
   absl::Status Digest(const MemberCard& peer, const hanse::v1::DigestRequest& req,
                       hanse::v1::DigestResponse* resp) override {
     Node* to = sim_->Reach(self_, peer.did);
     if (to == nullptr) return Unreachable(peer);
     absl::Status s = to->engine->ServeDigest(req, resp);
-    sim_->Count(req.ByteSizeLong() + resp->ByteSizeLong(), 0, 0);
+    sim_->Count(self_, to->index, req.ByteSizeLong() + resp->ByteSizeLong(), 0, 0);
     return s;
   }
   absl::Status Pull(const MemberCard& peer, const hanse::v1::PullRequest& req,
@@ -48,7 +58,7 @@ class Simulation::Transport final : public GossipTransport {
     std::uint64_t payload = 0;
     for (const auto& d : resp->documents()) payload += d.size();
     for (const auto& d : resp->evidence()) payload += d.size();
-    sim_->Count(req.ByteSizeLong() + resp->ByteSizeLong(),
+    sim_->Count(self_, to->index, req.ByteSizeLong() + resp->ByteSizeLong(),
                 resp->documents_size() + resp->evidence_size(), payload);
     return s;
   }
@@ -59,7 +69,9 @@ class Simulation::Transport final : public GossipTransport {
     absl::Status s = to->engine->ServePush(sim_->did(self_), req, resp);
     std::uint64_t payload = 0;
     for (const auto& d : req.documents()) payload += d.size();
-    sim_->Count(req.ByteSizeLong() + resp->ByteSizeLong(), req.documents_size(), payload);
+    ++sim_->traffic_.push_calls;
+    sim_->Count(self_, to->index, req.ByteSizeLong() + resp->ByteSizeLong(), req.documents_size(),
+                payload);
     return s;
   }
   absl::Status Membership(const MemberCard& peer, const hanse::v1::MembershipRequest& req,
@@ -67,7 +79,7 @@ class Simulation::Transport final : public GossipTransport {
     Node* to = sim_->Reach(self_, peer.did);
     if (to == nullptr) return Unreachable(peer);
     absl::Status s = to->engine->ServeMembership(req, resp);
-    sim_->Count(req.ByteSizeLong() + resp->ByteSizeLong(), 0, 0);
+    sim_->Count(self_, to->index, req.ByteSizeLong() + resp->ByteSizeLong(), 0, 0);
     return s;
   }
 
@@ -91,7 +103,7 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const SimOptions&
   for (int i = 0; i < options.nodes; ++i) {
     HANSE_ASSIGN_OR_RETURN(trust::PrivateKey key,
                            trust::PrivateKey::Generate(trust::KeyType::kP256));
-    auto node = std::make_unique<Node>(std::move(key));
+    auto node = std::make_unique<Node>(std::move(key), i);
     node->card.did = trust::EncodeDidKey(node->key.Public());
     node->card.endpoint = absl::StrCat("sim:", i);
     if (options.store_dir.empty()) {
@@ -143,8 +155,11 @@ Simulation::Node* Simulation::Reach(int from, const std::string& to_did) {
   return nodes_[j].get();
 }
 
-void Simulation::Count(std::uint64_t bytes, std::uint64_t payload_docs,
+void Simulation::Count(int from, int to, std::uint64_t bytes, std::uint64_t payload_docs,
                        std::uint64_t payload_bytes) {
+  if (contacted_.size() != nodes_.size()) contacted_.resize(nodes_.size());
+  contacted_[from].insert(to);
+  contacted_[to].insert(from);
   ++traffic_.calls;
   traffic_.bytes += bytes;
   traffic_.payload_documents += payload_docs;
@@ -202,6 +217,30 @@ absl::Status Simulation::DeliverPush(int from, int to, const std::vector<std::st
   return nodes_[to]->engine->ServePush(did(from), req, &resp);
 }
 
+size_t Simulation::MaxPeersContacted() const {
+  size_t most = 0;
+  for (const auto& c : contacted_) most = std::max(most, c.size());
+  return most;
+}
+
+void Simulation::ResetTraffic() {
+  traffic_ = {};
+  contacted_.assign(nodes_.size(), {});
+}
+
+void Simulation::DrainPushes() {
+  // Each pass pushes what the one before passed on; a tree is at most N deep.
+  for (size_t pass = 0; pass < nodes_.size(); ++pass) {
+    bool any = false;
+    for (auto& node : nodes_) {
+      if (!node->alive || !node->engine->HasPendingPush()) continue;
+      any = true;
+      node->engine->PushPending();
+    }
+    if (!any) return;
+  }
+}
+
 void Simulation::Round() {
   std::vector<int> order(nodes_.size());
   std::iota(order.begin(), order.end(), 0);
@@ -209,6 +248,7 @@ void Simulation::Round() {
   for (int i : order) {
     if (!nodes_[i]->alive) continue;
     nodes_[i]->engine->PushPending();
+    if (options_.gossip.push_fanout == 0) DrainPushes();
     nodes_[i]->engine->AntiEntropyRound();
   }
   clock_.Advance(options_.gossip.interval);

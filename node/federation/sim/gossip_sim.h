@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,8 @@ struct Traffic {
   std::uint64_t bytes = 0;         // request + response, serialised
   std::uint64_t payload_documents = 0;
   std::uint64_t payload_bytes = 0;
+  std::uint64_t push_calls = 0;  // pushes and grafts
+  std::uint64_t summary_calls = 0;
 };
 
 class Simulation {
@@ -86,7 +89,10 @@ class Simulation {
   bool Converged();
 
   const Traffic& traffic() const { return traffic_; }
-  void ResetTraffic() { traffic_ = {}; }
+  // The most distinct members any node called, or was called by, since the last reset: the
+  // connections a node would hold.
+  size_t MaxPeersContacted() const;
+  void ResetTraffic();
 
  private:
   class Transport;
@@ -94,7 +100,10 @@ class Simulation {
   explicit Simulation(const SimOptions& options);
   // The node `to` as reached from `from`: null when crashed or partitioned away.
   Node* Reach(int from, const std::string& to_did);
-  void Count(std::uint64_t bytes, std::uint64_t payload_docs, std::uint64_t payload_bytes);
+  void Count(int from, int to, std::uint64_t bytes, std::uint64_t payload_docs,
+             std::uint64_t payload_bytes);
+  // Pushes passed on along the tree go out at once, as on the network.
+  void DrainPushes();
 
   SimOptions options_;
   SimulatedClock clock_;
@@ -103,6 +112,7 @@ class Simulation {
   std::map<std::string, int> index_;  // DID -> node
   std::vector<int> side_;
   Traffic traffic_;
+  std::vector<std::set<int>> contacted_;
 };
 
 }  // namespace hanse::node::sim

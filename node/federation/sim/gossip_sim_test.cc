@@ -3,6 +3,8 @@
 #include "node/federation/sim/gossip_sim.h"
 
 #include <cmath>
+#include <cstdio>
+#include <random>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -47,6 +49,77 @@ TEST(GossipSimTest, EachNodeReceivesTheDocumentAboutOnce) {
   ASSERT_GT(sim->RunUntilHeld(doc.id, doc.sequence, 40), 0);
   // Digests first, payload only for what is missing: 31 receivers, one copy each.
   EXPECT_EQ(sim->traffic().payload_documents, 31u);
+}
+
+// At rest, an anti-entropy round is one summary per peer called, whatever the federation's size
+// and the catalogue's: no heads, no records, no documents.
+TEST(GossipSimTest, AnIdleRoundIsOneSummaryPerPeerAtAnySize) {
+  std::vector<double> bytes_per_node_round;
+  for (int n : {16, 128}) {
+    auto sim = MakeSim(n);
+    for (int i = 0; i < n; i += 3) {
+      ASSERT_THAT(sim->Publish(i, "rest").status(), IsOk());
+    }
+    ASSERT_GT(sim->RunUntilConverged(60), 0) << n;
+    for (int r = 0; r < 3; ++r) sim->Round();  // pushes and grafts settle
+    sim->ResetTraffic();
+    constexpr int kRounds = 10;
+    for (int r = 0; r < kRounds; ++r) sim->Round();
+    const Traffic& t = sim->traffic();
+    EXPECT_EQ(t.calls, t.summary_calls) << n << " nodes: more than summaries at rest";
+    EXPECT_EQ(t.payload_documents, 0u) << n;
+    bytes_per_node_round.push_back(static_cast<double>(t.bytes) / n / kRounds);
+  }
+  // The same cost per node at 16 and at 128 members (the roots are fixed-size hashes).
+  EXPECT_NEAR(bytes_per_node_round[0], bytes_per_node_round[1], 0.2 * bytes_per_node_round[0]);
+}
+
+// A fresh document travels the push tree: once the duplicate links are pruned, each member
+// receives it about once and passes it on about once, and it arrives without anti-entropy.
+TEST(GossipSimTest, ThePushTreeSendsAboutOncePerNodePerUpdate) {
+  constexpr int kNodes = 64;
+  auto sim = MakeSim(kNodes);
+  std::mt19937 rng(3);
+  auto publish_round = [&](const std::string& name) -> int {
+    int at = std::uniform_int_distribution<int>(0, kNodes - 1)(rng);
+    auto doc = sim->Publish(at, name);
+    EXPECT_THAT(doc.status(), IsOk());
+    return sim->RunUntilHeld(doc->id, doc->sequence, 20);
+  };
+  for (int u = 0; u < 30; ++u) ASSERT_GT(publish_round(absl::StrCat("warm-", u)), 0);
+  sim->ResetTraffic();
+  constexpr int kUpdates = 20;
+  int one_round = 0;
+  for (int u = 0; u < kUpdates; ++u) {
+    int rounds = publish_round(absl::StrCat("tree-", u));
+    ASSERT_GT(rounds, 0);
+    one_round += rounds == 1 ? 1 : 0;
+  }
+  double sends_per_node = static_cast<double>(sim->traffic().push_calls) / kNodes / kUpdates;
+  std::printf("push tree: %.2f push calls per node per update, %d of %d updates in one round\n",
+              sends_per_node, one_round, kUpdates);
+  EXPECT_LE(sends_per_node, 1.3);
+  EXPECT_GE(one_round, kUpdates * 3 / 4);
+  // Every node received each document once or close to it.
+  EXPECT_LE(sim->traffic().payload_documents, static_cast<std::uint64_t>(kUpdates * kNodes * 1.3));
+}
+
+// Each node calls and is called by a bounded set of members (its view, and the views it is in),
+// not by every member.
+TEST(GossipSimTest, PeersContactedStayBoundedAsTheFederationGrows) {
+  std::vector<size_t> contacted;
+  for (int n : {32, 256}) {
+    auto sim = MakeSim(n);
+    ASSERT_THAT(sim->Publish(0, "view").status(), IsOk());
+    ASSERT_GT(sim->RunUntilConverged(60), 0);
+    sim->ResetTraffic();
+    for (int r = 0; r < 8; ++r) sim->Round();  // one rotation period
+    contacted.push_back(sim->MaxPeersContacted());
+  }
+  std::printf("peers contacted in 8 rounds: %zu at 32 nodes, %zu at 256\n", contacted[0],
+              contacted[1]);
+  EXPECT_LE(contacted[1], 32u);
+  EXPECT_LE(contacted[1], contacted[0] + 8);
 }
 
 TEST(GossipSimTest, PartitionedSidesConvergeAfterHealingAndLoseNothing) {
