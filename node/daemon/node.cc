@@ -25,6 +25,7 @@
 #include "catalog/catalog.h"
 #include "catalog/store.h"
 #include "node/contract/negotiation.h"
+#include "node/daemon/node_impl.h"
 #include "node/exchange/exchange.h"
 #include "node/federation/membership.h"
 #include "node/federation/peers.h"
@@ -84,351 +85,116 @@ absl::Status CheckCanListen(const HostPort& hp) {
 
 }  // namespace
 
-// The running node's parts, in the order they are built (and torn down in reverse).
-struct Node::Impl {
-  Impl(Home h, const Clock* c) : home(std::move(h)), clock(c), started(c->Now()) {}
-  Home home;
-  const Clock* clock;
-  // Before the servers (whose RPC interceptor counts into it) so it outlives them.
-  Metrics metrics;
-  std::unique_ptr<catalog::Store> store;
-  std::unique_ptr<FileSequenceLedger> sequences;
-  std::unique_ptr<catalog::Catalog> catalog;
-  std::unique_ptr<Gossip> gossip;
-  std::unique_ptr<Membership> membership;
-  std::unique_ptr<ExchangePeer> exchange_peer;  // before the exchange that uses it
-  std::unique_ptr<Exchange> exchange;
-  std::shared_ptr<PeerRegistry> peers;
-  std::unique_ptr<Servers> servers;
-  std::unique_ptr<OpsServer> ops;  // last: stopped first, while what it reads still exists
-  // Runs due duties every second (and at start, for duties that fell due while down).
-  std::thread duty_thread;
-  // Checks the store's checksums 10 s after the start and every store_scrub_hours.
-  std::thread scrub_thread;
-  mutable std::mutex scrub_mu;
-  std::string scrub_result;  // guarded by scrub_mu: "" before the first scrub
-  std::mutex duty_mu;
-  std::once_flag synced_logged;
-  // The stored self-description states the current facts.
-  std::atomic<bool> participant_current{false};
-  bool participant_warned = false;
-  // The node certificate's end, as on disk (renewed by the duty loop or `hanse cert renew`).
-  mutable std::mutex cert_mu;
-  absl::Time cert_not_after;
-  absl::Time cert_warned = absl::InfinitePast();
-  int cert_tick = 0;
-
-  absl::Time CertNotAfter() const {
+void Node::Impl::CheckCertificate() {
+  if (cert_tick++ % 10 != 0) return;
+  absl::Time now = clock->Now();
+  auto files = ReadNodeCertificateFiles(home.paths);
+  absl::Time seen_not_after = absl::InfinitePast();
+  std::string problem;
+  if (files.ok()) {
+    seen_not_after = files->not_after;
+    if (!files->key_matches) problem = "node.pem does not certify node.key";
     std::lock_guard lock(cert_mu);
-    return cert_not_after;
+    cert_not_after = files->not_after;
+  } else {
+    problem = files.status().ToString();
   }
-
-  // Every 10 s: notices a renewal made by `hanse cert renew` (or a half-done one), renews when
-  // due, and warns once a day from 60 days (or the renewal window) before the end.
-  void CheckCertificate() {
-    if (cert_tick++ % 10 != 0) return;
-    absl::Time now = clock->Now();
-    auto files = ReadNodeCertificateFiles(home.paths);
-    absl::Time seen_not_after = absl::InfinitePast();
-    std::string problem;
-    if (files.ok()) {
-      seen_not_after = files->not_after;
-      if (!files->key_matches) problem = "node.pem does not certify node.key";
-      std::lock_guard lock(cert_mu);
-      cert_not_after = files->not_after;
+  if (NodeCertificateDue(seen_not_after, problem, home.config, now)) {
+    auto renewed = RenewNodeCertificate(home, now);
+    if (!renewed.ok()) {
+      log::Error("node certificate renewal failed", {{"error", renewed.status().ToString()}});
     } else {
-      problem = files.status().ToString();
-    }
-    if (NodeCertificateDue(seen_not_after, problem, home.config, now)) {
-      auto renewed = RenewNodeCertificate(home, now);
-      if (!renewed.ok()) {
-        log::Error("node certificate renewal failed", {{"error", renewed.status().ToString()}});
-      } else {
-        {
-          std::lock_guard lock(cert_mu);
-          cert_not_after = *renewed;
-        }
-        log::Info("node certificate renewed", {{"reason", problem.empty() ? "due" : problem},
-                                               {"valid_until", absl::FormatTime(*renewed)}});
-        return;
+      {
+        std::lock_guard lock(cert_mu);
+        cert_not_after = *renewed;
       }
-    }
-    absl::Duration left = CertNotAfter() - now;
-    absl::Duration warn =
-        std::max(absl::Hours(24 * 60), absl::Hours(24) * home.config.node_cert_renew_days);
-    if (left <= warn && now - cert_warned >= absl::Hours(24)) {
-      cert_warned = now;
-      log::Warn("node certificate expires soon",
-                {{"valid_until", absl::FormatTime(CertNotAfter())},
-                 {"days_left", std::to_string(absl::ToInt64Hours(left) / 24)}});
-    }
-  }
-  std::string endpoint;  // guarded by card_mu
-  std::condition_variable duty_wake;
-  bool duty_stop = false;
-  std::string listen_address;
-  absl::Time started;
-  std::mutex update_mu;
-  mutable std::mutex card_mu;
-  std::string card_jws;
-  bool shut_down = false;
-
-  // Re-signs the participant self-description when its facts changed (the endpoint, the
-  // config); retried by the duty loop while signing is held (no member reached yet).
-  void EnsureParticipant() {
-    std::string at = Endpoint();
-    auto resigned =
-        EnsureParticipantDescription(home, ParticipantFactsOf(home, at), *catalog, clock->Now());
-    if (!resigned.ok()) {
-      if (!participant_warned) {
-        log::Warn("participant self-description not re-signed yet",
-                  {{"error", resigned.status().ToString()}});
-        participant_warned = true;
-      }
+      log::Info("node certificate renewed", {{"reason", problem.empty() ? "due" : problem},
+                                             {"valid_until", absl::FormatTime(*renewed)}});
       return;
     }
-    // A card update while this signed sets it false again: sign once more with the new facts.
-    participant_current = Endpoint() == at;
-    if (*resigned) {
-      log::Info("participant self-description re-signed (facts changed)",
-                {{"did", home.identity.did}, {"endpoint", at}});
-    }
   }
+  absl::Duration left = CertNotAfter() - now;
+  absl::Duration warn =
+      std::max(absl::Hours(24 * 60), absl::Hours(24) * home.config.node_cert_renew_days);
+  if (left <= warn && now - cert_warned >= absl::Hours(24)) {
+    cert_warned = now;
+    log::Warn("node certificate expires soon",
+              {{"valid_until", absl::FormatTime(CertNotAfter())},
+               {"days_left", std::to_string(absl::ToInt64Hours(left) / 24)}});
+  }
+}
 
-  std::string Card() const {
+void Node::Impl::EnsureParticipant() {
+  std::string at = Endpoint();
+  auto resigned =
+      EnsureParticipantDescription(home, ParticipantFactsOf(home, at), *catalog, clock->Now());
+  if (!resigned.ok()) {
+    if (!participant_warned) {
+      log::Warn("participant self-description not re-signed yet",
+                {{"error", resigned.status().ToString()}});
+      participant_warned = true;
+    }
+    return;
+  }
+  // A card update while this signed sets it false again: sign once more with the new facts.
+  participant_current = Endpoint() == at;
+  if (*resigned) {
+    log::Info("participant self-description re-signed (facts changed)",
+              {{"did", home.identity.did}, {"endpoint", at}});
+  }
+}
+
+absl::StatusOr<std::string> Node::Impl::UpdateCard(const std::string& new_endpoint) {
+  std::lock_guard serial(update_mu);  // one card update at a time: the held card stays ours
+  HANSE_ASSIGN_OR_RETURN(HostPort hp, ParseHostPort(new_endpoint));
+  HANSE_RETURN_IF_ERROR(CheckDialable(hp, "the endpoint"));
+  absl::Time now = clock->Now();
+  MemberCard card{home.identity.did, home.config.legal_name, home.config.country,
+                  new_endpoint,      home.identity.ca_pem,   now};
+  std::optional<MemberCard> held;
+  if (auto members = membership->state().members; members.count(home.identity.did)) {
+    held = members[home.identity.did];
+  }
+  if (held && card.issued <= held->issued) card.issued = held->issued + absl::Microseconds(1);
+  HANSE_ASSIGN_OR_RETURN(std::string jws, SignCard(card, home.identity.participant_key));
+  std::string record;
+  if (held) {
+    HANSE_ASSIGN_OR_RETURN(
+        record, SignEndorsement(*membership->charter(), MembershipAction::kCard, home.identity.did,
+                                jws, "", home.identity.participant_key, now));
+    HANSE_RETURN_IF_ERROR(membership->AddRecord(record, now).status(), "recording the card");
+  }
+  {
     std::lock_guard lock(card_mu);
-    return card_jws;
+    card_jws = jws;
+    endpoint = new_endpoint;
   }
-  std::string Endpoint() const {
-    std::lock_guard lock(card_mu);
-    return endpoint;
+  participant_current = false;
+  if (held) {
+    log::Info("member card updated: the members learn the new endpoint by gossip",
+              {{"endpoint", new_endpoint}, {"was", held->endpoint}});
+    gossip->PushRecordSoon(std::move(record));
   }
+  return jws;
+}
 
-  // Signs this node's card with `new_endpoint`, issued after the card the federation holds, and,
-  // when the node is a member, records it as a card update that gossip carries to every member
-  // (and that the node offers to each member it calls). Peers dial the new address from their
-  // next call. Returns the card.
-  absl::StatusOr<std::string> UpdateCard(const std::string& new_endpoint) {
-    std::lock_guard serial(update_mu);  // one card update at a time: the held card stays ours
-    HANSE_ASSIGN_OR_RETURN(HostPort hp, ParseHostPort(new_endpoint));
-    HANSE_RETURN_IF_ERROR(CheckDialable(hp, "the endpoint"));
-    absl::Time now = clock->Now();
-    MemberCard card{home.identity.did, home.config.legal_name, home.config.country,
-                    new_endpoint,      home.identity.ca_pem,   now};
-    std::optional<MemberCard> held;
-    if (auto members = membership->state().members; members.count(home.identity.did)) {
-      held = members[home.identity.did];
-    }
-    if (held && card.issued <= held->issued) card.issued = held->issued + absl::Microseconds(1);
-    HANSE_ASSIGN_OR_RETURN(std::string jws, SignCard(card, home.identity.participant_key));
-    std::string record;
-    if (held) {
-      HANSE_ASSIGN_OR_RETURN(
-          record, SignEndorsement(*membership->charter(), MembershipAction::kCard,
-                                  home.identity.did, jws, "", home.identity.participant_key, now));
-      HANSE_RETURN_IF_ERROR(membership->AddRecord(record, now).status(), "recording the card");
-    }
-    {
-      std::lock_guard lock(card_mu);
-      card_jws = jws;
-      endpoint = new_endpoint;
-    }
-    participant_current = false;
-    if (held) {
-      log::Info("member card updated: the members learn the new endpoint by gossip",
-                {{"endpoint", new_endpoint}, {"was", held->endpoint}});
-      gossip->PushRecordSoon(std::move(record));
-    }
-    return jws;
+std::vector<std::string> Node::Impl::NotReady() const {
+  std::vector<std::string> reasons;
+  if (absl::Status writable = store->Writable(); !writable.ok()) {
+    reasons.push_back(absl::StrCat("store writes refused: ", writable.message()));
   }
-  // Why the node cannot do its work yet (for /readyz); empty when it can.
-  std::vector<std::string> NotReady() const {
-    std::vector<std::string> reasons;
-    if (absl::Status writable = store->Writable(); !writable.ok()) {
-      reasons.push_back(absl::StrCat("store writes refused: ", writable.message()));
+  MembershipState state = membership->state();
+  if (membership->joined()) {
+    if (state.left.count(home.identity.did)) reasons.push_back("this node left its federation");
+    if (!state.members.count(home.identity.did) && !state.left.count(home.identity.did)) {
+      reasons.push_back("this node is not a member of its federation (yet)");
     }
-    MembershipState state = membership->state();
-    if (membership->joined()) {
-      if (state.left.count(home.identity.did)) reasons.push_back("this node left its federation");
-      if (!state.members.count(home.identity.did) && !state.left.count(home.identity.did)) {
-        reasons.push_back("this node is not a member of its federation (yet)");
-      }
-      if (state.members.size() > 1 && !gossip->engine().synced()) {
-        reasons.push_back("no member reached since the start");
-      }
+    if (state.members.size() > 1 && !gossip->engine().synced()) {
+      reasons.push_back("no member reached since the start");
     }
-    return reasons;
   }
-
-  // The gauges read at each scrape; RPC counters and latencies come from the servers.
-  void RegisterMetrics() {
-    using Samples = std::vector<std::pair<Labels, double>>;
-    auto one = [](double v) { return Samples{{{}, v}}; };
-    metrics.Gauge("hanse_build_info", "The running release and commit (value 1)", [] {
-      return Samples{{{{"version", VersionLine()}}, 1}};
-    });
-    metrics.Gauge("hanse_uptime_seconds", "Seconds since the node started",
-                  [this, one] { return one(absl::ToDoubleSeconds(clock->Now() - started)); });
-    metrics.Gauge("hanse_catalog_documents", "Current documents in the catalogue",
-                  [this, one] { return one(static_cast<double>(catalog->document_count())); });
-    metrics.Gauge("hanse_store_disk_bytes", "Bytes the store takes on disk",
-                  [this, one] { return one(static_cast<double>(store->DiskBytes())); });
-    metrics.Gauge("hanse_store_free_bytes",
-                  "Free bytes on the store's file system (writes stop below store_min_free_mb)",
-                  [this, one] {
-                    struct statvfs st {};
-                    if (::statvfs(home.paths.store.c_str(), &st) != 0) return Samples{};
-                    return one(static_cast<double>(st.f_bavail) * static_cast<double>(st.f_frsize));
-                  });
-    metrics.Gauge(
-        "hanse_node_certificate_expiry_seconds",
-        "Seconds until the node TLS certificate ends (renewed automatically)",
-        [this, one] { return one(absl::ToDoubleSeconds(CertNotAfter() - clock->Now())); });
-    metrics.Gauge("hanse_members", "Federation members by status", [this] {
-      MembershipState s = membership->state();
-      return Samples{{{{"status", "member"}}, static_cast<double>(s.members.size())},
-                     {{{"status", "pending"}}, static_cast<double>(s.pending_admit.size())},
-                     {{{"status", "revoked"}}, static_cast<double>(s.revoked.size())},
-                     {{{"status", "left"}}, static_cast<double>(s.left.size())}};
-    });
-    metrics.Gauge("hanse_equivocators", "Issuers this node holds equivocation evidence against",
-                  [this, one] {
-                    auto flagged = catalog->FlaggedIssuers();
-                    return one(flagged.ok() ? static_cast<double>(flagged->size()) : 0);
-                  });
-    metrics.Gauge(
-        "hanse_flagged_by_members",
-        "Members whose last digest named this node as an equivocator (alert if > 0)", [this, one] {
-          return one(static_cast<double>(gossip->engine().FlaggedBy(home.identity.did).size()));
-        });
-    metrics.Gauge(
-        "hanse_own_sequence", "This node's own issuer log: signed (ledger) and held", [this] {
-          auto heads = catalog->Heads();
-          double held = 0;
-          if (heads.ok() && heads->count(home.identity.did)) {
-            held = static_cast<double>(heads->at(home.identity.did));
-          }
-          return Samples{
-              {{{"kind", "signed"}}, static_cast<double>(sequences->Highest(home.identity.did))},
-              {{{"kind", "held"}}, held}};
-        });
-    metrics.Gauge("hanse_gossip_peer_standing",
-                  "Standing of each peer in gossip (invalid documents lower it)", [this] {
-                    Samples out;
-                    for (const auto& [peer, standing] : gossip->engine().standing()) {
-                      out.push_back({{{"peer", peer}}, static_cast<double>(standing)});
-                    }
-                    return out;
-                  });
-    metrics.Gauge("hanse_audit_entries", "Entries in the signed audit chain",
-                  [this, one] { return one(static_cast<double>(exchange->audit().size())); });
-    metrics.CounterFrom(
-        "hanse_audit_events_total",
-        "Audit events since start, by kind: policy decisions (decision.permit, decision.deny), "
-        "negotiation steps, transfers, receipts, duties, admin calls and refusals",
-        [this] {
-          Samples out;
-          for (const auto& [kind, n] : exchange->audit().AppendedByKind()) {
-            out.push_back({{{"kind", kind}}, static_cast<double>(n)});
-          }
-          return out;
-        });
-    // One RocksDB figure, or no sample when the engine has none.
-    auto engine = [this](const char* key) {
-      const auto stats = store->EngineStats();
-      const auto it = stats.find(key);
-      return it == stats.end() ? Samples{} : Samples{{{}, it->second}};
-    };
-    metrics.Gauge("hanse_store_pending_compaction_bytes",
-                  "Bytes RocksDB estimates it still has to compact",
-                  [engine] { return engine("pending_compaction_bytes"); });
-    metrics.Gauge("hanse_store_memtable_bytes", "Bytes in the store's memtables",
-                  [engine] { return engine("memtable_bytes"); });
-    metrics.CounterFrom(
-        "hanse_store_block_cache_total",
-        "Block cache lookups of the store, by result (hit ratio = hit / all)", [this] {
-          const auto stats = store->EngineStats();
-          Samples out;
-          for (const auto& [key, result] :
-               {std::pair{"block_cache_hits", "hit"}, std::pair{"block_cache_misses", "miss"}}) {
-            if (auto it = stats.find(key); it != stats.end()) {
-              out.push_back({{{"result", result}}, it->second});
-            }
-          }
-          return out;
-        });
-    SearchTimer::Family(&metrics);
-    metrics.Gauge("hanse_negotiations", "Negotiations this node holds, by role and state", [this] {
-      Samples out;
-      auto counts = exchange->CountNegotiations();
-      if (!counts.ok()) return out;
-      for (contract::Role role : {contract::Role::kProvider, contract::Role::kConsumer}) {
-        for (contract::State state : contract::kAllStates) {
-          out.push_back({{{"role", std::string(contract::RoleName(role))},
-                          {"state", std::string(contract::StateName(state))}},
-                         static_cast<double>(
-                             (*counts)[static_cast<size_t>(role)][static_cast<size_t>(state)])});
-        }
-      }
-      return out;
-    });
-    auto directions = [this] {
-      return std::array<std::pair<const char*, const exchange_internal::TransferCounters*>, 2>{
-          {{"sent", &exchange->sent()}, {"received", &exchange->received()}}};
-    };
-    metrics.CounterFrom(
-        "hanse_transfer_bytes_total",
-        "Payload bytes of transfers: sent as a provider, received as a consumer", [directions] {
-          Samples out;
-          for (auto [direction, c] : directions()) {
-            out.push_back({{{"direction", direction}}, static_cast<double>(c->bytes)});
-          }
-          return out;
-        });
-    metrics.Gauge("hanse_transfers_active", "Transfers running now, by direction", [directions] {
-      Samples out;
-      for (auto [direction, c] : directions()) {
-        out.push_back({{{"direction", direction}}, static_cast<double>(c->active)});
-      }
-      return out;
-    });
-    metrics.CounterFrom(
-        "hanse_transfers_total",
-        "Transfers ended, by direction and outcome (completed: every byte, digest checked; "
-        "failed: stopped, refused or interrupted)",
-        [directions] {
-          Samples out;
-          for (auto [direction, c] : directions()) {
-            out.push_back({{{"direction", direction}, {"outcome", "completed"}},
-                           static_cast<double>(c->completed)});
-            out.push_back({{{"direction", direction}, {"outcome", "failed"}},
-                           static_cast<double>(c->failed)});
-          }
-          return out;
-        });
-    metrics.CounterFrom("hanse_gossip_rounds_total", "Anti-entropy rounds run", [this, one] {
-      return one(static_cast<double>(gossip->engine().stats().rounds));
-    });
-    metrics.CounterFrom(
-        "hanse_gossip_documents_total", "Documents received by gossip, by what became of them",
-        [this] {
-          GossipStats st = gossip->engine().stats();
-          return Samples{{{{"outcome", "received"}}, static_cast<double>(st.documents_received)},
-                         {{{"outcome", "stored"}}, static_cast<double>(st.documents_stored)},
-                         {{{"outcome", "rejected"}}, static_cast<double>(st.documents_rejected)},
-                         {{{"outcome", "evidence"}}, static_cast<double>(st.evidence_received)}};
-        });
-  }
-
-  CaLookup Lookup() const {
-    std::weak_ptr<PeerRegistry> weak = peers;
-    return [weak](absl::string_view did) -> absl::StatusOr<std::string> {
-      auto registry = weak.lock();
-      if (!registry) return absl::UnavailableError("node is shutting down");
-      return registry->CaFor(did);
-    };
-  }
-};
+  return reasons;
+}
 
 Node::Node(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 

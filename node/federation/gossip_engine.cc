@@ -247,6 +247,7 @@ void GossipEngine::PushPending() {
     if (req.documents_size() == 0 && req.records_size() == 0) continue;
     hanse::v1::PushResponse resp;
     absl::Status st = transport_->Push(peer, req, &resp);
+    Account(req, resp);
     std::lock_guard lock(mu_);
     ++stats_.pushes_sent;
     if (!st.ok()) {
@@ -270,6 +271,7 @@ void GossipEngine::Graft(const MemberCard& peer) {
   req.set_graft(true);
   hanse::v1::PushResponse resp;
   absl::Status st = transport_->Push(peer, req, &resp);
+  Account(req, resp);
   if (!st.ok()) log::Debug("graft failed", {{"peer", peer.did}, {"error", st.ToString()}});
 }
 
@@ -403,8 +405,9 @@ absl::Status GossipEngine::FetchMembership(const MemberCard& peer) {
   req.set_federation_id(charter->id);
   for (auto& r : membership_->SelfStatements(kMaxOfferedRecords)) req.add_records(std::move(r));
   hanse::v1::MembershipResponse resp;
-  HANSE_RETURN_IF_ERROR(transport_->Membership(peer, req, &resp),
-                        absl::StrCat("fetching membership from ", peer.endpoint));
+  absl::Status st = transport_->Membership(peer, req, &resp);
+  Account(req, resp);
+  HANSE_RETURN_IF_ERROR(st, absl::StrCat("fetching membership from ", peer.endpoint));
   IngestMembership("", resp);
   return absl::OkStatus();
 }
@@ -439,6 +442,7 @@ absl::Status GossipEngine::SyncWith(const MemberCard& peer) {
   HANSE_ASSIGN_OR_RETURN(hanse::v1::SummaryRequest sreq, Summary());
   hanse::v1::SummaryResponse sresp;
   absl::Status st = transport_->Summary(peer, sreq, &sresp);
+  Account(sreq, sresp);
   bool known = st.ok();
   if (!known && !absl::IsUnimplemented(st)) return st;  // unreachable, or refused
   // A peer that predates summaries gets the full exchange.
@@ -480,7 +484,9 @@ absl::Status GossipEngine::SyncMembership(const MemberCard& peer, bool diff) {
     for (const auto& h : refused_records_) mreq.add_held(h);
   }
   hanse::v1::MembershipResponse mresp;
-  HANSE_RETURN_IF_ERROR(transport_->Membership(peer, mreq, &mresp), "membership");
+  absl::Status ms = transport_->Membership(peer, mreq, &mresp);
+  Account(mreq, mresp);
+  HANSE_RETURN_IF_ERROR(ms, "membership");
   IngestMembership(peer.did, mresp);
   return absl::OkStatus();
 }
@@ -489,7 +495,9 @@ absl::Status GossipEngine::SyncCatalog(const MemberCard& peer) {
   HANSE_ASSIGN_OR_RETURN(Heads mine, catalog_->HeadDigests());
   hanse::v1::DigestRequest dreq;  // the callee needs none of this node's heads
   hanse::v1::DigestResponse dresp;
-  HANSE_RETURN_IF_ERROR(transport_->Digest(peer, dreq, &dresp), "digest");
+  absl::Status ds = transport_->Digest(peer, dreq, &dresp);
+  Account(dreq, dresp);
+  HANSE_RETURN_IF_ERROR(ds, "digest");
   NoteFlagged(peer.did, {dresp.flagged().begin(), dresp.flagged().end()});
   std::vector<std::string> evidence_for;
   for (const auto& issuer : dresp.flagged()) {
@@ -525,7 +533,9 @@ absl::Status GossipEngine::SyncCatalog(const MemberCard& peer) {
     preq.set_max_documents(options_.max_batch_documents);
     preq.set_max_bytes(options_.max_batch_bytes);
     hanse::v1::PullResponse presp;
-    HANSE_RETURN_IF_ERROR(transport_->Pull(peer, preq, &presp), "pull");
+    absl::Status ps = transport_->Pull(peer, preq, &presp);
+    Account(preq, presp);
+    HANSE_RETURN_IF_ERROR(ps, "pull");
     std::vector<std::string> docs(presp.documents().begin(), presp.documents().end());
     pulled_new += Ingest(peer.did, docs, /*evidence=*/false).stored;
     if (presp.evidence_size() > 0) {

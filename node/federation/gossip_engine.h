@@ -64,6 +64,10 @@ struct GossipStats {
   std::uint64_t pushes_sent = 0;
   std::uint64_t prunes = 0;
   std::uint64_t grafts = 0;
+  // Serialised gossip messages (the protobuf bytes, before HTTP/2 and TLS framing) this node
+  // sent and received, as caller and as callee.
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t bytes_received = 0;
 };
 
 // One call per federation RPC to `peer`. Implementations return Unavailable or
@@ -129,6 +133,11 @@ class GossipEngine {
                          hanse::v1::PushResponse* resp);
   absl::Status ServeMembership(const hanse::v1::MembershipRequest& req,
                                hanse::v1::MembershipResponse* resp);
+  // Counts a call this node served (`received` in, `sent` back); the services call it.
+  void AccountServed(const google::protobuf::MessageLite& received,
+                     const google::protobuf::MessageLite& sent) {
+    Account(sent, received);
+  }
 
   GossipStats stats() const;
   // The members whose last digest listed `issuer` as an equivocator (they hold evidence that it
@@ -161,6 +170,14 @@ class GossipEngine {
   // Refreshes the view against the current members (and rotates it); returns it as cards.
   std::vector<MemberCard> View();
   void Graft(const MemberCard& peer);
+  // Counts a call this node made (`sent` out, `received` back).
+  void Account(const google::protobuf::MessageLite& sent,
+               const google::protobuf::MessageLite& received) {
+    std::uint64_t out = sent.ByteSizeLong(), in = received.ByteSizeLong();
+    std::lock_guard lock(mu_);
+    stats_.bytes_sent += out;
+    stats_.bytes_received += in;
+  }
 
   struct Queued {
     std::string jws;

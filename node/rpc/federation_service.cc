@@ -51,28 +51,40 @@ class FederationService final : public hanse::v1::Federation::Service {
                        hanse::v1::SummaryResponse* response) override {
     auto caller = Authorize(*context);
     if (!caller.ok()) return ToGrpc(caller.status(), true);
-    return ToGrpc(node_->gossip->engine().ServeSummary(*request, response), true);
+    GossipEngine& engine = node_->gossip->engine();
+    absl::Status st = engine.ServeSummary(*request, response);
+    engine.AccountServed(*request, *response);
+    return ToGrpc(st, true);
   }
 
   grpc::Status Digest(grpc::ServerContext* context, const hanse::v1::DigestRequest* request,
                       hanse::v1::DigestResponse* response) override {
     auto caller = Authorize(*context);
     if (!caller.ok()) return ToGrpc(caller.status(), true);
-    return ToGrpc(node_->gossip->engine().ServeDigest(*request, response), true);
+    GossipEngine& engine = node_->gossip->engine();
+    absl::Status st = engine.ServeDigest(*request, response);
+    engine.AccountServed(*request, *response);
+    return ToGrpc(st, true);
   }
 
   grpc::Status Pull(grpc::ServerContext* context, const hanse::v1::PullRequest* request,
                     hanse::v1::PullResponse* response) override {
     auto caller = Authorize(*context);
     if (!caller.ok()) return ToGrpc(caller.status(), true);
-    return ToGrpc(node_->gossip->engine().ServePull(*request, response), true);
+    GossipEngine& engine = node_->gossip->engine();
+    absl::Status st = engine.ServePull(*request, response);
+    engine.AccountServed(*request, *response);
+    return ToGrpc(st, true);
   }
 
   grpc::Status Membership(grpc::ServerContext* context, const hanse::v1::MembershipRequest* request,
                           hanse::v1::MembershipResponse* response) override {
     auto caller = Authorize(*context);
     if (!caller.ok()) return ToGrpc(caller.status(), true);
-    return ToGrpc(node_->gossip->engine().ServeMembership(*request, response), true);
+    GossipEngine& engine = node_->gossip->engine();
+    absl::Status st = engine.ServeMembership(*request, response);
+    engine.AccountServed(*request, *response);
+    return ToGrpc(st, true);
   }
 
   grpc::Status Search(grpc::ServerContext* context, const hanse::v1::PeerSearchRequest* request,
@@ -87,7 +99,10 @@ class FederationService final : public hanse::v1::Federation::Service {
                     hanse::v1::PushResponse* response) override {
     auto caller = Authorize(*context);
     if (!caller.ok()) return ToGrpc(caller.status(), true);
-    return ToGrpc(node_->gossip->engine().ServePush(*caller, *request, response), true);
+    GossipEngine& engine = node_->gossip->engine();
+    absl::Status st = engine.ServePush(*caller, *request, response);
+    engine.AccountServed(*request, *response);
+    return ToGrpc(st, true);
   }
 
  private:
