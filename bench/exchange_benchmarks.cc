@@ -28,6 +28,7 @@
 #include "absl/time/clock.h"
 #include "base/clock.h"
 #include "base/status.h"
+#include "bench/procs.h"
 #include "bench/setup.h"
 #include "hanse/v1/exchange.grpc.pb.h"
 #include "hanse/v1/federation.grpc.pb.h"
@@ -39,58 +40,6 @@
 
 namespace hanse::bench {
 namespace {
-
-struct Ran {
-  int exit_code = -1;
-  std::string out;
-};
-
-// Runs `hanse args...`, capturing stdout (stderr to `log`).
-Ran RunHanse(const std::vector<std::string>& args, const std::string& log) {
-  int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) != 0) return {};
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(pipefd[1], 1);
-    int err = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (err >= 0) ::dup2(err, 2);
-    std::vector<char*> argv;
-    std::string bin = HANSE_BINARY;
-    argv.push_back(bin.data());
-    std::vector<std::string> copy = args;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(bin.c_str(), argv.data());
-    ::_exit(127);
-  }
-  ::close(pipefd[1]);
-  Ran r;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(pipefd[0], buf, sizeof(buf))) > 0) r.out.append(buf, n);
-  ::close(pipefd[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-pid_t StartNode(const std::string& home, const std::string& log) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    std::string bin = HANSE_BINARY;
-    std::string a1 = "node", a2 = "run", a3 = "--home", a4 = home;
-    char* argv[] = {bin.data(), a1.data(), a2.data(), a3.data(), a4.data(), nullptr};
-    ::execv(bin.c_str(), argv);
-    ::_exit(127);
-  }
-  return pid;
-}
 
 // Two members on loopback: a provider that published one dataset with a permissive offer and
 // a consumer that trusts it; stopped on destruction.
@@ -333,39 +282,10 @@ absl::StatusOr<double> GrpcStreamRate(const std::string& provider_home,
   return rates[1];
 }
 
-// CPU seconds (user + system) a process has used so far; 0 when it is gone.
-double ProcessCpu(pid_t pid) {
-  std::ifstream f(absl::StrCat("/proc/", pid, "/stat"));
-  std::string line;
-  std::getline(f, line);
-  const size_t close = line.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::vector<std::string> fields = absl::StrSplit(line.substr(close + 2), ' ');
-  if (fields.size() < 13) return 0;  // utime and stime are fields 14 and 15 of the line
-  return (std::stod(fields[11]) + std::stod(fields[12])) /
-         static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
 double SelfCpu() {
   rusage u{};
   ::getrusage(RUSAGE_SELF, &u);
   return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-// The resident set of `pid` in bytes now (VmRSS).
-std::uint64_t ProcessRss(pid_t pid) {
-  std::ifstream f(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(f, line)) {
-    if (absl::StartsWith(line, "VmRSS:")) {
-      std::uint64_t kb = 0;
-      if (absl::SimpleAtoi(absl::StripAsciiWhitespace(absl::StripSuffix(line.substr(6), "kB")),
-                           &kb)) {
-        return kb << 10;
-      }
-    }
-  }
-  return 0;
 }
 
 // The peak resident set of each of `pids` while it lives, sampled every 20 ms.

@@ -1,10 +1,12 @@
 // hanse_bench: the benchmarks of PERFORMANCE.md (verify, ingest, search, lookup, memory,
-// startup, converge, repair), each against its reference in the same run. See docs/benchmarks.md.
+// startup, converge, repair, federation), each against its reference in the same run. See
+// docs/benchmarks.md.
 //
 //   hanse_bench [--results DIR] [--out FILE]
 // Environment: BENCH=verify,search (default: all built), BENCH_SCALE=0.1 (default 1.0:
 // 1,000,000 dataset SDs), BENCH_FRESH=1 (rebuild the cached corpus store), BENCH_MIN_SECONDS
-// (per measured search class, default 1). Writes the JSON report to --out (default
+// (per measured search class, default 1), BENCH_FEDERATION_SIZES=8,16,32 (the federation
+// benchmark's sizes; one result each, federation_8, ...). Writes the JSON report to --out (default
 // DIR/latest.json), the table to stdout, progress to stderr.
 #include <unistd.h>
 
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -28,6 +31,7 @@
 #include "bench/benchmarks.h"
 #include "bench/corpus.h"
 #include "bench/exchange_benchmarks.h"
+#include "bench/federation_benchmarks.h"
 #include "bench/gossip_benchmarks.h"
 #include "bench/report.h"
 #include "bench/setup.h"
@@ -40,7 +44,7 @@ constexpr absl::string_view kBuilt[] = {
     "verify",       "ingest",        "search",        "lookup",
     "transfer",     "transfer_grpc", "transfer_disk", "transfer_concurrent",
     "transfer_dir", "negotiate",     "converge",      "repair",
-    "memory",       "startup"};
+    "federation",   "memory",        "startup"};
 constexpr size_t kVerifySubset = 20000;
 constexpr size_t kQueriesPerClass = 48;
 constexpr size_t kLookupGets = 200000;
@@ -75,9 +79,9 @@ int Main(int argc, char** argv) {
                    "env: "
                    "BENCH=verify,ingest,search,lookup,transfer,transfer_grpc,transfer_disk,"
                    "transfer_concurrent,transfer_dir,negotiate,converge,"
-                   "repair,memory,"
+                   "repair,federation,memory,"
                    "startup BENCH_SCALE=1.0 "
-                   "BENCH_FRESH=1 BENCH_MIN_SECONDS=1\n");
+                   "BENCH_FRESH=1 BENCH_MIN_SECONDS=1 BENCH_FEDERATION_SIZES=8,16,32\n");
       return 2;
     }
   }
@@ -113,6 +117,13 @@ int Main(int argc, char** argv) {
     min_seconds = 1.0;
   }
   const bool fresh = Env("BENCH_FRESH") == "1";
+  absl::StatusOr<std::vector<int>> federation_sizes =
+      ParseFederationSizes(Env("BENCH_FEDERATION_SIZES", absl::StrJoin(kFederationSizes, ",")));
+  if (!federation_sizes.ok()) {
+    std::fprintf(stderr, "hanse_bench: %s\n",
+                 std::string(federation_sizes.status().message()).c_str());
+    return 2;
+  }
   const std::string exe = SelfExe();
   std::filesystem::create_directories(results_dir);
 
@@ -211,10 +222,21 @@ int Main(int argc, char** argv) {
   }
   if (selected.count("converge")) record("converge", RunConverge(256, 0.2, kConvergeUpdates));
   if (selected.count("repair")) record("repair", RunRepair(16, kRepairDocumentsPerNode));
+  // Real node processes at each size (BENCH_SCALE scales nothing here): federation_8, ...
+  if (selected.count("federation")) {
+    for (int n : *federation_sizes) {
+      const std::string id = absl::StrCat("federation_", n);
+      record(id, RunFederation(results_dir + "/federation-scratch",
+                               absl::StrCat(results_dir, "/federation-logs/", n), n));
+    }
+    RemoveTree(results_dir + "/federation-scratch");
+  }
 
-  std::sort(results.begin(), results.end(), [](const BenchResult& a, const BenchResult& b) {
+  // federation_8, federation_16, ... sit where federation is, in the order they ran.
+  std::stable_sort(results.begin(), results.end(), [](const BenchResult& a, const BenchResult& b) {
     auto pos = [](const std::string& id) {
-      return std::find(std::begin(kBuilt), std::end(kBuilt), id) - std::begin(kBuilt);
+      const std::string base = absl::StartsWith(id, "federation_") ? "federation" : id;
+      return std::find(std::begin(kBuilt), std::end(kBuilt), base) - std::begin(kBuilt);
     };
     return pos(a.id) < pos(b.id);
   });
