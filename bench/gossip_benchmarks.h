@@ -18,6 +18,11 @@ absl::StatusOr<BenchResult> RunIngest(const Corpus& corpus, const std::vector<Is
                                       const std::string& scratch_dir, size_t subset);
 absl::StatusOr<BenchResult> RunConverge(int nodes, double crashed_fraction, int updates);
 absl::StatusOr<BenchResult> RunRepair(int nodes, int documents_per_node);
+// federation_sim: the gossip defaults at each of `sizes` simulated nodes (at least two): idle
+// bytes and calls per node, members talked to, and under one publish per round the bytes,
+// rounds to reach everyone and push calls per node per update. Idle bytes at the largest size
+// against the smallest: growth at most logarithmic.
+absl::StatusOr<BenchResult> RunFederationSim(const std::vector<int>& sizes, int updates);
 
 }  // namespace hanse::bench
 

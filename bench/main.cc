@@ -41,16 +41,17 @@ namespace {
 
 // In PERFORMANCE.md's order; the report lists them so.
 constexpr absl::string_view kBuilt[] = {
-    "verify",       "ingest",        "search",        "lookup",
-    "transfer",     "transfer_grpc", "transfer_disk", "transfer_concurrent",
-    "transfer_dir", "negotiate",     "converge",      "repair",
-    "federation",   "memory",        "startup"};
+    "verify",       "ingest",         "search",        "lookup",
+    "transfer",     "transfer_grpc",  "transfer_disk", "transfer_concurrent",
+    "transfer_dir", "negotiate",      "converge",      "repair",
+    "federation",   "federation_sim", "memory",        "startup"};
 constexpr size_t kVerifySubset = 20000;
 constexpr size_t kQueriesPerClass = 48;
 constexpr size_t kLookupGets = 200000;
 constexpr int kStartupRuns = 7;
 constexpr int kConvergeUpdates = 20;
 constexpr int kRepairDocumentsPerNode = 40;
+constexpr int kFederationSimUpdates = 10;
 
 std::string Env(const char* name, const std::string& fallback = "") {
   const char* v = std::getenv(name);
@@ -79,9 +80,10 @@ int Main(int argc, char** argv) {
                    "env: "
                    "BENCH=verify,ingest,search,lookup,transfer,transfer_grpc,transfer_disk,"
                    "transfer_concurrent,transfer_dir,negotiate,converge,"
-                   "repair,federation,memory,"
+                   "repair,federation,federation_sim,memory,"
                    "startup BENCH_SCALE=1.0 "
-                   "BENCH_FRESH=1 BENCH_MIN_SECONDS=1 BENCH_FEDERATION_SIZES=8,16,32\n");
+                   "BENCH_FRESH=1 BENCH_MIN_SECONDS=1 BENCH_FEDERATION_SIZES=8,16,32 "
+                   "BENCH_SIM_SIZES=1000,10000\n");
       return 2;
     }
   }
@@ -222,6 +224,15 @@ int Main(int argc, char** argv) {
   }
   if (selected.count("converge")) record("converge", RunConverge(256, 0.2, kConvergeUpdates));
   if (selected.count("repair")) record("repair", RunRepair(16, kRepairDocumentsPerNode));
+  // The simulator at BENCH_SIM_SIZES (default 1000,10000) nodes.
+  if (selected.count("federation_sim")) {
+    std::vector<int> sizes;
+    for (absl::string_view part : absl::StrSplit(Env("BENCH_SIM_SIZES", "1000,10000"), ',')) {
+      int n = 0;
+      if (absl::SimpleAtoi(part, &n) && n >= 16 && n <= 100000) sizes.push_back(n);
+    }
+    record("federation_sim", RunFederationSim(sizes, kFederationSimUpdates));
+  }
   // Real node processes at each size (BENCH_SCALE scales nothing here): federation_8, ...
   if (selected.count("federation")) {
     for (int n : *federation_sizes) {

@@ -287,7 +287,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
   {
     std::weak_ptr<PeerRegistry> weak = impl->peers;
     catalog::Catalog* catalog = impl->catalog.get();
-    impl->membership->OnChange([weak, catalog](const MembershipState& state) {
+    Impl* raw = impl.get();
+    impl->membership->OnChange([weak, catalog, raw](const MembershipState& state) {
       auto peers = weak.lock();
       if (!peers) return;
       // Revoked and departed members are refused from the next handshake, and their datasets
@@ -304,6 +305,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options) {
       for (const auto& [did, voters] : state.revoked) retire(did, "revoked");
       for (const auto& [did, when] : state.left) retire(did, "departed");
       peers->SetMembers(state.members, refused);
+      if (raw->gossip) raw->gossip->engine().PeersChanged();
       log::Info("membership", {{"members", std::to_string(state.members.size())},
                                {"revoked", std::to_string(state.revoked.size())},
                                {"left", std::to_string(state.left.size())}});

@@ -33,6 +33,8 @@ constexpr int kMaxHeldRecords = 2 * static_cast<int>(kMaxMembershipRecords);
 constexpr size_t kMaxRefusedRecords = 10000;
 // Eager links kept at most (links others open to this node included).
 constexpr size_t kMaxEagerLinks = 64;
+// Federations up to this size re-read their members every round.
+constexpr size_t kRereadPeersBelow = 64;
 
 bool IsPeersFault(const absl::Status& s) {
   // Storage errors are ours, not the peer's fault.
@@ -154,21 +156,40 @@ std::vector<std::string> GossipEngine::eager() const {
   return {eager_.begin(), eager_.end()};
 }
 
-std::vector<MemberCard> GossipEngine::View() {
-  std::vector<MemberCard> all = peers_();
+void GossipEngine::PeersChanged() {
   std::lock_guard lock(mu_);
+  peers_changed_ = true;
+}
+
+void GossipEngine::RefreshPeers() {
+  bool rotate;
+  {
+    std::lock_guard lock(mu_);
+    // Small federations re-read the members every round (cheap); large ones when told of a
+    // change and once per rotation period, so a round costs O(view), not O(members), and the
+    // engine keeps the cards of its view and eager links only.
+    rotate = options_.view_rotate_rounds > 0 && round_ % options_.view_rotate_rounds == 0 &&
+             rotated_round_ != round_;
+    bool due = peers_changed_ || rotate || members_seen_ <= kRereadPeersBelow ||
+               options_.view_rotate_rounds <= 0;
+    if (!due) return;
+    peers_changed_ = false;
+    if (rotate) rotated_round_ = round_;
+  }
+  std::vector<MemberCard> all = peers_();
+  std::unordered_map<std::string, const MemberCard*> by_did;
+  by_did.reserve(all.size());
+  for (const auto& c : all) by_did.emplace(c.did, &c);
+  std::lock_guard lock(mu_);
+  members_seen_ = all.size();
+  // Members that left the federation leave the view and the eager links.
+  std::erase_if(view_, [&](const std::string& did) { return !by_did.count(did); });
+  std::erase_if(eager_, [&](const std::string& did) { return !by_did.count(did); });
   if (options_.view_size <= 0 || all.size() <= static_cast<size_t>(options_.view_size)) {
     view_.clear();
     for (const auto& p : all) view_.push_back(p.did);
   } else {
-    std::map<std::string, size_t> index;
-    for (size_t i = 0; i < all.size(); ++i) index[all[i].did] = i;
-    // Members that left the federation leave the view (and the eager links).
-    std::erase_if(view_, [&](const std::string& did) { return !index.count(did); });
-    std::erase_if(eager_, [&](const std::string& did) { return !index.count(did); });
-    bool rotate = options_.view_rotate_rounds > 0 && round_ % options_.view_rotate_rounds == 0 &&
-                  !view_.empty() && view_.size() >= static_cast<size_t>(options_.view_size);
-    if (rotate) {
+    if (rotate && view_.size() >= static_cast<size_t>(options_.view_size)) {
       // Swap out a member that is not an eager link when there is one: the push tree stays.
       std::vector<size_t> lazy;
       for (size_t i = 0; i < view_.size(); ++i) {
@@ -179,24 +200,30 @@ std::vector<MemberCard> GossipEngine::View() {
                        : lazy[std::uniform_int_distribution<size_t>(0, lazy.size() - 1)(rng_)];
       view_.erase(view_.begin() + static_cast<std::ptrdiff_t>(out));
     }
-    std::set<std::string> in(view_.begin(), view_.end());
     // Fill up with random members not in the view (a few draws; the view need not be full).
     for (int tries = 0; view_.size() < static_cast<size_t>(options_.view_size) && tries < 64;
          ++tries) {
       const MemberCard& c = all[std::uniform_int_distribution<size_t>(0, all.size() - 1)(rng_)];
-      if (in.insert(c.did).second) view_.push_back(c.did);
+      if (std::find(view_.begin(), view_.end(), c.did) == view_.end()) view_.push_back(c.did);
     }
   }
-  if (!eager_started_) {
+  if (!eager_started_ && !view_.empty()) {
     eager_.insert(view_.begin(), view_.end());
     eager_started_ = true;
   }
-  std::map<std::string, const MemberCard*> by_did;
-  for (const auto& p : all) by_did[p.did] = &p;
+  known_.clear();
+  for (const auto& did : view_) known_[did] = *by_did[did];
+  for (const auto& did : eager_) known_[did] = *by_did[did];
+}
+
+std::vector<MemberCard> GossipEngine::View() {
+  RefreshPeers();
+  std::lock_guard lock(mu_);
   std::vector<MemberCard> out;
+  out.reserve(view_.size());
   for (const auto& did : view_) {
-    auto it = by_did.find(did);
-    if (it != by_did.end()) out.push_back(*it->second);
+    auto it = known_.find(did);
+    if (it != known_.end()) out.push_back(it->second);
   }
   return out;
 }
@@ -228,10 +255,34 @@ void GossipEngine::PushPending() {
     targets = Pick(options_.push_fanout, /*weighted=*/false);
   } else {
     View();  // starts the eager links from the view on the first push
-    std::vector<MemberCard> all = peers_();
+    std::vector<std::string> unknown;
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& did : eager_) {
+        auto it = known_.find(did);
+        if (it != known_.end()) {
+          targets.push_back(it->second);
+        } else {
+          unknown.push_back(did);  // a link another member opened since the last refresh
+        }
+      }
+    }
+    std::vector<MemberCard> found;
+    if (!unknown.empty() && find_peer_) {
+      for (const auto& did : unknown) {
+        if (auto c = find_peer_(did)) found.push_back(*std::move(c));
+      }
+    } else if (!unknown.empty()) {
+      for (auto& c : peers_()) {
+        if (std::find(unknown.begin(), unknown.end(), c.did) != unknown.end()) {
+          found.push_back(std::move(c));
+        }
+      }
+    }
     std::lock_guard lock(mu_);
-    for (auto& p : all) {
-      if (eager_.count(p.did)) targets.push_back(std::move(p));
+    for (auto& c : found) {
+      known_[c.did] = c;
+      targets.push_back(std::move(c));
     }
   }
   for (const auto& peer : targets) {

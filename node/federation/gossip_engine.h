@@ -17,9 +17,11 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -105,6 +107,11 @@ class GossipEngine {
   // Called when a received push left documents to pass on (the node wakes its loop for
   // PushPending). Set once, before the engine serves calls.
   void OnPushQueued(std::function<void()> wake) { on_push_queued_ = std::move(wake); }
+  // Finds a member's card by DID (for a link another member opened); without it the engine
+  // reads every member. Set once, before the engine serves calls.
+  void SetPeerLookup(std::function<std::optional<MemberCard>(const std::string&)> find) {
+    find_peer_ = std::move(find);
+  }
   // Pushes the queued documents: along the eager links (push_fanout 0), never back to the
   // member a document came from, or to push_fanout random members.
   void PushPending();
@@ -144,6 +151,10 @@ class GossipEngine {
   // signed one sequence twice). For this node's own DID: who has flagged it.
   std::vector<std::string> FlaggedBy(absl::string_view issuer) const;
   std::map<std::string, int> standing() const;
+  // The members changed (an admission, a revocation, a card update): the next round re-reads
+  // them. Without it, a federation of more than 64 members re-reads them every
+  // view_rotate_rounds rounds.
+  void PeersChanged();
   // The partial view and the eager links (DIDs), for status and tests.
   std::vector<std::string> view() const;
   std::vector<std::string> eager() const;
@@ -170,6 +181,7 @@ class GossipEngine {
   // Refreshes the view against the current members (and rotates it); returns it as cards.
   std::vector<MemberCard> View();
   void Graft(const MemberCard& peer);
+  void RefreshPeers();
   // Counts a call this node made (`sent` out, `received` back).
   void Account(const google::protobuf::MessageLite& sent,
                const google::protobuf::MessageLite& received) {
@@ -196,6 +208,13 @@ class GossipEngine {
   std::mt19937_64 rng_;
   std::vector<Queued> push_queue_;
   std::function<void()> on_push_queued_;
+  std::function<std::optional<MemberCard>(const std::string&)> find_peer_;
+  // The cards of the view and eager links as last read from `peers_` (not every member's: the
+  // simulator runs thousands of engines in one process).
+  std::map<std::string, MemberCard> known_;
+  size_t members_seen_ = 0;
+  bool peers_changed_ = true;
+  std::uint64_t rotated_round_ = ~std::uint64_t{0};
   std::vector<std::string> view_;
   std::set<std::string> eager_;
   bool eager_started_ = false;

@@ -94,6 +94,9 @@ Gossip::Gossip(GossipOptions options, const Identity* identity, PeerRegistry* pe
   };
   engine_ = std::make_unique<GossipEngine>(options, catalog, membership, std::move(list),
                                            transport_.get(), clock, std::random_device{}());
+  engine_->SetPeerLookup([peers, self = identity->did](const std::string& did) {
+    return did == self ? std::nullopt : peers->Find(did);
+  });
   // Documents a push brought are passed on along the tree from this loop.
   engine_->OnPushQueued([this] {
     {

@@ -132,6 +132,12 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const SimOptions&
     node.engine =
         std::make_unique<GossipEngine>(options.gossip, node.catalog.get(), /*membership=*/nullptr,
                                        peers, node.transport.get(), &sim->clock_, sim->rng_());
+    node.engine->OnPushQueued([s, i] { s->pushing_.insert(i); });
+    node.engine->SetPeerLookup([s, i](const std::string& did) -> std::optional<MemberCard> {
+      auto it = s->index_.find(did);
+      if (it == s->index_.end() || it->second == i) return std::nullopt;
+      return s->nodes_[it->second]->card;
+    });
   }
   return sim;
 }
@@ -230,14 +236,12 @@ void Simulation::ResetTraffic() {
 
 void Simulation::DrainPushes() {
   // Each pass pushes what the one before passed on; a tree is at most N deep.
-  for (size_t pass = 0; pass < nodes_.size(); ++pass) {
-    bool any = false;
-    for (auto& node : nodes_) {
-      if (!node->alive || !node->engine->HasPendingPush()) continue;
-      any = true;
-      node->engine->PushPending();
+  for (size_t pass = 0; pass < nodes_.size() && !pushing_.empty(); ++pass) {
+    std::set<int> now;
+    now.swap(pushing_);
+    for (int i : now) {
+      if (nodes_[i]->alive) nodes_[i]->engine->PushPending();
     }
-    if (!any) return;
   }
 }
 

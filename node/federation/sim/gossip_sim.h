@@ -113,6 +113,7 @@ class Simulation {
   std::vector<int> side_;
   Traffic traffic_;
   std::vector<std::set<int>> contacted_;
+  std::set<int> pushing_;  // nodes with documents to pass on
 };
 
 }  // namespace hanse::node::sim
