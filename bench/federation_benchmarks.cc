@@ -658,7 +658,8 @@ absl::StatusOr<BenchResult> RunFederation(const std::string& scratch_dir,
   absl::StrAppendFormat(
       &notes,
       "%d `hanse node run` processes on 127.0.0.1, default gossip settings (every 2 s, fanout 2, "
-      "publishes pushed to every member), founded through the CLI as docs/federation.md says: %d "
+      "a view of 8, publishes and records along the push tree), founded through the CLI as "
+      "docs/federation.md says: %d "
       "founders, admission and revocation thresholds %d, %d applicants proposed and endorsed by "
       "two founders all at once, then the last one alone, proposed and endorsed by two admitted "
       "members; each applicant joins with --bootstrap its endorser. ",
