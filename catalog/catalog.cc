@@ -29,6 +29,7 @@ namespace {
 //   kIssuerLog  "x|" ISSUER                -> ""               retired (revoked) issuers
 //   kIssuerLog  "f|" ISSUER                -> ""               flagged issuers
 //   kIssuerLog  "t|" ISSUER                -> seq(8)           highest sequence held
+//   kIssuerLog  "n|" KIND                  -> count(8)         current documents of a kind
 //   kFields     "c|" SUBJECT "|" ID        -> ""               holder index: the current
 //                                                             certification ID is about SUBJECT
 // (The search index owns the other kFields keys; none of them starts with 'c'.)
@@ -60,6 +61,10 @@ std::string SupersededKey(absl::string_view issuer, std::uint64_t seq) {
 }
 std::string FlagKey(absl::string_view issuer) { return absl::StrCat("f|", issuer); }
 std::string HeadKey(absl::string_view issuer) { return absl::StrCat("t|", issuer); }
+constexpr DocumentKind kKinds[] = {DocumentKind::kParticipant, DocumentKind::kDataset,
+                                   DocumentKind::kTombstone, DocumentKind::kCertification};
+std::string CountKey(DocumentKind kind) { return absl::StrCat("n|", DocumentKindName(kind)); }
+size_t KindIndex(DocumentKind kind) { return static_cast<size_t>(kind); }
 // DIDs hold no '|', so "c|SUBJECT|" never prefixes another subject's keys.
 std::string HolderKey(absl::string_view subject, absl::string_view id) {
   return absl::StrCat("c|", subject, "|", id);
@@ -198,7 +203,65 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(Store* store, const Clock
         catalog->retired_.insert(std::string(key.substr(2)));
         return true;
       }));
+  HANSE_RETURN_IF_ERROR(catalog->LoadCounts(), "counting the documents by kind");
   return catalog;
+}
+
+absl::Status Catalog::LoadCounts() {
+  KindCounts counts{};
+  bool found = false;
+  for (DocumentKind kind : kKinds) {
+    HANSE_ASSIGN_OR_RETURN(auto raw, store_->Get(Family::kIssuerLog, CountKey(kind)));
+    if (!raw.has_value()) continue;
+    if (raw->size() != 8) return absl::DataLossError(absl::StrCat(CountKey(kind), " is damaged"));
+    counts[KindIndex(kind)] = FromBe64(*raw);
+    found = true;
+  }
+  if (!found) {
+    // Written before the counts were kept (or empty): count once and keep them.
+    absl::Status inner = absl::OkStatus();
+    HANSE_RETURN_IF_ERROR(
+        store_->Scan(Family::kDocuments, "", [&](absl::string_view id, absl::string_view raw) {
+          auto d = DecodeStored(id, raw);
+          if (!d.ok()) return (inner = d.status()).ok();
+          if (GoesWithIssuer(d->kind) && IsRetired(IssuerOfId(id))) return true;
+          ++counts[KindIndex(d->kind)];
+          return true;
+        }));
+    HANSE_RETURN_IF_ERROR(inner);
+    WriteBatch batch;
+    for (DocumentKind kind : kKinds) {
+      batch.Put(Family::kIssuerLog, CountKey(kind), Be64(counts[KindIndex(kind)]));
+    }
+    // Not synced, and a refusal (a disk below its reserve) is no reason not to open: the counts
+    // are only a cache of what the documents say; without them the next open counts again.
+    store_->Write(batch, /*sync=*/false).IgnoreError();
+  }
+  std::lock_guard lock(counts_mu_);
+  counts_ = counts;
+  return absl::OkStatus();
+}
+
+Catalog::KindCounts Catalog::StageCounts(const std::array<std::int64_t, 4>& delta,
+                                         WriteBatch* batch) const {
+  KindCounts next;
+  {
+    std::lock_guard lock(counts_mu_);
+    next = counts_;
+  }
+  for (DocumentKind kind : kKinds) {
+    const size_t k = KindIndex(kind);
+    if (delta[k] == 0) continue;
+    const std::int64_t n = static_cast<std::int64_t>(next[k]) + delta[k];
+    next[k] = static_cast<std::uint64_t>(std::max<std::int64_t>(n, 0));
+    batch->Put(Family::kIssuerLog, CountKey(kind), Be64(next[k]));
+  }
+  return next;
+}
+
+Catalog::KindCounts Catalog::CountByKind() const {
+  std::lock_guard lock(counts_mu_);
+  return counts_;
 }
 
 IndexedDoc Catalog::ToIndexed(const Document& doc, absl::string_view country) {
@@ -235,6 +298,7 @@ std::vector<absl::StatusOr<IngestResult>> Catalog::IngestLocked(
   Overlay overlay(store_);
   absl::Time now = clock_->Now();
   bool any_index_change = false;
+  std::array<std::int64_t, 4> delta{};
 
   // Re-indexes an issuer's datasets under a new publisher country.
   auto reindex_issuer = [&](const std::string& issuer, const std::string& country) -> absl::Status {
@@ -369,6 +433,8 @@ std::vector<absl::StatusOr<IngestResult>> Catalog::IngestLocked(
       }
       overlay.Put(&batch, Family::kDocuments, doc.id,
                   EncodeStored(doc.kind, doc.sequence, country, jws));
+      if (current) --delta[KindIndex(current->kind)];
+      ++delta[KindIndex(doc.kind)];
       overlay.Put(&batch, Family::kIssuerLog, log_key, absl::StrCat(vd.payload_hash, doc.id));
       overlay.Put(&batch, Family::kIssuerLog, HashKey(jws_hash), "");
       HANSE_ASSIGN_OR_RETURN(auto head, overlay.Get(Family::kIssuerLog, HeadKey(doc.issuer)));
@@ -399,6 +465,7 @@ std::vector<absl::StatusOr<IngestResult>> Catalog::IngestLocked(
   }
 
   if (!batch.empty()) {
+    const KindCounts counts = StageCounts(delta, &batch);
     absl::Status written = any_index_change ? index_->Flush(&batch) : absl::OkStatus();
     if (written.ok()) written = store_->Write(batch, /*sync=*/true);
     if (!written.ok()) {
@@ -408,6 +475,8 @@ std::vector<absl::StatusOr<IngestResult>> Catalog::IngestLocked(
       }
       return results;
     }
+    std::lock_guard lock(counts_mu_);
+    counts_ = counts;
   }
   if (any_index_change) index_->Committed();
   return results;
@@ -460,12 +529,14 @@ absl::Status Catalog::RetireIssuer(absl::string_view issuer) {
   std::lock_guard lock(write_mu_);
   WriteBatch batch;
   bool any_index_change = false;
+  std::array<std::int64_t, 4> delta{};
   absl::Status inner = absl::OkStatus();
   HANSE_RETURN_IF_ERROR(store_->Scan(
       Family::kDocuments, DatasetId(issuer, ""), [&](absl::string_view id, absl::string_view raw) {
         auto stored = DecodeStored(id, raw);
         if (!stored.ok()) return (inner = stored.status()).ok();
         if (stored->kind != DocumentKind::kDataset) return true;
+        --delta[KindIndex(DocumentKind::kDataset)];
         auto doc = DecodeDocument(*stored);
         if (!doc.ok()) return (inner = doc.status()).ok();
         inner = index_->Remove(ToIndexed(*doc, stored->indexed_country), &batch);
@@ -480,6 +551,7 @@ absl::Status Catalog::RetireIssuer(absl::string_view issuer) {
                        auto stored = DecodeStored(id, raw);
                        if (!stored.ok()) return (inner = stored.status()).ok();
                        if (stored->kind != DocumentKind::kCertification) return true;
+                       --delta[KindIndex(DocumentKind::kCertification)];
                        auto doc = DecodeDocument(*stored);
                        if (!doc.ok()) return (inner = doc.status()).ok();
                        batch.Delete(Family::kFields, HolderKey(doc->certification.subject, id));
@@ -492,11 +564,16 @@ absl::Status Catalog::RetireIssuer(absl::string_view issuer) {
     return inner;
   }
   batch.Put(Family::kIssuerLog, absl::StrCat("x|", issuer), "");
+  const KindCounts counts = StageCounts(delta, &batch);
   absl::Status written = any_index_change ? index_->Flush(&batch) : absl::OkStatus();
   if (written.ok()) written = store_->Write(batch, /*sync=*/true);
   if (!written.ok()) {
     if (any_index_change) index_->Aborted();
     return written;
+  }
+  {
+    std::lock_guard lock(counts_mu_);
+    counts_ = counts;
   }
   if (any_index_change) index_->Committed();
   std::lock_guard retired_lock(retired_mu_);

@@ -4,6 +4,7 @@
 #ifndef HANSE_CATALOG_CATALOG_H_
 #define HANSE_CATALOG_CATALOG_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -166,7 +167,14 @@ class Catalog {
   // The equivocation evidence held, for every issuer or only `issuer`.
   absl::StatusOr<std::vector<EquivocationEvidence>> Evidence(absl::string_view issuer = {}) const;
 
+  // Datasets in the search index (what search sees).
   std::uint64_t document_count() const;
+  // Current documents by kind (indexed by DocumentKind): participants, datasets and
+  // certifications as Get returns them (a retired issuer's datasets and certifications left
+  // out), and tombstones. Kept in the store in the same batch as the documents, so reading it
+  // costs nothing.
+  using KindCounts = std::array<std::uint64_t, 4>;
+  KindCounts CountByKind() const;
 
  private:
   Catalog(Store* store, const Clock* clock, SequenceLedger* ledger,
@@ -185,6 +193,10 @@ class Catalog {
                                                          const Expected* expected);
 
   static IndexedDoc ToIndexed(const Document& doc, absl::string_view country);
+  // Reads the counts by kind, or counts once (a store written before they were kept).
+  absl::Status LoadCounts();
+  // Stages counts_ + `delta` into `batch` (write_mu_ held); returns the new counts.
+  KindCounts StageCounts(const std::array<std::int64_t, 4>& delta, WriteBatch* batch) const;
 
   Store* store_;
   const Clock* clock_;
@@ -192,6 +204,8 @@ class Catalog {
   std::function<absl::Status()> before_signing_;
   std::unique_ptr<SearchIndex> index_;
   std::mutex write_mu_;  // one writer at a time; readers do not take it
+  mutable std::mutex counts_mu_;
+  KindCounts counts_{};  // as stored; changed with write_mu_ held
   mutable std::mutex retired_mu_;
   std::set<std::string, std::less<>> retired_;
 };

@@ -1187,6 +1187,62 @@ TEST_F(CertificationCatalogTest, RetiringTheIssuerDropsItsCertifications) {
   EXPECT_THAT(Held(bob_), IsEmpty());
 }
 
+// The counts by kind follow every change (a new version, a tombstone, a republish, a
+// retirement), survive a restart, and a store without them (written by an older release) is
+// counted once at open.
+TEST_F(CertificationCatalogTest, CountsByKindFollowEveryChange) {
+  auto counts = [&] {
+    Catalog::KindCounts c = catalog_->CountByKind();
+    return std::vector<std::uint64_t>{c[static_cast<size_t>(DocumentKind::kParticipant)],
+                                      c[static_cast<size_t>(DocumentKind::kDataset)],
+                                      c[static_cast<size_t>(DocumentKind::kCertification)],
+                                      c[static_cast<size_t>(DocumentKind::kTombstone)]};
+  };
+  using V = std::vector<std::uint64_t>;
+  EXPECT_EQ(counts(), (V{0, 0, 0, 0}));
+  ASSERT_EQ(MustIngest(Sign(Participant(certifier_, 1, "FR"), certifier_)), IngestOutcome::kStored);
+  ASSERT_EQ(MustIngest(Sign(Participant(alice_, 1, "DE"), alice_)), IngestOutcome::kStored);
+  ASSERT_EQ(MustIngest(Cert(certifier_, alice_, "health-data-hosting", 2)), IngestOutcome::kStored);
+  ASSERT_EQ(MustIngest(Cert(certifier_, bob_, "health-data-hosting", 3)), IngestOutcome::kStored);
+  ASSERT_EQ(
+      MustIngest(Sign(Dataset(alice_, {.name = "air", .sequence = 2, .title = "Air"}), alice_)),
+      IngestOutcome::kStored);
+  ASSERT_EQ(
+      MustIngest(Sign(Dataset(alice_, {.name = "sea", .sequence = 3, .title = "Sea"}), alice_)),
+      IngestOutcome::kStored);
+  // A dataset of the certifier, so that its retirement takes a dataset too.
+  ASSERT_EQ(MustIngest(Sign(Dataset(certifier_, {.name = "list", .sequence = 4, .title = "List"}),
+                            certifier_)),
+            IngestOutcome::kStored);
+  EXPECT_EQ(counts(), (V{2, 3, 2, 0}));
+  // A new version replaces, a duplicate or stale one changes nothing.
+  ASSERT_EQ(
+      MustIngest(Sign(Dataset(alice_, {.name = "air", .sequence = 5, .title = "Air 2"}), alice_)),
+      IngestOutcome::kStored);
+  ASSERT_EQ(
+      MustIngest(Sign(Dataset(alice_, {.name = "air", .sequence = 4, .title = "Air 1"}), alice_)),
+      IngestOutcome::kStale);
+  EXPECT_EQ(counts(), (V{2, 3, 2, 0}));
+  // Unpublished: a dataset becomes a tombstone; a tombstone for an id never seen is one more.
+  ASSERT_EQ(MustIngest(Sign(Tombstone(alice_, "sea", 6), alice_)), IngestOutcome::kStored);
+  ASSERT_EQ(MustIngest(Sign(Tombstone(alice_, "never", 7), alice_)), IngestOutcome::kStored);
+  EXPECT_EQ(counts(), (V{2, 2, 2, 2}));
+  EXPECT_EQ(catalog_->document_count(), 2u) << "the index agrees";
+  ASSERT_THAT(catalog_->RetireIssuer(Did(certifier_)), IsOk());
+  EXPECT_EQ(counts(), (V{2, 1, 0, 2}));
+  EXPECT_EQ(catalog_->document_count(), 1u);
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_EQ(counts(), (V{2, 1, 0, 2}));
+  // An older release's store: no counts kept. Counted at open, the same.
+  WriteBatch drop;
+  for (absl::string_view kind : {"participant", "dataset", "certification", "tombstone"}) {
+    drop.Delete(Family::kIssuerLog, absl::StrCat("n|", kind));
+  }
+  ASSERT_THAT(store_->Write(drop, /*sync=*/true), IsOk());
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_EQ(counts(), (V{2, 1, 0, 2}));
+}
+
 TEST_F(CertificationCatalogTest, EquivocatingCertificationDoesNotCount) {
   ASSERT_EQ(MustIngest(Cert(certifier_, alice_, "iso27001", 1)), IngestOutcome::kStored);
   // Another statement at the same sequence, for bob.
