@@ -35,6 +35,11 @@ constexpr size_t kMaxRefusedRecords = 10000;
 constexpr size_t kMaxEagerLinks = 64;
 // Federations up to this size re-read their members every round.
 constexpr size_t kRereadPeersBelow = 64;
+// Members kept in the per-peer table at most, and how long an idle one stays.
+constexpr size_t kMaxPeerStats = 1024;
+constexpr absl::Duration kPeerStatsIdle = absl::Hours(1);
+// Rotation periods an unreachable member stays out of the view.
+constexpr std::uint64_t kUnreachableRotations = 4;
 
 bool IsPeersFault(const absl::Status& s) {
   // Storage errors are ours, not the peer's fault.
@@ -47,6 +52,11 @@ bool IsPeersFault(const absl::Status& s) {
     default:
       return false;
   }
+}
+
+// A member that could not be reached (as opposed to one that answered with a refusal).
+bool IsUnreachable(const absl::Status& s) {
+  return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s);
 }
 
 using Heads = std::map<std::string, catalog::Catalog::Head>;
@@ -141,6 +151,57 @@ GossipStats GossipEngine::stats() const {
   return stats_;
 }
 
+std::map<std::string, PeerGossip> GossipEngine::peer_stats() const {
+  std::lock_guard lock(mu_);
+  return peer_stats_;
+}
+
+PeerGossip& GossipEngine::PeerEntry(const std::string& peer) {
+  auto it = peer_stats_.find(peer);
+  if (it != peer_stats_.end()) return it->second;
+  if (peer_stats_.size() >= kMaxPeerStats) {
+    // Full: the member heard from longest ago makes room (members only; bounded).
+    auto oldest = std::min_element(
+        peer_stats_.begin(), peer_stats_.end(),
+        [](const auto& a, const auto& b) { return a.second.last_seen < b.second.last_seen; });
+    peer_stats_.erase(oldest);
+  }
+  return peer_stats_[peer];
+}
+
+void GossipEngine::Account(const std::string& peer, const google::protobuf::MessageLite& sent,
+                           const google::protobuf::MessageLite& received,
+                           const absl::Status& result) {
+  std::uint64_t out = sent.ByteSizeLong(), in = received.ByteSizeLong();
+  absl::Time now = clock_->Now();
+  std::lock_guard lock(mu_);
+  stats_.bytes_sent += out;
+  stats_.bytes_received += in;
+  if (peer.empty()) return;
+  PeerGossip& p = PeerEntry(peer);
+  p.bytes_sent += out;
+  p.bytes_received += in;
+  p.last_seen = now;
+  if (result.ok()) p.last_success = now;
+}
+
+void GossipEngine::Unreachable(const std::string& peer, bool from_view) {
+  std::lock_guard lock(mu_);
+  if (eager_.erase(peer) > 0) ++stats_.links_dropped;
+  // A view of every member (a small federation) keeps them all; anti-entropy picks at random.
+  if (!from_view || options_.view_size <= 0 ||
+      members_seen_ <= static_cast<size_t>(options_.view_size)) {
+    return;
+  }
+  auto it = std::find(view_.begin(), view_.end(), peer);
+  if (it == view_.end()) return;
+  view_.erase(it);
+  ++stats_.view_replaced;
+  unreachable_until_[peer] = round_ + kUnreachableRotations * static_cast<std::uint64_t>(std::max(
+                                                                  options_.view_rotate_rounds, 1));
+  peers_changed_ = true;  // the next round fills the view up again
+}
+
 std::map<std::string, int> GossipEngine::standing() const {
   std::lock_guard lock(mu_);
   return standing_;
@@ -200,11 +261,16 @@ void GossipEngine::RefreshPeers() {
                        : lazy[std::uniform_int_distribution<size_t>(0, lazy.size() - 1)(rng_)];
       view_.erase(view_.begin() + static_cast<std::ptrdiff_t>(out));
     }
-    // Fill up with random members not in the view (a few draws; the view need not be full).
+    std::erase_if(unreachable_until_, [&](const auto& u) { return u.second <= round_; });
+    // Fill up with random members not in the view and not found unreachable lately (a few
+    // draws; the view need not be full).
     for (int tries = 0; view_.size() < static_cast<size_t>(options_.view_size) && tries < 64;
          ++tries) {
       const MemberCard& c = all[std::uniform_int_distribution<size_t>(0, all.size() - 1)(rng_)];
-      if (std::find(view_.begin(), view_.end(), c.did) == view_.end()) view_.push_back(c.did);
+      if (std::find(view_.begin(), view_.end(), c.did) == view_.end() &&
+          !unreachable_until_.count(c.did)) {
+        view_.push_back(c.did);
+      }
     }
   }
   if (!eager_started_ && !view_.empty()) {
@@ -298,7 +364,8 @@ void GossipEngine::PushPending() {
     if (req.documents_size() == 0 && req.records_size() == 0) continue;
     hanse::v1::PushResponse resp;
     absl::Status st = transport_->Push(peer, req, &resp);
-    Account(req, resp);
+    Account(peer.did, req, resp, st);
+    if (IsUnreachable(st)) Unreachable(peer.did, /*from_view=*/false);
     std::lock_guard lock(mu_);
     ++stats_.pushes_sent;
     if (!st.ok()) {
@@ -322,7 +389,8 @@ void GossipEngine::Graft(const MemberCard& peer) {
   req.set_graft(true);
   hanse::v1::PushResponse resp;
   absl::Status st = transport_->Push(peer, req, &resp);
-  Account(req, resp);
+  Account(peer.did, req, resp, st);
+  if (IsUnreachable(st)) Unreachable(peer.did, /*from_view=*/false);
   if (!st.ok()) log::Debug("graft failed", {{"peer", peer.did}, {"error", st.ToString()}});
 }
 
@@ -331,6 +399,8 @@ void GossipEngine::AntiEntropyRound() {
     std::lock_guard lock(mu_);
     ++round_;
     ++stats_.rounds;
+    const absl::Time idle_since = clock_->Now() - kPeerStatsIdle;
+    std::erase_if(peer_stats_, [&](const auto& p) { return p.second.last_seen < idle_since; });
   }
   std::vector<MemberCard> view = View();
   std::vector<MemberCard> picked;
@@ -348,6 +418,7 @@ void GossipEngine::AntiEntropyRound() {
   for (const auto& peer : picked) {
     absl::Status s = SyncWith(peer);
     if (s.ok()) continue;
+    if (IsUnreachable(s)) Unreachable(peer.did, /*from_view=*/true);
     // An operator acts on a member that stays unreachable: said at most every few minutes per
     // member, with the failures since.
     std::uint64_t held_back = 0;
@@ -457,7 +528,7 @@ absl::Status GossipEngine::FetchMembership(const MemberCard& peer) {
   for (auto& r : membership_->SelfStatements(kMaxOfferedRecords)) req.add_records(std::move(r));
   hanse::v1::MembershipResponse resp;
   absl::Status st = transport_->Membership(peer, req, &resp);
-  Account(req, resp);
+  Account(peer.did, req, resp, st);
   HANSE_RETURN_IF_ERROR(st, absl::StrCat("fetching membership from ", peer.endpoint));
   IngestMembership("", resp);
   return absl::OkStatus();
@@ -490,10 +561,18 @@ void GossipEngine::NoteFlagged(const std::string& peer, const std::set<std::stri
 }
 
 absl::Status GossipEngine::SyncWith(const MemberCard& peer) {
+  absl::Status st = Exchange(peer);
+  std::lock_guard lock(mu_);
+  PeerGossip& p = PeerEntry(peer.did);
+  ++(st.ok() ? p.exchanges_ok : p.exchanges_failed);
+  return st;
+}
+
+absl::Status GossipEngine::Exchange(const MemberCard& peer) {
   HANSE_ASSIGN_OR_RETURN(hanse::v1::SummaryRequest sreq, Summary());
   hanse::v1::SummaryResponse sresp;
   absl::Status st = transport_->Summary(peer, sreq, &sresp);
-  Account(sreq, sresp);
+  Account(peer.did, sreq, sresp, st);
   bool known = st.ok();
   if (!known && !absl::IsUnimplemented(st)) return st;  // unreachable, or refused
   // A peer that predates summaries gets the full exchange.
@@ -516,6 +595,10 @@ absl::Status GossipEngine::SyncWith(const MemberCard& peer) {
   }
   if (catalog_differs) return SyncCatalog(peer);
   // Equal roots: the peer holds the same heads and flags the same issuers as this node.
+  {
+    std::lock_guard lock(mu_);
+    PeerEntry(peer.did).behind_documents = 0;
+  }
   HANSE_ASSIGN_OR_RETURN(auto flagged, catalog_->FlaggedIssuers());
   NoteFlagged(peer.did, {flagged.begin(), flagged.end()});
   synced_ = true;
@@ -536,7 +619,7 @@ absl::Status GossipEngine::SyncMembership(const MemberCard& peer, bool diff) {
   }
   hanse::v1::MembershipResponse mresp;
   absl::Status ms = transport_->Membership(peer, mreq, &mresp);
-  Account(mreq, mresp);
+  Account(peer.did, mreq, mresp, ms);
   HANSE_RETURN_IF_ERROR(ms, "membership");
   IngestMembership(peer.did, mresp);
   return absl::OkStatus();
@@ -547,7 +630,7 @@ absl::Status GossipEngine::SyncCatalog(const MemberCard& peer) {
   hanse::v1::DigestRequest dreq;  // the callee needs none of this node's heads
   hanse::v1::DigestResponse dresp;
   absl::Status ds = transport_->Digest(peer, dreq, &dresp);
-  Account(dreq, dresp);
+  Account(peer.did, dreq, dresp, ds);
   HANSE_RETURN_IF_ERROR(ds, "digest");
   NoteFlagged(peer.did, {dresp.flagged().begin(), dresp.flagged().end()});
   std::vector<std::string> evidence_for;
@@ -559,6 +642,13 @@ absl::Status GossipEngine::SyncCatalog(const MemberCard& peer) {
   std::vector<std::string> gaps_asked;
   {
     std::lock_guard lock(mu_);
+    std::uint64_t behind = 0;
+    for (const auto& h : dresp.heads()) {
+      auto it = mine.find(h.issuer());
+      std::uint64_t have = it == mine.end() ? 0 : it->second.sequence;
+      if (h.sequence() > have) behind += h.sequence() - have;
+    }
+    PeerEntry(peer.did).behind_documents = behind;
     for (const auto& h : dresp.heads()) {
       auto gap = gaps_.find(h.issuer());
       if (gap == gaps_.end() || h.sequence() <= gap->second.after) continue;
@@ -585,7 +675,7 @@ absl::Status GossipEngine::SyncCatalog(const MemberCard& peer) {
     preq.set_max_bytes(options_.max_batch_bytes);
     hanse::v1::PullResponse presp;
     absl::Status ps = transport_->Pull(peer, preq, &presp);
-    Account(preq, presp);
+    Account(peer.did, preq, presp, ps);
     HANSE_RETURN_IF_ERROR(ps, "pull");
     std::vector<std::string> docs(presp.documents().begin(), presp.documents().end());
     pulled_new += Ingest(peer.did, docs, /*evidence=*/false).stored;

@@ -66,10 +66,30 @@ struct GossipStats {
   std::uint64_t pushes_sent = 0;
   std::uint64_t prunes = 0;
   std::uint64_t grafts = 0;
+  // Eager links dropped because a push or graft could not reach the member, and view members
+  // replaced at once because an exchange could not reach them.
+  std::uint64_t links_dropped = 0;
+  std::uint64_t view_replaced = 0;
   // Serialised gossip messages (the protobuf bytes, before HTTP/2 and TLS framing) this node
   // sent and received, as caller and as callee.
   std::uint64_t bytes_sent = 0;
   std::uint64_t bytes_received = 0;
+};
+
+// What this node knows of its gossip with one member (the ops metrics per peer): the
+// anti-entropy exchanges it began with the member and how they ended, the bytes both ways (as
+// caller and callee), when the member last answered or called, and how far this node was
+// behind it when they last compared.
+struct PeerGossip {
+  std::uint64_t exchanges_ok = 0;
+  std::uint64_t exchanges_failed = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t bytes_received = 0;
+  // Documents the member held that this node lacked at the last comparison: 0 after equal
+  // summaries, else the sum over issuers of how far the member's head was ahead.
+  std::uint64_t behind_documents = 0;
+  absl::Time last_success = absl::InfinitePast();  // a call either way that worked
+  absl::Time last_seen = absl::InfinitePast();     // a call either way, worked or not
 };
 
 // One call per federation RPC to `peer`. Implementations return Unavailable or
@@ -140,13 +160,15 @@ class GossipEngine {
                          hanse::v1::PushResponse* resp);
   absl::Status ServeMembership(const hanse::v1::MembershipRequest& req,
                                hanse::v1::MembershipResponse* resp);
-  // Counts a call this node served (`received` in, `sent` back); the services call it.
-  void AccountServed(const google::protobuf::MessageLite& received,
+  // Counts a call `caller` made to this node (`received` in, `sent` back); the services call it.
+  void AccountServed(const std::string& caller, const google::protobuf::MessageLite& received,
                      const google::protobuf::MessageLite& sent) {
-    Account(sent, received);
+    Account(caller, sent, received, absl::OkStatus());
   }
 
   GossipStats stats() const;
+  // Per member this node gossiped with lately (bounded: members idle for an hour are dropped).
+  std::map<std::string, PeerGossip> peer_stats() const;
   // The members whose last digest listed `issuer` as an equivocator (they hold evidence that it
   // signed one sequence twice). For this node's own DID: who has flagged it.
   std::vector<std::string> FlaggedBy(absl::string_view issuer) const;
@@ -172,6 +194,8 @@ class GossipEngine {
                       std::vector<catalog::IngestResult>* stored = nullptr,
                       std::vector<std::string>* stored_jws = nullptr);
   void IngestMembership(const std::string& from, const hanse::v1::MembershipResponse& resp);
+  // SyncWith without the per-member bookkeeping.
+  absl::Status Exchange(const MemberCard& peer);
   // The exchange after a differing (or unknown) summary.
   absl::Status SyncMembership(const MemberCard& peer, bool diff);
   absl::Status SyncCatalog(const MemberCard& peer);
@@ -182,14 +206,15 @@ class GossipEngine {
   std::vector<MemberCard> View();
   void Graft(const MemberCard& peer);
   void RefreshPeers();
-  // Counts a call this node made (`sent` out, `received` back).
-  void Account(const google::protobuf::MessageLite& sent,
-               const google::protobuf::MessageLite& received) {
-    std::uint64_t out = sent.ByteSizeLong(), in = received.ByteSizeLong();
-    std::lock_guard lock(mu_);
-    stats_.bytes_sent += out;
-    stats_.bytes_received += in;
-  }
+  // Counts a call between this node and `peer` (`sent` out, `received` back, `result`).
+  void Account(const std::string& peer, const google::protobuf::MessageLite& sent,
+               const google::protobuf::MessageLite& received, const absl::Status& result);
+  // The entry of `peer` in peer_stats_ (mu_ held), made room for when the table is full.
+  PeerGossip& PeerEntry(const std::string& peer);
+  // A member that did not answer: its eager link goes (a dead link would swallow pushes), and in
+  // a federation larger than the view it is swapped for another member at the next round and
+  // not taken back into the view for a while.
+  void Unreachable(const std::string& peer, bool from_view);
 
   struct Queued {
     std::string jws;
@@ -222,6 +247,9 @@ class GossipEngine {
   // again (bounded).
   std::set<std::string> refused_records_;
   std::map<std::string, int> standing_;
+  std::map<std::string, PeerGossip> peer_stats_;
+  // Members left out of the view until this round (they did not answer).
+  std::map<std::string, std::uint64_t> unreachable_until_;
   // Issuer -> where documents may be missing: a push delivered a later document than the next
   // one held (pushes race anti-entropy), so the head no longer shows the hole. Syncs with peers
   // at least as far pull from `after`; the hole is settled by a sync with the issuer itself

@@ -53,7 +53,7 @@ class FederationService final : public hanse::v1::Federation::Service {
     if (!caller.ok()) return ToGrpc(caller.status(), true);
     GossipEngine& engine = node_->gossip->engine();
     absl::Status st = engine.ServeSummary(*request, response);
-    engine.AccountServed(*request, *response);
+    engine.AccountServed(*caller, *request, *response);
     return ToGrpc(st, true);
   }
 
@@ -63,7 +63,7 @@ class FederationService final : public hanse::v1::Federation::Service {
     if (!caller.ok()) return ToGrpc(caller.status(), true);
     GossipEngine& engine = node_->gossip->engine();
     absl::Status st = engine.ServeDigest(*request, response);
-    engine.AccountServed(*request, *response);
+    engine.AccountServed(*caller, *request, *response);
     return ToGrpc(st, true);
   }
 
@@ -73,7 +73,7 @@ class FederationService final : public hanse::v1::Federation::Service {
     if (!caller.ok()) return ToGrpc(caller.status(), true);
     GossipEngine& engine = node_->gossip->engine();
     absl::Status st = engine.ServePull(*request, response);
-    engine.AccountServed(*request, *response);
+    engine.AccountServed(*caller, *request, *response);
     return ToGrpc(st, true);
   }
 
@@ -83,7 +83,7 @@ class FederationService final : public hanse::v1::Federation::Service {
     if (!caller.ok()) return ToGrpc(caller.status(), true);
     GossipEngine& engine = node_->gossip->engine();
     absl::Status st = engine.ServeMembership(*request, response);
-    engine.AccountServed(*request, *response);
+    engine.AccountServed(*caller, *request, *response);
     return ToGrpc(st, true);
   }
 
@@ -101,7 +101,7 @@ class FederationService final : public hanse::v1::Federation::Service {
     if (!caller.ok()) return ToGrpc(caller.status(), true);
     GossipEngine& engine = node_->gossip->engine();
     absl::Status st = engine.ServePush(*caller, *request, response);
-    engine.AccountServed(*request, *response);
+    engine.AccountServed(*caller, *request, *response);
     return ToGrpc(st, true);
   }
 

@@ -2,6 +2,7 @@
 // Catalog (every document verified before it is stored) over the simulator's transport.
 #include "node/federation/sim/gossip_sim.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -120,6 +121,83 @@ TEST(GossipSimTest, PeersContactedStayBoundedAsTheFederationGrows) {
               contacted[1]);
   EXPECT_LE(contacted[1], 32u);
   EXPECT_LE(contacted[1], contacted[0] + 8);
+}
+
+// A member that stops answering loses its eager links at the first push that fails, and in a
+// federation larger than the view it is swapped out of a view at the first exchange that fails
+// (not only at a rotation), so it stops taking one of the round's picks.
+TEST(GossipSimTest, AMemberThatDoesNotAnswerLeavesTheViewsAndTheEagerLinks) {
+  constexpr int kNodes = 128;
+  auto sim = MakeSim(kNodes);
+  ASSERT_THAT(sim->Publish(1, "before").status(), IsOk());
+  ASSERT_GT(sim->RunUntilConverged(60), 0);
+  constexpr int kDead = 0;
+  const std::string dead = sim->did(kDead);
+  auto count = [&](auto set_of) {
+    int n = 0;
+    for (int i = 1; i < kNodes; ++i) {
+      auto set = set_of(sim->engine(i));
+      n += std::find(set.begin(), set.end(), dead) != set.end() ? 1 : 0;
+    }
+    return n;
+  };
+  auto views = [](GossipEngine& e) { return e.view(); };
+  auto eager = [](GossipEngine& e) { return e.eager(); };
+  const int views_before = count(views), eager_before = count(eager);
+  ASSERT_GE(views_before, 4);
+  ASSERT_GE(eager_before, 2);
+  sim->Crash(kDead);
+  for (int u = 0; u < 3; ++u) {
+    HANSE_ASSERT_OK_AND_ASSIGN(auto doc, sim->Publish(1 + u * 40, absl::StrCat("after-", u)));
+    ASSERT_GT(sim->RunUntilHeld(doc.id, doc.sequence, 30), 0);
+  }
+  for (int r = 0; r < 16; ++r) sim->Round();
+  std::uint64_t dropped = 0, replaced = 0, failed = 0;
+  for (int i = 1; i < kNodes; ++i) {
+    GossipStats st = sim->engine(i).stats();
+    dropped += st.links_dropped;
+    replaced += st.view_replaced;
+    auto peers = sim->engine(i).peer_stats();
+    if (auto it = peers.find(dead); it != peers.end()) failed += it->second.exchanges_failed;
+  }
+  std::printf(
+      "dead member: in %d views and %d eager sets before, %d and %d after "
+      "(%llu links dropped, %llu view swaps, %llu failed exchanges)\n",
+      views_before, eager_before, count(views), count(eager),
+      static_cast<unsigned long long>(dropped), static_cast<unsigned long long>(replaced),
+      static_cast<unsigned long long>(failed));
+  EXPECT_EQ(count(eager), 0);
+  EXPECT_LE(count(views), 1);
+  EXPECT_GT(replaced, 0u);
+  EXPECT_GT(failed, 0u);
+}
+
+// Per member: exchanges and their results, bytes both ways, when a call last worked, and how
+// far this node was behind when they compared.
+TEST(GossipSimTest, PerPeerFiguresShowExchangesBytesAndHowFarBehind) {
+  auto sim = MakeSim(3);
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+    HANSE_ASSERT_OK_AND_ASSIGN(std::string jws, sim->Sign(0, absl::StrCat("d", seq), seq, "t"));
+    ASSERT_THAT(sim->catalog(0).Ingest(jws).status(), IsOk());
+  }
+  ASSERT_THAT(sim->engine(1).SyncWith(sim->card(0)), IsOk());
+  PeerGossip p = sim->engine(1).peer_stats().at(sim->did(0));
+  EXPECT_EQ(p.behind_documents, 3u);
+  EXPECT_EQ(p.exchanges_ok, 1u);
+  EXPECT_GT(p.bytes_sent, 0u);
+  EXPECT_GT(p.bytes_received, p.bytes_sent) << "three documents came back";
+  EXPECT_EQ(p.last_success, sim->clock().Now());
+  // Now equal: the next exchange ends at the summary, nothing behind.
+  ASSERT_THAT(sim->engine(1).SyncWith(sim->card(0)), IsOk());
+  p = sim->engine(1).peer_stats().at(sim->did(0));
+  EXPECT_EQ(p.behind_documents, 0u);
+  EXPECT_EQ(p.exchanges_ok, 2u);
+  sim->Crash(0);
+  sim->clock().Advance(absl::Seconds(5));
+  EXPECT_FALSE(sim->engine(1).SyncWith(sim->card(0)).ok());
+  p = sim->engine(1).peer_stats().at(sim->did(0));
+  EXPECT_EQ(p.exchanges_failed, 1u);
+  EXPECT_EQ(p.last_seen - p.last_success, absl::Seconds(5)) << "the lag the metric shows";
 }
 
 TEST(GossipSimTest, PartitionedSidesConvergeAfterHealingAndLoseNothing) {
