@@ -141,6 +141,16 @@ absl::StatusOr<Json> SpecFromPublish(const Json& publish) {
 absl::StatusOr<std::unique_ptr<Source>> MakeSource(const Context& ctx, const Json& spec) {
   const std::string kind = spec.value("kind", "");
   const Json found = spec.value("found", Json::object());
+  // A remote connection first: an HTTP source has a "path" too (below its URL).
+  if (spec.contains("postgresql")) return PostgresSourceFor(ctx, spec);
+  for (const char* kind : {"s3", "http"}) {
+    if (!spec.contains(kind)) continue;
+    HANSE_ASSIGN_OR_RETURN(std::string name, StringField(spec, kind, "source"));
+    HANSE_ASSIGN_OR_RETURN(Json conn, Connection(ctx, spec, kind, {}, /*check_keys=*/false));
+    const std::string what = absl::StrCat("config sources.", kind, ".", name);
+    return std::string(kind) == "s3" ? S3SourceFor(conn, spec, what)
+                                     : HttpSourceFor(conn, spec, what);
+  }
   if (spec.contains("path")) {
     HANSE_RETURN_IF_ERROR(CheckKeys(spec, {"root", "path", "kind", "found"}, "content"));
     HANSE_ASSIGN_OR_RETURN(std::string root, StringField(spec, "root", "content"));
@@ -166,15 +176,6 @@ absl::StatusOr<std::unique_ptr<Source>> MakeSource(const Context& ctx, const Jso
           absl::StrCat("content \"", path, "\" must be a regular file or a directory"));
     }
     return MakeFileSource(real, found);
-  }
-  if (spec.contains("postgresql")) return PostgresSourceFor(ctx, spec);
-  for (const char* kind : {"s3", "http"}) {
-    if (!spec.contains(kind)) continue;
-    HANSE_ASSIGN_OR_RETURN(std::string name, StringField(spec, kind, "source"));
-    HANSE_ASSIGN_OR_RETURN(Json conn, Connection(ctx, spec, kind, {}, /*check_keys=*/false));
-    const std::string what = absl::StrCat("config sources.", kind, ".", name);
-    return std::string(kind) == "s3" ? S3SourceFor(conn, spec, what)
-                                     : HttpSourceFor(conn, spec, what);
   }
   return absl::InvalidArgumentError(
       absl::StrCat("a source of kind \"", kind, "\" is not known to this node"));

@@ -24,6 +24,7 @@
 namespace hanse::node::source {
 namespace {
 
+using ::hanse::testing::IsOk;
 using ::hanse::testing::TempDir;
 using ::testing::HasSubstr;
 
@@ -235,6 +236,15 @@ TEST_F(LocalSourceTest, RemoteSourcesNameTheirConnection) {
                   .status()
                   .message(),
               HasSubstr("unknown key \"table\""));
+  // An HTTP source names a "path" below its URL: it is the connection's, not a local file.
+  ctx_.connections = {{"http", {{"api", {{"url", "http://127.0.0.1:1"}}}}}};
+  HANSE_ASSERT_OK_AND_ASSIGN(
+      auto http,
+      SpecFromPublish({{"source", {{"http", "api"}, {"path", "/feed"}, {"live", true}}}}));
+  EXPECT_THAT(MakeSource(ctx_, http).status(), IsOk());
+  EXPECT_THAT(
+      MakeSource(ctx_, {{"http", "api"}, {"path", "/x"}, {"root", "data"}}).status().message(),
+      HasSubstr("unknown key \"root\""));
 }
 
 TEST_F(LocalSourceTest, UnpackRebuildsTheTreeAndRefusesWhatHanseNeverSends) {
