@@ -38,15 +38,24 @@ namespace hanse::node {
 absl::Status CmdDatasetPublish(const std::string& home_dir, const std::string& file, bool json) {
   HANSE_ASSIGN_OR_RETURN(std::string text, ReadFile(file, 1 << 20));
   HANSE_ASSIGN_OR_RETURN(auto client, AdminClient::Connect(home_dir));
-  HANSE_ASSIGN_OR_RETURN(auto resp, client.PublishDataset(text), file);
+  // The node reads and hashes the content (5 GiB take ~20 s): a bar on a terminal.
+  const bool tty = ::isatty(STDERR_FILENO);
+  bool shown = false;
+  auto resp = client.PublishDataset(text, [&](std::uint64_t done, std::uint64_t total) {
+    if (!tty) return;
+    PrintProgress("Hashing", done, total);
+    shown = true;
+  });
+  if (shown) std::fprintf(stderr, "\n");
+  HANSE_RETURN_IF_ERROR(resp.status(), file);
   if (json) {
-    std::printf("%s\n",
-                nlohmann::json(
-                    {{"id", resp.id()}, {"sequence", resp.sequence()}, {"outcome", resp.outcome()}})
-                    .dump(2)
-                    .c_str());
+    std::printf("%s\n", nlohmann::json({{"id", resp->id()},
+                                        {"sequence", resp->sequence()},
+                                        {"outcome", resp->outcome()}})
+                            .dump(2)
+                            .c_str());
   } else {
-    std::printf("%s\n", resp.id().c_str());
+    std::printf("%s\n", resp->id().c_str());
   }
   return absl::OkStatus();
 }
@@ -65,6 +74,9 @@ absl::Status CmdDatasetList(const std::string& home_dir, bool mine, int limit, b
   for (const auto& d : resp.datasets()) {
     std::printf("%s %-10s %-4llu %s\n", Cell(d.title(), 40).c_str(), d.issued().c_str(),
                 static_cast<unsigned long long>(d.sequence()), d.id().c_str());
+    if (!d.needs_republication().empty()) {
+      std::printf("  ! NEEDS REPUBLICATION: %s\n", d.needs_republication().c_str());
+    }
   }
   if (!resp.next_after().empty()) std::printf("(more: raise --limit)\n");
   return absl::OkStatus();

@@ -4,6 +4,7 @@
 #ifndef HANSE_NODE_CLI_COMMANDS_H_
 #define HANSE_NODE_CLI_COMMANDS_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,10 @@ std::string Clip(absl::string_view s, size_t n);
 // A table cell: clipped to `width` characters and padded with spaces to exactly that many (a
 // printf width counts bytes, so "Universitätsklinikum" would be one column short).
 std::string Cell(absl::string_view s, size_t width);
+// A 30-column progress bar, "[#####     ]" (full when `total` is 0).
+std::string Bar(std::uint64_t got, std::uint64_t total);
+// "\rWHAT [####  ]  12.0 / 48.0 MiB ( 25%)" on stderr (no bar when `total` is 0: not known).
+void PrintProgress(absl::string_view what, std::uint64_t done, std::uint64_t total);
 
 // init, card, peer, status, node run (node_commands.cc)
 

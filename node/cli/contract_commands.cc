@@ -145,17 +145,12 @@ absl::Status ShowContract(ContractCommands& c) {
   return absl::OkStatus();
 }
 
-std::string Bar(std::uint64_t got, std::uint64_t total) {
-  constexpr int kWidth = 30;
-  int filled = total == 0 ? kWidth : static_cast<int>(kWidth * got / total);
-  return absl::StrCat("[", std::string(filled, '#'), std::string(kWidth - filled, ' '), "]");
-}
-
 absl::Status Fetch(ContractCommands& c) {
   HANSE_ASSIGN_OR_RETURN(AdminClient client, AdminClient::Connect(*c.home));
   hanse::v1::FetchDataRequest req;
   req.set_agreement_id(c.id);
-  req.set_out(std::filesystem::absolute(c.out).string());
+  // No --out: the node's own inbox (it prints where).
+  if (!c.out.empty()) req.set_out(std::filesystem::absolute(c.out).string());
   req.set_resume(c.resume);
   req.set_force(c.force);
   req.set_max_rate(c.max_rate);
@@ -173,14 +168,15 @@ absl::Status Fetch(ContractCommands& c) {
   if (tty) std::fprintf(stderr, "\n");
   if (absl::IsUnavailable(finished) && !NodeIsRunning(*c.home)) {
     // The node itself went away (it answers on the admin socket): say so, not "Socket closed".
-    return absl::UnavailableError(absl::StrCat("the node at ", *c.home,
-                                               " stopped during the fetch (", last.received_bytes(),
-                                               " bytes had arrived; they stay in ", req.out(),
-                                               ".part): start it again and run "
-                                               "`hanse fetch --resume`"));
+    return absl::UnavailableError(absl::StrCat(
+        "the node at ", *c.home, " stopped during the fetch (", last.received_bytes(),
+        " bytes had arrived; they stay in ", last.out().empty() ? req.out() : last.out(),
+        ".part): start it again and run "
+        "`hanse fetch --resume`"));
   }
   HANSE_RETURN_IF_ERROR(finished);
-  std::printf("%s\n", req.out().c_str());
+  // Where the data landed, as the node wrote it (its inbox, or a token holder's confined path).
+  std::printf("%s\n", (last.out().empty() ? req.out() : last.out()).c_str());
   std::fprintf(stderr, "Fetched %llu bytes (use %llu); %s.\n",
                static_cast<unsigned long long>(last.received_bytes()),
                static_cast<unsigned long long>(last.use_number()), last.message().c_str());
@@ -368,7 +364,9 @@ std::shared_ptr<ContractCommands> AddContractCommands(
       "self-description");
   add_home(c->fetch);
   c->fetch->add_option("agreement", c->id, "Agreement id")->required();
-  c->fetch->add_option("--out", c->out, "Where to write the data")->required();
+  c->fetch->add_option("--out", c->out,
+                       "Where the node writes the data (default: its inbox, "
+                       "HOME/inbox/AGREEMENT/DATASET; the path is printed)");
   c->fetch->add_flag("--resume", c->resume, "Continue an interrupted fetch from OUT.part");
   c->fetch->add_flag("--force", c->force, "Replace OUT if it exists");
   c->fetch->add_option("--max-rate", c->max_rate, "Bandwidth cap in bytes per second");

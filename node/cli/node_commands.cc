@@ -278,6 +278,11 @@ absl::Status CmdStatus(const std::string& home_dir, bool json) {
   if (!s.store_writes_refused().empty()) {
     std::printf("  WRITES REFUSED: %s\n", s.store_writes_refused().c_str());
   }
+  if (s.needs_republication_size() > 0) {
+    std::printf("Republish: %d dataset(s) whose source changed (hanse dataset list --mine):\n",
+                s.needs_republication_size());
+    for (const auto& id : s.needs_republication()) std::printf("  %s\n", id.c_str());
+  }
   std::printf("TLS cert: valid until %s (renewed automatically before the end)\n",
               s.node_cert_not_after().c_str());
   std::printf("Sequence: %llu signed, %llu held\n",

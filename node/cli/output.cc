@@ -144,6 +144,24 @@ std::string Clip(absl::string_view s, size_t n) {
   return absl::StrCat(s.substr(0, OffsetOfCharacter(s, n > 3 ? n - 3 : 0)), "...");
 }
 
+std::string Bar(std::uint64_t got, std::uint64_t total) {
+  constexpr int kWidth = 30;
+  int filled = total == 0 ? kWidth : static_cast<int>(kWidth * got / total);
+  return absl::StrCat("[", std::string(filled, '#'), std::string(kWidth - filled, ' '), "]");
+}
+
+void PrintProgress(absl::string_view what, std::uint64_t done, std::uint64_t total) {
+  if (total > 0) {
+    std::fprintf(stderr, "\r%.*s %s %6.1f / %.1f MiB (%3d%%)", static_cast<int>(what.size()),
+                 what.data(), Bar(done, total).c_str(), done / 1048576.0, total / 1048576.0,
+                 static_cast<int>(100 * std::min(done, total) / total));
+  } else {
+    std::fprintf(stderr, "\r%.*s %6.1f MiB", static_cast<int>(what.size()), what.data(),
+                 done / 1048576.0);
+  }
+  std::fflush(stderr);
+}
+
 std::string Cell(absl::string_view s, size_t width) {
   std::string out = Clip(s, width);
   out.append(width - std::min(width, Characters(out)), ' ');

@@ -27,5 +27,8 @@ std::string CardKey(absl::string_view did) { return absl::StrCat("card|", did); 
 std::string ContentKey(absl::string_view dataset_id) {
   return absl::StrCat("content|", dataset_id);
 }
+std::string RepublishKey(absl::string_view dataset_id) {
+  return absl::StrCat(kRepublishPrefix, dataset_id);
+}
 
 }  // namespace hanse::contract

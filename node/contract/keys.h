@@ -28,6 +28,10 @@ inline constexpr absl::string_view kDutyPrefix = "d/";
 std::string OpenUseKey(absl::string_view agreement_id);
 std::string CardKey(absl::string_view did);
 std::string ContentKey(absl::string_view dataset_id);
+// An own dataset whose source no longer matches what was published (JSON: reason, since);
+// written by the provider when it refuses to send, removed by republishing or unpublishing.
+std::string RepublishKey(absl::string_view dataset_id);
+inline constexpr absl::string_view kRepublishPrefix = "republish|";
 
 }  // namespace hanse::contract
 

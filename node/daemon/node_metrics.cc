@@ -5,6 +5,7 @@
 #include "base/metrics.h"
 #include "base/version.h"
 #include "node/daemon/node_impl.h"
+#include "node/publishing/publishing.h"
 
 namespace hanse::node {
 
@@ -16,8 +17,20 @@ void Node::Impl::RegisterMetrics() {
   });
   metrics.Gauge("hanse_uptime_seconds", "Seconds since the node started",
                 [this, one] { return one(absl::ToDoubleSeconds(clock->Now() - started)); });
-  metrics.Gauge("hanse_catalog_documents", "Current documents in the catalogue",
-                [this, one] { return one(static_cast<double>(catalog->document_count())); });
+  metrics.Gauge("hanse_catalog_documents",
+                "Current documents in the catalogue by kind (participant, dataset, certification; "
+                "tombstone: unpublished or revoked)",
+                [this] {
+                  const catalog::Catalog::KindCounts counts = catalog->CountByKind();
+                  Samples out;
+                  for (catalog::DocumentKind kind :
+                       {catalog::DocumentKind::kParticipant, catalog::DocumentKind::kDataset,
+                        catalog::DocumentKind::kCertification, catalog::DocumentKind::kTombstone}) {
+                    out.push_back({{{"kind", std::string(catalog::DocumentKindName(kind))}},
+                                   static_cast<double>(counts[static_cast<size_t>(kind)])});
+                  }
+                  return out;
+                });
   metrics.Gauge("hanse_store_disk_bytes", "Bytes the store takes on disk",
                 [this, one] { return one(static_cast<double>(store->DiskBytes())); });
   metrics.Gauge("hanse_store_free_bytes",
@@ -66,6 +79,13 @@ void Node::Impl::RegisterMetrics() {
                   }
                   return out;
                 });
+  metrics.Gauge(
+      "hanse_datasets_needing_republication",
+      "This node's datasets whose source no longer matches what was published (republish them)",
+      [this, one] {
+        auto marked = NeedingRepublication(*store);
+        return marked.ok() ? one(static_cast<double>(marked->size())) : Samples{};
+      });
   metrics.Gauge("hanse_audit_entries", "Entries in the signed audit chain",
                 [this, one] { return one(static_cast<double>(exchange->audit().size())); });
   metrics.CounterFrom(
@@ -173,12 +193,15 @@ void Node::Impl::RegisterMetrics() {
                        {{{"result", "differing"}}, static_cast<double>(st.summaries_differing)}};
       });
   metrics.CounterFrom("hanse_gossip_push_tree_total",
-                      "Push tree events: pushes sent, links pruned (duplicates), links grafted",
+                      "Push tree events: pushes sent, links pruned (duplicates), links grafted, "
+                      "links dropped (the member did not answer)",
                       [this] {
                         GossipStats st = gossip->engine().stats();
-                        return Samples{{{{"event", "push"}}, static_cast<double>(st.pushes_sent)},
-                                       {{{"event", "prune"}}, static_cast<double>(st.prunes)},
-                                       {{{"event", "graft"}}, static_cast<double>(st.grafts)}};
+                        return Samples{
+                            {{{"event", "push"}}, static_cast<double>(st.pushes_sent)},
+                            {{{"event", "prune"}}, static_cast<double>(st.prunes)},
+                            {{{"event", "graft"}}, static_cast<double>(st.grafts)},
+                            {{{"event", "drop"}}, static_cast<double>(st.links_dropped)}};
                       });
   metrics.CounterFrom(
       "hanse_gossip_bytes_total",
@@ -193,6 +216,56 @@ void Node::Impl::RegisterMetrics() {
     return Samples{{{{"set", "view"}}, static_cast<double>(e.view().size())},
                    {{{"set", "eager"}}, static_cast<double>(e.eager().size())}};
   });
+  metrics.CounterFrom(
+      "hanse_gossip_view_replaced_total",
+      "View members swapped for another at once because they did not answer",
+      [this, one] { return one(static_cast<double>(gossip->engine().stats().view_replaced)); });
+  // Per member this node gossiped with in the last hour (its view, its eager links and the
+  // members that called it).
+  auto per_peer = [this](auto value) {
+    Samples out;
+    for (const auto& [peer, p] : gossip->engine().peer_stats()) value(peer, p, &out);
+    return out;
+  };
+  metrics.CounterFrom(
+      "hanse_gossip_peer_exchanges_total",
+      "Anti-entropy exchanges this node began with each member, by result (ok, failed)",
+      [per_peer] {
+        return per_peer([](const std::string& peer, const PeerGossip& p, Samples* out) {
+          out->push_back({{{"peer", peer}, {"result", "ok"}}, static_cast<double>(p.exchanges_ok)});
+          out->push_back(
+              {{{"peer", peer}, {"result", "failed"}}, static_cast<double>(p.exchanges_failed)});
+        });
+      });
+  metrics.CounterFrom(
+      "hanse_gossip_peer_bytes_total",
+      "Serialised gossip messages sent to and received from each member (as caller and callee)",
+      [per_peer] {
+        return per_peer([](const std::string& peer, const PeerGossip& p, Samples* out) {
+          out->push_back(
+              {{{"peer", peer}, {"direction", "sent"}}, static_cast<double>(p.bytes_sent)});
+          out->push_back(
+              {{{"peer", peer}, {"direction", "received"}}, static_cast<double>(p.bytes_received)});
+        });
+      });
+  metrics.Gauge(
+      "hanse_gossip_peer_lag_seconds",
+      "Seconds since a gossip call with each member last worked (either direction)",
+      [this, per_peer] {
+        const absl::Time now = clock->Now();
+        return per_peer([now](const std::string& peer, const PeerGossip& p, Samples* out) {
+          if (p.last_success == absl::InfinitePast()) return;
+          out->push_back({{{"peer", peer}}, absl::ToDoubleSeconds(now - p.last_success)});
+        });
+      });
+  metrics.Gauge("hanse_gossip_peer_behind_documents",
+                "Documents each member held that this node lacked when they last compared "
+                "(0: equal; pulled since)",
+                [per_peer] {
+                  return per_peer([](const std::string& peer, const PeerGossip& p, Samples* out) {
+                    out->push_back({{{"peer", peer}}, static_cast<double>(p.behind_documents)});
+                  });
+                });
 }
 
 }  // namespace hanse::node

@@ -4,10 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/clock.h"
@@ -21,6 +24,7 @@
 #include "node/source/unpack.h"
 #include "policy/evaluate.h"
 #include "policy/policy.h"
+#include "trust/encoding.h"
 #include "trust/sha256_stream.h"
 
 namespace hanse::node {
@@ -189,15 +193,46 @@ absl::Status Consumer::ScheduleDuties(const Negotiation& n, std::int64_t use,
   return absl::OkStatus();
 }
 
-absl::Status Consumer::FetchData(const hanse::v1::FetchDataRequest& req,
+absl::StatusOr<std::string> Consumer::InboxPath(const Negotiation& n) const {
+  // A path component from an id: its own characters where they are plain, else its SHA-256.
+  auto component = [](absl::string_view id) {
+    const bool plain =
+        !id.empty() && id.size() <= 128 && id != "." && id != ".." &&
+        std::all_of(id.begin(), id.end(), [](char ch) {
+          return absl::ascii_isalnum(ch) || ch == '.' || ch == '_' || ch == '-' || ch == ':';
+        });
+    return plain ? std::string(id) : trust::HexEncode(trust::Sha256(id)).substr(0, 32);
+  };
+  const std::string inbox = c_->home->paths.dir + "/inbox";
+  const std::string dir = absl::StrCat(inbox, "/", component(n.agreement_id));
+  for (const std::string& d : {inbox, dir}) {
+    if (::mkdir(d.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoStatus(errno, d);
+    struct stat st {};
+    if (::lstat(d.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return absl::FailedPreconditionError(absl::StrCat(d, " is not a directory"));
+    }
+  }
+  const absl::string_view dataset = n.dataset_id;
+  const size_t slash = dataset.find_last_of('/');
+  return absl::StrCat(
+      dir, "/", component(slash == absl::string_view::npos ? dataset : dataset.substr(slash + 1)));
+}
+
+absl::Status Consumer::FetchData(const hanse::v1::FetchDataRequest& asked,
                                  const ProgressSink& progress) {
   HANSE_ASSIGN_OR_RETURN(Negotiation n,
-                         c_->contracts.GetByAgreement(Role::kConsumer, req.agreement_id()));
+                         c_->contracts.GetByAgreement(Role::kConsumer, asked.agreement_id()));
   if (n.state != State::kFinalized) {
     return absl::FailedPreconditionError(
         absl::StrCat("agreement ", n.agreement_id, " is ", contract::StateName(n.state)));
   }
-  if (req.out().empty() || req.out()[0] != '/') {
+  // Without --out, the node's own inbox: a place it may write whatever its service sandbox,
+  // where its delete duties reach.
+  hanse::v1::FetchDataRequest req = asked;
+  if (req.out().empty()) {
+    HANSE_ASSIGN_OR_RETURN(*req.mutable_out(), InboxPath(n));
+  }
+  if (req.out()[0] != '/') {
     return absl::InvalidArgumentError("--out must be an absolute path");
   }
   auto provider = c_->peers->Find(n.provider_did);
@@ -217,7 +252,8 @@ absl::Status Consumer::FetchData(const hanse::v1::FetchDataRequest& req,
     auto within = [](const std::string& a, const std::string& b) {
       return a == b || absl::StartsWith(a, absl::StrCat(b, "/"));
     };
-    if ((within(out, home) && !within(out, home + "/fetched")) || within(home, out)) {
+    if ((within(out, home) && !within(out, home + "/fetched") && !within(out, home + "/inbox")) ||
+        within(home, out)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--out ", req.out(), " is inside (or holds) the node's home; choose a path outside it"));
     }
@@ -258,6 +294,7 @@ absl::Status Consumer::FetchData(const hanse::v1::FetchDataRequest& req,
   freq.set_offset(offset);
   hanse::v1::FetchProgress p;
   p.set_received_bytes(offset);
+  p.set_out(req.out());
   std::uint64_t use = 0;
   const Stopwatch started;
   const std::uint64_t start_offset = offset;

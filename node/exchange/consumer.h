@@ -27,6 +27,7 @@ class Consumer {
 
   absl::StatusOr<hanse::v1::ContractInfo> RequestContract(
       const hanse::v1::RequestContractRequest& req);
+  // `req.out` empty: the data lands in the inbox (InboxPath); every progress message names where.
   absl::Status FetchData(const hanse::v1::FetchDataRequest& req, const ProgressSink& progress);
   // Runs the duties that are due at the clock's time; one line per duty.
   std::vector<std::string> RunDueDuties();
@@ -38,6 +39,9 @@ class Consumer {
   void ResumeInterrupted();
 
  private:
+  // HOME/inbox/<agreement id>/<dataset name> (directories 0700, made here); an id with other
+  // than plain characters becomes part of its SHA-256.
+  absl::StatusOr<std::string> InboxPath(const contract::Negotiation& n) const;
   absl::Status ScheduleDuties(const contract::Negotiation& n, std::int64_t use,
                               const std::string& out_path, absl::Time start);
 

@@ -1,5 +1,6 @@
 #include "node/exchange/provider.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -96,6 +97,26 @@ absl::StatusOr<hanse::v1::CountersignResponse> Provider::Countersign(
   return resp;
 }
 
+void Provider::MarkForRepublication(const std::string& dataset_id, const absl::Status& why) {
+  switch (why.code()) {
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kDataLoss:
+      break;
+    default:
+      return;  // unreachable, refused, full: nothing to republish
+  }
+  catalog::WriteBatch batch;
+  batch.Put(
+      catalog::Family::kContracts, contract::RepublishKey(dataset_id),
+      nlohmann::json({{"reason", std::string(why.message())}, {"since", Rfc3339(c_->clock->Now())}})
+          .dump());
+  if (absl::Status written = c_->store->Write(batch, /*sync=*/true); !written.ok()) {
+    log::Warn("could not note that a dataset needs republication",
+              {{"dataset", dataset_id}, {"error", written.ToString()}});
+  }
+}
+
 absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRequest& req,
                              const ChunkWriter& write) {
   HANSE_ASSIGN_OR_RETURN(Negotiation n,
@@ -173,6 +194,7 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
   if (!reader.ok()) {
     log::Warn("a dataset's source no longer matches what was published; republish it",
               {{"dataset", n.dataset_id}, {"error", std::string(reader.status().message())}});
+    MarkForRepublication(n.dataset_id, reader.status());
     c_->Audit("transfer.refused", n.agreement_id, caller,
               {{"dataset", n.dataset_id},
                {"offset", req.offset()},
@@ -217,6 +239,8 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
   // A live source's length is known only at its end; the stream ends when the source does.
   const bool live = current_doc.dataset.live;
   const std::uint64_t total = live ? 0 : current_doc.dataset.byte_size;
+  const std::uint64_t live_cap =
+      static_cast<std::uint64_t>(std::max(0, c_->home->config.live_transfer_max_mb)) << 20;
   if (req.offset() > total) return absl::OutOfRangeError("offset beyond the end of the content");
   c_->Audit("transfer.started", n.agreement_id, caller,
             {{"use", use}, {"offset", req.offset()}, {"bytes", total}, {"live", live}});
@@ -256,6 +280,11 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
     }
     buf->resize(got);
     read_offset += got;
+    if (live && live_cap > 0 && read_offset > live_cap) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("the live source sent more than live_transfer_max_mb (", live_cap >> 20,
+                       " MiB) allows; the provider stopped the transfer"));
+    }
     *last = live ? ended : read_offset == total;
     if (sent) {
       sent->Update(*buf);
@@ -320,6 +349,7 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
       result.code() == absl::StatusCode::kFailedPrecondition) {
     log::Warn("a dataset's source no longer matches what was published; republish it",
               {{"dataset", n.dataset_id}, {"error", std::string(result.message())}});
+    MarkForRepublication(n.dataset_id, result);
   }
   if (result.ok() && live) {
     // The receipt of a live use must name exactly these bytes (Acknowledge checks it).

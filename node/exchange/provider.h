@@ -33,6 +33,11 @@ class Provider {
   absl::Status ReportDuty(const std::string& caller, const hanse::v1::ReportDutyRequest& req);
 
  private:
+  // Notes that an own dataset's source no longer matches what was published (changed, gone,
+  // short, another digest): `hanse dataset list --mine` and `hanse status` show it, with the
+  // reason, until the dataset is republished or unpublished. Other failures note nothing.
+  void MarkForRepublication(const std::string& dataset_id, const absl::Status& why);
+
   exchange_internal::Common* c_;
   std::mutex use_mu_;  // policy re-evaluation and use claim are one step
 };

@@ -145,6 +145,7 @@ constexpr const char* kKnownKeys[] = {"format_version",
                                       "gossip_push_fanout",
                                       "gossip_view_size",
                                       "fetch_idle_timeout_seconds",
+                                      "live_transfer_max_mb",
                                       "node_cert_validity_days",
                                       "node_cert_renew_days",
                                       "store_min_free_mb",
@@ -207,6 +208,8 @@ absl::StatusOr<Config> ParseConfig(absl::string_view json_text, absl::string_vie
   HANSE_RETURN_IF_ERROR(GetInt(j, source, "gossip_view_size", 0, 1024, &c.gossip_view_size));
   HANSE_RETURN_IF_ERROR(
       GetInt(j, source, "fetch_idle_timeout_seconds", 1, 86400, &c.fetch_idle_timeout_seconds));
+  HANSE_RETURN_IF_ERROR(
+      GetInt(j, source, "live_transfer_max_mb", 0, 1 << 30, &c.live_transfer_max_mb));
   HANSE_RETURN_IF_ERROR(
       GetInt(j, source, "node_cert_validity_days", 2, 3650, &c.node_cert_validity_days));
   HANSE_RETURN_IF_ERROR(
@@ -307,6 +310,7 @@ std::string SerializeConfig(const Config& c) {
   j["gossip_push_fanout"] = c.gossip_push_fanout;
   j["gossip_view_size"] = c.gossip_view_size;
   j["fetch_idle_timeout_seconds"] = c.fetch_idle_timeout_seconds;
+  j["live_transfer_max_mb"] = c.live_transfer_max_mb;
   j["node_cert_validity_days"] = c.node_cert_validity_days;
   j["node_cert_renew_days"] = c.node_cert_renew_days;
   j["store_min_free_mb"] = c.store_min_free_mb;

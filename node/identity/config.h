@@ -61,6 +61,9 @@ struct Config {
   int gossip_view_size = 8;
   // A fetch whose provider sends nothing for this long is abandoned (resumable).
   int fetch_idle_timeout_seconds = 30;
+  // A live source (an API, a query) sending more than this in one transfer is cut off (MiB; 0
+  // = no cap): its length is not known ahead, and an endless one would fill the consumer's disk.
+  int live_transfer_max_mb = 65536;
   // The node TLS certificate: its lifetime when (re)issued, and how long before its end the
   // node renews it (a warning is logged daily from 60 days before, or from this, if larger).
   int node_cert_validity_days = 365;

@@ -195,8 +195,27 @@ absl::StatusOr<catalog::IngestResult> PublishDataset(const Home& home, absl::str
   catalog::WriteBatch content_record;
   content_record.Put(catalog::Family::kContracts, contract::ContentKey(doc.id),
                      described.record.dump());
+  // Described afresh: whatever the provider found wrong with the old source is settled.
+  content_record.Delete(catalog::Family::kContracts, contract::RepublishKey(doc.id));
   const std::string issuer = doc.issuer;
   return catalog.SignAndIngest(issuer, SignerFor(home, std::move(doc)), content_record);
+}
+
+absl::StatusOr<std::map<std::string, std::string>> NeedingRepublication(catalog::Store& store) {
+  std::map<std::string, std::string> out;
+  HANSE_RETURN_IF_ERROR(store.Scan(
+      catalog::Family::kContracts, contract::kRepublishPrefix,
+      [&](absl::string_view key, absl::string_view value) {
+        nlohmann::json j = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
+        std::string why = j.is_object() ? j.value("reason", std::string("the source changed"))
+                                        : std::string("the source changed");
+        if (j.is_object() && j.contains("since")) {
+          absl::StrAppend(&why, " (since ", j.value("since", std::string()), ")");
+        }
+        out.emplace(std::string(key.substr(contract::kRepublishPrefix.size())), std::move(why));
+        return true;
+      }));
+  return out;
 }
 
 absl::StatusOr<catalog::IngestResult> UnpublishDataset(const Home& home, absl::string_view id,
@@ -213,7 +232,9 @@ absl::StatusOr<catalog::IngestResult> UnpublishDataset(const Home& home, absl::s
                         "only the publisher can unpublish a dataset");
   doc.valid_from = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
   const std::string issuer = doc.issuer;
-  return catalog.SignAndIngest(issuer, SignerFor(home, std::move(doc)));
+  catalog::WriteBatch settled;  // an unpublished dataset needs no republication
+  settled.Delete(catalog::Family::kContracts, contract::RepublishKey(id));
+  return catalog.SignAndIngest(issuer, SignerFor(home, std::move(doc)), settled);
 }
 
 }  // namespace hanse::node

@@ -4,6 +4,7 @@
 #ifndef HANSE_NODE_PUBLISHING_PUBLISHING_H_
 #define HANSE_NODE_PUBLISHING_PUBLISHING_H_
 
+#include <map>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -36,6 +37,10 @@ absl::StatusOr<catalog::IngestResult> PublishDataset(const Home& home, absl::str
 
 // Where this home's datasets may come from (DIR/data, the config's data roots and sources).
 source::Context SourceContextOf(const Home& home);
+
+// This node's datasets the provider refused to send because their source no longer matches
+// what was published: id -> "REASON (since RFC 3339)". Cleared by republishing or unpublishing.
+absl::StatusOr<std::map<std::string, std::string>> NeedingRepublication(catalog::Store& store);
 
 // Signs and stores a tombstone for one of this node's datasets.
 absl::StatusOr<catalog::IngestResult> UnpublishDataset(const Home& home, absl::string_view id,

@@ -26,13 +26,14 @@ constexpr size_t kExportChunk = 256u << 10;
 
 }  // namespace
 
-absl::Status CatalogAdmin::Publish(const hanse::v1::PublishDatasetRequest& req,
-                                   hanse::v1::PublishDatasetResponse* resp) {
+absl::Status CatalogAdmin::Publish(
+    const hanse::v1::PublishDatasetRequest& req, hanse::v1::PublishDatasetResponse* resp,
+    const std::function<void(std::uint64_t done, std::uint64_t total)>& progress) {
   if (req.json().size() > 1 << 20) {
     return absl::ResourceExhaustedError("publish file larger than 1 MiB");
   }
-  HANSE_ASSIGN_OR_RETURN(
-      auto result, PublishDataset(*node_->home, req.json(), *node_->catalog, node_->clock->Now()));
+  HANSE_ASSIGN_OR_RETURN(auto result, PublishDataset(*node_->home, req.json(), *node_->catalog,
+                                                     node_->clock->Now(), progress));
   resp->set_id(result.id);
   resp->set_sequence(result.sequence);
   resp->set_outcome(std::string(catalog::IngestOutcomeName(result.outcome)));
@@ -64,6 +65,7 @@ absl::Status CatalogAdmin::List(const hanse::v1::ListDatasetsRequest& req,
   absl::Status inner = absl::OkStatus();
   std::string last;
   bool more = false;
+  HANSE_ASSIGN_OR_RETURN(auto republish, NeedingRepublication(*node_->store));
   HANSE_RETURN_IF_ERROR(node_->catalog->ForEach([&](const catalog::StoredDocument& d) {
     if (d.kind != catalog::DocumentKind::kDataset) return true;
     if (!req.after().empty() && d.id <= req.after()) return true;
@@ -72,7 +74,11 @@ absl::Status CatalogAdmin::List(const hanse::v1::ListDatasetsRequest& req,
       more = true;
       return false;
     }
-    inner = SummarizeInto(d, resp->add_datasets());
+    hanse::v1::DatasetSummary* summary = resp->add_datasets();
+    if (auto it = republish.find(d.id); it != republish.end()) {
+      summary->set_needs_republication(it->second);
+    }
+    inner = SummarizeInto(d, summary);
     last = d.id;
     return inner.ok();
   }));

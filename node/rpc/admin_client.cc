@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <cstdlib>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -136,6 +137,31 @@ absl::StatusOr<hanse::v1::PublishDatasetResponse> AdminClient::PublishDataset(
   req.set_json(json);
   return Call<hanse::v1::PublishDatasetRequest, hanse::v1::PublishDatasetResponse>(
       stubs_->token, stubs_->admin.get(), &hanse::v1::Admin::Stub::PublishDataset, req);
+}
+
+absl::StatusOr<hanse::v1::PublishDatasetResponse> AdminClient::PublishDataset(
+    const std::string& json,
+    const std::function<void(std::uint64_t done, std::uint64_t total)>& progress) {
+  hanse::v1::PublishDatasetRequest req;
+  req.set_json(json);
+  // No deadline: hashing takes as long as the content needs (progress shows it moving).
+  grpc::ClientContext ctx;
+  Authenticate(stubs_->token, &ctx);
+  auto reader = stubs_->admin->PublishDatasetWithProgress(&ctx, req);
+  hanse::v1::PublishProgress p;
+  std::optional<hanse::v1::PublishDatasetResponse> result;
+  while (reader->Read(&p)) {
+    if (p.has_result()) {
+      result = p.result();
+    } else if (progress) {
+      progress(p.hashed_bytes(), p.total_bytes());
+    }
+  }
+  grpc::Status st = reader->Finish();
+  if (st.error_code() == grpc::StatusCode::UNIMPLEMENTED) return PublishDataset(json);
+  if (!st.ok()) return FromGrpc(st);
+  if (!result) return absl::InternalError("the node ended the publish without a result");
+  return *std::move(result);
 }
 
 absl::StatusOr<hanse::v1::UnpublishDatasetResponse> AdminClient::UnpublishDataset(

@@ -3,6 +3,7 @@
 #ifndef HANSE_NODE_RPC_ADMIN_CLIENT_H_
 #define HANSE_NODE_RPC_ADMIN_CLIENT_H_
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -25,6 +26,11 @@ class AdminClient {
   absl::StatusOr<hanse::v1::ListPeersResponse> ListPeers();
   absl::StatusOr<hanse::v1::PingPeerResponse> PingPeer(const std::string& target);
   absl::StatusOr<hanse::v1::PublishDatasetResponse> PublishDataset(const std::string& json);
+  // The same with progress while the node hashes the content (`progress(done, total)`; total 0
+  // when not known). A node without the streaming call gets the plain one (no progress).
+  absl::StatusOr<hanse::v1::PublishDatasetResponse> PublishDataset(
+      const std::string& json,
+      const std::function<void(std::uint64_t done, std::uint64_t total)>& progress);
   absl::StatusOr<hanse::v1::UnpublishDatasetResponse> UnpublishDataset(const std::string& id);
   absl::StatusOr<hanse::v1::ListDatasetsResponse> ListDatasets(
       const hanse::v1::ListDatasetsRequest& req);

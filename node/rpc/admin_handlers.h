@@ -3,6 +3,7 @@
 #ifndef HANSE_NODE_RPC_ADMIN_HANDLERS_H_
 #define HANSE_NODE_RPC_ADMIN_HANDLERS_H_
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -21,8 +22,10 @@ class CatalogAdmin {
  public:
   explicit CatalogAdmin(const NodeParts* node) : node_(node) {}
 
-  absl::Status Publish(const hanse::v1::PublishDatasetRequest& req,
-                       hanse::v1::PublishDatasetResponse* resp);
+  // `progress` (optional) hears of the bytes hashed so far and the total (0: not known).
+  absl::Status Publish(
+      const hanse::v1::PublishDatasetRequest& req, hanse::v1::PublishDatasetResponse* resp,
+      const std::function<void(std::uint64_t done, std::uint64_t total)>& progress = nullptr);
   absl::Status Unpublish(const hanse::v1::UnpublishDatasetRequest& req,
                          hanse::v1::UnpublishDatasetResponse* resp);
   absl::Status List(const hanse::v1::ListDatasetsRequest& req,

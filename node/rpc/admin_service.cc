@@ -86,6 +86,9 @@ class AdminService final : public hanse::v1::Admin::Service {
     response->set_uptime_seconds(absl::ToInt64Seconds(node_->clock->Now() - node_->started));
     response->set_store_bytes(node_->store->DiskBytes());
     if (node_->store_scrub) response->set_store_scrub(node_->store_scrub());
+    if (auto marked = NeedingRepublication(*node_->store); marked.ok()) {
+      for (auto& [id, why] : *marked) response->add_needs_republication(id);
+    }
     if (absl::Status writable = node_->store->Writable(); !writable.ok()) {
       response->set_store_writes_refused(std::string(writable.message()));
     }
@@ -151,6 +154,9 @@ class AdminService final : public hanse::v1::Admin::Service {
 
   grpc::Status PublishDataset(grpc::ServerContext*, const hanse::v1::PublishDatasetRequest* req,
                               hanse::v1::PublishDatasetResponse* resp) override;
+  grpc::Status PublishDatasetWithProgress(
+      grpc::ServerContext*, const hanse::v1::PublishDatasetRequest* req,
+      grpc::ServerWriter<hanse::v1::PublishProgress>* writer) override;
   grpc::Status UnpublishDataset(grpc::ServerContext*, const hanse::v1::UnpublishDatasetRequest* req,
                                 hanse::v1::UnpublishDatasetResponse* resp) override;
   grpc::Status ListDatasets(grpc::ServerContext*, const hanse::v1::ListDatasetsRequest* req,
@@ -290,6 +296,34 @@ grpc::Status AdminService::PublishDataset(grpc::ServerContext* ctx,
   }
   return ToGrpc(CatalogAdmin(node_).Publish(*req, resp));
 }
+grpc::Status AdminService::PublishDatasetWithProgress(
+    grpc::ServerContext* ctx, const hanse::v1::PublishDatasetRequest* req,
+    grpc::ServerWriter<hanse::v1::PublishProgress>* writer) {
+  // The same right as PublishDataset: one operation, with or without progress.
+  if (grpc::Status denied = Authorize(node_, access_, ctx, "PublishDataset"); !denied.ok()) {
+    return denied;
+  }
+  // At most every 100 ms, and the first and last; a client gone stops the messages, not the
+  // publish (it completes, as a unary publish would).
+  absl::Time last_sent = absl::InfinitePast();
+  bool listening = true;
+  auto progress = [&](std::uint64_t done, std::uint64_t total) {
+    const absl::Time now = absl::Now();
+    const bool finished = total > 0 && done == total;
+    if (!listening || (now - last_sent < absl::Milliseconds(100) && !finished)) return;
+    last_sent = now;
+    hanse::v1::PublishProgress p;
+    p.set_hashed_bytes(done);
+    p.set_total_bytes(total);
+    listening = !ctx->IsCancelled() && writer->Write(p);
+  };
+  hanse::v1::PublishProgress last;
+  absl::Status published = CatalogAdmin(node_).Publish(*req, last.mutable_result(), progress);
+  if (!published.ok()) return ToGrpc(published);
+  writer->Write(last);
+  return grpc::Status::OK;
+}
+
 grpc::Status AdminService::UnpublishDataset(grpc::ServerContext* ctx,
                                             const hanse::v1::UnpublishDatasetRequest* req,
                                             hanse::v1::UnpublishDatasetResponse* resp) {

@@ -114,7 +114,7 @@ class ContractsService final : public hanse::v1::Contracts::Service {
     // A token holder names no path the node writes to: its data goes to
     // HOME/fetched/<grant>/<file name>, never over the node's own files.
     hanse::v1::FetchDataRequest confined;
-    if (access_ != nullptr) {
+    if (access_ != nullptr && !request->out().empty()) {  // none: the node's inbox
       auto out = ConfinedOutput(node_->home->paths.dir, caller, request->out());
       if (!out.ok()) return ToGrpc(out.status());
       confined = *request;

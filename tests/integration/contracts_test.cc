@@ -255,6 +255,21 @@ TEST_F(ContractsTest, PermittedAgreementIsFinalizedOnBothSidesAndUseIsCoSigned) 
     CommandResult v = Hanse(node, {"audit", "verify"});
     EXPECT_EQ(v.exit_code, 0) << node << ": " << v.out << v.err;
   }
+
+  // Without --out the data lands in the node's own inbox; the last line of stdout says where,
+  // and a second fetch there needs --force like any other path.
+  const std::string inbox = Home("lab") + "/inbox/" + agreement + "/icu";
+  CommandResult in = Hanse("lab", {"fetch", agreement}, absl::Seconds(120));
+  ASSERT_EQ(in.exit_code, 0) << in.err;
+  EXPECT_EQ(in.out, inbox + "\n");
+  EXPECT_THAT(in.err, HasSubstr("(use 2)"));
+  got = ReadFile(inbox, 64 << 20);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(*got == content);
+  CommandResult again = Hanse("lab", {"fetch", agreement}, absl::Seconds(120));
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_THAT(again.err, HasSubstr("exists; pass --force"));
+  EXPECT_EQ(Show("hosp", agreement)["uses"], 2) << "a refusal costs no use";
 }
 
 // A directory under a named data root (config data_roots) is one dataset: its signed
@@ -338,6 +353,67 @@ TEST_F(ContractsTest, ChangedSourceIsRefusedAndCostsNoUse) {
   EXPECT_THAT(r.err, HasSubstr("changed since it was published"));
   EXPECT_EQ(Show("hosp", agreement)["uses"], 0);
   EXPECT_EQ(Entries(Audit("hosp"), "transfer.refused", agreement).size(), 1u);
+
+  // The provider marks the dataset until it is republished.
+  CommandResult listed = Hanse("hosp", {"dataset", "list", "--mine"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_THAT(listed.out, HasSubstr("! NEEDS REPUBLICATION: the content changed since it was "
+                                    "published"));
+  json mine = JsonOf("hosp", {"dataset", "list", "--mine", "--json"});
+  ASSERT_EQ(mine.size(), 1u) << mine.dump(2);
+  EXPECT_THAT(mine[0].dump(), HasSubstr("changed since it was published"));
+  json status = JsonOf("hosp", {"status", "--json"});
+  EXPECT_THAT(status.dump(), HasSubstr(dataset)) << status.dump(2);
+  EXPECT_THAT(Hanse("lab", {"dataset", "list"}).out, Not(HasSubstr("NEEDS REPUBLICATION")))
+      << "only the provider's own datasets carry the mark";
+  Publish("hosp", "icu", "ICU vitals icu", "health", Offer(), RandomBytes(65 * 1024, 22));
+  listed = Hanse("hosp", {"dataset", "list", "--mine"});
+  EXPECT_THAT(listed.out, Not(HasSubstr("NEEDS REPUBLICATION"))) << "republished: " << listed.out;
+}
+
+// A live source (here an HTTP upstream, a real server) that sends more than
+// live_transfer_max_mb in one transfer is cut off by the provider, and the consumer is told why.
+TEST_F(ContractsTest, ALiveTransferPastItsCapIsStoppedWithTheReason) {
+  std::filesystem::create_directories(Path("upstream"));
+  ASSERT_THAT(WriteFileAtomic(Path("upstream/feed.csv"), RandomBytes(3 << 20, 31), 0644), IsOk());
+  auto port = testing::FreeTcpPort();
+  ASSERT_TRUE(port.ok()) << port.status();
+  testing::ChildProcess upstream;
+  ASSERT_TRUE(upstream
+                  .Start({"python3", "-m", "http.server", std::to_string(*port), "--bind",
+                          "127.0.0.1", "--directory", Path("upstream")},
+                         Path("upstream.log"))
+                  .ok());
+  ASSERT_TRUE(upstream.WaitForPort(*port, std::chrono::seconds(30)).ok());
+  StartFederation();
+  EXPECT_EQ(StopNode("hosp"), 0);
+  Configure(
+      "hosp",
+      {{"live_transfer_max_mb", 1},
+       {"sources", {{"http", {{"feed", {{"url", absl::StrCat("http://127.0.0.1:", *port)}}}}}}}});
+  ASSERT_NO_FATAL_FAILURE(StartNode("hosp"));
+  json file = {{"name", "feed"},
+               {"title", "ICU live feed"},
+               {"themes", {"health"}},
+               {"license", "CC-BY-4.0"},
+               {"media_type", "text/csv"},
+               {"language", "en"},
+               {"source", {{"http", "feed"}, {"path", "/feed.csv"}, {"live", true}}},
+               {"policy", Offer()}};
+  ASSERT_THAT(WriteFileAtomic(Path("feed.json"), file.dump(), 0644), IsOk());
+  CommandResult r = Hanse("hosp", {"dataset", "publish", Path("feed.json")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string dataset = r.out.substr(0, r.out.find('\n'));
+  ASSERT_TRUE(WaitForDocument("lab", dataset));
+  const std::string agreement = Agree(dataset);
+  std::filesystem::create_directories(Path("lab-out"));
+  r = Fetch("lab", agreement, Path("lab-out/feed.csv"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("more than live_transfer_max_mb (1 MiB)"));
+  EXPECT_FALSE(PathExists(Path("lab-out/feed.csv")));
+  EXPECT_THAT(Hanse("hosp", {"dataset", "list", "--mine"}).out,
+              Not(HasSubstr("NEEDS REPUBLICATION")))
+      << "a live source past its cap has not changed";
 }
 
 // The policy is decided before the source is opened: a use it denies opens nothing (a database

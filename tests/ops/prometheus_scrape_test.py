@@ -111,6 +111,11 @@ def main():
         check = subprocess.run([promtool, "check", "rules", rules], capture_output=True, text=True)
         assert check.returncode == 0, f"promtool check rules: {check.stdout}{check.stderr}"
         print("ok   deploy/prometheus/alerts.yml passes promtool check rules")
+        rule_tests = os.path.join(os.path.dirname(os.path.abspath(__file__)), "alerts_test.yml")
+        check = subprocess.run([promtool, "test", "rules", rule_tests], capture_output=True,
+                               text=True)
+        assert check.returncode == 0, f"promtool test rules: {check.stdout}{check.stderr}"
+        print("ok   tests/ops/alerts_test.yml: the alerts fire on their series (promtool test rules)")
 
         prom_port = free_port()
         config = os.path.join(root, "prometheus.yml")
@@ -141,6 +146,15 @@ def main():
             wait(lambda: (r := query(metric)) and len({s["metric"]["instance"] for s in r}) == 2,
                  f"{metric} from both nodes")
             print(f"ok   {metric} from both nodes")
+        # Gossip per peer: each node names the other, its exchanges work and its lag is short.
+        for q in ('hanse_gossip_peer_exchanges_total{result="ok"} > 0',
+                  'hanse_gossip_peer_bytes_total{direction="received"} > 0',
+                  'hanse_gossip_peer_lag_seconds < 30', 'hanse_gossip_peer_behind_documents'):
+            got = wait(lambda: (r := query(q)) and len({s["metric"]["instance"] for s in r}) == 2
+                       and r, f"{q} from both nodes", within=30)
+            peers = {s["metric"]["peer"] for s in got}
+            assert len(peers) == 2 and all(p.startswith("did:key:") for p in peers), got
+            print(f"ok   {q}: one peer per node")
         rules_loaded = wait(lambda: (r := get(f"http://127.0.0.1:{prom_port}/api/v1/rules"))[0]
                             == 200 and "HanseCertificateExpiring" in r[1], "alert rules loaded")
         assert rules_loaded
@@ -187,6 +201,9 @@ def main():
                 (f'hanse_transfers_total{{direction="received",outcome="completed",'
                  f'instance="{nodes["b"]["ops"]}"}}', 1),
                 (f'hanse_transfers_active{{direction="sent",instance="{nodes["a"]["ops"]}"}}', 0),
+                (f'hanse_catalog_documents{{kind="dataset",instance="{nodes["b"]["ops"]}"}}', 1),
+                (f'hanse_catalog_documents{{kind="participant",instance="{nodes["b"]["ops"]}"}}',
+                 2),
                 (f'hanse_negotiations{{role="provider",state="FINALIZED",'
                  f'instance="{nodes["a"]["ops"]}"}}', 1),
                 (f'hanse_negotiations{{role="consumer",state="FINALIZED",'
