@@ -185,6 +185,12 @@ class GossipEngine {
   absl::StatusOr<hanse::v1::SummaryRequest> Summary() const;
 
  private:
+  // A peer below this standing is contacted only every kLowStandingEvery rounds.
+  static constexpr int kLowStanding = -5;
+  static constexpr std::uint64_t kLowStandingEvery = 10;
+  // A member that could not be reached (as opposed to one that answered with a refusal).
+  static bool IsUnreachable(const absl::Status& s);
+
   struct IngestCounts {
     int stored = 0;
     int rejected = 0;

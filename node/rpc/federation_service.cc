@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <type_traits>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -49,42 +50,22 @@ class FederationService final : public hanse::v1::Federation::Service {
 
   grpc::Status Summary(grpc::ServerContext* context, const hanse::v1::SummaryRequest* request,
                        hanse::v1::SummaryResponse* response) override {
-    auto caller = Authorize(*context);
-    if (!caller.ok()) return ToGrpc(caller.status(), true);
-    GossipEngine& engine = node_->gossip->engine();
-    absl::Status st = engine.ServeSummary(*request, response);
-    engine.AccountServed(*caller, *request, *response);
-    return ToGrpc(st, true);
+    return ServeGossip(*context, *request, response, &GossipEngine::ServeSummary);
   }
 
   grpc::Status Digest(grpc::ServerContext* context, const hanse::v1::DigestRequest* request,
                       hanse::v1::DigestResponse* response) override {
-    auto caller = Authorize(*context);
-    if (!caller.ok()) return ToGrpc(caller.status(), true);
-    GossipEngine& engine = node_->gossip->engine();
-    absl::Status st = engine.ServeDigest(*request, response);
-    engine.AccountServed(*caller, *request, *response);
-    return ToGrpc(st, true);
+    return ServeGossip(*context, *request, response, &GossipEngine::ServeDigest);
   }
 
   grpc::Status Pull(grpc::ServerContext* context, const hanse::v1::PullRequest* request,
                     hanse::v1::PullResponse* response) override {
-    auto caller = Authorize(*context);
-    if (!caller.ok()) return ToGrpc(caller.status(), true);
-    GossipEngine& engine = node_->gossip->engine();
-    absl::Status st = engine.ServePull(*request, response);
-    engine.AccountServed(*caller, *request, *response);
-    return ToGrpc(st, true);
+    return ServeGossip(*context, *request, response, &GossipEngine::ServePull);
   }
 
   grpc::Status Membership(grpc::ServerContext* context, const hanse::v1::MembershipRequest* request,
                           hanse::v1::MembershipResponse* response) override {
-    auto caller = Authorize(*context);
-    if (!caller.ok()) return ToGrpc(caller.status(), true);
-    GossipEngine& engine = node_->gossip->engine();
-    absl::Status st = engine.ServeMembership(*request, response);
-    engine.AccountServed(*caller, *request, *response);
-    return ToGrpc(st, true);
+    return ServeGossip(*context, *request, response, &GossipEngine::ServeMembership);
   }
 
   grpc::Status Search(grpc::ServerContext* context, const hanse::v1::PeerSearchRequest* request,
@@ -97,15 +78,31 @@ class FederationService final : public hanse::v1::Federation::Service {
 
   grpc::Status Push(grpc::ServerContext* context, const hanse::v1::PushRequest* request,
                     hanse::v1::PushResponse* response) override {
-    auto caller = Authorize(*context);
-    if (!caller.ok()) return ToGrpc(caller.status(), true);
-    GossipEngine& engine = node_->gossip->engine();
-    absl::Status st = engine.ServePush(*caller, *request, response);
-    engine.AccountServed(*caller, *request, *response);
-    return ToGrpc(st, true);
+    return ServeGossip(
+        *context, *request, response,
+        [](GossipEngine& engine, const std::string& caller, const hanse::v1::PushRequest& req,
+           hanse::v1::PushResponse* resp) { return engine.ServePush(caller, req, resp); });
   }
 
  private:
+  // A gossip RPC: the caller authorized, served by the engine (`serve`: a member function taking
+  // the request and response, or a callable also taking the caller), its bytes counted.
+  template <typename Req, typename Resp, typename Serve>
+  grpc::Status ServeGossip(const grpc::ServerContext& context, const Req& request, Resp* response,
+                           Serve serve) {
+    auto caller = Authorize(context);
+    if (!caller.ok()) return ToGrpc(caller.status(), /*for_peer=*/true);
+    GossipEngine& engine = node_->gossip->engine();
+    absl::Status st;
+    if constexpr (std::is_member_function_pointer_v<Serve>) {
+      st = (engine.*serve)(request, response);
+    } else {
+      st = serve(engine, *caller, request, response);
+    }
+    engine.AccountServed(*caller, request, *response);
+    return ToGrpc(st, /*for_peer=*/true);
+  }
+
   // Every federation RPC: the caller's DID comes from its certificate and must be trusted now.
   absl::StatusOr<std::string> Authorize(const grpc::ServerContext& context) {
     HANSE_ASSIGN_OR_RETURN(std::string did, CallerDid(context));
