@@ -572,6 +572,26 @@ absl::StatusOr<std::int64_t> ContractStore::ClaimUse(absl::string_view agreement
   return count + 1;
 }
 
+absl::Status ContractStore::RefundUse(absl::string_view agreement_id, std::int64_t use,
+                                      absl::Time now) {
+  HANSE_ASSIGN_OR_RETURN(
+      std::optional<std::string> id,
+      store_->Get(Family::kContracts, AgreementKey(Role::kProvider, agreement_id)));
+  if (!id) return absl::NotFoundError(absl::StrCat("no provider agreement ", agreement_id));
+  auto lock = LockNegotiation(Role::kProvider, *id);
+  HANSE_ASSIGN_OR_RETURN(std::int64_t count, UseCount(agreement_id));
+  if (use <= 0 || count != use) {
+    return absl::FailedPreconditionError(absl::StrCat("use ", use, " of ", agreement_id,
+                                                      " is not the last one counted (", count,
+                                                      "); it stays counted"));
+  }
+  Json j = {{"count", count - 1}, {"lastRefund", internal::FormatTime(now)}, {"refundedUse", use}};
+  catalog::WriteBatch batch;
+  batch.Put(Family::kContracts, UseKey(agreement_id), j.dump());
+  batch.Delete(Family::kContracts, OpenUseKey(agreement_id));
+  return store_->Write(batch, /*sync=*/true);
+}
+
 absl::StatusOr<std::int64_t> ContractStore::UseCount(absl::string_view agreement_id) const {
   HANSE_ASSIGN_OR_RETURN(std::optional<std::string> v,
                          store_->Get(Family::kContracts, UseKey(agreement_id)));

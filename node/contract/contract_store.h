@@ -182,6 +182,10 @@ class ContractStore {
                                         std::optional<std::int64_t> max_uses, absl::Time now);
   // Uses counted so far (0 when none).
   absl::StatusOr<std::int64_t> UseCount(absl::string_view agreement_id) const;
+  // Takes back use `use` when it is the last one counted (the provider could not deliver the
+  // published content: it changed, or came up short), with its open-use record, in one synced
+  // write. FailedPrecondition when a later use was counted since: the count stays.
+  absl::Status RefundUse(absl::string_view agreement_id, std::int64_t use, absl::Time now);
 
  private:
   absl::StatusOr<Negotiation> AcceptVerificationStep(absl::string_view id,

@@ -490,6 +490,24 @@ TEST_F(ContractStoreTest, ClaimUseIsAtomicUnderConcurrency) {
   EXPECT_THAT(provider_->ClaimUse(agreement_id, std::nullopt, kT0), IsOkAndHolds(5));
 }
 
+// Only the last use counted can be taken back; taken back, its number is counted again next,
+// and the refund survives a restart.
+TEST_F(ContractStoreTest, OnlyTheLastUseIsRefunded) {
+  const std::string agreement_id = Finalized("urn:uuid:refund");
+  ASSERT_FALSE(agreement_id.empty());
+  ASSERT_THAT(provider_->ClaimUse(agreement_id, 3, kT0), IsOkAndHolds(1));
+  ASSERT_THAT(provider_->ClaimUse(agreement_id, 3, kT0), IsOkAndHolds(2));
+  EXPECT_THAT(provider_->RefundUse(agreement_id, 1, kT0),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("stays counted")));
+  EXPECT_THAT(provider_->RefundUse(agreement_id, 2, kT0), IsOk());
+  EXPECT_THAT(provider_->UseCount(agreement_id), IsOkAndHolds(1));
+  EXPECT_THAT(provider_->RefundUse("urn:uuid:nothing", 1, kT0),
+              StatusIs(absl::StatusCode::kNotFound));
+  provider_.Open();
+  EXPECT_THAT(provider_->UseCount(agreement_id), IsOkAndHolds(1));
+  EXPECT_THAT(provider_->ClaimUse(agreement_id, 3, kT0), IsOkAndHolds(2));
+}
+
 TEST_F(ContractStoreTest, NegotiationsRunInParallelAndEachStaysConsistent) {
   constexpr int kThreads = 8;
   std::vector<std::string> agreements(kThreads);

@@ -261,6 +261,8 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
   // Reads (and hashes) the chunk after `read_offset` into `buf`; `last` when the content ends
   // with it.
   std::uint64_t read_offset = offset;
+  // Set when the bytes read are not those published (another digest, fewer bytes).
+  bool content_changed = false;
   auto read_next = [&](std::string* buf, bool* last) -> absl::Status {
     buf->resize(live ? kChunkBytes : std::min<std::uint64_t>(kChunkBytes, total - read_offset));
     size_t got = 0;
@@ -268,11 +270,17 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
     while (got < buf->size()) {
       auto r = (*reader)->Read(buf->data() + got, buf->size() - got);
       if (!r.ok()) {
+        // A source that finds itself changed says so (FailedPrecondition, naming what).
+        if (absl::IsFailedPrecondition(r.status()) && !live) content_changed = true;
         return absl::Status(r.status().code(),
                             absl::StrCat("reading the content failed: ", r.status().message()));
       }
       if (*r == 0) {
-        if (!live) return absl::DataLossError("the content is shorter than when it was published");
+        if (!live) {
+          content_changed = true;
+          return absl::FailedPreconditionError(
+              "the content is shorter than when it was published; the provider must republish it");
+        }
         ended = true;
         break;
       }
@@ -291,7 +299,8 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
       if (*last) {
         sent_digest = sent->HexDigest();
         if (!live && sent_digest != n.content_digest) {
-          return absl::DataLossError(
+          content_changed = true;
+          return absl::FailedPreconditionError(
               "the content changed since it was published (its digest differs); the provider "
               "must republish it");
         }
@@ -350,6 +359,19 @@ absl::Status Provider::Fetch(const std::string& caller, const hanse::v1::FetchRe
     log::Warn("a dataset's source no longer matches what was published; republish it",
               {{"dataset", n.dataset_id}, {"error", std::string(result.message())}});
     MarkForRepublication(n.dataset_id, result);
+  }
+  if (content_changed) {
+    // The published content could not be delivered (it changed in a way its size and time did
+    // not show, or came up short; the last chunk was held back): the use is taken back.
+    std::lock_guard lock(use_mu_);
+    absl::Status refunded = c_->contracts.RefundUse(n.agreement_id, use, c_->clock->Now());
+    c_->Audit(
+        refunded.ok() ? "use.refunded" : "use.kept", n.agreement_id, caller,
+        {{"use", use}, {"reason", std::string(result.message())}, {"status", refunded.ToString()}});
+    if (refunded.ok()) {
+      result = absl::FailedPreconditionError(
+          absl::StrCat(result.message(), "; use ", use, " was not counted"));
+    }
   }
   if (result.ok() && live) {
     // The receipt of a live use must name exactly these bytes (Acknowledge checks it).

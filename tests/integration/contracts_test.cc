@@ -3,6 +3,7 @@
 // that closes mid-stream, resume after the consumer crashed, a provider down mid-negotiation),
 // duties that survive a crash, audit tampering found by `hanse audit verify`, and evidence
 // bundles checked offline with no node running.
+#include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -371,43 +372,87 @@ TEST_F(ContractsTest, ChangedSourceIsRefusedAndCostsNoUse) {
   EXPECT_THAT(listed.out, Not(HasSubstr("NEEDS REPUBLICATION"))) << "republished: " << listed.out;
 }
 
-// A live source (here an HTTP upstream, a real server) that sends more than
-// live_transfer_max_mb in one transfer is cut off by the provider, and the consumer is told why.
-TEST_F(ContractsTest, ALiveTransferPastItsCapIsStoppedWithTheReason) {
+// A change that neither the size nor the modification time shows is caught by the digest at
+// the end of the transfer: the last chunk is held back, the use is taken back (audited), the
+// dataset is marked for republication, and nothing is left as the consumer's file.
+TEST_F(ContractsTest, AChangeOnlyTheDigestShowsRefundsTheUse) {
+  StartFederation();
+  std::string dataset = PublishOnHosp("icu", RandomBytes(3 << 20, 41), Offer());
+  std::string agreement = Agree(dataset);
+  const std::string source = Home("hosp") + "/data/icu.csv";
+  struct stat before {};
+  ASSERT_EQ(::stat(source.c_str(), &before), 0);
+  ASSERT_THAT(WriteFileAtomic(source, RandomBytes(3 << 20, 42), 0644), IsOk());
+  const struct timespec times[2] = {before.st_atim, before.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, source.c_str(), times, 0), 0);
+  std::filesystem::create_directories(Path("lab-out"));
+  CommandResult r = Fetch("lab", agreement, Path("lab-out/icu.csv"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("its digest differs"));
+  EXPECT_THAT(r.err, HasSubstr("use 1 was not counted"));
+  EXPECT_FALSE(PathExists(Path("lab-out/icu.csv")));
+  EXPECT_EQ(Show("hosp", agreement)["uses"], 0);
+  EXPECT_EQ(Entries(Audit("hosp"), "use.refunded", agreement).size(), 1u);
+  EXPECT_THAT(Hanse("hosp", {"dataset", "list", "--mine"}).out, HasSubstr("NEEDS REPUBLICATION"));
+}
+
+// An internal HTTP API behind the provider (a real server that honours Range): a static
+// resource is hashed at publish and arrives byte for byte; a live one streams what the API
+// answers at fetch time; a live one that sends more than live_transfer_max_mb in one transfer
+// is cut off by the provider, and the consumer is told why.
+TEST_F(ContractsTest, HttpUpstreamStaticAndLiveAndTheLiveCap) {
   std::filesystem::create_directories(Path("upstream"));
+  const std::string scans = RandomBytes(2 << 20, 30);
+  const std::string vitals = RandomBytes(100 << 10, 32);
+  ASSERT_THAT(WriteFileAtomic(Path("upstream/scans.bin"), scans, 0644), IsOk());
+  ASSERT_THAT(WriteFileAtomic(Path("upstream/vitals.csv"), vitals, 0644), IsOk());
   ASSERT_THAT(WriteFileAtomic(Path("upstream/feed.csv"), RandomBytes(3 << 20, 31), 0644), IsOk());
   auto port = testing::FreeTcpPort();
   ASSERT_TRUE(port.ok()) << port.status();
   testing::ChildProcess upstream;
-  ASSERT_TRUE(upstream
-                  .Start({"python3", "-m", "http.server", std::to_string(*port), "--bind",
-                          "127.0.0.1", "--directory", Path("upstream")},
-                         Path("upstream.log"))
-                  .ok());
+  ASSERT_TRUE(
+      upstream
+          .Start({"python3", std::string(HANSE_SOURCE_DIR) + "/tests/support/range_http_server.py",
+                  "--port", std::to_string(*port), "--dir", Path("upstream")},
+                 Path("upstream.log"))
+          .ok());
   ASSERT_TRUE(upstream.WaitForPort(*port, std::chrono::seconds(30)).ok());
   StartFederation();
   EXPECT_EQ(StopNode("hosp"), 0);
-  Configure(
-      "hosp",
-      {{"live_transfer_max_mb", 1},
-       {"sources", {{"http", {{"feed", {{"url", absl::StrCat("http://127.0.0.1:", *port)}}}}}}}});
+  Configure("hosp",
+            {{"live_transfer_max_mb", 1},
+             {"sources",
+              {{"http", {{"lab-api", {{"url", absl::StrCat("http://127.0.0.1:", *port)}}}}}}}});
   ASSERT_NO_FATAL_FAILURE(StartNode("hosp"));
-  json file = {{"name", "feed"},
-               {"title", "ICU live feed"},
-               {"themes", {"health"}},
-               {"license", "CC-BY-4.0"},
-               {"media_type", "text/csv"},
-               {"language", "en"},
-               {"source", {{"http", "feed"}, {"path", "/feed.csv"}, {"live", true}}},
-               {"policy", Offer()}};
-  ASSERT_THAT(WriteFileAtomic(Path("feed.json"), file.dump(), 0644), IsOk());
-  CommandResult r = Hanse("hosp", {"dataset", "publish", Path("feed.json")});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const std::string dataset = r.out.substr(0, r.out.find('\n'));
-  ASSERT_TRUE(WaitForDocument("lab", dataset));
-  const std::string agreement = Agree(dataset);
+  auto publish = [&](const std::string& name, const std::string& path, bool live) {
+    json file = {{"name", name},
+                 {"title", "ICU " + name},
+                 {"themes", {"health"}},
+                 {"license", "CC-BY-4.0"},
+                 {"media_type", "text/csv"},
+                 {"language", "en"},
+                 {"source", {{"http", "lab-api"}, {"path", path}, {"live", live}}},
+                 {"policy", Offer()}};
+    EXPECT_THAT(WriteFileAtomic(Path(name + ".json"), file.dump(), 0644), IsOk());
+    CommandResult r = Hanse("hosp", {"dataset", "publish", Path(name + ".json")});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const std::string id = r.out.substr(0, r.out.find('\n'));
+    EXPECT_TRUE(WaitForDocument("lab", id)) << id;
+    return id;
+  };
+  const std::string stat_id = publish("scans", "/files/scans.bin", false);
+  const std::string live_id = publish("vitals", "/files/vitals.csv", true);
+  const std::string feed_id = publish("feed", "/chunked/feed.csv", true);
   std::filesystem::create_directories(Path("lab-out"));
-  r = Fetch("lab", agreement, Path("lab-out/feed.csv"));
+
+  CommandResult r = Fetch("lab", Agree(stat_id), Path("lab-out/scans.bin"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(*ReadFile(Path("lab-out/scans.bin"), 8 << 20) == scans);
+  r = Fetch("lab", Agree(live_id), Path("lab-out/vitals.csv"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(*ReadFile(Path("lab-out/vitals.csv"), 8 << 20) == vitals);
+
+  r = Fetch("lab", Agree(feed_id), Path("lab-out/feed.csv"));
   EXPECT_NE(r.exit_code, 0);
   EXPECT_THAT(r.err, HasSubstr("more than live_transfer_max_mb (1 MiB)"));
   EXPECT_FALSE(PathExists(Path("lab-out/feed.csv")));
