@@ -47,7 +47,7 @@ struct GossipOptions {
   // from, whatever the size of the federation (0: every member). One of them is swapped for a
   // random other member every `view_rotate_rounds` rounds, so the views keep mixing.
   int view_size = 8;
-  int view_rotate_rounds = 8;
+  int view_rotate_rounds = 32;
   int max_batch_documents = 256;
   int max_batch_bytes = 2 << 20;
   absl::Duration call_deadline = absl::Seconds(5);
