@@ -209,16 +209,18 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(Store* store, const Clock
 
 absl::Status Catalog::LoadCounts() {
   KindCounts counts{};
-  bool found = false;
+  size_t found = 0;
   for (DocumentKind kind : kKinds) {
     HANSE_ASSIGN_OR_RETURN(auto raw, store_->Get(Family::kIssuerLog, CountKey(kind)));
     if (!raw.has_value()) continue;
     if (raw->size() != 8) return absl::DataLossError(absl::StrCat(CountKey(kind), " is damaged"));
     counts[KindIndex(kind)] = FromBe64(*raw);
-    found = true;
+    ++found;
   }
-  if (!found) {
-    // Written before the counts were kept (or empty): count once and keep them.
+  if (found != std::size(kKinds)) {
+    // Written before the counts were kept (or empty), or their first write was refused and a
+    // later batch stored only the kinds it changed: count once and keep them.
+    counts = {};
     absl::Status inner = absl::OkStatus();
     HANSE_RETURN_IF_ERROR(
         store_->Scan(Family::kDocuments, "", [&](absl::string_view id, absl::string_view raw) {
